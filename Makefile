@@ -1,0 +1,138 @@
+# clearclip top-level build.
+#
+#   make build     native engine + Java modules, tests skipped
+#   make test      everything the CI runs: venv, fixtures, ctest and all Surefire tests
+#   make fixtures  reference models and goldens under build/fixtures (PyTorch, slow the first time)
+#   make venv      only the Python environment (.venv) with the pinned ggml
+#   make clean     removes the Maven/CMake outputs (keeps .venv and build/fixtures, slow to remake)
+#   make distclean also removes build/ (fixtures) and .venv
+#
+# Variables: PYTHON (interpreter used to create .venv), GGML_NATIVE (ON to tune ggml for this
+# CPU), JAVA_HOME (used when it is a JDK >= 22), MVN, MVN_ARGS (extra Maven arguments).
+
+SHELL := /bin/bash
+.SHELLFLAGS := -euo pipefail -c
+.DEFAULT_GOAL := build
+.DELETE_ON_ERROR:
+
+PYTHON     ?= python3
+MVN        ?= mvn
+MVN_ARGS   ?=
+VENV       ?= $(CURDIR)/.venv
+VENV_PY    := $(VENV)/bin/python
+FIXTURES   := $(CURDIR)/build/fixtures
+JOBS       := $(shell nproc 2>/dev/null || echo 2)
+
+# ggml is a dependency built from its sdist by pip, never vendored.
+# GGML_LLAMAFILE=ON: llamafile's sgemm kernels make ggml's matrix products 2-3x faster on CPU,
+#   the largest single performance lever of this project (see the spec's measurements).
+# GGML_NATIVE=OFF: no -march=native; ggml then compiles its CPU backend for a fixed baseline
+#   (SSE4.2, AVX, AVX2, FMA, F16C, BMI2; no AVX-512), so the libraries packaged into the jar run
+#   on any AVX2 machine, not only on the one that built them. GGML_NATIVE=ON tunes ggml to the
+#   build machine (e.g. AVX-512) for local use; such a jar may crash elsewhere.
+GGML_PACKAGE := libggml-python
+GGML_VERSION := 0.20.2.post1
+GGML_NATIVE  ?= OFF
+GGML_STAMP   := $(VENV)/.stamp-ggml-$(GGML_VERSION)-native-$(GGML_NATIVE)
+REF_REQUIREMENTS := gguf-tools/reference/requirements.txt
+REF_STAMP    := $(VENV)/.stamp-reference
+
+# --- JDK ---------------------------------------------------------------------------------
+# JAVA_HOME if it is a JDK >= 22, else the newest JDK >= 22 under JDK_SEARCH_DIR. The default
+# `java` on the machine may be older, so it is never used.
+JDK_SEARCH_DIR ?= /usr/lib/jvm
+define find_jdk
+major() { sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$$1/release" 2>/dev/null; }; \
+if [ -n "$${JAVA_HOME:-}" ] && [ -x "$$JAVA_HOME/bin/javac" ] && [ "$$(major "$$JAVA_HOME")" -ge 22 ] 2>/dev/null; then \
+  echo "$$JAVA_HOME"; exit 0; fi; \
+best=; best_major=0; \
+for d in $(JDK_SEARCH_DIR)/*; do \
+  [ -x "$$d/bin/javac" ] || continue; m=$$(major "$$d"); \
+  if [ -n "$$m" ] && [ "$$m" -gt "$$best_major" ]; then best=$$d; best_major=$$m; fi; \
+done; \
+if [ "$$best_major" -ge 22 ]; then echo "$$best"; fi
+endef
+JDK := $(shell $(find_jdk))
+ifneq ($(JDK),)
+export JAVA_HOME := $(JDK)
+# Maven 3.8's bundled Guava uses sun.misc.Unsafe, which JDK 24+ warns about on every run.
+JDK_MAJOR := $(shell sed -n 's/^JAVA_VERSION="\([0-9]*\).*/\1/p' "$(JDK)/release")
+ifeq ($(shell [ "$(JDK_MAJOR)" -ge 24 ] && echo yes),yes)
+export MAVEN_OPTS := $(strip $(MAVEN_OPTS) --sun-misc-unsafe-memory-access=allow)
+endif
+endif
+
+# Resolved when a recipe runs (after .venv exists): where pip put ggml's headers, libs and CMake config.
+GGML_PREFIX_CMD = $(VENV_PY) -c 'import libggml, os; print(os.path.dirname(libggml.__file__))'
+GGML_PREFIX = $(shell $(GGML_PREFIX_CMD))
+
+MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) $(MVN_ARGS)
+
+.PHONY: build test fixtures venv venv-ggml jdk clean distclean
+
+jdk:
+	@if [ -z "$(JDK)" ]; then \
+	  echo "ERROR: no JDK >= 22 found. clearclip needs Java 22+ (the Foreign Function & Memory API)." >&2; \
+	  echo "       Set JAVA_HOME to a JDK 22 or newer, or install one under $(JDK_SEARCH_DIR)" >&2; \
+	  echo "       (e.g. Eclipse Temurin 25; Debian 12 itself only packages OpenJDK 17)." >&2; \
+	  exit 1; fi
+	@echo "Using JDK $(JDK) ($$("$(JDK)/bin/java" -version 2>&1 | head -n 1))"
+
+# --- Python environment --------------------------------------------------------------------
+$(VENV_PY):
+	$(PYTHON) -m venv $(VENV)
+	$(VENV_PY) -m pip install -q --disable-pip-version-check --upgrade pip
+
+# The stamp name carries the version and GGML_NATIVE, so changing either rebuilds ggml.
+# --no-cache-dir: pip's wheel cache does not key on -C options, so a cached wheel could carry
+# other build flags than the ones asked for here.
+$(GGML_STAMP): | $(VENV_PY)
+	@echo "Building $(GGML_PACKAGE)==$(GGML_VERSION) from source (GGML_LLAMAFILE=ON, GGML_NATIVE=$(GGML_NATIVE)); 1-3 minutes..."
+	@rm -f $(VENV)/.stamp-ggml-*
+	@$(VENV_PY) -m pip install --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps \
+	    --no-binary $(GGML_PACKAGE) $(GGML_PACKAGE)==$(GGML_VERSION) \
+	    -C cmake.define.GGML_LLAMAFILE=ON -C cmake.define.GGML_NATIVE=$(GGML_NATIVE) \
+	    > $(VENV)/pip-ggml.log 2>&1 \
+	  || { cat $(VENV)/pip-ggml.log >&2; echo "ERROR: building $(GGML_PACKAGE) failed (log: $(VENV)/pip-ggml.log)" >&2; exit 1; }
+	@prefix="$$($(GGML_PREFIX_CMD))"; \
+	 if [ ! -f "$$prefix/lib/cmake/ggml/ggml-config.cmake" ] && [ ! -f "$$prefix/lib64/cmake/ggml/ggml-config.cmake" ]; then \
+	   echo "ERROR: $(GGML_PACKAGE) installed but no CMake config under $$prefix/lib{,64}/cmake/ggml" >&2; exit 1; fi; \
+	 echo "ggml installed at $$prefix"
+	@touch $@
+
+$(REF_STAMP): $(REF_REQUIREMENTS) | $(VENV_PY)
+	@echo "Installing the Python reference stack ($(REF_REQUIREMENTS)); the first time downloads PyTorch..."
+	@$(VENV_PY) -m pip install --disable-pip-version-check -r $(REF_REQUIREMENTS) > $(VENV)/pip-reference.log 2>&1 \
+	  || { cat $(VENV)/pip-reference.log >&2; echo "ERROR: installing $(REF_REQUIREMENTS) failed (log: $(VENV)/pip-reference.log)" >&2; exit 1; }
+	@touch $@
+
+venv-ggml: $(GGML_STAMP)
+venv: $(GGML_STAMP) $(REF_STAMP)
+
+# --- fixtures ------------------------------------------------------------------------------
+# Regenerated when the generator or its requirements change; the generator is deterministic.
+FIXTURE_STAMP := $(FIXTURES)/manifest.json
+$(FIXTURE_STAMP): $(REF_STAMP) $(wildcard gguf-tools/reference/*.py)
+	$(VENV_PY) gguf-tools/reference/make_fixtures.py --out $(FIXTURES) --vitb16
+	@touch $@
+
+fixtures: $(FIXTURE_STAMP)
+
+# --- Java + native build -------------------------------------------------------------------
+build: jdk $(GGML_STAMP)
+	$(MAVEN) -DskipTests install
+
+# Runs ctest (through the native module) and every Surefire suite, then prints one summary
+# line over all of them; any failure makes the target fail.
+test: jdk $(GGML_STAMP) $(FIXTURE_STAMP)
+	@mkdir -p build; touch build/.test-started
+	@rc=0; $(MAVEN) install || rc=$$?; \
+	 $(PYTHON) .ci/test_summary.py --since build/.test-started . || { [ $$rc -ne 0 ] || rc=1; }; \
+	 if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)" >&2; fi; \
+	 exit $$rc
+
+clean:
+	rm -rf native/target bindings/target gguf-tools/target java/core/target java/cli/target build/.test-started
+
+distclean: clean
+	rm -rf build $(VENV)
