@@ -1,0 +1,300 @@
+/*
+ * clearclip.h - the one public header of the clearclip engine.
+ *
+ * A small C engine on ggml that runs CLIP ViT models stored as GGUF and the
+ * ClearCLIP final-block variants used for open-vocabulary segmentation.
+ *
+ * Conventions (ggml / llama.cpp style):
+ *   - opaque handles, created by *_init / *_load and released by *_free;
+ *   - *_default_params() returns a params struct to adjust before use;
+ *   - every fallible call returns a clearclip_status; on failure a precise,
+ *     human-readable message is available from clearclip_last_error(), which
+ *     is thread-local (each thread sees its own last error);
+ *   - no global mutable state: a model is immutable after loading and may be
+ *     shared by several contexts on several threads; a context owns the
+ *     compute graphs and buffers and must be used by one thread at a time.
+ *
+ * Image input is float32, planar (CHW, 3 x height x width), already normalised
+ * with the model's mean/std (see clearclip_image_normalize).
+ */
+#ifndef CLEARCLIP_H
+#define CLEARCLIP_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(_WIN32) && !defined(__MINGW32__)
+#  ifdef CLEARCLIP_BUILD
+#    define CLEARCLIP_API __declspec(dllexport)
+#  else
+#    define CLEARCLIP_API __declspec(dllimport)
+#  endif
+#else
+#  define CLEARCLIP_API __attribute__((visibility("default")))
+#endif
+
+typedef enum clearclip_status {
+    CLEARCLIP_OK                   = 0,
+    CLEARCLIP_ERR_INVALID_ARGUMENT = 1, /* null pointer, bad size, bad option  */
+    CLEARCLIP_ERR_IO               = 2, /* file missing or unreadable          */
+    CLEARCLIP_ERR_FORMAT           = 3, /* not GGUF, corrupt or truncated      */
+    CLEARCLIP_ERR_MODEL            = 4, /* missing/bad key or tensor, wrong architecture */
+    CLEARCLIP_ERR_UNSUPPORTED      = 5, /* tensor type, mode or backend not supported */
+    CLEARCLIP_ERR_NO_TOWER         = 6, /* the file has no text (or no vision) tower */
+    CLEARCLIP_ERR_BACKEND          = 7, /* backend could not be initialised or failed */
+    CLEARCLIP_ERR_OUT_OF_MEMORY    = 8,
+} clearclip_status;
+
+/* Final block of the vision tower used for dense (per-patch) features. */
+typedef enum clearclip_block_mode {
+    CLEARCLIP_MODE_CLEARCLIP = 0, /* softmax(q q^T), no residual, no FFN (default) */
+    CLEARCLIP_MODE_VANILLA   = 1, /* stock CLIP block: q k^T, residual, FFN        */
+    CLEARCLIP_MODE_MASKCLIP  = 2, /* identity attention: value path only, no residual, no FFN */
+    CLEARCLIP_MODE_SCLIP     = 3, /* softmax(q q^T) + softmax(k k^T), no residual, no FFN */
+} clearclip_block_mode;
+
+typedef struct clearclip_model   clearclip_model;
+typedef struct clearclip_context clearclip_context;
+
+/* ---- library ------------------------------------------------------------ */
+
+/* Message of the last failed call on this thread ("" if none). */
+CLEARCLIP_API const char * clearclip_last_error(void);
+/* Short constant name of a status code, e.g. "CLEARCLIP_ERR_FORMAT". */
+CLEARCLIP_API const char * clearclip_status_name(clearclip_status status);
+/* Version of this engine, e.g. "0.1.0". */
+CLEARCLIP_API const char * clearclip_version(void);
+/* Human-readable description of the ggml build in use (version, CPU features). */
+CLEARCLIP_API const char * clearclip_system_info(void);
+
+/* ---- model -------------------------------------------------------------- */
+
+typedef struct clearclip_model_params {
+    bool use_mmap;     /* map the file instead of reading it (default true)        */
+    bool load_text;    /* load the text tower if present (default true)            */
+    bool load_vision;  /* load the vision tower if present (default true)          */
+} clearclip_model_params;
+
+CLEARCLIP_API clearclip_model_params clearclip_model_default_params(void);
+
+/* Loads and validates a CLIP GGUF. On success *out owns the model. */
+CLEARCLIP_API clearclip_status clearclip_model_load(const char * path,
+                                                    clearclip_model_params params,
+                                                    clearclip_model ** out);
+/* Frees a model; NULL is ignored. All contexts of the model must be freed first. */
+CLEARCLIP_API void clearclip_model_free(clearclip_model * model);
+
+typedef struct clearclip_model_info {
+    bool    has_text;
+    bool    has_vision;
+    bool    use_gelu;            /* false: quick_gelu                         */
+    int32_t file_type;           /* general.file_type (llama.cpp ftype)       */
+    int32_t projection_dim;      /* dimension of the joint embedding space    */
+    /* text tower (0 when absent) */
+    int32_t text_width;
+    int32_t text_layers;
+    int32_t text_heads;
+    int32_t text_ffn;
+    int32_t context_length;
+    int32_t vocab_size;
+    /* vision tower (0 when absent) */
+    int32_t vision_width;
+    int32_t vision_layers;
+    int32_t vision_heads;
+    int32_t vision_ffn;
+    int32_t image_size;
+    int32_t patch_size;
+    float   image_mean[3];
+    float   image_std[3];
+    char    name[128];           /* general.name, truncated                   */
+} clearclip_model_info;
+
+CLEARCLIP_API clearclip_status clearclip_model_get_info(const clearclip_model * model,
+                                                        clearclip_model_info * out);
+
+/* ---- tokenizer ---------------------------------------------------------- */
+
+/*
+ * CLIP byte-level BPE: text -> <|startoftext|> tokens... <|endoftext|>.
+ * Writes at most max_tokens ids; if the text is longer the sequence is
+ * truncated so that it still ends with <|endoftext|>. *n_tokens receives the
+ * number written. The ids are not padded. max_tokens must be >= 2.
+ */
+CLEARCLIP_API clearclip_status clearclip_tokenize(const clearclip_model * model,
+                                                  const char * text_utf8,
+                                                  int32_t * tokens,
+                                                  int32_t max_tokens,
+                                                  int32_t * n_tokens);
+
+/* ---- context ------------------------------------------------------------ */
+
+typedef struct clearclip_context_params {
+    int32_t      n_threads; /* CPU threads; <= 0 means all cores (default)        */
+    const char * backend;   /* "cpu", "cuda", "metal", "auto" or NULL (= "auto":
+                               the first GPU ggml offers, else CPU)               */
+} clearclip_context_params;
+
+CLEARCLIP_API clearclip_context_params clearclip_context_default_params(void);
+
+CLEARCLIP_API clearclip_status clearclip_context_init(clearclip_model * model,
+                                                      clearclip_context_params params,
+                                                      clearclip_context ** out);
+/* Frees a context; NULL is ignored. */
+CLEARCLIP_API void clearclip_context_free(clearclip_context * ctx);
+/* Name of the backend the context runs on, e.g. "CPU". */
+CLEARCLIP_API const char * clearclip_context_backend_name(const clearclip_context * ctx);
+
+/* ---- text tower --------------------------------------------------------- */
+
+/*
+ * Encodes n_texts prompts into projected, L2-normalised embeddings:
+ * out must hold n_texts * projection_dim floats.
+ */
+CLEARCLIP_API clearclip_status clearclip_encode_text(clearclip_context * ctx,
+                                                     const char * const * texts,
+                                                     int32_t n_texts,
+                                                     float * out);
+
+/*
+ * Same from token ids: tokens holds n_texts rows of row_length ids each,
+ * every row starting with <|startoftext|> and containing <|endoftext|>
+ * (padding after it is ignored). Pooling is at the first <|endoftext|>.
+ */
+CLEARCLIP_API clearclip_status clearclip_encode_tokens(clearclip_context * ctx,
+                                                       const int32_t * tokens,
+                                                       int32_t n_texts,
+                                                       int32_t row_length,
+                                                       float * out);
+
+/* ---- vision tower ------------------------------------------------------- */
+
+/*
+ * Converts interleaved 8-bit RGB (row stride in bytes) to the planar float
+ * layout the vision functions take: (value / 255 - mean) / std per channel,
+ * with the model's mean and std. out must hold 3 * width * height floats.
+ */
+CLEARCLIP_API clearclip_status clearclip_image_normalize(const clearclip_model * model,
+                                                         const uint8_t * rgb,
+                                                         int32_t width,
+                                                         int32_t height,
+                                                         int32_t row_stride,
+                                                         float * out);
+
+/*
+ * Global image embedding (CLS token through the stock final block, post-LN,
+ * projection, L2-normalised). width and height must be multiples of the patch
+ * size; position embeddings are interpolated when they differ from the
+ * model's image size. out must hold projection_dim floats.
+ */
+CLEARCLIP_API clearclip_status clearclip_encode_image(clearclip_context * ctx,
+                                                      const float * pixels,
+                                                      int32_t width,
+                                                      int32_t height,
+                                                      float * out);
+
+/* Patch grid that clearclip_dense_features produces for an image size. */
+CLEARCLIP_API clearclip_status clearclip_dense_grid(const clearclip_model * model,
+                                                    int32_t width,
+                                                    int32_t height,
+                                                    int32_t * grid_width,
+                                                    int32_t * grid_height);
+
+/*
+ * Dense, projected, L2-normalised patch features from the given final-block
+ * mode. The image is zero-padded (after normalisation) to a multiple of the
+ * patch size, the padding split evenly with the smaller half at left/top.
+ * out must hold grid_width * grid_height * projection_dim floats, row-major
+ * (patch index = row * grid_width + column).
+ */
+CLEARCLIP_API clearclip_status clearclip_dense_features(clearclip_context * ctx,
+                                                        const float * pixels,
+                                                        int32_t width,
+                                                        int32_t height,
+                                                        clearclip_block_mode mode,
+                                                        float * out);
+
+/* ---- segmentation ------------------------------------------------------- */
+
+typedef struct clearclip_segment_params {
+    int32_t              short_side;       /* resize so the short side is this (default 448); 0 keeps the size */
+    int32_t              crop;             /* sliding-window side in pixels (default 448)         */
+    int32_t              stride;           /* sliding-window stride in pixels (default 224)       */
+    clearclip_block_mode mode;             /* final block (default CLEARCLIP_MODE_CLEARCLIP)      */
+    float                logit_scale;      /* multiplies cosine similarities (default 50)         */
+    float                prob_threshold;   /* pixels whose best probability is below this get
+                                              background_class (default 0: off)                   */
+    int32_t              background_class; /* class index for thresholded pixels (default 0)      */
+} clearclip_segment_params;
+
+CLEARCLIP_API clearclip_segment_params clearclip_segment_default_params(void);
+
+/*
+ * Open-vocabulary segmentation of one 8-bit RGB image with the reference
+ * ClearCLIP pipeline: short-side resize, sliding windows (each zero-padded to
+ * the patch size after normalisation), dense features of the chosen final
+ * block scored against the name embeddings (cosine), window logits upsampled
+ * bilinearly and averaged over overlaps, resized to the input size, scaled by
+ * logit_scale, softmax over names, max over the names of each class, argmax.
+ *
+ * name_embeddings: n_names x projection_dim, L2-normalised (e.g. from
+ *   clearclip_encode_text, averaged over prompt templates).
+ * name_class: class index (0..n_classes-1) of each name, so that synonyms
+ *   share a class; NULL means name i is class i (then n_names == n_classes).
+ * labels: out, width * height class indices, row-major.
+ * class_probs: NULL, or out n_classes * width * height probabilities
+ *   (class-major planes), the max over each class's names.
+ */
+CLEARCLIP_API clearclip_status clearclip_segment(clearclip_context * ctx,
+                                                 const uint8_t * rgb,
+                                                 int32_t width,
+                                                 int32_t height,
+                                                 int32_t row_stride,
+                                                 const float * name_embeddings,
+                                                 int32_t n_names,
+                                                 const int32_t * name_class,
+                                                 int32_t n_classes,
+                                                 clearclip_segment_params params,
+                                                 int32_t * labels,
+                                                 float * class_probs);
+
+/* ---- quantization (used by the model converter) ------------------------- */
+
+/* ggml type ids accepted by clearclip_quantize (values of enum ggml_type). */
+typedef enum clearclip_tensor_type {
+    CLEARCLIP_TYPE_F32  = 0,
+    CLEARCLIP_TYPE_F16  = 1,
+    CLEARCLIP_TYPE_Q4_0 = 2,
+    CLEARCLIP_TYPE_Q4_1 = 3,
+    CLEARCLIP_TYPE_Q5_0 = 6,
+    CLEARCLIP_TYPE_Q5_1 = 7,
+    CLEARCLIP_TYPE_Q8_0 = 8,
+} clearclip_tensor_type;
+
+/* Bytes needed to store n_rows rows of n_per_row values in the given type. */
+CLEARCLIP_API clearclip_status clearclip_quantized_size(clearclip_tensor_type type,
+                                                        int64_t n_rows,
+                                                        int64_t n_per_row,
+                                                        size_t * n_bytes);
+
+/*
+ * Converts n_rows x n_per_row float32 values into the given type with ggml's
+ * own quantization routines, so blocks are exactly what ggml expects.
+ * n_per_row must be a multiple of the type's block size.
+ */
+CLEARCLIP_API clearclip_status clearclip_quantize(clearclip_tensor_type type,
+                                                  const float * src,
+                                                  int64_t n_rows,
+                                                  int64_t n_per_row,
+                                                  void * dst,
+                                                  size_t dst_size);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* CLEARCLIP_H */

@@ -1,0 +1,252 @@
+/* Contexts: backend selection, per-backend weights, and the per-shape graph cache. */
+#include "internal.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(_WIN32)
+#  include <windows.h>
+#  define strcasecmp  _stricmp
+#  define strncasecmp _strnicmp
+#else
+#  include <pthread.h>
+#  include <strings.h>
+#  include <unistd.h>
+#endif
+
+/* ggml built with GGML_BACKEND_DL registers no device until its backend libraries are loaded;
+ * a statically registered build already lists them and needs nothing. */
+static void cc_load_backends(void) {
+    if (ggml_backend_dev_count() == 0) {
+        ggml_backend_load_all();
+    }
+}
+
+static int cc_cpu_count(void) {
+#if defined(_WIN32)
+    SYSTEM_INFO si;
+    GetSystemInfo(&si);
+    return (int) si.dwNumberOfProcessors;
+#else
+    long n = sysconf(_SC_NPROCESSORS_ONLN);
+    return n > 0 ? (int) n : 1;
+#endif
+}
+
+static bool cc_prefix_icase(const char * prefix, const char * s) {
+    return s && strncasecmp(prefix, s, strlen(prefix)) == 0;
+}
+
+/* "cuda" selects the first CUDA device ("CUDA0"), "cuda1" the second; names match device or
+ * registry names case-insensitively. Metal registers as "MTL". */
+static ggml_backend_dev_t cc_find_device(const char * name) {
+    size_t n = ggml_backend_dev_count();
+    if (name == NULL || strcasecmp(name, "auto") == 0) {
+        for (size_t i = 0; i < n; i++) {
+            ggml_backend_dev_t d = ggml_backend_dev_get(i);
+            enum ggml_backend_dev_type t = ggml_backend_dev_type(d);
+            if (t == GGML_BACKEND_DEVICE_TYPE_GPU || t == GGML_BACKEND_DEVICE_TYPE_IGPU) return d;
+        }
+        return ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    }
+    if (strcasecmp(name, "cpu") == 0) {
+        return ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    }
+    const char * alias = strcasecmp(name, "metal") == 0 ? "mtl" : name;
+    for (size_t i = 0; i < n; i++) {
+        ggml_backend_dev_t d = ggml_backend_dev_get(i);
+        if (strcasecmp(alias, ggml_backend_dev_name(d)) == 0) return d;
+    }
+    for (size_t i = 0; i < n; i++) {
+        ggml_backend_dev_t d = ggml_backend_dev_get(i);
+        if (cc_prefix_icase(alias, ggml_backend_dev_name(d)) ||
+            cc_prefix_icase(alias, ggml_backend_reg_name(ggml_backend_dev_backend_reg(d)))) {
+            return d;
+        }
+    }
+    return NULL;
+}
+
+static void cc_device_list(char * buf, size_t size) {
+    size_t pos = 0;
+    buf[0] = '\0';
+    for (size_t i = 0; i < ggml_backend_dev_count() && pos < size; i++) {
+        ggml_backend_dev_t d = ggml_backend_dev_get(i);
+        int k = snprintf(buf + pos, size - pos, "%s%s", i ? ", " : "", ggml_backend_dev_name(d));
+        if (k < 0) break;
+        pos += (size_t) k;
+    }
+}
+
+clearclip_context_params clearclip_context_default_params(void) {
+    clearclip_context_params p = { .n_threads = 0, .backend = NULL };
+    return p;
+}
+
+clearclip_status clearclip_context_init(clearclip_model * model, clearclip_context_params params,
+                                        clearclip_context ** out) {
+    cc_clear_error();
+    if (!out) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "out must not be NULL");
+    *out = NULL;
+    if (!model) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "model must not be NULL");
+
+#if defined(_WIN32)
+    cc_load_backends();
+#else
+    /* ggml's backend registry is not thread-safe while backends are being registered. */
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    pthread_once(&once, cc_load_backends);
+#endif
+    ggml_backend_dev_t dev = cc_find_device(params.backend);
+    if (!dev) {
+        char list[512];
+        cc_device_list(list, sizeof(list));
+        return cc_error(CLEARCLIP_ERR_BACKEND,
+                        "backend '%s' is not available (available devices: %s); GPU backends come "
+                        "from a ggml built with GGML_CUDA / GGML_METAL",
+                        params.backend ? params.backend : "auto", list[0] ? list : "none");
+    }
+    clearclip_context * ctx = calloc(1, sizeof(*ctx));
+    if (!ctx) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    ctx->model   = model;
+    ctx->backend = ggml_backend_dev_init(dev, NULL);
+    if (!ctx->backend) {
+        free(ctx);
+        return cc_error(CLEARCLIP_ERR_BACKEND, "cannot initialise backend device %s (%s)",
+                        ggml_backend_dev_name(dev), ggml_backend_dev_description(dev));
+    }
+    snprintf(ctx->backend_name, sizeof(ctx->backend_name), "%s", ggml_backend_name(ctx->backend));
+    ctx->n_threads = params.n_threads > 0 ? params.n_threads : cc_cpu_count();
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(dev);
+    ggml_backend_set_n_threads_t set_threads =
+        (ggml_backend_set_n_threads_t) ggml_backend_reg_get_proc_address(reg,
+                                                                         "ggml_backend_set_n_threads");
+    if (set_threads) {
+        set_threads(ctx->backend, ctx->n_threads);
+    }
+
+    /* The CPU backend computes straight from the model's host weights (the file mapping); any
+     * other device gets its own copy in its memory, so the model itself stays read-only. */
+    ctx->backend_is_cpu = ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU;
+    if (ctx->backend_is_cpu) {
+        ctx->w = &model->weights;
+    } else {
+        clearclip_status st =
+            cc_weights_copy(model, ggml_backend_get_default_buffer_type(ctx->backend),
+                            &ctx->own_weights);
+        if (st) {
+            ggml_backend_free(ctx->backend);
+            free(ctx);
+            return st;
+        }
+        ctx->w = &ctx->own_weights;
+    }
+    *out = ctx;
+    return CLEARCLIP_OK;
+}
+
+static void cc_graph_free(cc_graph * g) {
+    if (g->galloc) ggml_gallocr_free(g->galloc);
+    if (g->ctx) ggml_free(g->ctx);
+    free(g->pos_host);
+    free(g->mask_host);
+    memset(g, 0, sizeof(*g));
+}
+
+void clearclip_context_free(clearclip_context * ctx) {
+    if (!ctx) return;
+    for (int i = 0; i < CC_GRAPH_CACHE; i++) cc_graph_free(&ctx->graphs[i]);
+    cc_weights_free(&ctx->own_weights);
+    free(ctx->scratch);
+    if (ctx->backend) ggml_backend_free(ctx->backend);
+    free(ctx);
+}
+
+const char * clearclip_context_backend_name(const clearclip_context * ctx) {
+    return ctx ? ctx->backend_name : "";
+}
+
+float * cc_scratch(clearclip_context * ctx, size_t n_floats) {
+    if (n_floats > ctx->scratch_size) {
+        float * p = realloc(ctx->scratch, n_floats * sizeof(float));
+        if (!p) return NULL;
+        ctx->scratch      = p;
+        ctx->scratch_size = n_floats;
+    }
+    return ctx->scratch;
+}
+
+static clearclip_status cc_build_graph(clearclip_context * ctx, cc_graph * g) {
+    struct ggml_init_params ip = {
+        .mem_size   = ggml_tensor_overhead() * CC_GRAPH_SIZE +
+                      ggml_graph_overhead_custom(CC_GRAPH_SIZE, false),
+        .mem_buffer = NULL,
+        .no_alloc   = true,
+    };
+    g->ctx = ggml_init(ip);
+    if (!g->ctx) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    g->gf = ggml_new_graph_custom(g->ctx, CC_GRAPH_SIZE, false);
+    bool ok = g->kind == CC_GRAPH_TEXT ? cc_build_text_graph(ctx, g) : cc_build_vision_graph(ctx, g);
+    if (!ok) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory while building the graph");
+    }
+    for (int i = 0; i < ggml_graph_n_nodes(g->gf); i++) {
+        struct ggml_tensor * node = ggml_graph_node(g->gf, i);
+        if (!ggml_backend_supports_op(ctx->backend, node)) {
+            return cc_error(CLEARCLIP_ERR_BACKEND,
+                            "backend %s does not support operation %s (%s, %s)", ctx->backend_name,
+                            ggml_op_desc(node), ggml_get_name(node),
+                            ggml_type_name(node->src[0] ? node->src[0]->type : node->type));
+        }
+    }
+    g->galloc = ggml_gallocr_new(ggml_backend_get_default_buffer_type(ctx->backend));
+    if (!g->galloc || !ggml_gallocr_alloc_graph(g->galloc, g->gf)) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY,
+                        "cannot allocate the compute buffer on %s for this input size",
+                        ctx->backend_name);
+    }
+    return CLEARCLIP_OK;
+}
+
+clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int32_t b,
+                              int32_t mode, cc_graph ** out) {
+    cc_graph * slot = NULL;
+    for (int i = 0; i < CC_GRAPH_CACHE; i++) {
+        cc_graph * g = &ctx->graphs[i];
+        if (g->ctx && g->kind == kind && g->a == a && g->b == b && g->mode == mode) {
+            g->last_use = ++ctx->use_counter;
+            *out = g;
+            return CLEARCLIP_OK;
+        }
+        if (!slot || (slot->ctx && (!g->ctx || g->last_use < slot->last_use))) {
+            slot = g;
+        }
+    }
+    cc_graph_free(slot);
+    slot->kind = kind;
+    slot->a    = a;
+    slot->b    = b;
+    slot->mode = mode;
+    clearclip_status st = cc_build_graph(ctx, slot);
+    if (st) {
+        cc_graph_free(slot);
+        return st;
+    }
+    slot->last_use = ++ctx->use_counter;
+    *out = slot;
+    return CLEARCLIP_OK;
+}
+
+clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g) {
+    enum ggml_status s = ggml_backend_graph_compute(ctx->backend, g->gf);
+    if (s != GGML_STATUS_SUCCESS) {
+        return cc_error(s == GGML_STATUS_ALLOC_FAILED ? CLEARCLIP_ERR_OUT_OF_MEMORY
+                                                      : CLEARCLIP_ERR_BACKEND,
+                        "graph computation failed on %s (ggml status %d)", ctx->backend_name,
+                        (int) s);
+    }
+    return CLEARCLIP_OK;
+}

@@ -1,0 +1,197 @@
+/* Internal declarations shared by the engine's translation units. */
+#ifndef CLEARCLIP_INTERNAL_H
+#define CLEARCLIP_INTERNAL_H
+
+#include "clearclip.h"
+#include "tokenizer.h"
+
+#include "ggml.h"
+#include "ggml-alloc.h"
+#include "ggml-backend.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define CC_VERSION "0.1.0"
+
+/* CLIP's fixed special tokens, used when a file carries no tokenizer ids. */
+#define CC_DEFAULT_BOS 49406
+#define CC_DEFAULT_EOS 49407
+
+/* Room for the largest graph we build (ViT-H has 32 blocks of ~45 nodes). */
+#define CC_GRAPH_SIZE 8192
+
+/* Vision sequences are padded to a multiple of this many tokens (padding masked out of the
+ * attention) so that the attention products' inner dimension suits ggml's fast CPU GEMM
+ * (llamafile sgemm needs it divisible by its SIMD width). */
+#define CC_SEQ_PAD 32
+
+/* ---- errors (errors.c) --------------------------------------------------- */
+
+#if defined(__GNUC__)
+#  define CC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#else
+#  define CC_PRINTF(a, b)
+#endif
+
+/* Records the thread's last error message and returns status, so callers can write
+ * `return cc_error(CLEARCLIP_ERR_MODEL, "...", ...);`. */
+clearclip_status cc_error(clearclip_status status, const char * fmt, ...) CC_PRINTF(2, 3);
+void             cc_clear_error(void);
+
+/* ---- model (model.c) ----------------------------------------------------- */
+
+typedef struct cc_layer {
+    struct ggml_tensor * ln1_w, * ln1_b, * ln2_w, * ln2_b;
+    struct ggml_tensor * q_w, * q_b, * k_w, * k_b, * v_w, * v_b, * o_w, * o_b;
+    struct ggml_tensor * fc1_w, * fc1_b, * fc2_w, * fc2_b; /* fc1: W -> F, fc2: F -> W */
+} cc_layer;
+
+typedef struct cc_tower_hparams {
+    int32_t width, layers, heads, ffn, proj_dim;
+    float   eps;
+} cc_tower_hparams;
+
+typedef struct cc_hparams {
+    bool             has_text, has_vision, use_gelu;
+    int32_t          file_type;
+    cc_tower_hparams text, vision;
+    int32_t          context_length, vocab_size;
+    int32_t          image_size, patch_size;
+    float            image_mean[3], image_std[3];
+    char             name[128];
+} cc_hparams;
+
+/* One set of weight tensors bound to a backend buffer. The model owns the host copy
+ * (mmap or CPU buffer); a context on another device owns a copy in device memory. */
+typedef struct cc_weights {
+    struct ggml_context * ctx;
+    ggml_backend_buffer_t buffer;
+
+    struct ggml_tensor * t_token_embd, * t_pos_embd, * t_post_ln_w, * t_post_ln_b, * t_proj;
+    cc_layer *           t_layers;
+
+    struct ggml_tensor * v_class_embd, * v_patch_embd, * v_pos_embd;
+    struct ggml_tensor * v_pre_ln_w, * v_pre_ln_b, * v_post_ln_w, * v_post_ln_b, * v_proj;
+    cc_layer *           v_layers;
+} cc_weights;
+
+struct clearclip_model {
+    char *           path;
+    cc_hparams       hp;
+    cc_weights       weights; /* host-accessible weights (mmap or CPU buffer) */
+    void *           mapping; /* mmap base, NULL when read into memory */
+    size_t           mapping_size;
+    clip_tokenizer * tokenizer; /* NULL when the file carries no vocabulary */
+    int32_t          bos_id, eos_id;
+};
+
+/* Creates tensors named like `src`'s in a new context, allocates them in buft and copies the
+ * data; used for device (non-host) backends. */
+clearclip_status cc_weights_copy(const clearclip_model * model, ggml_backend_buffer_type_t buft,
+                                 cc_weights * out);
+void             cc_weights_free(cc_weights * w);
+
+/* Reads the f32 value of a (f32 or f16) host tensor into dst (ggml_nelements floats). */
+void cc_tensor_to_f32_host(const struct ggml_tensor * t, float * dst);
+
+/* ---- context (context.c) ------------------------------------------------- */
+
+enum cc_graph_kind { CC_GRAPH_TEXT, CC_GRAPH_IMAGE, CC_GRAPH_DENSE };
+
+/* A graph built for one input shape, with its own allocator so that switching between
+ * cached graphs never invalidates another graph's tensor addresses. */
+typedef struct cc_graph {
+    int                  kind;
+    int32_t              a, b, mode;   /* text: a=n_texts b=n_tokens; vision: a=gw b=gh */
+    uint64_t             last_use;
+    struct ggml_context * ctx;
+    struct ggml_cgraph * gf;
+    ggml_gallocr_t       galloc;
+    struct ggml_tensor * in_pixels, * in_pos, * in_mask, * in_ids, * in_positions, * in_eot;
+    struct ggml_tensor * out;
+    float *              pos_host;    /* interpolated position embeddings for in_pos */
+    float *              mask_host;   /* additive attention mask hiding padding tokens */
+} cc_graph;
+
+#define CC_GRAPH_CACHE 8
+
+struct clearclip_context {
+    clearclip_model * model;
+    ggml_backend_t    backend;
+    bool              backend_is_cpu;
+    cc_weights        own_weights;    /* device copy when the backend cannot use host memory */
+    const cc_weights * w;             /* the weights this context computes with */
+    int32_t           n_threads;
+    cc_graph          graphs[CC_GRAPH_CACHE];
+    uint64_t          use_counter;
+    char              backend_name[64];
+    float *           scratch;        /* reused host buffer (padded pixels, token rows) */
+    size_t            scratch_size;   /* in floats */
+};
+
+/* Returns the context's scratch buffer grown to at least n_floats, or NULL. */
+float * cc_scratch(clearclip_context * ctx, size_t n_floats);
+
+/* Finds the cached graph for the key, building it (evicting the least recently used) as
+ * needed. */
+clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int32_t b,
+                              int32_t mode, cc_graph ** out);
+clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g);
+
+/* ---- graphs (graph_text.c, graph_vision.c) ------------------------------ */
+
+bool cc_build_text_graph(clearclip_context * ctx, cc_graph * g);
+bool cc_build_vision_graph(clearclip_context * ctx, cc_graph * g);
+
+/* Shared transformer pieces (graph_common.c). */
+struct ggml_tensor * cc_f32(struct ggml_context * ctx, struct ggml_tensor * t);
+struct ggml_tensor * cc_layer_norm(struct ggml_context * ctx, struct ggml_tensor * x,
+                                   struct ggml_tensor * w, struct ggml_tensor * b, float eps);
+struct ggml_tensor * cc_linear(struct ggml_context * ctx, struct ggml_tensor * x,
+                               struct ggml_tensor * w, struct ggml_tensor * b);
+/* Multi-head softmax attention; q, k, v: [head_dim, n, heads, batch]. scores = k^T q * scale
+ * plus an optional additive mask [n_k, n_q] and/or a causal mask. Returns
+ * [head_dim*heads, n_q, batch] (heads merged). */
+struct ggml_tensor * cc_attention(struct ggml_context * ctx, struct ggml_tensor * q,
+                                  struct ggml_tensor * k, struct ggml_tensor * v, float scale,
+                                  bool causal, struct ggml_tensor * mask);
+struct ggml_tensor * cc_attention_sclip(struct ggml_context * ctx, struct ggml_tensor * q,
+                                        struct ggml_tensor * k, struct ggml_tensor * v,
+                                        float scale, struct ggml_tensor * mask);
+struct ggml_tensor * cc_split_heads(struct ggml_context * ctx, struct ggml_tensor * x, int heads);
+struct ggml_tensor * cc_mlp(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
+                            bool use_gelu);
+/* Stock pre-LN CLIP block. */
+struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
+                              int heads, float eps, bool use_gelu, bool causal,
+                              struct ggml_tensor * mask);
+
+/* ---- host-side image math (interp.c, image.c) ---------------------------- */
+
+/* Position embeddings for a gh x gw grid: class row then the native g0 x g0 grid resampled
+ * like PyTorch's bicubic interpolate (align_corners=False, A=-0.75) with scale factors
+ * ((gh+0.1)/g0, (gw+0.1)/g0). src: [1 + g0*g0][width], dst: [1 + gh*gw][width]. */
+void cc_interp_pos_embd(const float * src, int32_t width, int32_t g0, int32_t gh, int32_t gw,
+                        float * dst);
+
+/* Bilinear (align_corners=False, half-pixel centres) resize of interleaved uint8 RGB;
+ * results rounded to nearest. False if out of memory. */
+bool cc_resize_rgb_bilinear(const uint8_t * src, int32_t sw, int32_t sh, int32_t sstride,
+                            uint8_t * dst, int32_t dw, int32_t dh);
+
+/* Source sample positions of a PyTorch bilinear (align_corners=False) resize along one axis
+ * from n_in to n_out samples: i0, i1 and the weight of i1. */
+void cc_bilinear_coords(int32_t n_in, int32_t n_out, int32_t * i0, int32_t * i1, float * w1);
+
+/* Normalises an RGB region into planar floats (no validation). */
+void cc_normalize_rgb(const float mean[3], const float std[3], const uint8_t * rgb, int32_t width,
+                      int32_t height, int32_t row_stride, float * out);
+
+/* Dense features without argument validation (used by segment). */
+clearclip_status cc_dense_features(clearclip_context * ctx, const float * pixels, int32_t width,
+                                   int32_t height, clearclip_block_mode mode, float * out,
+                                   int32_t * gw_out, int32_t * gh_out);
+
+#endif

@@ -1,0 +1,867 @@
+/* GGUF loading and validation: metadata, tensor shapes/types/bounds, weight mapping, tokenizer. */
+#include "internal.h"
+
+#include "ggml-cpu.h"
+#include "gguf.h"
+
+#include <errno.h>
+#include <inttypes.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#if !defined(_WIN32)
+#  include <fcntl.h>
+#  include <sys/mman.h>
+#  include <unistd.h>
+#  define CC_HAVE_MMAP 1
+#endif
+
+static const char * const cc_supported_types = "f32, f16, q8_0, q5_0, q5_1, q4_0, q4_1";
+
+/* How a tensor may be stored: vectors, norms and position/class embeddings are read as plain
+ * floats on the host or added element-wise, so they must be f32 or f16; matrices feed mul_mat /
+ * get_rows, which handle the block quantizations too. */
+enum cc_tensor_kind { CC_VEC, CC_MAT };
+
+typedef struct cc_loader {
+    const char *          path;
+    struct gguf_context * gguf;
+    size_t                file_size;
+    size_t                data_offset;
+} cc_loader;
+
+/* ---- metadata helpers ---------------------------------------------------- */
+
+static bool cc_is_int_type(enum gguf_type t) {
+    switch (t) {
+        case GGUF_TYPE_UINT8: case GGUF_TYPE_INT8: case GGUF_TYPE_UINT16: case GGUF_TYPE_INT16:
+        case GGUF_TYPE_UINT32: case GGUF_TYPE_INT32: case GGUF_TYPE_UINT64: case GGUF_TYPE_INT64:
+            return true;
+        default:
+            return false;
+    }
+}
+
+/* Converters write integers as u32, others as i32 or u64: accept every integer type. */
+static clearclip_status cc_get_int(const cc_loader * ld, const char * key, bool required,
+                                   int64_t min_value, int32_t * out) {
+    int64_t id = gguf_find_key(ld->gguf, key);
+    if (id < 0) {
+        if (required) {
+            return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key '%s'", ld->path, key);
+        }
+        return CLEARCLIP_OK;
+    }
+    enum gguf_type t = gguf_get_kv_type(ld->gguf, id);
+    if (!cc_is_int_type(t)) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' has type %s, expected an integer",
+                        ld->path, key, gguf_type_name(t));
+    }
+    int64_t v = 0;
+    switch (t) {
+        case GGUF_TYPE_UINT8:  v = gguf_get_val_u8(ld->gguf, id); break;
+        case GGUF_TYPE_INT8:   v = gguf_get_val_i8(ld->gguf, id); break;
+        case GGUF_TYPE_UINT16: v = gguf_get_val_u16(ld->gguf, id); break;
+        case GGUF_TYPE_INT16:  v = gguf_get_val_i16(ld->gguf, id); break;
+        case GGUF_TYPE_UINT32: v = gguf_get_val_u32(ld->gguf, id); break;
+        case GGUF_TYPE_INT32:  v = gguf_get_val_i32(ld->gguf, id); break;
+        case GGUF_TYPE_UINT64: {
+            uint64_t u = gguf_get_val_u64(ld->gguf, id);
+            v = u > (uint64_t) INT64_MAX ? INT64_MAX : (int64_t) u;
+            break;
+        }
+        case GGUF_TYPE_INT64:  v = gguf_get_val_i64(ld->gguf, id); break;
+        default: break;
+    }
+    if (v < min_value || v > INT32_MAX) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' = %" PRId64 " is out of range", ld->path,
+                        key, v);
+    }
+    *out = (int32_t) v;
+    return CLEARCLIP_OK;
+}
+
+static clearclip_status cc_get_float(const cc_loader * ld, const char * key, float * out) {
+    int64_t id = gguf_find_key(ld->gguf, key);
+    if (id < 0) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key '%s'", ld->path, key);
+    }
+    enum gguf_type t = gguf_get_kv_type(ld->gguf, id);
+    if (t == GGUF_TYPE_FLOAT32) {
+        *out = gguf_get_val_f32(ld->gguf, id);
+    } else if (t == GGUF_TYPE_FLOAT64) {
+        *out = (float) gguf_get_val_f64(ld->gguf, id);
+    } else {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' has type %s, expected a float",
+                        ld->path, key, gguf_type_name(t));
+    }
+    return CLEARCLIP_OK;
+}
+
+/* Returns -1 if absent, else the boolean value; non-bool values are an error (*st set). */
+static int cc_get_bool(const cc_loader * ld, const char * key, clearclip_status * st) {
+    int64_t id = gguf_find_key(ld->gguf, key);
+    if (id < 0) {
+        return -1;
+    }
+    enum gguf_type t = gguf_get_kv_type(ld->gguf, id);
+    if (t == GGUF_TYPE_BOOL) {
+        return gguf_get_val_bool(ld->gguf, id) ? 1 : 0;
+    }
+    if (cc_is_int_type(t)) {
+        int32_t v = 0;
+        *st = cc_get_int(ld, key, true, 0, &v);
+        return v != 0;
+    }
+    *st = cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' has type %s, expected a bool", ld->path, key,
+                   gguf_type_name(t));
+    return -1;
+}
+
+static clearclip_status cc_get_float3(const cc_loader * ld, const char * key, float out[3]) {
+    int64_t id = gguf_find_key(ld->gguf, key);
+    if (id < 0) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key '%s'", ld->path, key);
+    }
+    if (gguf_get_kv_type(ld->gguf, id) != GGUF_TYPE_ARRAY || gguf_get_arr_n(ld->gguf, id) != 3) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' must be an array of 3 floats", ld->path,
+                        key);
+    }
+    enum gguf_type at = gguf_get_arr_type(ld->gguf, id);
+    const void * data = gguf_get_arr_data(ld->gguf, id);
+    for (int i = 0; i < 3; i++) {
+        if (at == GGUF_TYPE_FLOAT32) {
+            out[i] = ((const float *) data)[i];
+        } else if (at == GGUF_TYPE_FLOAT64) {
+            out[i] = (float) ((const double *) data)[i];
+        } else {
+            return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' must be an array of 3 floats",
+                            ld->path, key);
+        }
+    }
+    return CLEARCLIP_OK;
+}
+
+/* ---- tensor validation --------------------------------------------------- */
+
+static void cc_format_shape(char * buf, size_t size, const int64_t * ne, int n_dims) {
+    size_t pos = 0;
+    pos += (size_t) snprintf(buf + pos, size - pos, "[");
+    for (int i = 0; i < n_dims && pos < size; i++) {
+        pos += (size_t) snprintf(buf + pos, size - pos, "%s%" PRId64, i ? ", " : "", ne[i]);
+    }
+    if (pos < size) {
+        snprintf(buf + pos, size - pos, "]");
+    }
+}
+
+static bool cc_type_supported(enum ggml_type t) {
+    switch (t) {
+        case GGML_TYPE_F32: case GGML_TYPE_F16: case GGML_TYPE_Q8_0: case GGML_TYPE_Q5_0:
+        case GGML_TYPE_Q5_1: case GGML_TYPE_Q4_0: case GGML_TYPE_Q4_1:
+            return true;
+        default:
+            return false;
+    }
+}
+
+/* Validates presence, type and shape of one tensor; n_dims/ne give the expected ggml shape. */
+static clearclip_status cc_check_tensor(const cc_loader * ld, const char * name, int kind,
+                                        int n_dims, int64_t ne0, int64_t ne1, int64_t ne2,
+                                        int64_t ne3) {
+    int64_t id = gguf_find_tensor(ld->gguf, name);
+    if (id < 0) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing tensor '%s'", ld->path, name);
+    }
+    const int64_t   expected[4] = { ne0, ne1, ne2, ne3 };
+    const int64_t * ne          = gguf_get_tensor_ne(ld->gguf, id);
+    bool            same        = true;
+    for (int i = 0; i < 4; i++) {
+        same = same && ne[i] == (i < n_dims ? expected[i] : 1);
+    }
+    if (!same) {
+        int actual_dims = 4;
+        while (actual_dims > 1 && ne[actual_dims - 1] == 1) {
+            actual_dims--;
+        }
+        char got[96], want[96];
+        cc_format_shape(got, sizeof(got), ne, actual_dims > n_dims ? actual_dims : n_dims);
+        cc_format_shape(want, sizeof(want), expected, n_dims);
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: tensor '%s' has shape %s, expected %s", ld->path,
+                        name, got, want);
+    }
+    enum ggml_type type = gguf_get_tensor_type(ld->gguf, id);
+    if (!cc_type_supported(type)) {
+        return cc_error(CLEARCLIP_ERR_UNSUPPORTED,
+                        "%s: unsupported tensor type %s for '%s' (supported: %s)", ld->path,
+                        ggml_type_name(type), name, cc_supported_types);
+    }
+    if (kind == CC_VEC && type != GGML_TYPE_F32 && type != GGML_TYPE_F16) {
+        return cc_error(CLEARCLIP_ERR_UNSUPPORTED,
+                        "%s: unsupported tensor type %s for '%s' (supported for vectors and "
+                        "embeddings: f32, f16)",
+                        ld->path, ggml_type_name(type), name);
+    }
+    if (ne[0] % ggml_blck_size(type) != 0) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: tensor '%s' has type %s but its rows (%" PRId64
+                        " values) are not a multiple of the block size %" PRId64,
+                        ld->path, name, ggml_type_name(type), ne[0], ggml_blck_size(type));
+    }
+    return CLEARCLIP_OK;
+}
+
+/* fc1 must map W -> F. Returns whether the file uses clip.cpp's naming (fc1 under ffn_down),
+ * which is only distinguishable when W != F; equal sizes are read with our convention. */
+static clearclip_status cc_check_ffn(const cc_loader * ld, const char * prefix, int blk, int32_t w,
+                                     int32_t f) {
+    char up[96], down[96];
+    snprintf(up, sizeof(up), "%s.blk.%d.ffn_up.weight", prefix, blk);
+    snprintf(down, sizeof(down), "%s.blk.%d.ffn_down.weight", prefix, blk);
+    int64_t id_up = gguf_find_tensor(ld->gguf, up);
+    bool swapped = false;
+    if (id_up >= 0 && w != f) {
+        const int64_t * ne = gguf_get_tensor_ne(ld->gguf, id_up);
+        swapped = ne[0] == f && ne[1] == w;
+    }
+    char name[96];
+    clearclip_status st;
+    st = cc_check_tensor(ld, up, CC_MAT, 2, swapped ? f : w, swapped ? w : f, 1, 1);
+    if (st) return st;
+    st = cc_check_tensor(ld, down, CC_MAT, 2, swapped ? w : f, swapped ? f : w, 1, 1);
+    if (st) return st;
+    snprintf(name, sizeof(name), "%s.blk.%d.ffn_up.bias", prefix, blk);
+    st = cc_check_tensor(ld, name, CC_VEC, 1, swapped ? w : f, 1, 1, 1);
+    if (st) return st;
+    snprintf(name, sizeof(name), "%s.blk.%d.ffn_down.bias", prefix, blk);
+    return cc_check_tensor(ld, name, CC_VEC, 1, swapped ? f : w, 1, 1, 1);
+}
+
+static clearclip_status cc_check_blocks(const cc_loader * ld, const char * prefix,
+                                        const cc_tower_hparams * hp) {
+    static const char * const vec_names[] = { "ln1.weight", "ln1.bias", "ln2.weight", "ln2.bias",
+                                              "attn_q.bias", "attn_k.bias", "attn_v.bias",
+                                              "attn_out.bias" };
+    static const char * const mat_names[] = { "attn_q.weight", "attn_k.weight", "attn_v.weight",
+                                              "attn_out.weight" };
+    char name[96];
+    for (int i = 0; i < hp->layers; i++) {
+        for (size_t j = 0; j < sizeof(mat_names) / sizeof(mat_names[0]); j++) {
+            snprintf(name, sizeof(name), "%s.blk.%d.%s", prefix, i, mat_names[j]);
+            clearclip_status st = cc_check_tensor(ld, name, CC_MAT, 2, hp->width, hp->width, 1, 1);
+            if (st) return st;
+        }
+        for (size_t j = 0; j < sizeof(vec_names) / sizeof(vec_names[0]); j++) {
+            snprintf(name, sizeof(name), "%s.blk.%d.%s", prefix, i, vec_names[j]);
+            clearclip_status st = cc_check_tensor(ld, name, CC_VEC, 1, hp->width, 1, 1, 1);
+            if (st) return st;
+        }
+        clearclip_status st = cc_check_ffn(ld, prefix, i, hp->width, hp->ffn);
+        if (st) return st;
+    }
+    return CLEARCLIP_OK;
+}
+
+static clearclip_status cc_read_tower_hparams(const cc_loader * ld, const char * tower,
+                                              cc_tower_hparams * hp) {
+    char key[96];
+    clearclip_status st;
+#define CC_INT(field, suffix)                                              \
+    snprintf(key, sizeof(key), "clip.%s.%s", tower, suffix);               \
+    if ((st = cc_get_int(ld, key, true, 1, &hp->field)) != CLEARCLIP_OK) { \
+        return st;                                                         \
+    }
+    CC_INT(width, "embedding_length");
+    CC_INT(ffn, "feed_forward_length");
+    CC_INT(layers, "block_count");
+    CC_INT(proj_dim, "projection_dim");
+    CC_INT(heads, "attention.head_count");
+#undef CC_INT
+    snprintf(key, sizeof(key), "clip.%s.attention.layer_norm_epsilon", tower);
+    if ((st = cc_get_float(ld, key, &hp->eps)) != CLEARCLIP_OK) {
+        return st;
+    }
+    if (!(hp->eps > 0.0f)) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' must be positive", ld->path, key);
+    }
+    if (hp->width % hp->heads != 0) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: %s width %d is not divisible by its %d attention heads", ld->path,
+                        tower, hp->width, hp->heads);
+    }
+    return CLEARCLIP_OK;
+}
+
+/* llama.cpp's LLaVA "mmproj" files also say architecture "clip" but stop before what ClearCLIP
+ * changes, so they are recognised explicitly rather than failing on some missing tensor. */
+static clearclip_status cc_llava_error(const cc_loader * ld, const char * why) {
+    return cc_error(CLEARCLIP_ERR_MODEL,
+                    "%s: this is a LLaVA projector (mmproj) file (%s); it lacks the final vision "
+                    "block, post-LN and visual projection that ClearCLIP needs. Convert the "
+                    "original CLIP checkpoint instead.",
+                    ld->path, why);
+}
+
+static clearclip_status cc_check_llava_keys(const cc_loader * ld) {
+    clearclip_status st = CLEARCLIP_OK;
+    if (cc_get_bool(ld, "clip.has_llava_projector", &st) == 1) {
+        return cc_llava_error(ld, "clip.has_llava_projector is set");
+    }
+    if (gguf_find_key(ld->gguf, "clip.projector_type") >= 0) {
+        return cc_llava_error(ld, "it has clip.projector_type");
+    }
+    return st;
+}
+
+static clearclip_status cc_check_llava_tensors(const cc_loader * ld, const cc_hparams * hp) {
+    if (hp->vision.layers == 0) {
+        return CLEARCLIP_OK; /* no vision tower in the file */
+    }
+    char name[96];
+    snprintf(name, sizeof(name), "v.blk.%d.attn_q.weight", hp->vision.layers - 1);
+    if (gguf_find_tensor(ld->gguf, name) < 0) {
+        snprintf(name, sizeof(name), "v.blk.%d.attn_q.weight", hp->vision.layers - 2);
+        if (hp->vision.layers >= 2 && gguf_find_tensor(ld->gguf, name) >= 0) {
+            return cc_llava_error(ld, "the vision tower has no last block");
+        }
+    }
+    bool has_post = gguf_find_tensor(ld->gguf, "v.post_ln.weight") >= 0;
+    bool has_proj = gguf_find_tensor(ld->gguf, "visual_projection.weight") >= 0;
+    bool has_mm   = false;
+    for (int64_t i = 0; i < gguf_get_n_tensors(ld->gguf); i++) {
+        if (strncmp(gguf_get_tensor_name(ld->gguf, i), "mm.", 3) == 0) {
+            has_mm = true;
+            break;
+        }
+    }
+    if (has_mm && (!has_post || !has_proj)) {
+        return cc_llava_error(ld, "it has mm.* projector tensors and no visual projection");
+    }
+    if (!has_post && !has_proj) {
+        return cc_llava_error(ld, "the vision tower has neither v.post_ln nor visual_projection");
+    }
+    return CLEARCLIP_OK;
+}
+
+static clearclip_status cc_check_bounds(const cc_loader * ld) {
+    for (int64_t i = 0; i < gguf_get_n_tensors(ld->gguf); i++) {
+        size_t end = ld->data_offset + gguf_get_tensor_offset(ld->gguf, i) +
+                     gguf_get_tensor_size(ld->gguf, i);
+        if (end > ld->file_size) {
+            return cc_error(CLEARCLIP_ERR_FORMAT,
+                            "%s: file truncated: tensor '%s' data ends at byte %zu but file has "
+                            "%zu bytes",
+                            ld->path, gguf_get_tensor_name(ld->gguf, i), end, ld->file_size);
+        }
+    }
+    return CLEARCLIP_OK;
+}
+
+static clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_model_params * mp,
+                                        cc_hparams * hp) {
+    clearclip_status st = CLEARCLIP_OK;
+    int64_t arch = gguf_find_key(ld->gguf, "general.architecture");
+    if (arch < 0 || gguf_get_kv_type(ld->gguf, arch) != GGUF_TYPE_STRING) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key 'general.architecture'", ld->path);
+    }
+    const char * arch_name = gguf_get_val_str(ld->gguf, arch);
+    if (strcmp(arch_name, "clip") != 0) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: general.architecture is '%s', expected 'clip'", ld->path, arch_name);
+    }
+    int has_text   = cc_get_bool(ld, "clip.has_text_encoder", &st);
+    int has_vision = cc_get_bool(ld, "clip.has_vision_encoder", &st);
+    int use_gelu   = cc_get_bool(ld, "clip.use_gelu", &st);
+    if (st) return st;
+    /* Older writers omit the tower flags; the towers' embedding tensors tell the same. */
+    if (has_text < 0) has_text = gguf_find_tensor(ld->gguf, "t.token_embd.weight") >= 0;
+    if (has_vision < 0) has_vision = gguf_find_tensor(ld->gguf, "v.patch_embd.weight") >= 0;
+    if ((st = cc_check_llava_keys(ld))) return st;
+    if (use_gelu < 0) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key 'clip.use_gelu'", ld->path);
+    }
+    hp->has_text   = has_text && mp->load_text;
+    hp->has_vision = has_vision && mp->load_vision;
+    hp->use_gelu   = use_gelu;
+    if ((st = cc_get_int(ld, "general.file_type", false, 0, &hp->file_type))) return st;
+    int64_t name = gguf_find_key(ld->gguf, "general.name");
+    if (name >= 0 && gguf_get_kv_type(ld->gguf, name) == GGUF_TYPE_STRING) {
+        snprintf(hp->name, sizeof(hp->name), "%s", gguf_get_val_str(ld->gguf, name));
+    }
+    if (has_vision) {
+        /* Read even when not loaded, so an mmproj file is still recognised as such. */
+        if ((st = cc_read_tower_hparams(ld, "vision", &hp->vision))) return st;
+    }
+    if ((st = cc_check_llava_tensors(ld, hp))) return st;
+    if (hp->has_text) {
+        if ((st = cc_read_tower_hparams(ld, "text", &hp->text))) return st;
+        if ((st = cc_get_int(ld, "clip.text.context_length", true, 2, &hp->context_length))) {
+            return st;
+        }
+    }
+    if (hp->has_vision) {
+        if ((st = cc_get_int(ld, "clip.vision.image_size", true, 1, &hp->image_size))) return st;
+        if ((st = cc_get_int(ld, "clip.vision.patch_size", true, 1, &hp->patch_size))) return st;
+        if ((st = cc_get_float3(ld, "clip.vision.image_mean", hp->image_mean))) return st;
+        if ((st = cc_get_float3(ld, "clip.vision.image_std", hp->image_std))) return st;
+        if (hp->image_size % hp->patch_size != 0) {
+            return cc_error(CLEARCLIP_ERR_MODEL,
+                            "%s: image size %d is not a multiple of the patch size %d", ld->path,
+                            hp->image_size, hp->patch_size);
+        }
+        for (int i = 0; i < 3; i++) {
+            if (!(hp->image_std[i] > 0.0f)) {
+                return cc_error(CLEARCLIP_ERR_MODEL, "%s: clip.vision.image_std must be positive",
+                                ld->path);
+            }
+        }
+    } else {
+        memset(&hp->vision, 0, sizeof(hp->vision));
+    }
+    if (hp->has_text && hp->has_vision && hp->text.proj_dim != hp->vision.proj_dim) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: text projection_dim %d differs from vision projection_dim %d",
+                        ld->path, hp->text.proj_dim, hp->vision.proj_dim);
+    }
+    return CLEARCLIP_OK;
+}
+
+static clearclip_status cc_check_tensors(const cc_loader * ld, cc_hparams * hp) {
+    clearclip_status st;
+    if (hp->has_text) {
+        const cc_tower_hparams * t = &hp->text;
+        int64_t id = gguf_find_tensor(ld->gguf, "t.token_embd.weight");
+        if (id < 0) {
+            return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing tensor 't.token_embd.weight'",
+                            ld->path);
+        }
+        int64_t vocab = gguf_get_tensor_ne(ld->gguf, id)[1];
+        if (vocab < 1 || vocab > INT32_MAX) {
+            return cc_error(CLEARCLIP_ERR_MODEL, "%s: bad vocabulary size %" PRId64, ld->path,
+                            vocab);
+        }
+        hp->vocab_size = (int32_t) vocab;
+        if ((st = cc_check_tensor(ld, "t.token_embd.weight", CC_MAT, 2, t->width, vocab, 1, 1)) ||
+            (st = cc_check_tensor(ld, "t.position_embd.weight", CC_VEC, 2, t->width,
+                                  hp->context_length, 1, 1)) ||
+            (st = cc_check_blocks(ld, "t", t)) ||
+            (st = cc_check_tensor(ld, "t.post_ln.weight", CC_VEC, 1, t->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, "t.post_ln.bias", CC_VEC, 1, t->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, "text_projection.weight", CC_MAT, 2, t->width, t->proj_dim,
+                                  1, 1))) {
+            return st;
+        }
+    }
+    if (hp->has_vision) {
+        const cc_tower_hparams * v = &hp->vision;
+        int64_t g0 = hp->image_size / hp->patch_size;
+        if ((st = cc_check_tensor(ld, "v.class_embd", CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, "v.patch_embd.weight", CC_MAT, 4, hp->patch_size,
+                                  hp->patch_size, 3, v->width)) ||
+            (st = cc_check_tensor(ld, "v.position_embd.weight", CC_VEC, 2, v->width, g0 * g0 + 1,
+                                  1, 1)) ||
+            (st = cc_check_tensor(ld, "v.pre_ln.weight", CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, "v.pre_ln.bias", CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_blocks(ld, "v", v)) ||
+            (st = cc_check_tensor(ld, "v.post_ln.weight", CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, "v.post_ln.bias", CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, "visual_projection.weight", CC_MAT, 2, v->width,
+                                  v->proj_dim, 1, 1))) {
+            return st;
+        }
+    }
+    return CLEARCLIP_OK;
+}
+
+/* ---- weights -------------------------------------------------------------- */
+
+static bool cc_wanted_tensor(const cc_hparams * hp, const char * name) {
+    if (strncmp(name, "t.", 2) == 0 || strcmp(name, "text_projection.weight") == 0) {
+        return hp->has_text;
+    }
+    if (strncmp(name, "v.", 2) == 0 || strcmp(name, "visual_projection.weight") == 0) {
+        return hp->has_vision;
+    }
+    return false;
+}
+
+static struct ggml_tensor * cc_get(struct ggml_context * ctx, const char * fmt, const char * prefix,
+                                   int blk, const char * what) {
+    char name[96];
+    snprintf(name, sizeof(name), fmt, prefix, blk, what);
+    return ggml_get_tensor(ctx, name);
+}
+
+static void cc_bind_layers(struct ggml_context * ctx, const char * prefix, int n, int32_t width,
+                           cc_layer * layers) {
+    const char * f = "%s.blk.%d.%s";
+    for (int i = 0; i < n; i++) {
+        cc_layer * l = &layers[i];
+        l->ln1_w = cc_get(ctx, f, prefix, i, "ln1.weight");
+        l->ln1_b = cc_get(ctx, f, prefix, i, "ln1.bias");
+        l->ln2_w = cc_get(ctx, f, prefix, i, "ln2.weight");
+        l->ln2_b = cc_get(ctx, f, prefix, i, "ln2.bias");
+        l->q_w   = cc_get(ctx, f, prefix, i, "attn_q.weight");
+        l->q_b   = cc_get(ctx, f, prefix, i, "attn_q.bias");
+        l->k_w   = cc_get(ctx, f, prefix, i, "attn_k.weight");
+        l->k_b   = cc_get(ctx, f, prefix, i, "attn_k.bias");
+        l->v_w   = cc_get(ctx, f, prefix, i, "attn_v.weight");
+        l->v_b   = cc_get(ctx, f, prefix, i, "attn_v.bias");
+        l->o_w   = cc_get(ctx, f, prefix, i, "attn_out.weight");
+        l->o_b   = cc_get(ctx, f, prefix, i, "attn_out.bias");
+        struct ggml_tensor * up_w   = cc_get(ctx, f, prefix, i, "ffn_up.weight");
+        struct ggml_tensor * up_b   = cc_get(ctx, f, prefix, i, "ffn_up.bias");
+        struct ggml_tensor * down_w = cc_get(ctx, f, prefix, i, "ffn_down.weight");
+        struct ggml_tensor * down_b = cc_get(ctx, f, prefix, i, "ffn_down.bias");
+        /* fc1 is the matrix consuming the tower width (validated in cc_check_ffn). */
+        bool swapped = up_w->ne[0] != width;
+        l->fc1_w = swapped ? down_w : up_w;
+        l->fc1_b = swapped ? down_b : up_b;
+        l->fc2_w = swapped ? up_w : down_w;
+        l->fc2_b = swapped ? up_b : down_b;
+    }
+}
+
+static clearclip_status cc_weights_bind(const cc_hparams * hp, cc_weights * w) {
+    struct ggml_context * c = w->ctx;
+    if (hp->has_text) {
+        w->t_layers = calloc((size_t) hp->text.layers, sizeof(cc_layer));
+        if (!w->t_layers) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+        w->t_token_embd = ggml_get_tensor(c, "t.token_embd.weight");
+        w->t_pos_embd   = ggml_get_tensor(c, "t.position_embd.weight");
+        w->t_post_ln_w  = ggml_get_tensor(c, "t.post_ln.weight");
+        w->t_post_ln_b  = ggml_get_tensor(c, "t.post_ln.bias");
+        w->t_proj       = ggml_get_tensor(c, "text_projection.weight");
+        cc_bind_layers(c, "t", hp->text.layers, hp->text.width, w->t_layers);
+    }
+    if (hp->has_vision) {
+        w->v_layers = calloc((size_t) hp->vision.layers, sizeof(cc_layer));
+        if (!w->v_layers) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+        w->v_class_embd = ggml_get_tensor(c, "v.class_embd");
+        w->v_patch_embd = ggml_get_tensor(c, "v.patch_embd.weight");
+        w->v_pos_embd   = ggml_get_tensor(c, "v.position_embd.weight");
+        w->v_pre_ln_w   = ggml_get_tensor(c, "v.pre_ln.weight");
+        w->v_pre_ln_b   = ggml_get_tensor(c, "v.pre_ln.bias");
+        w->v_post_ln_w  = ggml_get_tensor(c, "v.post_ln.weight");
+        w->v_post_ln_b  = ggml_get_tensor(c, "v.post_ln.bias");
+        w->v_proj       = ggml_get_tensor(c, "visual_projection.weight");
+        cc_bind_layers(c, "v", hp->vision.layers, hp->vision.width, w->v_layers);
+    }
+    return CLEARCLIP_OK;
+}
+
+void cc_weights_free(cc_weights * w) {
+    if (w->buffer) ggml_backend_buffer_free(w->buffer);
+    if (w->ctx) ggml_free(w->ctx);
+    free(w->t_layers);
+    free(w->v_layers);
+    memset(w, 0, sizeof(*w));
+}
+
+static struct ggml_context * cc_new_meta_ctx(size_t n_tensors) {
+    struct ggml_init_params ip = {
+        .mem_size   = (n_tensors + 1) * ggml_tensor_overhead(),
+        .mem_buffer = NULL,
+        .no_alloc   = true,
+    };
+    return ggml_init(ip);
+}
+
+/* Creates the weight tensors of the loaded towers and points them into the file data, either
+ * straight into the mapping or into a CPU buffer filled by reading the file. */
+static clearclip_status cc_load_weights(clearclip_model * m, const cc_loader * ld, bool use_mmap) {
+    cc_weights * w = &m->weights;
+    int64_t n = gguf_get_n_tensors(ld->gguf);
+    w->ctx = cc_new_meta_ctx((size_t) n);
+    if (!w->ctx) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        const char * name = gguf_get_tensor_name(ld->gguf, i);
+        if (!cc_wanted_tensor(&m->hp, name)) continue;
+        const int64_t * ne = gguf_get_tensor_ne(ld->gguf, i);
+        struct ggml_tensor * t = ggml_new_tensor(w->ctx, gguf_get_tensor_type(ld->gguf, i), 4, ne);
+        ggml_set_name(t, name);
+    }
+#ifdef CC_HAVE_MMAP
+    if (use_mmap && ld->file_size > 0) {
+        int fd = open(m->path, O_RDONLY);
+        if (fd < 0) {
+            return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", m->path, strerror(errno));
+        }
+        void * addr = mmap(NULL, ld->file_size, PROT_READ, MAP_SHARED, fd, 0);
+        close(fd);
+        if (addr == MAP_FAILED) {
+            return cc_error(CLEARCLIP_ERR_IO, "%s: cannot map: %s", m->path, strerror(errno));
+        }
+        m->mapping      = addr;
+        m->mapping_size = ld->file_size;
+        /* Graphs only read weights, so the CPU backend can use the read-only mapping directly. */
+        w->buffer = ggml_backend_cpu_buffer_from_ptr(addr, ld->file_size);
+        if (!w->buffer) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "cannot wrap the mapping");
+        ggml_backend_buffer_set_usage(w->buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+        for (struct ggml_tensor * t = ggml_get_first_tensor(w->ctx); t;
+             t = ggml_get_next_tensor(w->ctx, t)) {
+            int64_t id = gguf_find_tensor(ld->gguf, ggml_get_name(t));
+            char * data = (char *) addr + ld->data_offset + gguf_get_tensor_offset(ld->gguf, id);
+            if (ggml_backend_tensor_alloc(w->buffer, t, data) != GGML_STATUS_SUCCESS) {
+                return cc_error(CLEARCLIP_ERR_BACKEND, "cannot bind tensor '%s'", ggml_get_name(t));
+            }
+        }
+        return cc_weights_bind(&m->hp, w);
+    }
+#else
+    (void) use_mmap;
+#endif
+    w->buffer = ggml_backend_alloc_ctx_tensors_from_buft(w->ctx, ggml_backend_cpu_buffer_type());
+    if (!w->buffer && ggml_get_first_tensor(w->ctx)) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate the weights", m->path);
+    }
+    if (w->buffer) ggml_backend_buffer_set_usage(w->buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    FILE * f = fopen(m->path, "rb");
+    if (!f) return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", m->path, strerror(errno));
+    for (struct ggml_tensor * t = ggml_get_first_tensor(w->ctx); t;
+         t = ggml_get_next_tensor(w->ctx, t)) {
+        int64_t id = gguf_find_tensor(ld->gguf, ggml_get_name(t));
+        size_t off = ld->data_offset + gguf_get_tensor_offset(ld->gguf, id);
+        size_t size = ggml_nbytes(t);
+        if (fseeko(f, (off_t) off, SEEK_SET) != 0 || fread(t->data, 1, size, f) != size) {
+            fclose(f);
+            return cc_error(CLEARCLIP_ERR_IO, "%s: cannot read tensor '%s'", m->path,
+                            ggml_get_name(t));
+        }
+    }
+    fclose(f);
+    return cc_weights_bind(&m->hp, w);
+}
+
+clearclip_status cc_weights_copy(const clearclip_model * model, ggml_backend_buffer_type_t buft,
+                                 cc_weights * out) {
+    memset(out, 0, sizeof(*out));
+    const cc_weights * src = &model->weights;
+    size_t n = 0;
+    for (struct ggml_tensor * t = ggml_get_first_tensor(src->ctx); t;
+         t = ggml_get_next_tensor(src->ctx, t)) {
+        n++;
+    }
+    out->ctx = cc_new_meta_ctx(n);
+    if (!out->ctx) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    for (struct ggml_tensor * t = ggml_get_first_tensor(src->ctx); t;
+         t = ggml_get_next_tensor(src->ctx, t)) {
+        struct ggml_tensor * d = ggml_dup_tensor(out->ctx, t);
+        ggml_set_name(d, ggml_get_name(t));
+    }
+    if (n > 0) {
+        out->buffer = ggml_backend_alloc_ctx_tensors_from_buft(out->ctx, buft);
+        if (!out->buffer) {
+            cc_weights_free(out);
+            return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY,
+                            "cannot allocate %zu MiB of weights in %s memory",
+                            ggml_backend_alloc_ctx_tensors_from_buft_size(src->ctx, buft) >> 20,
+                            ggml_backend_buft_name(buft));
+        }
+        ggml_backend_buffer_set_usage(out->buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    }
+    for (struct ggml_tensor * t = ggml_get_first_tensor(src->ctx); t;
+         t = ggml_get_next_tensor(src->ctx, t)) {
+        ggml_backend_tensor_set(ggml_get_tensor(out->ctx, ggml_get_name(t)), t->data, 0,
+                                ggml_nbytes(t));
+    }
+    clearclip_status st = cc_weights_bind(&model->hp, out);
+    if (st) cc_weights_free(out);
+    return st;
+}
+
+void cc_tensor_to_f32_host(const struct ggml_tensor * t, float * dst) {
+    int64_t n = ggml_nelements(t);
+    if (t->type == GGML_TYPE_F32) {
+        memcpy(dst, t->data, (size_t) n * sizeof(float));
+    } else {
+        ggml_get_type_traits(t->type)->to_float(t->data, dst, n);
+    }
+}
+
+/* ---- tokenizer ------------------------------------------------------------ */
+
+static clearclip_status cc_load_tokenizer(clearclip_model * m, const cc_loader * ld) {
+    clearclip_status st = CLEARCLIP_OK;
+    m->bos_id = CC_DEFAULT_BOS;
+    m->eos_id = CC_DEFAULT_EOS;
+    if ((st = cc_get_int(ld, "tokenizer.ggml.bos_token_id", false, 0, &m->bos_id))) return st;
+    if ((st = cc_get_int(ld, "tokenizer.ggml.eos_token_id", false, 0, &m->eos_id))) return st;
+    int64_t tok_id   = gguf_find_key(ld->gguf, "tokenizer.ggml.tokens");
+    int64_t merge_id = gguf_find_key(ld->gguf, "tokenizer.ggml.merges");
+    if (tok_id < 0) {
+        return CLEARCLIP_OK; /* a vision-only file, or ids-only use of the text tower */
+    }
+    if (gguf_get_kv_type(ld->gguf, tok_id) != GGUF_TYPE_ARRAY ||
+        gguf_get_arr_type(ld->gguf, tok_id) != GGUF_TYPE_STRING) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: tokenizer.ggml.tokens must be a string array",
+                        ld->path);
+    }
+    if (merge_id < 0 || gguf_get_kv_type(ld->gguf, merge_id) != GGUF_TYPE_ARRAY ||
+        gguf_get_arr_type(ld->gguf, merge_id) != GGUF_TYPE_STRING) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: tokenizer.ggml.merges is missing or not a string array", ld->path);
+    }
+    size_t n_tok = gguf_get_arr_n(ld->gguf, tok_id);
+    size_t n_merge = gguf_get_arr_n(ld->gguf, merge_id);
+    if (n_tok > INT32_MAX || n_merge > INT32_MAX) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: tokenizer is too large", ld->path);
+    }
+    if (m->hp.has_text && (int64_t) n_tok != m->hp.vocab_size) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: tokenizer has %zu tokens but t.token_embd.weight has %d rows",
+                        ld->path, n_tok, m->hp.vocab_size);
+    }
+    const char ** toks = malloc((n_tok + 1) * sizeof(char *));
+    const char ** merges = malloc((n_merge + 1) * sizeof(char *));
+    if (!toks || !merges) {
+        free(toks);
+        free(merges);
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < n_tok; i++) toks[i] = gguf_get_arr_str(ld->gguf, tok_id, i);
+    for (size_t i = 0; i < n_merge; i++) merges[i] = gguf_get_arr_str(ld->gguf, merge_id, i);
+    char err[512] = "";
+    m->tokenizer = clip_tokenizer_init(toks, (int32_t) n_tok, merges, (int32_t) n_merge, m->bos_id,
+                                       m->eos_id, err, sizeof(err));
+    free(toks);
+    free(merges);
+    if (!m->tokenizer) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: invalid tokenizer: %s", ld->path, err);
+    }
+    return CLEARCLIP_OK;
+}
+
+/* ---- public --------------------------------------------------------------- */
+
+clearclip_model_params clearclip_model_default_params(void) {
+    clearclip_model_params p = { .use_mmap = true, .load_text = true, .load_vision = true };
+    return p;
+}
+
+/* Distinguishes "not GGUF" and I/O problems before gguf_init, which only reports failure. */
+static clearclip_status cc_probe_file(const char * path, size_t * size) {
+    struct stat sb;
+    if (stat(path, &sb) != 0) {
+        return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
+    if (!S_ISREG(sb.st_mode)) {
+        return cc_error(CLEARCLIP_ERR_IO, "%s: not a regular file", path);
+    }
+    FILE * f = fopen(path, "rb");
+    if (!f) return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    char magic[4] = { 0 };
+    size_t got = fread(magic, 1, 4, f);
+    fclose(f);
+    if (got != 4 || memcmp(magic, "GGUF", 4) != 0) {
+        return cc_error(CLEARCLIP_ERR_FORMAT, "%s: not a GGUF file (bad magic)", path);
+    }
+    *size = (size_t) sb.st_size;
+    return CLEARCLIP_OK;
+}
+
+void clearclip_model_free(clearclip_model * model) {
+    if (!model) return;
+    cc_weights_free(&model->weights);
+#ifdef CC_HAVE_MMAP
+    if (model->mapping) munmap(model->mapping, model->mapping_size);
+#endif
+    if (model->tokenizer) clip_tokenizer_free(model->tokenizer);
+    free(model->path);
+    free(model);
+}
+
+clearclip_status clearclip_model_load(const char * path, clearclip_model_params params,
+                                      clearclip_model ** out) {
+    cc_clear_error();
+    if (!out) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "out must not be NULL");
+    *out = NULL;
+    if (!path) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "path must not be NULL");
+
+    cc_loader ld = { .path = path };
+    clearclip_status st = cc_probe_file(path, &ld.file_size);
+    if (st) return st;
+    struct gguf_init_params gp = { .no_alloc = true, .ctx = NULL };
+    ld.gguf = gguf_init_from_file(path, gp);
+    if (!ld.gguf) {
+        return cc_error(CLEARCLIP_ERR_FORMAT, "%s: corrupt or truncated GGUF header", path);
+    }
+    ld.data_offset = gguf_get_data_offset(ld.gguf);
+
+    clearclip_model * m = calloc(1, sizeof(*m));
+    if (!m || !(m->path = strdup(path))) {
+        free(m);
+        gguf_free(ld.gguf);
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (!(st = cc_check_bounds(&ld)) && !(st = cc_read_hparams(&ld, &params, &m->hp)) &&
+        !(st = cc_check_tensors(&ld, &m->hp)) && !(st = cc_load_weights(m, &ld, params.use_mmap))) {
+        st = cc_load_tokenizer(m, &ld);
+    }
+    gguf_free(ld.gguf);
+    if (st) {
+        clearclip_model_free(m);
+        return st;
+    }
+    *out = m;
+    return CLEARCLIP_OK;
+}
+
+clearclip_status clearclip_model_get_info(const clearclip_model * model,
+                                          clearclip_model_info * out) {
+    cc_clear_error();
+    if (!model || !out) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "model and out must not be NULL");
+    }
+    const cc_hparams * hp = &model->hp;
+    memset(out, 0, sizeof(*out));
+    out->has_text       = hp->has_text;
+    out->has_vision     = hp->has_vision;
+    out->use_gelu       = hp->use_gelu;
+    out->file_type      = hp->file_type;
+    out->projection_dim = hp->has_text ? hp->text.proj_dim : hp->vision.proj_dim;
+    if (hp->has_text) {
+        out->text_width     = hp->text.width;
+        out->text_layers    = hp->text.layers;
+        out->text_heads     = hp->text.heads;
+        out->text_ffn       = hp->text.ffn;
+        out->context_length = hp->context_length;
+        out->vocab_size     = hp->vocab_size;
+    }
+    if (hp->has_vision) {
+        out->vision_width  = hp->vision.width;
+        out->vision_layers = hp->vision.layers;
+        out->vision_heads  = hp->vision.heads;
+        out->vision_ffn    = hp->vision.ffn;
+        out->image_size    = hp->image_size;
+        out->patch_size    = hp->patch_size;
+        memcpy(out->image_mean, hp->image_mean, sizeof(out->image_mean));
+        memcpy(out->image_std, hp->image_std, sizeof(out->image_std));
+    }
+    snprintf(out->name, sizeof(out->name), "%s", hp->name);
+    return CLEARCLIP_OK;
+}
+
+clearclip_status clearclip_tokenize(const clearclip_model * model, const char * text_utf8,
+                                    int32_t * tokens, int32_t max_tokens, int32_t * n_tokens) {
+    cc_clear_error();
+    if (!model || !text_utf8 || !tokens || !n_tokens) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
+                        "model, text_utf8, tokens and n_tokens must not be NULL");
+    }
+    if (max_tokens < 2) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "max_tokens must be >= 2, got %d",
+                        max_tokens);
+    }
+    if (!model->tokenizer) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: the file carries no tokenizer", model->path);
+    }
+    char err[256] = "";
+    if (clip_tokenizer_encode(model->tokenizer, text_utf8, tokens, max_tokens, n_tokens, err,
+                              sizeof(err)) != 0) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "cannot tokenize: %s", err);
+    }
+    return CLEARCLIP_OK;
+}

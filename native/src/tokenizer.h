@@ -1,0 +1,36 @@
+/* Internal: CLIP byte-level BPE tokenizer (open_clip SimpleTokenizer semantics). */
+#ifndef CLEARCLIP_TOKENIZER_H
+#define CLEARCLIP_TOKENIZER_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+typedef struct clip_tokenizer clip_tokenizer;
+
+/*
+ * Builds a tokenizer from the vocabulary (id order, CLIP byte-to-unicode spelling) and the merges
+ * ("left right", rank order). The strings are copied. On failure returns NULL and writes a
+ * message into err (err_size bytes).
+ */
+clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_tokens,
+                                     const char * const * merges, int32_t n_merges,
+                                     int32_t bos_id, int32_t eos_id,
+                                     char * err, size_t err_size);
+
+void clip_tokenizer_free(clip_tokenizer * tok);
+
+int32_t clip_tokenizer_vocab_size(const clip_tokenizer * tok);
+int32_t clip_tokenizer_bos(const clip_tokenizer * tok);
+int32_t clip_tokenizer_eos(const clip_tokenizer * tok);
+
+/*
+ * Encodes UTF-8 text as BOS, tokens..., EOS into ids (at most max_ids >= 2 entries; longer
+ * sequences are truncated to max_ids with EOS kept last). *n_ids receives the count.
+ * Returns 0 on success, -1 if the text is not valid UTF-8 (message in err).
+ * Thread-safe: the tokenizer is read-only after init.
+ */
+int clip_tokenizer_encode(const clip_tokenizer * tok, const char * text,
+                          int32_t * ids, int32_t max_ids, int32_t * n_ids,
+                          char * err, size_t err_size);
+
+#endif
