@@ -1,0 +1,343 @@
+package dev.clearclip.bindings;
+
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.UncheckedIOException;
+import java.lang.foreign.SymbolLookup;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.AtomicMoveNotSupportedException;
+import java.nio.file.DirectoryNotEmptyException;
+import java.nio.file.FileAlreadyExistsException;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.nio.file.StandardCopyOption;
+import java.nio.file.attribute.PosixFilePermissions;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import java.util.stream.Stream;
+
+/**
+ * The one place that loads the clearclip engine ({@code libclearclip}) and the ggml libraries it
+ * links. The generated bindings ({@link dev.clearclip.bindings.ffi.ClearClipNative}) resolve their
+ * symbols through {@link #symbolLookup()}, so the first native call loads everything.
+ *
+ * <p>Where the libraries come from, first match wins:
+ * <ol>
+ *   <li>system property {@value #LIBRARY_PATH_PROPERTY}: a directory holding libclearclip and the
+ *       ggml libraries, or the path of libclearclip itself;</li>
+ *   <li>environment variable {@value #LIBRARY_PATH_ENV}, same meaning;</li>
+ *   <li>the jar resources {@code dev/clearclip/native/<os>-<arch>/} (module clearclip-native),
+ *       extracted once into a private directory under {@code java.io.tmpdir} named by a hash of
+ *       their content, so JVMs running side by side share it safely and a new build never reuses
+ *       stale files.</li>
+ * </ol>
+ * Libraries are loaded with {@link System#load} in dependency order (ggml before clearclip), so
+ * loading works whether or not the files carry an {@code $ORIGIN} run path: the dynamic linker
+ * matches the dependencies of libclearclip against the already loaded libraries by SONAME.
+ */
+public final class NativeLibrary {
+    public static final String LIBRARY_PATH_PROPERTY = "clearclip.library.path";
+    public static final String LIBRARY_PATH_ENV = "CLEARCLIP_LIBRARY_PATH";
+
+    static final String RESOURCE_ROOT = "dev/clearclip/native/";
+    /** File names in load order, one a line, written by native/package-natives.sh. */
+    static final String INDEX_NAME = "natives.list";
+    static final String ENGINE_LIBRARY = "libclearclip.so";
+    /** Load order in a directory without an index: the ggml libraries present, then the engine. */
+    private static final List<String> DIRECTORY_LOAD_ORDER =
+            List.of("libggml-base.so", "libggml-cpu.so", "libggml.so", ENGINE_LIBRARY);
+
+    private static final String HINT_DIRECTORY = ". The directory must also hold the ggml libraries"
+            + " (or contain " + INDEX_NAME + "), like native/target/classes/" + RESOURCE_ROOT + "<os>-<arch>/"
+            + " after a build";
+
+    private static List<Path> loaded;
+    private static String origin;
+
+    private NativeLibrary() {
+    }
+
+    /**
+     * Loads the native libraries if this has not happened yet.
+     *
+     * @throws NativeLibraryException if they cannot be found or loaded; the message says where
+     *                                they were looked for
+     */
+    public static synchronized void load() {
+        if (loaded != null) {
+            return;
+        }
+        String override = System.getProperty(LIBRARY_PATH_PROPERTY);
+        String overrideSource = "system property " + LIBRARY_PATH_PROPERTY;
+        if (override == null || override.isBlank()) {
+            override = System.getenv(LIBRARY_PATH_ENV);
+            overrideSource = "environment variable " + LIBRARY_PATH_ENV;
+        }
+        boolean overridden = override != null && !override.isBlank();
+        List<Path> files;
+        String from;
+        if (overridden) {
+            from = overrideSource + "=" + override;
+            files = librariesInDirectory(Path.of(override), from);
+        } else {
+            String platform = platform();
+            from = "jar resources " + RESOURCE_ROOT + platform;
+            files = extractFromJar(platform);
+        }
+        for (Path file : files) {
+            try {
+                System.load(file.toString());
+            } catch (UnsatisfiedLinkError e) {
+                throw new NativeLibraryException("cannot load " + file + " (from " + from + "): "
+                        + e.getMessage() + (overridden ? HINT_DIRECTORY : ""), e);
+            }
+        }
+        loaded = List.copyOf(files);
+        origin = from;
+    }
+
+    /**
+     * Symbols of the loaded libraries, for the generated bindings. Loads them first.
+     */
+    public static SymbolLookup symbolLookup() {
+        load();
+        // loaderLookup() sees the libraries System.load registered with this class's loader.
+        return SymbolLookup.loaderLookup();
+    }
+
+    /** The library files loaded, in load order. Loads them first. */
+    public static synchronized List<Path> loadedLibraries() {
+        load();
+        return loaded;
+    }
+
+    /** Where the loaded libraries came from (property, environment or jar). Loads them first. */
+    public static synchronized String origin() {
+        load();
+        return origin;
+    }
+
+    /**
+     * Platform directory name of the native resources for this JVM, e.g. {@code linux-x86_64}.
+     */
+    public static String platform() {
+        return platform(System.getProperty("os.name"), System.getProperty("os.arch"));
+    }
+
+    static String platform(String osName, String osArch) {
+        String name = osName.toLowerCase(Locale.ROOT);
+        String os;
+        if (name.startsWith("linux")) {
+            os = "linux";
+        } else if (name.startsWith("mac") || name.startsWith("darwin")) {
+            os = "macos";
+        } else if (name.startsWith("windows")) {
+            os = "windows";
+        } else {
+            os = name.replaceAll("[^a-z0-9]", "");
+        }
+        String arch = switch (osArch.toLowerCase(Locale.ROOT)) {
+            case "amd64", "x86_64", "x86-64" -> "x86_64";
+            case "aarch64", "arm64" -> "aarch64";
+            default -> osArch.toLowerCase(Locale.ROOT);
+        };
+        return os + "-" + arch;
+    }
+
+    static List<Path> librariesInDirectory(Path location, String from) {
+        Path dir;
+        if (Files.isRegularFile(location)) {
+            dir = location.toAbsolutePath().getParent();
+        } else if (Files.isDirectory(location)) {
+            dir = location.toAbsolutePath();
+        } else {
+            throw new NativeLibraryException(from + ": no such file or directory");
+        }
+        Path index = dir.resolve(INDEX_NAME);
+        List<Path> files = new ArrayList<>();
+        if (Files.isRegularFile(index)) {
+            for (String name : readIndex(index, from)) {
+                Path file = dir.resolve(name);
+                if (!Files.isRegularFile(file)) {
+                    throw new NativeLibraryException(from + ": " + INDEX_NAME + " lists " + name
+                            + " but " + file + " does not exist");
+                }
+                files.add(file);
+            }
+        } else {
+            for (String name : DIRECTORY_LOAD_ORDER) {
+                Path file = dir.resolve(name);
+                if (Files.exists(file)) {
+                    files.add(file);
+                }
+            }
+            if (Files.isRegularFile(location) && !files.contains(location.toAbsolutePath())) {
+                files.removeIf(f -> f.getFileName().toString().equals(ENGINE_LIBRARY));
+                files.add(location.toAbsolutePath());
+            }
+        }
+        boolean hasEngine = files.stream()
+                .anyMatch(f -> f.getFileName().toString().startsWith("libclearclip.so"));
+        if (!hasEngine) {
+            throw new NativeLibraryException(from + ": " + ENGINE_LIBRARY + " not found in " + dir);
+        }
+        return files;
+    }
+
+    private static List<String> readIndex(Path index, String from) {
+        try {
+            return parseIndex(Files.readString(index, StandardCharsets.UTF_8));
+        } catch (IOException e) {
+            throw new NativeLibraryException(from + ": cannot read " + index, e);
+        }
+    }
+
+    static List<String> parseIndex(String text) {
+        return text.lines().map(String::strip).filter(line -> !line.isEmpty()).toList();
+    }
+
+    private static List<Path> extractFromJar(String platform) {
+        String base = RESOURCE_ROOT + platform + "/";
+        ClassLoader loader = NativeLibrary.class.getClassLoader();
+        byte[] indexBytes = readResource(loader, base + INDEX_NAME);
+        if (indexBytes == null) {
+            throw new NativeLibraryException("no clearclip native libraries for platform " + platform
+                    + ": resource " + base + INDEX_NAME + " is not on the class path (is the "
+                    + "clearclip-native jar missing, or built for another platform?). Set -D"
+                    + LIBRARY_PATH_PROPERTY + " or " + LIBRARY_PATH_ENV
+                    + " to a directory holding libclearclip.so and the ggml libraries.");
+        }
+        Map<String, byte[]> contents = new LinkedHashMap<>();
+        for (String name : parseIndex(new String(indexBytes, StandardCharsets.UTF_8))) {
+            if (name.contains("/") || name.contains("\\") || name.startsWith(".")) {
+                throw new NativeLibraryException("bad library name in " + base + INDEX_NAME + ": " + name);
+            }
+            byte[] bytes = readResource(loader, base + name);
+            if (bytes == null) {
+                throw new NativeLibraryException(base + INDEX_NAME + " lists " + name
+                        + " but the resource " + base + name + " is missing");
+            }
+            contents.put(name, bytes);
+        }
+        if (contents.isEmpty()) {
+            throw new NativeLibraryException(base + INDEX_NAME + " lists no library");
+        }
+        Path dir = extractionDirectory(contents);
+        return contents.keySet().stream().map(dir::resolve).toList();
+    }
+
+    private static byte[] readResource(ClassLoader loader, String name) {
+        try (InputStream in = loader.getResourceAsStream(name)) {
+            return in == null ? null : in.readAllBytes();
+        } catch (IOException e) {
+            throw new NativeLibraryException("cannot read resource " + name, e);
+        }
+    }
+
+    /**
+     * A directory holding exactly the given files. Its name is a hash of their names and
+     * contents; it is filled under a temporary name and renamed into place, so a directory found
+     * under the final name is complete. Its files are still compared with the expected bytes
+     * before use, since the temporary directory may be shared with other users.
+     */
+    private static Path extractionDirectory(Map<String, byte[]> contents) {
+        Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
+        Path dir = tmp.resolve("clearclip-native-" + contentHash(contents));
+        if (Files.isDirectory(dir) && holdsExactly(dir, contents)) {
+            return dir;
+        }
+        Path staging = null;
+        try {
+            staging = createPrivateDirectory(tmp, dir.getFileName() + ".tmp-");
+            for (Map.Entry<String, byte[]> e : contents.entrySet()) {
+                Files.write(staging.resolve(e.getKey()), e.getValue());
+            }
+            if (Files.exists(dir)) {
+                if (holdsExactly(dir, contents)) {
+                    return dir; // another JVM finished extracting meanwhile
+                }
+                // Unusable leftover (damaged, or not ours): replace it.
+                deleteRecursively(dir);
+            }
+            try {
+                Files.move(staging, dir, StandardCopyOption.ATOMIC_MOVE);
+                staging = null;
+            } catch (FileAlreadyExistsException | DirectoryNotEmptyException raced) {
+                // Another JVM extracted the same files at the same time; use its copy.
+            } catch (AtomicMoveNotSupportedException e) {
+                throw new NativeLibraryException("cannot rename " + staging + " to " + dir, e);
+            }
+            if (!holdsExactly(dir, contents)) {
+                throw new NativeLibraryException(dir + " does not hold the expected libraries");
+            }
+            return dir;
+        } catch (IOException e) {
+            throw new NativeLibraryException("cannot extract the native libraries into " + tmp
+                    + " (set -Djava.io.tmpdir, or -D" + LIBRARY_PATH_PROPERTY + "): " + e.getMessage(), e);
+        } finally {
+            if (staging != null) {
+                try {
+                    deleteRecursively(staging);
+                } catch (IOException | UncheckedIOException ignored) {
+                    // Best effort: a leftover staging directory is harmless.
+                }
+            }
+        }
+    }
+
+    private static Path createPrivateDirectory(Path parent, String prefix) throws IOException {
+        if (parent.getFileSystem().supportedFileAttributeViews().contains("posix")) {
+            return Files.createTempDirectory(parent, prefix,
+                    PosixFilePermissions.asFileAttribute(PosixFilePermissions.fromString("rwx------")));
+        }
+        return Files.createTempDirectory(parent, prefix);
+    }
+
+    private static boolean holdsExactly(Path dir, Map<String, byte[]> contents) {
+        try {
+            for (Map.Entry<String, byte[]> e : contents.entrySet()) {
+                Path file = dir.resolve(e.getKey());
+                if (!Files.isRegularFile(file) || Files.size(file) != e.getValue().length
+                        || !Arrays.equals(Files.readAllBytes(file), e.getValue())) {
+                    return false;
+                }
+            }
+            return true;
+        } catch (IOException e) {
+            return false;
+        }
+    }
+
+    private static String contentHash(Map<String, byte[]> contents) {
+        try {
+            MessageDigest sha = MessageDigest.getInstance("SHA-256");
+            for (Map.Entry<String, byte[]> e : contents.entrySet()) {
+                sha.update(e.getKey().getBytes(StandardCharsets.UTF_8));
+                sha.update((byte) 0);
+                sha.update(e.getValue());
+            }
+            return HexFormat.of().formatHex(sha.digest(), 0, 12);
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
+        }
+    }
+
+    private static void deleteRecursively(Path root) throws IOException {
+        if (!Files.exists(root)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(root)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}
