@@ -1,0 +1,431 @@
+package dev.clearclip.gguf;
+
+import java.io.IOException;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.lang.foreign.ValueLayout;
+import java.nio.ByteBuffer;
+import java.nio.ByteOrder;
+import java.nio.channels.FileChannel;
+import java.nio.charset.CharacterCodingException;
+import java.nio.charset.CodingErrorAction;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.NoSuchFileException;
+import java.nio.file.Path;
+import java.nio.file.StandardOpenOption;
+import java.util.ArrayList;
+import java.util.Collections;
+import java.util.Comparator;
+import java.util.HashSet;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Map;
+import java.util.Optional;
+import java.util.Set;
+
+/**
+ * A GGUF file (versions 2 and 3, little-endian), memory-mapped. Opening parses and validates the
+ * whole header: magic, version, metadata, tensor infos, alignment, and that every tensor's data
+ * lies inside the file without overlapping another. Tensor data stays in the mapping until it is
+ * asked for. Closing unmaps the file; segments obtained from it must not be used afterwards.
+ */
+public final class GgufFile implements AutoCloseable {
+    /** "GGUF" as a little-endian u32. */
+    static final int MAGIC = 0x46554747;
+    public static final int DEFAULT_ALIGNMENT = 32;
+
+    private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfShort U16 = ValueLayout.JAVA_SHORT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfFloat F32 = ValueLayout.JAVA_FLOAT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+    private static final ValueLayout.OfDouble F64 = ValueLayout.JAVA_DOUBLE_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
+
+    private final Path path;
+    private final Arena arena;
+    private final MemorySegment mapping;
+    private final int version;
+    private final int alignment;
+    private final GgufMetadata metadata;
+    private final List<GgufTensorInfo> tensors;
+    private final Map<String, GgufTensorInfo> tensorsByName;
+    private final long dataOffset;
+
+    private GgufFile(Path path, Arena arena, MemorySegment mapping) {
+        this.path = path;
+        this.arena = arena;
+        this.mapping = mapping;
+        Cursor cursor = new Cursor(mapping);
+        this.version = readPreamble(cursor);
+        long tensorCount = cursor.u64("the tensor count");
+        long kvCount = cursor.u64("the metadata count");
+        cursor.requireCount(kvCount, 8 + 4 + 1, "metadata entries");
+        cursor.requireCount(tensorCount, 8 + 4 + 4 + 8, "tensor infos");
+
+        GgufMetadata.Builder kv = GgufMetadata.builder().source(path.toString());
+        Set<String> keys = new HashSet<>();
+        for (long i = 0; i < kvCount; i++) {
+            String key = cursor.string("the key of metadata entry " + i);
+            if (!keys.add(key)) {
+                throw error("duplicate metadata key '" + key + "'");
+            }
+            int typeId = cursor.u32("the value type of key '" + key + "'");
+            GgufValueType type = GgufValueType.byId(typeId)
+                    .orElseThrow(() -> error("key '" + key + "' has unknown value type " + typeId));
+            kv.put(key, readValue(cursor, type, key, 0));
+        }
+        this.metadata = kv.build();
+        this.alignment = readAlignment(metadata);
+
+        List<GgufTensorInfo> infos = new ArrayList<>((int) tensorCount);
+        Map<String, GgufTensorInfo> byName = new LinkedHashMap<>();
+        for (long i = 0; i < tensorCount; i++) {
+            GgufTensorInfo info = readTensorInfo(cursor, i);
+            if (byName.putIfAbsent(info.name(), info) != null) {
+                throw error("duplicate tensor name '" + info.name() + "'");
+            }
+            infos.add(info);
+        }
+        this.tensors = Collections.unmodifiableList(infos);
+        this.tensorsByName = Collections.unmodifiableMap(byName);
+        this.dataOffset = alignUp(cursor.position(), alignment);
+        validateTensorPlacement();
+    }
+
+    /**
+     * Maps and validates a GGUF file.
+     *
+     * @throws GgufFormatException if the file is not a valid GGUF file
+     * @throws ModelFileException if it cannot be read
+     */
+    public static GgufFile open(Path path) {
+        Arena arena = Arena.ofShared();
+        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
+            MemorySegment mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
+            return new GgufFile(path, arena, mapping);
+        } catch (NoSuchFileException e) {
+            arena.close();
+            throw new ModelFileException(path + ": no such file");
+        } catch (IOException e) {
+            arena.close();
+            throw new ModelFileException(path + ": cannot read: " + e.getMessage(), e);
+        } catch (RuntimeException e) {
+            arena.close();
+            throw e;
+        }
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    /** GGUF version of the file (2 or 3). */
+    public int version() {
+        return version;
+    }
+
+    /** Alignment of tensor data: {@code general.alignment}, or 32. */
+    public int alignment() {
+        return alignment;
+    }
+
+    public GgufMetadata metadata() {
+        return metadata;
+    }
+
+    /** The tensors in the order of the file's tensor infos. */
+    public List<GgufTensorInfo> tensors() {
+        return tensors;
+    }
+
+    public Optional<GgufTensorInfo> findTensor(String name) {
+        return Optional.ofNullable(tensorsByName.get(name));
+    }
+
+    /** @throws ModelFileException if the file has no tensor of that name */
+    public GgufTensorInfo tensor(String name) {
+        GgufTensorInfo info = tensorsByName.get(name);
+        if (info == null) {
+            throw new ModelFileException(path + ": no tensor named '" + name + "'");
+        }
+        return info;
+    }
+
+    /** Absolute file offset of the data section. */
+    public long dataOffset() {
+        return dataOffset;
+    }
+
+    public long fileSize() {
+        return mapping.byteSize();
+    }
+
+    /** The raw bytes of a tensor, a read-only view of the mapping. */
+    public MemorySegment tensorData(GgufTensorInfo info) {
+        if (!info.equals(tensorsByName.get(info.name()))) {
+            throw new IllegalArgumentException("tensor '" + info.name() + "' is not from " + path);
+        }
+        return mapping.asSlice(dataOffset + info.offset(), info.byteSize()).asReadOnly();
+    }
+
+    public MemorySegment tensorData(String name) {
+        return tensorData(tensor(name));
+    }
+
+    /**
+     * The values of a tensor as floats, in storage order (ggml order, {@code ne[0]} fastest).
+     *
+     * @throws ModelFileException if the tensor's type cannot be decoded
+     */
+    public float[] readFloats(String name) {
+        GgufTensorInfo info = tensor(name);
+        if (!info.type().isDecodable()) {
+            throw new ModelFileException(path + ": tensor '" + name + "' has type " + info.type()
+                    + ", which the model tools cannot decode");
+        }
+        return TensorCodec.decode(info.type(), tensorData(info), info.elementCount());
+    }
+
+    @Override
+    public void close() {
+        arena.close();
+    }
+
+    @Override
+    public String toString() {
+        return "GgufFile[" + path + ", v" + version + ", " + metadata.size() + " keys, " + tensors.size() + " tensors]";
+    }
+
+    private int readPreamble(Cursor cursor) {
+        if (mapping.byteSize() < 4) {
+            throw error("not a GGUF file: only " + mapping.byteSize() + " bytes long");
+        }
+        int magic = cursor.u32("the magic");
+        if (magic != MAGIC) {
+            throw error("not a GGUF file: it starts with " + describeMagic(magic) + ", expected \"GGUF\"");
+        }
+        int fileVersion = cursor.u32("the version");
+        if (fileVersion == 2 || fileVersion == 3) {
+            return fileVersion;
+        }
+        if (Integer.reverseBytes(fileVersion) == 2 || Integer.reverseBytes(fileVersion) == 3) {
+            throw error("big-endian GGUF (version " + Integer.reverseBytes(fileVersion) + ") is not supported");
+        }
+        if (fileVersion == 1) {
+            throw error("GGUF version 1 is not supported (only versions 2 and 3)");
+        }
+        throw error("unsupported GGUF version " + Integer.toUnsignedString(fileVersion) + " (supported: 2, 3)");
+    }
+
+    private static String describeMagic(int magic) {
+        StringBuilder text = new StringBuilder("\"");
+        StringBuilder hex = new StringBuilder();
+        for (int i = 0; i < 4; i++) {
+            int b = (magic >>> (8 * i)) & 0xFF;
+            text.append(b >= 0x20 && b < 0x7F ? (char) b : '.');
+            hex.append(String.format(" %02x", b));
+        }
+        return text.append("\" (bytes").append(hex).append(')').toString();
+    }
+
+    private GgufValue readValue(Cursor cursor, GgufValueType type, String key, int depth) {
+        String what = "the value of key '" + key + "'";
+        return switch (type) {
+            case UINT8 -> GgufValue.u8(Byte.toUnsignedInt(cursor.u8(what)));
+            case INT8 -> new GgufValue.Int8(cursor.u8(what));
+            case UINT16 -> GgufValue.u16(Short.toUnsignedInt(cursor.u16(what)));
+            case INT16 -> new GgufValue.Int16(cursor.u16(what));
+            case UINT32 -> GgufValue.u32(Integer.toUnsignedLong(cursor.u32(what)));
+            case INT32 -> GgufValue.i32(cursor.u32(what));
+            case UINT64 -> GgufValue.u64(cursor.u64(what));
+            case INT64 -> GgufValue.i64(cursor.u64(what));
+            case FLOAT32 -> GgufValue.f32(cursor.f32(what));
+            case FLOAT64 -> GgufValue.f64(cursor.f64(what));
+            case BOOL -> {
+                byte b = cursor.u8(what);
+                if (b != 0 && b != 1) {
+                    throw error("key '" + key + "' is a bool stored as " + Byte.toUnsignedInt(b) + " (expected 0 or 1)");
+                }
+                yield GgufValue.bool(b == 1);
+            }
+            case STRING -> GgufValue.string(cursor.string(what));
+            case ARRAY -> readArray(cursor, key, depth);
+        };
+    }
+
+    private GgufValue readArray(Cursor cursor, String key, int depth) {
+        if (depth > 8) {
+            throw error("key '" + key + "' nests arrays more than 8 deep");
+        }
+        int typeId = cursor.u32("the element type of array '" + key + "'");
+        GgufValueType elementType = GgufValueType.byId(typeId)
+                .orElseThrow(() -> error("array '" + key + "' has unknown element type " + typeId));
+        long count = cursor.u64("the length of array '" + key + "'");
+        cursor.requireCount(count, elementType.minEncodedSize(), "elements of array '" + key + "'");
+        List<GgufValue> elements = new ArrayList<>((int) count);
+        for (long i = 0; i < count; i++) {
+            elements.add(readValue(cursor, elementType, key + "[" + i + "]", depth + 1));
+        }
+        return new GgufValue.Array(elementType, elements);
+    }
+
+    private GgufTensorInfo readTensorInfo(Cursor cursor, long index) {
+        String name = cursor.string("the name of tensor " + index);
+        int nDims = cursor.u32("the dimension count of tensor '" + name + "'");
+        if (nDims < 0 || nDims > Shapes.MAX_DIMS) {
+            throw error("tensor '" + name + "' has " + Integer.toUnsignedString(nDims)
+                    + " dimensions (ggml allows at most " + Shapes.MAX_DIMS + ")");
+        }
+        long[] ne = new long[nDims];
+        for (int d = 0; d < nDims; d++) {
+            ne[d] = cursor.u64("dimension " + d + " of tensor '" + name + "'");
+            if (ne[d] < 0) {
+                throw error("tensor '" + name + "' has a negative dimension " + ne[d]);
+            }
+        }
+        int typeId = cursor.u32("the type of tensor '" + name + "'");
+        GgmlType type = GgmlType.byId(typeId)
+                .orElseThrow(() -> error("tensor '" + name + "' has unknown ggml type id " + typeId));
+        long offset = cursor.u64("the data offset of tensor '" + name + "'");
+        if (nDims > 0 && ne[0] % type.blockSize() != 0) {
+            throw error("tensor '" + name + "' of type " + type + " has rows of " + ne[0]
+                    + " elements, not a multiple of the block size " + type.blockSize());
+        }
+        try {
+            type.byteSize(ne);
+        } catch (ArithmeticException e) {
+            throw error("tensor '" + name + "' has an impossibly large shape " + Shapes.format(ne));
+        }
+        if (offset < 0) {
+            throw error("tensor '" + name + "' has data offset " + Long.toUnsignedString(offset) + ", beyond any file");
+        }
+        return new GgufTensorInfo(new GgufTensorSpec(name, type, ne), offset);
+    }
+
+    private int readAlignment(GgufMetadata kv) {
+        if (!kv.contains(GgufMetadata.ALIGNMENT_KEY)) {
+            return DEFAULT_ALIGNMENT;
+        }
+        long value = kv.getLong(GgufMetadata.ALIGNMENT_KEY);
+        if (value <= 0 || value > (1 << 30) || Long.bitCount(value) != 1) {
+            throw error("general.alignment is " + value + ", expected a power of two");
+        }
+        return (int) value;
+    }
+
+    private void validateTensorPlacement() {
+        long fileSize = mapping.byteSize();
+        if (!tensors.isEmpty() && dataOffset > fileSize) {
+            throw error("truncated file: the data section would start at byte " + dataOffset
+                    + " but the file is " + fileSize + " bytes long");
+        }
+        long dataSize = fileSize - dataOffset;
+        for (GgufTensorInfo info : tensors) {
+            if (info.offset() % alignment != 0) {
+                throw error("tensor '" + info.name() + "' has data offset " + info.offset()
+                        + ", not a multiple of the alignment " + alignment);
+            }
+            long end = info.offset() + info.byteSize();
+            if (end < 0 || end > dataSize) {
+                throw error("tensor '" + info.name() + "' (" + info.type() + " " + Shapes.format(info.ne()) + ", "
+                        + info.byteSize() + " bytes at data offset " + info.offset()
+                        + ") extends beyond the end of the file: the data section holds only " + Math.max(dataSize, 0)
+                        + " bytes (truncated file?)");
+            }
+        }
+        List<GgufTensorInfo> byOffset = new ArrayList<>(tensors);
+        byOffset.sort(Comparator.comparingLong(GgufTensorInfo::offset));
+        for (int i = 1; i < byOffset.size(); i++) {
+            GgufTensorInfo previous = byOffset.get(i - 1);
+            GgufTensorInfo current = byOffset.get(i);
+            if (previous.offset() + previous.byteSize() > current.offset()) {
+                throw error("the data of tensors '" + previous.name() + "' and '" + current.name() + "' overlap");
+            }
+        }
+    }
+
+    static long alignUp(long value, long alignment) {
+        return (value + alignment - 1) / alignment * alignment;
+    }
+
+    private GgufFormatException error(String problem) {
+        return new GgufFormatException(path + ": " + problem);
+    }
+
+    /** Sequential little-endian reads over the mapping, each bounds-checked with a message. */
+    private final class Cursor {
+        private final MemorySegment segment;
+        private long position;
+
+        Cursor(MemorySegment segment) {
+            this.segment = segment;
+        }
+
+        long position() {
+            return position;
+        }
+
+        private long take(long n, String what) {
+            if (n > segment.byteSize() - position) {
+                throw error("truncated header: the file ends (at byte " + segment.byteSize() + ") while reading "
+                        + what + " at byte " + position);
+            }
+            long at = position;
+            position += n;
+            return at;
+        }
+
+        byte u8(String what) {
+            return segment.get(ValueLayout.JAVA_BYTE, take(1, what));
+        }
+
+        short u16(String what) {
+            return segment.get(U16, take(2, what));
+        }
+
+        int u32(String what) {
+            return segment.get(U32, take(4, what));
+        }
+
+        long u64(String what) {
+            return segment.get(U64, take(8, what));
+        }
+
+        float f32(String what) {
+            return segment.get(F32, take(4, what));
+        }
+
+        double f64(String what) {
+            return segment.get(F64, take(8, what));
+        }
+
+        String string(String what) {
+            long length = u64("the length of " + what);
+            if (length < 0 || length > segment.byteSize() - position) {
+                throw error("truncated header: " + what + " claims " + Long.toUnsignedString(length)
+                        + " bytes at byte " + position + " but the file is " + segment.byteSize() + " bytes long");
+            }
+            if (length > Integer.MAX_VALUE - 8) {
+                throw error(what + " is " + length + " bytes long, too long for a string");
+            }
+            ByteBuffer bytes = segment.asSlice(take(length, what), length).asByteBuffer();
+            try {
+                return StandardCharsets.UTF_8.newDecoder()
+                        .onMalformedInput(CodingErrorAction.REPORT)
+                        .onUnmappableCharacter(CodingErrorAction.REPORT)
+                        .decode(bytes)
+                        .toString();
+            } catch (CharacterCodingException e) {
+                throw error(what + " is not valid UTF-8");
+            }
+        }
+
+        /** Rejects counts that cannot fit in what is left of the file, before allocating for them. */
+        void requireCount(long count, int minBytesEach, String what) {
+            long remaining = segment.byteSize() - position;
+            if (count < 0 || count > remaining / minBytesEach) {
+                throw error("truncated or corrupt header: it declares " + Long.toUnsignedString(count) + " " + what
+                        + " but only " + remaining + " bytes follow at byte " + position);
+            }
+        }
+    }
+}

@@ -1,0 +1,249 @@
+package dev.clearclip.gguf.convert;
+
+import dev.clearclip.gguf.GgmlType;
+import dev.clearclip.gguf.GgufMetadata;
+import dev.clearclip.gguf.GgufTensorInfo;
+import dev.clearclip.gguf.GgufTensorSpec;
+import dev.clearclip.gguf.GgufWriter;
+import dev.clearclip.gguf.ProgressListener;
+import dev.clearclip.gguf.TensorProgress;
+import dev.clearclip.gguf.quantize.SizeReport;
+import dev.clearclip.gguf.quantize.TensorClass;
+import dev.clearclip.gguf.quantize.TensorEncoder;
+import dev.clearclip.gguf.tokenizer.ClipVocabulary;
+import java.lang.foreign.Arena;
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+
+/**
+ * Converts a CLIP checkpoint (Hugging Face transformers directory or open_clip safetensors) into
+ * one GGUF file in the clearclip model format (models/README.md): hyper-parameters, tensors in
+ * the requested type, and the BPE tokenizer. Immutable: each option returns a new converter.
+ *
+ * <pre>{@code
+ * ConversionResult result = ClipConverter.fromHuggingFace(Path.of("clip-vit-base-patch16"))
+ *         .outputType(GgmlType.Q8_0)
+ *         .write(Path.of("clip-vit-b16-q8_0.gguf"), listener);
+ * }</pre>
+ *
+ * Tensors are read, converted and written one at a time, so memory stays at about the size of
+ * the largest tensor (the token embedding) whatever the model size. For quantized output types
+ * the matrices go through ggml's quantization in the native engine; f32 and f16 need no native
+ * code.
+ */
+public final class ClipConverter {
+    /** Layout of the checkpoint to convert. */
+    public enum SourceFormat {
+        HUGGING_FACE, OPEN_CLIP
+    }
+
+    private final SourceFormat format;
+    private final Path source;
+    private final Optional<Path> openClipConfig;
+    private final Optional<Path> tokenizer;
+    private final GgmlType outputType;
+    private final Towers towers;
+    private final Optional<String> name;
+
+    private ClipConverter(SourceFormat format, Path source, Optional<Path> openClipConfig, Optional<Path> tokenizer,
+                          GgmlType outputType, Towers towers, Optional<String> name) {
+        this.format = format;
+        this.source = source;
+        this.openClipConfig = openClipConfig;
+        this.tokenizer = tokenizer;
+        this.outputType = outputType;
+        this.towers = towers;
+        this.name = name;
+    }
+
+    /** A transformers CLIP directory ({@code config.json}, {@code model.safetensors} or shards). */
+    public static ClipConverter fromHuggingFace(Path directory) {
+        return new ClipConverter(SourceFormat.HUGGING_FACE, directory, Optional.empty(), Optional.empty(),
+                GgmlType.F32, Towers.BOTH, Optional.empty());
+    }
+
+    /**
+     * An open_clip checkpoint: a directory holding {@code open_clip_model.safetensors} (or a single
+     * other {@code .safetensors}) and {@code open_clip_config.json}, or the weights file itself with
+     * the config beside it.
+     */
+    public static ClipConverter fromOpenClip(Path directoryOrWeights) {
+        return new ClipConverter(SourceFormat.OPEN_CLIP, directoryOrWeights, Optional.empty(), Optional.empty(),
+                GgmlType.F32, Towers.BOTH, Optional.empty());
+    }
+
+    /** An open_clip weights file with its config file named explicitly. */
+    public static ClipConverter fromOpenClip(Path weights, Path config) {
+        return new ClipConverter(SourceFormat.OPEN_CLIP, weights, Optional.of(config), Optional.empty(),
+                GgmlType.F32, Towers.BOTH, Optional.empty());
+    }
+
+    /**
+     * Recognises the layout: {@code open_clip_config.json} means open_clip; {@code config.json}
+     * with {@code model.safetensors} (or its shard index) means Hugging Face.
+     *
+     * @throws ConversionException if neither is recognised
+     */
+    public static ClipConverter detect(Path path) {
+        if (Files.isDirectory(path) && HuggingFaceSource.looksLike(path)) {
+            return fromHuggingFace(path);
+        }
+        if (OpenClipSource.looksLike(path)) {
+            return fromOpenClip(path);
+        }
+        throw new ConversionException(path + ": not a recognised CLIP checkpoint: expected a Hugging Face directory ("
+                + HuggingFaceSource.CONFIG + " + " + HuggingFaceSource.SINGLE_FILE + ") or an open_clip checkpoint ("
+                + OpenClipSource.CONFIG + " + " + OpenClipSource.WEIGHTS + ")");
+    }
+
+    /**
+     * Where the tokenizer comes from instead of the checkpoint's directory: a directory with
+     * {@code vocab.json} and {@code merges.txt}, or CLIP's {@code bpe_simple_vocab_16e6.txt.gz}.
+     */
+    public ClipConverter tokenizer(Path tokenizerSource) {
+        return new ClipConverter(format, source, openClipConfig, Optional.of(tokenizerSource), outputType, towers, name);
+    }
+
+    /** Type of the matrices: f32 (default), f16, q8_0, q5_1, q5_0, q4_1 or q4_0. */
+    public ClipConverter outputType(GgmlType type) {
+        if (!type.isOutputType()) {
+            throw new IllegalArgumentException("unsupported output type " + type + "; use one of " + GgmlType.outputTypes());
+        }
+        return new ClipConverter(format, source, openClipConfig, tokenizer, type, towers, name);
+    }
+
+    /** Which towers to convert (default both). */
+    public ClipConverter towers(Towers selection) {
+        return new ClipConverter(format, source, openClipConfig, tokenizer, outputType, Objects.requireNonNull(selection), name);
+    }
+
+    /** {@code general.name} (default: the checkpoint's directory or file name). */
+    public ClipConverter name(String modelName) {
+        return new ClipConverter(format, source, openClipConfig, tokenizer, outputType, towers, Optional.of(modelName));
+    }
+
+    public SourceFormat format() {
+        return format;
+    }
+
+    public Path source() {
+        return source;
+    }
+
+    public GgmlType outputType() {
+        return outputType;
+    }
+
+    public Towers towers() {
+        return towers;
+    }
+
+    /**
+     * Reads the checkpoint and writes the GGUF. The output appears only once complete.
+     *
+     * @throws dev.clearclip.gguf.ModelFileException (mostly {@link ConversionException}) with a
+     *     message naming the file and the problem
+     */
+    public ConversionResult write(Path output, ProgressListener listener) {
+        Objects.requireNonNull(output, "output");
+        Objects.requireNonNull(listener, "listener");
+        try (CheckpointSource checkpoint = openSource()) {
+            ClipParameters parameters = checkpoint.parameters();
+            Optional<ClipVocabulary> vocabulary = checkpoint.vocabulary();
+            if (parameters.text().isPresent()) {
+                if (vocabulary.isEmpty()) {
+                    throw new ConversionException(source + ": no tokenizer for the text tower; looked for "
+                            + checkpoint.vocabularySearchDescription() + ". Give one (a directory with vocab.json and "
+                            + "merges.txt, or CLIP's bpe_simple_vocab_16e6.txt.gz), or convert the vision tower only");
+                }
+                int vocabSize = parameters.text().get().vocabSize();
+                if (vocabulary.get().tokens().size() != vocabSize) {
+                    throw new ConversionException(source + ": the tokenizer has " + vocabulary.get().tokens().size()
+                            + " tokens but the token embedding has " + vocabSize + " rows");
+                }
+            }
+            GgufMetadata metadata = metadata(parameters, vocabulary, name.orElseGet(checkpoint::defaultName));
+            List<PlannedTensor> planned = checkpoint.tensors();
+            List<GgufTensorSpec> specs = new ArrayList<>(planned.size());
+            for (PlannedTensor tensor : planned) {
+                GgmlType type = tensor.tensorClass().storageType(tensor.ne(), outputType);
+                if (type == GgmlType.F16 && outputType.isQuantized() && tensor.tensorClass() != TensorClass.PATCH_EMBEDDING) {
+                    listener.note(tensor.name() + " stays f16: its rows of " + tensor.ne()[0]
+                            + " values are not a multiple of the " + outputType + " block size " + outputType.blockSize());
+                }
+                specs.add(new GgufTensorSpec(tensor.name(), type, tensor.ne()));
+            }
+            long total = specs.stream().mapToLong(GgufTensorSpec::byteSize).sum();
+            long soFar = 0;
+            SizeReport.Builder sizes = new SizeReport.Builder();
+            List<GgufTensorInfo> infos;
+            try (GgufWriter writer = GgufWriter.create(output, metadata, specs)) {
+                infos = writer.tensorInfos();
+                for (int i = 0; i < specs.size(); i++) {
+                    PlannedTensor tensor = planned.get(i);
+                    GgufTensorSpec spec = specs.get(i);
+                    try (Arena arena = Arena.ofConfined()) {
+                        MemorySegment bytes = TensorEncoder.encode(tensor.values().get(), spec, arena);
+                        writer.writeTensor(spec.name(), bytes);
+                    }
+                    soFar += spec.byteSize();
+                    sizes.add(tensor.tensorClass(), tensor.sourceBytes(), spec.byteSize(), spec.type());
+                    listener.tensorWritten(new TensorProgress(i, specs.size(), spec, tensor.sourceType(), soFar, total));
+                }
+            }
+            return new ConversionResult(output, parameters, metadata, infos, sizes.build());
+        }
+    }
+
+    private CheckpointSource openSource() {
+        return switch (format) {
+            case HUGGING_FACE -> HuggingFaceSource.open(source, towers, tokenizer);
+            case OPEN_CLIP -> OpenClipSource.open(source, openClipConfig, towers, tokenizer);
+        };
+    }
+
+    private GgufMetadata metadata(ClipParameters parameters, Optional<ClipVocabulary> vocabulary, String modelName) {
+        GgufMetadata.Builder kv = GgufMetadata.builder()
+                .putString(ClipKeys.ARCHITECTURE, ClipKeys.ARCHITECTURE_CLIP)
+                .putString(ClipKeys.NAME, modelName)
+                .putU32(ClipKeys.FILE_TYPE, outputType.llamaFileType())
+                .putBool(ClipKeys.HAS_TEXT, parameters.text().isPresent())
+                .putBool(ClipKeys.HAS_VISION, parameters.vision().isPresent())
+                .putBool(ClipKeys.USE_GELU, parameters.useGelu());
+        parameters.logitScale().ifPresent(scale -> kv.putF32(ClipKeys.LOGIT_SCALE, scale));
+        parameters.text().ifPresent(text -> {
+            kv.putU32(ClipKeys.TEXT_CONTEXT_LENGTH, text.contextLength());
+            putTower(kv, true, text.tower());
+        });
+        parameters.vision().ifPresent(vision -> {
+            kv.putU32(ClipKeys.VISION_IMAGE_SIZE, vision.imageSize());
+            kv.putU32(ClipKeys.VISION_PATCH_SIZE, vision.patchSize());
+            putTower(kv, false, vision.tower());
+            kv.putF32Array(ClipKeys.VISION_IMAGE_MEAN, vision.imageMean());
+            kv.putF32Array(ClipKeys.VISION_IMAGE_STD, vision.imageStd());
+        });
+        if (parameters.text().isPresent()) {
+            ClipVocabulary vocab = vocabulary.orElseThrow();
+            kv.putString(ClipKeys.TOKENIZER_MODEL, ClipKeys.TOKENIZER_MODEL_CLIP)
+                    .putStringArray(ClipKeys.TOKENIZER_TOKENS, vocab.tokens())
+                    .putStringArray(ClipKeys.TOKENIZER_MERGES, vocab.merges())
+                    .putU32(ClipKeys.TOKENIZER_BOS, vocab.startOfTextId())
+                    .putU32(ClipKeys.TOKENIZER_EOS, vocab.endOfTextId());
+        }
+        return kv.build();
+    }
+
+    private static void putTower(GgufMetadata.Builder kv, boolean text, TowerParameters tower) {
+        kv.putU32(ClipKeys.embeddingLength(text), tower.width())
+                .putU32(ClipKeys.feedForwardLength(text), tower.feedForward())
+                .putU32(ClipKeys.blockCount(text), tower.blockCount())
+                .putU32(ClipKeys.projectionDim(text), tower.projectionDim())
+                .putU32(ClipKeys.headCount(text), tower.headCount())
+                .putF32(ClipKeys.layerNormEpsilon(text), tower.layerNormEpsilon());
+    }
+}

@@ -1,0 +1,205 @@
+package dev.clearclip.gguf;
+
+import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
+
+import dev.clearclip.gguf.testing.RawGguf;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.Arrays;
+import org.assertj.core.api.AbstractThrowableAssert;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/** Broken files are rejected with a message naming the file and the problem. */
+class GgufCorruptFileTest {
+    @TempDir
+    Path dir;
+
+    private Path write(String name, byte[] bytes) throws Exception {
+        Path file = dir.resolve(name);
+        Files.write(file, bytes);
+        return file;
+    }
+
+    private AbstractThrowableAssert<?, ? extends Throwable> assertOpenFails(Path file) {
+        return assertThatThrownBy(() -> GgufFile.open(file).close())
+                .isInstanceOf(GgufFormatException.class)
+                .hasMessageStartingWith(file + ": ");
+    }
+
+    /** A valid file: two KVs, one f32 tensor [4] at offset 0, default alignment. */
+    private static RawGguf valid() {
+        return new RawGguf().header(3, 1, 2)
+                .kvU32("a.b", 1)
+                .string("general.name").u32(8).string("x")
+                .tensorInfo("t", 0, 0, 4)
+                .pad(32)
+                .zeros(16);
+    }
+
+    @Test
+    void validHandMadeFileOpens() throws Exception {
+        Path file = write("ok.gguf", valid().bytes());
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertThat(gguf.tensors()).hasSize(1);
+            assertThat(gguf.metadata().getString("general.name")).isEqualTo("x");
+            assertThat(gguf.readFloats("t")).containsExactly(0, 0, 0, 0);
+        }
+    }
+
+    @Test
+    void missingFile() {
+        Path file = dir.resolve("absent.gguf");
+        assertThatThrownBy(() -> GgufFile.open(file))
+                .isInstanceOf(ModelFileException.class)
+                .hasMessage(file + ": no such file");
+    }
+
+    @Test
+    void emptyAndTinyFiles() throws Exception {
+        assertOpenFails(write("empty.gguf", new byte[0])).hasMessageEndingWith("not a GGUF file: only 0 bytes long");
+        assertOpenFails(write("three.gguf", new byte[] {'G', 'G', 'U'})).hasMessageEndingWith("not a GGUF file: only 3 bytes long");
+    }
+
+    @Test
+    void badMagic() throws Exception {
+        byte[] bytes = valid().bytes();
+        bytes[0] = 'X';
+        assertOpenFails(write("magic.gguf", bytes))
+                .hasMessageEndingWith("not a GGUF file: it starts with \"XGUF\" (bytes 58 47 55 46), expected \"GGUF\"");
+        assertOpenFails(write("png.gguf", new byte[] {(byte) 0x89, 'P', 'N', 'G', 13, 10, 26, 10}))
+                .hasMessageContaining("\".PNG\" (bytes 89 50 4e 47)");
+    }
+
+    @Test
+    void unsupportedVersions() throws Exception {
+        assertOpenFails(write("v1.gguf", new RawGguf().header(1, 0, 0).bytes()))
+                .hasMessageEndingWith("GGUF version 1 is not supported (only versions 2 and 3)");
+        assertOpenFails(write("v4.gguf", new RawGguf().header(4, 0, 0).bytes()))
+                .hasMessageEndingWith("unsupported GGUF version 4 (supported: 2, 3)");
+        assertOpenFails(write("be.gguf", new RawGguf().header(0x0300_0000, 0, 0).bytes()))
+                .hasMessageEndingWith("big-endian GGUF (version 3) is not supported");
+    }
+
+    @Test
+    void version2IsRead() throws Exception {
+        byte[] bytes = valid().bytes();
+        bytes[4] = 2;
+        try (GgufFile gguf = GgufFile.open(write("v2.gguf", bytes))) {
+            assertThat(gguf.version()).isEqualTo(2);
+        }
+    }
+
+    @Test
+    void everyTruncationIsReported() throws Exception {
+        byte[] bytes = valid().bytes();
+        for (int length = 4; length < bytes.length; length++) {
+            Path file = write("cut" + length + ".gguf", Arrays.copyOf(bytes, length));
+            assertOpenFails(file).hasMessageContaining("truncated");
+        }
+    }
+
+    @Test
+    void tensorDataBeyondEndOfFile() throws Exception {
+        byte[] bytes = valid().bytes();
+        assertOpenFails(write("short.gguf", Arrays.copyOf(bytes, bytes.length - 1)))
+                .hasMessageEndingWith("tensor 't' (f32 [4], 16 bytes at data offset 0) extends beyond the end of the file: "
+                        + "the data section holds only 15 bytes (truncated file?)");
+    }
+
+    @Test
+    void dataSectionMissingEntirely() throws Exception {
+        RawGguf raw = new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0, 4);
+        assertOpenFails(write("nodata.gguf", raw.bytes()))
+                .hasMessageContaining("truncated file: the data section would start at byte 64 but the file is 57 bytes long");
+    }
+
+    @Test
+    void misalignedOffset() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 8, 4).pad(32).zeros(64).bytes();
+        assertOpenFails(write("misaligned.gguf", bytes))
+                .hasMessageEndingWith("tensor 't' has data offset 8, not a multiple of the alignment 32");
+    }
+
+    @Test
+    void overlappingTensors() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 2, 0)
+                .tensorInfo("a", 0, 0, 16).tensorInfo("b", 0, 32, 4).pad(32).zeros(96).bytes();
+        assertOpenFails(write("overlap.gguf", bytes)).hasMessageEndingWith("the data of tensors 'a' and 'b' overlap");
+    }
+
+    @Test
+    void unknownTensorType() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("t", 4, 0, 32).pad(32).zeros(64).bytes();
+        assertOpenFails(write("type4.gguf", bytes)).hasMessageEndingWith("tensor 't' has unknown ggml type id 4");
+        bytes = new RawGguf().header(3, 1, 0).tensorInfo("t", 99, 0, 32).pad(32).zeros(64).bytes();
+        assertOpenFails(write("type99.gguf", bytes)).hasMessageEndingWith("tensor 't' has unknown ggml type id 99");
+    }
+
+    @Test
+    void knownButUndecodableTypeOpensAndRefusesDecoding() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("k", 12, 0, 256).pad(32).zeros(144).bytes();
+        Path file = write("q4k.gguf", bytes);
+        try (GgufFile gguf = GgufFile.open(file)) {
+            assertThat(gguf.tensor("k").type()).isEqualTo(GgmlType.Q4_K);
+            assertThat(gguf.tensor("k").byteSize()).isEqualTo(144);
+            assertThatThrownBy(() -> gguf.readFloats("k"))
+                    .isInstanceOf(ModelFileException.class)
+                    .hasMessage(file + ": tensor 'k' has type q4_K, which the model tools cannot decode");
+        }
+    }
+
+    @Test
+    void rowsNotAWholeNumberOfBlocks() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("q", 8, 0, 16).pad(32).zeros(64).bytes();
+        assertOpenFails(write("rows.gguf", bytes))
+                .hasMessageEndingWith("tensor 'q' of type q8_0 has rows of 16 elements, not a multiple of the block size 32");
+    }
+
+    @Test
+    void tooManyDimensions() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0, 1, 1, 1, 1, 1).pad(32).zeros(32).bytes();
+        assertOpenFails(write("dims.gguf", bytes)).hasMessageEndingWith("tensor 't' has 5 dimensions (ggml allows at most 4)");
+    }
+
+    @Test
+    void unknownValueType() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 0, 1).string("k").u32(13).u32(0).bytes();
+        assertOpenFails(write("vtype.gguf", bytes)).hasMessageEndingWith("key 'k' has unknown value type 13");
+    }
+
+    @Test
+    void duplicateKeysAndTensors() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 0, 2).kvU32("k", 1).kvU32("k", 2).bytes();
+        assertOpenFails(write("dupkey.gguf", bytes)).hasMessageEndingWith("duplicate metadata key 'k'");
+        bytes = new RawGguf().header(3, 2, 0).tensorInfo("t", 0, 0, 1).tensorInfo("t", 0, 32, 1).pad(32).zeros(64).bytes();
+        assertOpenFails(write("duptensor.gguf", bytes)).hasMessageEndingWith("duplicate tensor name 't'");
+    }
+
+    @Test
+    void absurdCountsAreRejectedBeforeAllocating() throws Exception {
+        assertOpenFails(write("kvcount.gguf", new RawGguf().header(3, 0, Long.MAX_VALUE).zeros(8).bytes()))
+                .hasMessageContaining("declares 9223372036854775807 metadata entries but only 8 bytes follow");
+        byte[] array = new RawGguf().header(3, 0, 1).string("arr").u32(9).u32(0).u64(1L << 40).zeros(4).bytes();
+        assertOpenFails(write("arraycount.gguf", array))
+                .hasMessageContaining("declares 1099511627776 elements of array 'arr' but only 4 bytes follow");
+        byte[] string = new RawGguf().header(3, 0, 1).u64(1L << 50).zeros(16).bytes();
+        assertOpenFails(write("stringlength.gguf", string))
+                .hasMessageContaining("the key of metadata entry 0 claims 1125899906842624 bytes");
+    }
+
+    @Test
+    void badAlignmentAndBool() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 0, 1).kvU32(GgufMetadata.ALIGNMENT_KEY, 48).bytes();
+        assertOpenFails(write("align.gguf", bytes)).hasMessageEndingWith("general.alignment is 48, expected a power of two");
+        bytes = new RawGguf().header(3, 0, 1).string("b").u32(7).u8(2).bytes();
+        assertOpenFails(write("bool.gguf", bytes)).hasMessageEndingWith("key 'b' is a bool stored as 2 (expected 0 or 1)");
+    }
+
+    @Test
+    void invalidUtf8() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 0, 1).u64(2).raw((byte) 0xC3, (byte) 0x28).u32(4).u32(0).bytes();
+        assertOpenFails(write("utf8.gguf", bytes)).hasMessageEndingWith("the key of metadata entry 0 is not valid UTF-8");
+    }
+}
