@@ -1,0 +1,42 @@
+package dev.clearclip.cli;
+
+import dev.clearclip.BlockMode;
+import dev.clearclip.ClipModel;
+import dev.clearclip.DenseFeatures;
+import dev.clearclip.Images;
+import java.nio.file.Path;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "features", mixinStandardHelpOptions = true,
+        description = "Write the dense, L2-normalised patch features of a picture at its own size (zero-padded "
+                + "to the patch size, not resized) as a float32 .npy of shape [grid_h*grid_w, dim], row-major.")
+final class FeaturesCommand extends ModelCommand {
+
+    @Option(names = "--image", required = true, paramLabel = "PATH", description = "The picture.")
+    Path image;
+
+    @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.npy", description = "Output .npy file.")
+    Path output;
+
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "clearclip",
+            description = "Final block: clearclip, vanilla, maskclip or sclip (default: ${DEFAULT-VALUE}).")
+    String mode;
+
+    @Override
+    public Integer call() throws Exception {
+        BlockMode blockMode;
+        try {
+            blockMode = BlockMode.parse(mode);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--mode: " + e.getMessage());
+        }
+        try (ClipModel m = openModel()) {
+            DenseFeatures f = m.denseFeatures(Images.read(image, Integer.MAX_VALUE), blockMode);
+            Npy.writeFloat32(output, f.data(), f.gridHeight() * f.gridWidth(), f.dim());
+            spec.commandLine().getOut().printf("wrote %s: [%d, %d] (grid %d x %d patches, mode %s)%n", output,
+                    f.gridHeight() * f.gridWidth(), f.dim(), f.gridWidth(), f.gridHeight(), blockMode.id());
+        }
+        return Main.EXIT_OK;
+    }
+}

@@ -1,0 +1,37 @@
+package dev.clearclip.cli;
+
+import dev.clearclip.gguf.GgufFile;
+import dev.clearclip.gguf.inspect.GgufInspector;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "info", mixinStandardHelpOptions = true,
+        description = "Describe a GGUF model: header, metadata keys and tensors.")
+final class InfoCommand implements Callable<Integer> {
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "MODEL", description = "GGUF model file.")
+    Path model;
+
+    @Option(names = "--json", description = "Print JSON instead of text.")
+    boolean json;
+
+    @Option(names = "--full", description = "Print long arrays (the vocabulary) in full.")
+    boolean full;
+
+    @Override
+    public Integer call() {
+        try (GgufFile file = GgufFile.open(model)) {
+            String text = json ? GgufInspector.json(file, full) : GgufInspector.text(file, full);
+            spec.commandLine().getOut().println(text.stripTrailing());
+        }
+        return Main.EXIT_OK;
+    }
+}

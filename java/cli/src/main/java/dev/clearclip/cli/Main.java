@@ -1,0 +1,80 @@
+package dev.clearclip.cli;
+
+import java.io.PrintWriter;
+import picocli.CommandLine;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ScopeType;
+
+/**
+ * {@code clearclip}: convert and inspect CLIP models, embed text and pictures, and segment pictures
+ * with ClearCLIP. Exit codes: 0 success, 1 runtime error (the message names the file and the problem),
+ * 2 usage error.
+ */
+@Command(name = "clearclip",
+        mixinStandardHelpOptions = true,
+        versionProvider = Main.Version.class,
+        description = "Open-vocabulary semantic segmentation with ClearCLIP (CLIP models in GGUF).",
+        subcommands = {
+                ConvertCommand.class,
+                QuantizeCommand.class,
+                InfoCommand.class,
+                TokenizeCommand.class,
+                EmbedCommand.class,
+                FeaturesCommand.class,
+                SegmentCommand.class,
+                ClassifyCommand.class,
+                PullCommand.class,
+                CommandLine.HelpCommand.class
+        })
+public final class Main implements Runnable {
+
+    public static final int EXIT_OK = 0;
+    public static final int EXIT_RUNTIME = 1;
+    public static final int EXIT_USAGE = 2;
+
+    @Option(names = "--threads", scope = ScopeType.INHERIT, paramLabel = "N",
+            description = "CPU threads per inference call (default: all cores).")
+    int threads;
+
+    @Option(names = "--backend", scope = ScopeType.INHERIT, paramLabel = "NAME",
+            description = "Compute backend: cpu, cuda, metal or auto (default: auto).")
+    String backend = "auto";
+
+    @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
+            description = "Show details and, on errors, stack traces.")
+    boolean verbose;
+
+    @CommandLine.Spec
+    CommandLine.Model.CommandSpec spec;
+
+    @Override
+    public void run() {
+        throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
+    }
+
+    public static void main(String[] args) {
+        System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
+    }
+
+    /** Runs the tool with the given output streams and returns the exit code (used by the tests). */
+    public static int run(String[] args, PrintWriter out, PrintWriter err) {
+        Main main = new Main();
+        CommandLine cli = new CommandLine(main);
+        cli.setOut(out);
+        cli.setErr(err);
+        cli.setExecutionExceptionHandler(new ErrorHandler(main));
+        int code = cli.execute(args);
+        out.flush();
+        err.flush();
+        return code;
+    }
+
+    static final class Version implements CommandLine.IVersionProvider {
+        @Override
+        public String[] getVersion() {
+            String v = Main.class.getPackage().getImplementationVersion();
+            return new String[] {"clearclip " + (v == null ? "(development build)" : v)};
+        }
+    }
+}

@@ -1,0 +1,50 @@
+package dev.clearclip.cli;
+
+import dev.clearclip.ClipModel;
+import dev.clearclip.ModelOptions;
+import java.nio.file.Path;
+import java.util.concurrent.Callable;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+/** A command that runs a model: {@code -m MODEL}, else the default model that {@code pull} recorded. */
+abstract class ModelCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Option(names = {"-m", "--model"}, paramLabel = "MODEL.gguf",
+            description = "Model file (default: the model recorded by 'clearclip pull').")
+    Path model;
+
+    Path modelPath() {
+        if (model != null) {
+            return model;
+        }
+        return ModelStore.standard().defaultModel()
+                .orElseThrow(() -> new IllegalStateException(ModelStore.howToGetAModel()));
+    }
+
+    ClipModel openModel() {
+        return openModel(1);
+    }
+
+    ClipModel openModel(int contexts) {
+        ModelOptions options = ModelOptions.builder()
+                .threads(main.threads)
+                .backend(main.backend)
+                .contexts(contexts)
+                .build();
+        ClipModel m = ClipModel.load(modelPath(), options);
+        if (main.verbose) {
+            spec.commandLine().getErr().println("model " + m.path() + ": " + m.info().name() + " ("
+                    + m.info().fileTypeName() + "), backend " + m.backendName());
+        }
+        return m;
+    }
+}

@@ -1,0 +1,157 @@
+package dev.clearclip.cli;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import dev.clearclip.gguf.GgmlType;
+import dev.clearclip.gguf.convert.ClipConverter;
+import java.io.IOException;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayList;
+import java.util.Comparator;
+import java.util.Iterator;
+import java.util.LinkedHashSet;
+import java.util.List;
+import java.util.Optional;
+import java.util.Set;
+import java.util.concurrent.Callable;
+import java.util.stream.Stream;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+import picocli.CommandLine.Parameters;
+import picocli.CommandLine.ParentCommand;
+import picocli.CommandLine.Spec;
+import picocli.CommandLine.Model.CommandSpec;
+
+@Command(name = "pull", mixinStandardHelpOptions = true,
+        description = {
+                "Download a CLIP checkpoint from the Hugging Face hub, convert it to GGUF and cache it under "
+                        + "~/.cache/clearclip/models/; it becomes the default model of the other commands.",
+                "Transfers resume where they stopped; large files are checked against the hub's SHA-256.",
+                "The hub address can be changed with --endpoint or $CLEARCLIP_HF_ENDPOINT; $HF_TOKEN is sent "
+                        + "for gated or private repositories."})
+final class PullCommand implements Callable<Integer> {
+
+    @ParentCommand
+    Main main;
+
+    @Spec
+    CommandSpec spec;
+
+    @Parameters(index = "0", paramLabel = "HF_REPO_ID", description = "Repository, e.g. openai/clip-vit-base-patch16.")
+    String repo;
+
+    @Option(names = "--type", paramLabel = "T", defaultValue = "f32",
+            description = "Type of the converted matrices: f32, f16, q8_0, q5_1, q5_0, q4_1, q4_0 (default: ${DEFAULT-VALUE}).")
+    String type;
+
+    @Option(names = "--revision", paramLabel = "REV", defaultValue = "main", description = "Branch, tag or commit (default: ${DEFAULT-VALUE}).")
+    String revision;
+
+    @Option(names = "--endpoint", paramLabel = "URL", description = "Hub address (default: $CLEARCLIP_HF_ENDPOINT or " + HubDownloader.DEFAULT_ENDPOINT + ").")
+    String endpoint;
+
+    @Option(names = "--tokenizer", paramLabel = "PATH", description = "Tokenizer when the repository has none (see convert).")
+    Path tokenizer;
+
+    @Option(names = "--no-default", description = "Do not make the pulled model the default.")
+    boolean noDefault;
+
+    @Option(names = "--keep-download", description = "Keep the downloaded checkpoint after converting it.")
+    boolean keepDownload;
+
+    /** Where the cache lives; tests point it elsewhere. */
+    ModelStore store = ModelStore.standard();
+
+    @Override
+    public Integer call() throws IOException {
+        if (!repo.matches("[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")) {
+            throw new UsageException("'" + repo + "' is not a Hugging Face repository id (like openai/clip-vit-base-patch16)");
+        }
+        GgmlType t = ConvertCommand.parseType(type);
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = spec.commandLine().getOut();
+        String slug = repo.replace("/", "--");
+        String revSlug = revision.equals("main") ? "" : "@" + revision.replaceAll("[^A-Za-z0-9._-]", "_");
+        Path downloadDir = store.downloads().resolve(slug + revSlug);
+        Path target = store.dir().resolve(slug + revSlug + "-" + t + ".gguf");
+
+        if (!Files.isRegularFile(target)) {
+            HubDownloader hub = new HubDownloader(HubDownloader.endpoint(endpoint),
+                    Optional.ofNullable(System.getenv("HF_TOKEN")).filter(s -> !s.isBlank()), err);
+            err.println("pulling " + repo + " (" + revision + ") from " + HubDownloader.endpoint(endpoint));
+            fetchCheckpoint(hub, downloadDir);
+            Files.createDirectories(store.dir());
+            ClipConverter converter = ClipConverter.detect(downloadDir).outputType(t).name(repo);
+            if (tokenizer != null) {
+                converter = converter.tokenizer(tokenizer);
+            }
+            converter.write(target, ConvertCommand.listener(err, "converting", main.verbose));
+            if (!keepDownload) {
+                deleteTree(downloadDir);
+            }
+        } else {
+            err.println(target + " is already there");
+        }
+        if (!noDefault) {
+            store.setDefault(target);
+        }
+        out.println("model " + target + (noDefault ? "" : " (now the default model)"));
+        return Main.EXIT_OK;
+    }
+
+    /** Downloads a transformers layout if the repository has one, else an open_clip one. */
+    private void fetchCheckpoint(HubDownloader hub, Path dir) throws IOException {
+        if (hub.download(repo, revision, "config.json", dir.resolve("config.json"), true)) {
+            hub.download(repo, revision, "vocab.json", dir.resolve("vocab.json"), true);
+            hub.download(repo, revision, "merges.txt", dir.resolve("merges.txt"), true);
+            if (hub.download(repo, revision, "model.safetensors", dir.resolve("model.safetensors"), true)) {
+                return;
+            }
+            Path index = dir.resolve("model.safetensors.index.json");
+            if (hub.download(repo, revision, index.getFileName().toString(), index, true)) {
+                for (String shard : shards(index)) {
+                    hub.download(repo, revision, shard, dir.resolve(shard), false);
+                }
+                return;
+            }
+            throw new IOException(repo + ": has config.json but no model.safetensors (PyTorch .bin checkpoints "
+                    + "are not supported; pick a repository or revision with safetensors weights)");
+        }
+        if (hub.download(repo, revision, "open_clip_config.json", dir.resolve("open_clip_config.json"), true)) {
+            hub.download(repo, revision, "open_clip_model.safetensors", dir.resolve("open_clip_model.safetensors"), false);
+            hub.download(repo, revision, "vocab.json", dir.resolve("vocab.json"), true);
+            hub.download(repo, revision, "merges.txt", dir.resolve("merges.txt"), true);
+            return;
+        }
+        throw new IOException(repo + ": not a CLIP checkpoint the converter knows: the repository has neither "
+                + "config.json (transformers) nor open_clip_config.json (open_clip) at revision " + revision);
+    }
+
+    private static List<String> shards(Path index) throws IOException {
+        JsonNode map = Json.MAPPER.readTree(index.toFile()).path("weight_map");
+        Set<String> files = new LinkedHashSet<>();
+        for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
+            String f = it.next().asText();
+            if (f.contains("..") || f.startsWith("/")) {
+                throw new IOException(index + ": suspicious shard name " + f);
+            }
+            files.add(f);
+        }
+        if (files.isEmpty()) {
+            throw new IOException(index + ": weight_map lists no files");
+        }
+        return new ArrayList<>(files);
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> s = Files.walk(dir)) {
+            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
+    }
+}

@@ -1,0 +1,204 @@
+package dev.clearclip.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clearclip.BlockMode;
+import dev.clearclip.ClassEmbeddings;
+import dev.clearclip.ClassSet;
+import dev.clearclip.ClipModel;
+import dev.clearclip.Images;
+import dev.clearclip.Preset;
+import dev.clearclip.RgbImage;
+import dev.clearclip.SegmentOptions;
+import dev.clearclip.SegmentationResult;
+import java.io.PrintWriter;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.HashMap;
+import java.util.List;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
+import picocli.CommandLine.Option;
+
+@Command(name = "segment", mixinStandardHelpOptions = true,
+        description = {
+                "Segment pictures into the given classes with ClearCLIP.",
+                "Writes, per picture, NAME.labels.png (palette PNG: pixel value = class index), "
+                        + "NAME.overlay.png (colours and legend) and NAME.json (summary)."})
+final class SegmentCommand extends ModelCommand {
+
+    @Option(names = "--image", required = true, arity = "1..*", paramLabel = "PATH",
+            description = "Pictures, folders of pictures, or glob patterns (e.g. 'photos/*.jpg').")
+    List<String> images;
+
+    @Mixin
+    ClassOptions classOptions;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "DIR", defaultValue = ".",
+            description = "Output folder (default: the current folder).")
+    Path outputDir;
+
+    @Option(names = "--mode", paramLabel = "MODE", description = "Final block: clearclip (default), vanilla, maskclip, sclip.")
+    String mode;
+
+    @Option(names = "--short-side", paramLabel = "PX", description = "Resize the short side to this before the windows (default 448; 0 keeps the size).")
+    Integer shortSide;
+
+    @Option(names = "--crop", paramLabel = "PX", description = "Sliding-window side (default 448; Cityscapes preset 224).")
+    Integer crop;
+
+    @Option(names = "--stride", paramLabel = "PX", description = "Sliding-window stride (default 224).")
+    Integer stride;
+
+    @Option(names = "--logit-scale", paramLabel = "S", description = "Logit scale (default 50).")
+    Float logitScale;
+
+    @Option(names = "--threshold", paramLabel = "P",
+            description = "Pixels whose best probability is below P become 'background' (added at index 0 if absent).")
+    Float threshold;
+
+    @Option(names = "--background", description = "Add a 'background' class at index 0.")
+    boolean background;
+
+    @Option(names = "--max-side", paramLabel = "PX", defaultValue = "4096",
+            description = "Larger pictures are downscaled to this long side when read (default: ${DEFAULT-VALUE}).")
+    int maxSide;
+
+    SegmentOptions options(Preset preset) {
+        SegmentOptions.Builder b = preset != null ? preset.options().toBuilder() : SegmentOptions.builder();
+        try {
+            if (mode != null) {
+                b.mode(BlockMode.parse(mode));
+            }
+            if (shortSide != null) {
+                b.shortSide(shortSide);
+            }
+            if (crop != null) {
+                b.crop(crop);
+            }
+            if (stride != null) {
+                b.stride(stride);
+            }
+            if (logitScale != null) {
+                b.logitScale(logitScale);
+            }
+            if (threshold != null) {
+                b.probThreshold(threshold);
+            }
+            if (background) {
+                b.background(true);
+            }
+            return b.build();
+        } catch (IllegalArgumentException e) {
+            throw new UsageException(e.getMessage());
+        }
+    }
+
+    @Override
+    public Integer call() throws Exception {
+        classOptions.requireOne();
+        Preset preset = classOptions.presetOrNull();
+        SegmentOptions options = options(preset);
+        ClassSet classes = classOptions.load();
+        if (options.usesBackground()) {
+            classes = classes.withBackground();
+        }
+        List<Path> inputs = ImageInputs.expand(images);
+        Files.createDirectories(outputDir);
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter out = spec.commandLine().getOut();
+        Map<Path, Path> stems = outputStems(inputs);
+
+        int failures = 0;
+        try (ClipModel m = openModel()) {
+            ClassEmbeddings embeddings = m.classEmbeddings(classes);
+            ProgressBar bar = inputs.size() > 1 ? new ProgressBar(err, "segmenting", inputs.size(), false) : null;
+            int done = 0;
+            for (Path input : inputs) {
+                try {
+                    Path written = segmentOne(m, embeddings, options, input, stems.get(input));
+                    if (bar == null) {
+                        out.println("wrote " + written);
+                    }
+                } catch (RuntimeException e) {
+                    failures++;
+                    if (bar != null) {
+                        err.println();
+                    }
+                    err.println("clearclip: error: " + ErrorHandler.message(e));
+                    if (main.verbose) {
+                        e.printStackTrace(err);
+                    }
+                }
+                done++;
+                if (bar != null) {
+                    bar.update(done);
+                }
+            }
+            if (bar != null) {
+                bar.finish(done);
+                out.printf("segmented %d of %d pictures into %s%n", inputs.size() - failures, inputs.size(), outputDir);
+            }
+        }
+        return failures == 0 ? Main.EXIT_OK : Main.EXIT_RUNTIME;
+    }
+
+    /** Output name of each input: its file name without extension, made unique with -2, -3, ... */
+    private Map<Path, Path> outputStems(List<Path> inputs) {
+        Map<Path, Path> out = new HashMap<>();
+        Map<String, Integer> seen = new HashMap<>();
+        for (Path p : inputs) {
+            String name = p.getFileName().toString();
+            int dot = name.lastIndexOf('.');
+            String stem = dot > 0 ? name.substring(0, dot) : name;
+            int n = seen.merge(stem, 1, Integer::sum);
+            out.put(p, outputDir.resolve(n == 1 ? stem : stem + "-" + n));
+        }
+        return out;
+    }
+
+    private Path segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Path input, Path stem)
+            throws java.io.IOException {
+        long t0 = System.nanoTime();
+        RgbImage picture = Images.read(input, maxSide);
+        SegmentationResult result = m.segment(picture, embeddings, options);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+
+        Path labels = Path.of(stem + ".labels.png");
+        Path overlay = Path.of(stem + ".overlay.png");
+        Path json = Path.of(stem + ".json");
+        LabelPictures.writeLabels(result, labels);
+        LabelPictures.writeOverlay(picture, result, overlay);
+
+        ObjectNode root = Json.MAPPER.createObjectNode();
+        root.put("image", input.toString());
+        root.put("width", result.width());
+        root.put("height", result.height());
+        root.put("model", m.path().toString());
+        root.put("labels", labels.getFileName().toString());
+        root.put("overlay", overlay.getFileName().toString());
+        ObjectNode settings = root.putObject("settings");
+        settings.put("mode", options.mode().id());
+        settings.put("short_side", options.shortSide());
+        settings.put("crop", options.crop());
+        settings.put("stride", options.stride());
+        settings.put("logit_scale", options.logitScale());
+        settings.put("prob_threshold", options.probThreshold());
+        ArrayNode classes = root.putArray("classes");
+        long pixels = (long) result.width() * result.height();
+        for (int c = 0; c < result.classCount(); c++) {
+            ObjectNode o = classes.addObject();
+            o.put("index", c);
+            o.put("name", result.classNames().get(c));
+            ArrayNode names = o.putArray("names");
+            embeddings.classes().classes().get(c).names().forEach(names::add);
+            o.put("colour", String.format("#%06x", LabelPictures.classColour(result, c)));
+            o.put("pixels", Math.round(result.fractions()[c] * pixels));
+            o.put("fraction", result.fractions()[c]);
+        }
+        root.put("seconds", Math.round(seconds * 1000) / 1000.0);
+        Json.MAPPER.writeValue(json.toFile(), root);
+        return json;
+    }
+}

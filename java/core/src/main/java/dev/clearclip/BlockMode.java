@@ -1,0 +1,42 @@
+package dev.clearclip;
+
+import java.util.Locale;
+
+/** Final block of the vision tower used for dense (per-patch) features. */
+public enum BlockMode {
+    /** softmax(q q^T) attention, no residual, no feed-forward network (ClearCLIP, the default). */
+    CLEARCLIP(0),
+    /** Stock CLIP block: q k^T attention, residual and feed-forward network. */
+    VANILLA(1),
+    /** Identity attention: the value path only, no residual, no feed-forward network. */
+    MASKCLIP(2),
+    /** softmax(q q^T) + softmax(k k^T), no residual, no feed-forward network. */
+    SCLIP(3);
+
+    private final int nativeId;
+
+    BlockMode(int nativeId) {
+        this.nativeId = nativeId;
+    }
+
+    /** Value of the engine's clearclip_block_mode enum. */
+    int nativeId() {
+        return nativeId;
+    }
+
+    /** Lower-case name as used on the command line, e.g. {@code clearclip}. */
+    public String id() {
+        return name().toLowerCase(Locale.ROOT);
+    }
+
+    /** Parses a mode name case-insensitively ({@code clearclip}, {@code vanilla}, {@code maskclip}, {@code sclip}). */
+    public static BlockMode parse(String text) {
+        for (BlockMode mode : values()) {
+            if (mode.id().equalsIgnoreCase(text.trim())) {
+                return mode;
+            }
+        }
+        throw new IllegalArgumentException("unknown block mode '" + text
+                + "' (expected one of clearclip, vanilla, maskclip, sclip)");
+    }
+}

@@ -1,0 +1,449 @@
+package dev.clearclip;
+
+import java.lang.foreign.MemorySegment;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.util.ArrayDeque;
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.Deque;
+import java.util.List;
+import java.util.Objects;
+import java.util.Optional;
+import java.util.concurrent.locks.Condition;
+import java.util.concurrent.locks.ReentrantLock;
+import java.util.concurrent.locks.ReentrantReadWriteLock;
+import java.util.function.Function;
+
+/**
+ * A CLIP model loaded from a GGUF file, ready for text and image encoding and ClearCLIP segmentation.
+ *
+ * <p>One instance may be shared by any number of threads. The native model is immutable; each call
+ * borrows a native inference context (created lazily, at most {@link ModelOptions#contexts()} of them)
+ * and returns it afterwards, so up to that many calls run in parallel and the rest wait.
+ * {@link #close()} waits for running calls, frees everything and is idempotent; later calls throw
+ * {@link IllegalStateException}.
+ */
+public final class ClipModel implements AutoCloseable {
+
+    /** CLIP's trained logit scale (its upper clamp), used for zero-shot classification. */
+    public static final float CLASSIFY_LOGIT_SCALE = 100f;
+
+    /** How many prompts go to the engine in one text-encoding call. */
+    private static final int TEXT_BATCH = 256;
+
+    private final Path path;
+    private final ModelOptions options;
+    private final MemorySegment model;
+    private final ModelInfo info;
+    private final Optional<TextEmbeddingCache> textCache;
+
+    /** Calls hold the read lock; close takes the write lock, so it never frees memory a call is using. */
+    private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
+    private volatile boolean closed;
+
+    private final ReentrantLock poolLock = new ReentrantLock();
+    private final Condition contextReturned = poolLock.newCondition();
+    private final Deque<MemorySegment> idle = new ArrayDeque<>();
+    private final List<MemorySegment> all = new ArrayList<>();
+
+    private ClipModel(Path path, ModelOptions options, MemorySegment model, ModelInfo info) {
+        this.path = path;
+        this.options = options;
+        this.model = model;
+        this.info = info;
+        this.textCache = options.textCacheDir().map(TextEmbeddingCache::new);
+    }
+
+    /** Loads a model with the default options. */
+    public static ClipModel load(Path path) {
+        return load(path, ModelOptions.defaults());
+    }
+
+    /**
+     * Loads and validates a CLIP GGUF file.
+     *
+     * @throws ModelLoadException naming the file and the problem (missing, not GGUF, wrong architecture, ...)
+     */
+    public static ClipModel load(Path path, ModelOptions options) {
+        Objects.requireNonNull(path, "path");
+        Objects.requireNonNull(options, "options");
+        if (!Files.exists(path)) {
+            throw new ModelLoadException(ClearClipException.Status.IO, path + ": no such file");
+        }
+        if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
+            throw new ModelLoadException(ClearClipException.Status.IO, path + ": not a readable file");
+        }
+        MemorySegment handle = NativeEngine.loadModel(path, options.mmap());
+        ModelInfo info;
+        try {
+            info = NativeEngine.modelInfo(handle);
+        } catch (RuntimeException e) {
+            NativeEngine.freeModel(handle);
+            throw e;
+        }
+        return new ClipModel(path, options, handle, info);
+    }
+
+    /** Version of the native engine, e.g. {@code 0.1.0}. */
+    public static String engineVersion() {
+        return NativeEngine.version();
+    }
+
+    /** Description of the ggml build in use (version, CPU features). */
+    public static String systemInfo() {
+        return NativeEngine.systemInfo();
+    }
+
+    public Path path() {
+        return path;
+    }
+
+    public ModelOptions options() {
+        return options;
+    }
+
+    public ModelInfo info() {
+        return info;
+    }
+
+    /** Name of the backend inference runs on, e.g. {@code CPU}. */
+    public String backendName() {
+        return withContext(NativeEngine::backendName);
+    }
+
+    // ---- text -------------------------------------------------------------------------------
+
+    /** CLIP BPE token ids of a text, from start-of-text to end-of-text, truncated to the context length. */
+    public int[] tokenize(String text) {
+        Objects.requireNonNull(text, "text");
+        requireText();
+        return withModel(() -> NativeEngine.tokenize(model, text, Math.max(2, info.contextLength())));
+    }
+
+    /** L2-normalised embeddings of the texts, one row per text. */
+    public float[][] encodeText(List<String> texts) {
+        requireText();
+        for (String t : texts) {
+            Objects.requireNonNull(t, "texts must not contain null");
+        }
+        int dim = info.projectionDim();
+        float[][] out = new float[texts.size()][];
+        for (int start = 0; start < texts.size(); start += TEXT_BATCH) {
+            List<String> batch = texts.subList(start, Math.min(texts.size(), start + TEXT_BATCH));
+            float[] flat = withContext(ctx -> NativeEngine.encodeText(ctx, batch, dim));
+            for (int i = 0; i < batch.size(); i++) {
+                out[start + i] = Arrays.copyOfRange(flat, i * dim, (i + 1) * dim);
+            }
+        }
+        return out;
+    }
+
+    public float[] encodeText(String text) {
+        return encodeText(List.of(text))[0];
+    }
+
+    /** Class embeddings from the 80 ImageNet prompt templates (cached on disk when enabled). */
+    public ClassEmbeddings classEmbeddings(ClassSet classes) {
+        return classEmbeddings(classes, PromptTemplates.imagenet80());
+    }
+
+    /**
+     * Embeds every name of every class with a prompt ensemble: each template filled with the name is
+     * encoded (L2-normalised), the embeddings are averaged and the mean is normalised again.
+     */
+    public ClassEmbeddings classEmbeddings(ClassSet classes, List<String> templates) {
+        requireText();
+        if (templates.isEmpty()) {
+            throw new IllegalArgumentException("no prompt templates given");
+        }
+        List<String> names = classes.allNames();
+        int dim = info.projectionDim();
+        Optional<String> key = textCache.map(c -> TextEmbeddingCache.key(modelHash(c), names, templates));
+        if (key.isPresent()) {
+            Optional<float[][]> hit = textCache.get().load(key.get(), names.size(), dim);
+            if (hit.isPresent()) {
+                return new ClassEmbeddings(classes, templates, hit.get());
+            }
+        }
+        float[][] embeddings = new float[names.size()][];
+        int namesPerBatch = Math.max(1, TEXT_BATCH / templates.size());
+        for (int start = 0; start < names.size(); start += namesPerBatch) {
+            int end = Math.min(names.size(), start + namesPerBatch);
+            List<String> prompts = new ArrayList<>();
+            for (String name : names.subList(start, end)) {
+                for (String t : templates) {
+                    prompts.add(PromptTemplates.fill(t, name));
+                }
+            }
+            float[][] rows = encodeText(prompts);
+            for (int n = start; n < end; n++) {
+                embeddings[n] = ensemble(rows, (n - start) * templates.size(), templates.size(), dim);
+            }
+        }
+        if (key.isPresent()) {
+            textCache.get().store(key.get(), embeddings);
+        }
+        return new ClassEmbeddings(classes, templates, embeddings);
+    }
+
+    private String modelHash(TextEmbeddingCache cache) {
+        return ModelFileHash.of(path, Optional.of(cache.dir().resolve("model-hashes")));
+    }
+
+    static float[] ensemble(float[][] rows, int from, int count, int dim) {
+        double[] sum = new double[dim];
+        for (int r = from; r < from + count; r++) {
+            double norm = 0;
+            for (float v : rows[r]) {
+                norm += (double) v * v;
+            }
+            norm = Math.sqrt(norm);
+            for (int j = 0; j < dim; j++) {
+                sum[j] += rows[r][j] / norm;
+            }
+        }
+        double norm = 0;
+        for (double v : sum) {
+            norm += v * v;
+        }
+        norm = Math.sqrt(norm);
+        float[] out = new float[dim];
+        for (int j = 0; j < dim; j++) {
+            out[j] = (float) (sum[j] / norm);
+        }
+        return out;
+    }
+
+    // ---- vision -----------------------------------------------------------------------------
+
+    /**
+     * Global, L2-normalised embedding of a picture after standard CLIP preprocessing: bicubic resize of
+     * the short side to the model's image size, then a centred square crop.
+     */
+    public float[] encodeImage(RgbImage image) {
+        return encodeImageAsIs(Images.clipPreprocess(image, info.imageSize()));
+    }
+
+    /**
+     * Global embedding of a picture taken as it is (sides a multiple of the patch size); position
+     * embeddings are interpolated when it is not the model's image size.
+     */
+    float[] encodeImageAsIs(RgbImage input) {
+        requireVision();
+        return withContext(ctx -> NativeEngine.encodeImage(ctx, model, input, info.projectionDim()));
+    }
+
+    public float[] encodeImage(Path file) {
+        return encodeImage(Images.read(file));
+    }
+
+    /**
+     * Dense, L2-normalised patch features of a picture at its own size: zero-padded (after normalisation)
+     * to a multiple of the patch size, never resized.
+     */
+    public DenseFeatures denseFeatures(RgbImage image, BlockMode mode) {
+        requireVision();
+        Objects.requireNonNull(mode, "mode");
+        int[] grid = withModel(() -> NativeEngine.denseGrid(model, image.width(), image.height()));
+        long floats = (long) grid[0] * grid[1] * info.projectionDim();
+        if (floats > Integer.MAX_VALUE - 8) {
+            throw new IllegalArgumentException("image " + image.width() + "x" + image.height()
+                    + " is too large for dense features (" + floats + " values)");
+        }
+        float[] data = withContext(ctx -> NativeEngine.denseFeatures(ctx, model, image, mode, floats));
+        return new DenseFeatures(grid[0], grid[1], info.projectionDim(), data);
+    }
+
+    // ---- segmentation and classification ----------------------------------------------------
+
+    /**
+     * ClearCLIP open-vocabulary segmentation. When {@link SegmentOptions#usesBackground()} holds, a
+     * {@code background} class is put at index 0 (if absent) and thresholded pixels get it.
+     */
+    public SegmentationResult segment(RgbImage image, ClassSet classes, SegmentOptions options) {
+        requireText();
+        requireVision();
+        ClassSet effective = options.usesBackground() ? classes.withBackground() : classes;
+        ClassEmbeddings embeddings = classEmbeddings(effective);
+        return segment(image, embeddings, options);
+    }
+
+    public SegmentationResult segment(Path file, ClassSet classes, SegmentOptions options) {
+        return segment(Images.read(file), classes, options);
+    }
+
+    /** Segmentation with class embeddings computed beforehand (e.g. reused over many pictures). */
+    public SegmentationResult segment(RgbImage image, ClassEmbeddings embeddings, SegmentOptions options) {
+        requireVision();
+        ClassSet classes = embeddings.classes();
+        if (options.probThreshold() > 0 && !classes.hasBackground()) {
+            throw new IllegalArgumentException("a probability threshold needs a 'background' class at index 0");
+        }
+        if (embeddings.dim() != info.projectionDim()) {
+            throw new IllegalArgumentException("class embeddings have " + embeddings.dim()
+                    + " dimensions, the model " + info.projectionDim());
+        }
+        int pixels = image.width() * image.height();
+        int nClasses = classes.size();
+        float[][] probs = null;
+        if (options.keepProbabilities()) {
+            probs = new float[nClasses][pixels];
+        }
+        int[] labels = new int[pixels];
+        float[] flat = embeddings.flat();
+        int[] nameClass = classes.nameClasses();
+        float[][] probsOut = probs;
+        withContext(ctx -> {
+            NativeEngine.segment(ctx, image, flat, nameClass.length, nameClass, nClasses, options, 0, labels, probsOut);
+            return null;
+        });
+        return SegmentationResult.of(image.width(), image.height(), labels, classes.classNames(),
+                Optional.ofNullable(probs));
+    }
+
+    /**
+     * Zero-shot classification: the picture's global embedding against the classes' template-ensemble
+     * embeddings. A class's logit is its best name's cosine times {@value #CLASSIFY_LOGIT_SCALE}; the
+     * softmax runs over classes. Returns the {@code topK} best, most probable first.
+     */
+    public List<Classification> classify(RgbImage image, ClassSet classes, int topK) {
+        if (topK < 1) {
+            throw new IllegalArgumentException("topK must be >= 1, got " + topK);
+        }
+        ClassEmbeddings embeddings = classEmbeddings(classes);
+        float[] img = encodeImage(image);
+        int[] nameClass = classes.nameClasses();
+        double[] best = new double[classes.size()];
+        Arrays.fill(best, Double.NEGATIVE_INFINITY);
+        for (int n = 0; n < nameClass.length; n++) {
+            double cos = 0;
+            float[] e = embeddings.nameEmbeddings()[n];
+            for (int j = 0; j < e.length; j++) {
+                cos += (double) e[j] * img[j];
+            }
+            best[nameClass[n]] = Math.max(best[nameClass[n]], cos);
+        }
+        double max = Arrays.stream(best).max().orElse(0);
+        double[] p = new double[best.length];
+        double sum = 0;
+        for (int c = 0; c < best.length; c++) {
+            p[c] = Math.exp(CLASSIFY_LOGIT_SCALE * (best[c] - max));
+            sum += p[c];
+        }
+        List<Classification> out = new ArrayList<>();
+        for (int c = 0; c < best.length; c++) {
+            out.add(new Classification(c, classes.classNames().get(c), p[c] / sum, best[c]));
+        }
+        out.sort(Comparator.comparingDouble(Classification::probability).reversed());
+        return List.copyOf(out.subList(0, Math.min(topK, out.size())));
+    }
+
+    // ---- lifecycle --------------------------------------------------------------------------
+
+    private void requireText() {
+        if (!info.hasText()) {
+            throw new InferenceException(ClearClipException.Status.NO_TOWER, path + " has no text tower");
+        }
+    }
+
+    private void requireVision() {
+        if (!info.hasVision()) {
+            throw new InferenceException(ClearClipException.Status.NO_TOWER, path + " has no vision tower");
+        }
+    }
+
+    private <T> T withModel(java.util.function.Supplier<T> call) {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            return call.get();
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private <T> T withContext(Function<MemorySegment, T> call) {
+        lifecycle.readLock().lock();
+        try {
+            ensureOpen();
+            MemorySegment ctx = borrow();
+            try {
+                return call.apply(ctx);
+            } finally {
+                giveBack(ctx);
+            }
+        } finally {
+            lifecycle.readLock().unlock();
+        }
+    }
+
+    private void ensureOpen() {
+        if (closed) {
+            throw new IllegalStateException("model " + path + " is closed");
+        }
+    }
+
+    private MemorySegment borrow() {
+        poolLock.lock();
+        try {
+            while (true) {
+                MemorySegment ctx = idle.pollFirst();
+                if (ctx != null) {
+                    return ctx;
+                }
+                if (all.size() < options.contexts()) {
+                    MemorySegment created = NativeEngine.initContext(model, options.threads(), options.backend());
+                    all.add(created);
+                    return created;
+                }
+                contextReturned.awaitUninterruptibly();
+            }
+        } finally {
+            poolLock.unlock();
+        }
+    }
+
+    private void giveBack(MemorySegment ctx) {
+        poolLock.lock();
+        try {
+            idle.addFirst(ctx);
+            contextReturned.signal();
+        } finally {
+            poolLock.unlock();
+        }
+    }
+
+    /** Number of native contexts created so far (for tests and diagnostics). */
+    int contextsCreated() {
+        poolLock.lock();
+        try {
+            return all.size();
+        } finally {
+            poolLock.unlock();
+        }
+    }
+
+    @Override
+    public void close() {
+        if (closed) {
+            return;
+        }
+        lifecycle.writeLock().lock();
+        try {
+            if (closed) {
+                return;
+            }
+            closed = true;
+            for (MemorySegment ctx : all) {
+                NativeEngine.freeContext(ctx);
+            }
+            all.clear();
+            idle.clear();
+            NativeEngine.freeModel(model);
+        } finally {
+            lifecycle.writeLock().unlock();
+        }
+    }
+}

@@ -1,0 +1,124 @@
+package dev.clearclip;
+
+import java.util.Objects;
+
+/**
+ * Settings of the ClearCLIP segmentation pipeline. Defaults are the reference's: short side 448,
+ * 448 windows with stride 224, ClearCLIP final block, logit scale 50, no threshold, no background.
+ *
+ * @param shortSide         the image is resized so its short side has this many pixels (0 keeps the size)
+ * @param crop              sliding-window side in pixels
+ * @param stride            sliding-window stride in pixels
+ * @param mode              final block of the vision tower
+ * @param logitScale        multiplies cosine similarities before the softmax
+ * @param probThreshold     pixels whose best class probability is below this become background (0 = off);
+ *                          a threshold above 0 implies {@code background}
+ * @param background        put a {@code background} class at index 0 if the class set has none
+ * @param keepProbabilities return the per-class probability maps with the labels
+ */
+public record SegmentOptions(
+        int shortSide,
+        int crop,
+        int stride,
+        BlockMode mode,
+        float logitScale,
+        float probThreshold,
+        boolean background,
+        boolean keepProbabilities) {
+
+    public SegmentOptions {
+        Objects.requireNonNull(mode, "mode");
+        if (shortSide < 0) {
+            throw new IllegalArgumentException("shortSide must be >= 0, got " + shortSide);
+        }
+        if (crop < 1 || stride < 1) {
+            throw new IllegalArgumentException("crop and stride must be >= 1, got crop " + crop + ", stride " + stride);
+        }
+        if (stride > crop) {
+            throw new IllegalArgumentException("stride " + stride + " larger than crop " + crop + " would leave pixels uncovered");
+        }
+        if (!(logitScale > 0) || !Float.isFinite(logitScale)) {
+            throw new IllegalArgumentException("logitScale must be a positive number, got " + logitScale);
+        }
+        if (!(probThreshold >= 0 && probThreshold <= 1)) {
+            throw new IllegalArgumentException("probThreshold must be within [0, 1], got " + probThreshold);
+        }
+    }
+
+    public static SegmentOptions defaults() {
+        return builder().build();
+    }
+
+    public static Builder builder() {
+        return new Builder();
+    }
+
+    /** Whether a background class is needed at index 0. */
+    public boolean usesBackground() {
+        return background || probThreshold > 0;
+    }
+
+    public Builder toBuilder() {
+        return new Builder().shortSide(shortSide).crop(crop).stride(stride).mode(mode).logitScale(logitScale)
+                .probThreshold(probThreshold).background(background).keepProbabilities(keepProbabilities);
+    }
+
+    public static final class Builder {
+        private int shortSide = 448;
+        private int crop = 448;
+        private int stride = 224;
+        private BlockMode mode = BlockMode.CLEARCLIP;
+        private float logitScale = 50f;
+        private float probThreshold = 0f;
+        private boolean background = false;
+        private boolean keepProbabilities = false;
+
+        private Builder() {
+        }
+
+        public Builder shortSide(int v) {
+            shortSide = v;
+            return this;
+        }
+
+        public Builder crop(int v) {
+            crop = v;
+            return this;
+        }
+
+        public Builder stride(int v) {
+            stride = v;
+            return this;
+        }
+
+        public Builder mode(BlockMode v) {
+            mode = v;
+            return this;
+        }
+
+        public Builder logitScale(float v) {
+            logitScale = v;
+            return this;
+        }
+
+        public Builder probThreshold(float v) {
+            probThreshold = v;
+            return this;
+        }
+
+        public Builder background(boolean v) {
+            background = v;
+            return this;
+        }
+
+        public Builder keepProbabilities(boolean v) {
+            keepProbabilities = v;
+            return this;
+        }
+
+        public SegmentOptions build() {
+            return new SegmentOptions(shortSide, crop, stride, mode, logitScale, probThreshold, background,
+                    keepProbabilities);
+        }
+    }
+}
