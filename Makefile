@@ -1,5 +1,7 @@
 # clearclip top-level build.
 #
+#   make demo      build, then segment the bundled sample picture (pulls the default model first
+#                  when none is cached and MODEL is not given)
 #   make build     native engine + Java modules, tests skipped
 #   make test      everything the CI runs: venv, fixtures, ctest and all Surefire tests
 #   make fixtures  reference models and goldens under build/fixtures (PyTorch, slow the first time)
@@ -68,7 +70,7 @@ GGML_PREFIX = $(shell $(GGML_PREFIX_CMD))
 
 MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) $(MVN_ARGS)
 
-.PHONY: build test fixtures venv venv-ggml jdk clean distclean
+.PHONY: demo build test fixtures venv venv-ggml jdk clean distclean
 
 jdk:
 	@if [ -z "$(JDK)" ]; then \
@@ -121,6 +123,22 @@ fixtures: $(FIXTURE_STAMP)
 # --- Java + native build -------------------------------------------------------------------
 build: jdk $(GGML_STAMP)
 	$(MAVEN) -DskipTests install
+
+# --- demo --------------------------------------------------------------------------------
+# MODEL=path.gguf uses that file; otherwise the model cached by `clearclip pull`, pulling
+# DEMO_REPO (q8_0) first when there is none.
+CLI          = "$(JAVA_HOME)/bin/java" -jar java/cli/target/clearclip.jar
+DEMO_REPO   ?= openai/clip-vit-base-patch16
+DEMO_CLASSES ?= sky;cloud;sun;mountain;grass;road;house;tree;car
+# where `clearclip pull` records the default model (CacheDirs: $XDG_CACHE_HOME or ~/.cache)
+DEMO_DEFAULT := $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/clearclip/models/default
+
+demo: build
+	@if [ -z "$(MODEL)" ] && [ ! -e "$(DEMO_DEFAULT)" ]; then \
+	  echo "No model cached yet: pulling $(DEMO_REPO) (q8_0) from the Hugging Face hub..."; \
+	  $(CLI) pull $(DEMO_REPO) --type q8_0; fi
+	$(CLI) segment $(if $(MODEL),-m $(MODEL)) --image models/samples/scene.png --classes "$(DEMO_CLASSES)" -o build/demo
+	@echo "Label map, overlay and summary written to build/demo/"
 
 # Runs ctest (through the native module) and every Surefire suite, then prints one summary
 # line over all of them; any failure makes the target fail.

@@ -260,7 +260,13 @@ final class HubDownloader {
         return HexFormat.of().formatHex(md.digest());
     }
 
-    private static String describe(IOException e) {
+    private String describe(IOException e) {
+        if (e instanceof java.net.ConnectException || e instanceof java.net.UnknownHostException
+                || e instanceof java.net.http.HttpConnectTimeoutException) {
+            // the JDK's own messages are often empty here; say what a user can act on
+            return "cannot connect to " + endpoint + " (no network, a proxy, or the host is down: "
+                    + e.getClass().getSimpleName() + ")";
+        }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }
 
