@@ -7,6 +7,7 @@
  * gives it at context 77. Also checks, with hand-derived expectations: truncation to shorter
  * contexts, invalid UTF-8, malformed vocabularies, and the BPE merge order on a tiny vocabulary.
  */
+#include "test_common.h"
 #include "tokenizer.h"
 
 #include <stdbool.h>
@@ -14,18 +15,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-static int failures = 0;
-
-#define CHECK_MSG(cond, ...)                                                         \
-    do {                                                                             \
-        if (!(cond)) {                                                               \
-            fprintf(stderr, "%s:%d: CHECK failed: %s: ", __FILE__, __LINE__, #cond); \
-            fprintf(stderr, __VA_ARGS__);                                            \
-            fputc('\n', stderr);                                                     \
-            failures++;                                                              \
-        }                                                                            \
-    } while (0)
 
 typedef struct {
     char * data;   /* the file, its '\n's replaced by NULs */
@@ -105,7 +94,7 @@ static int32_t truncate_expected(const int32_t * ref, int32_t n_ref, int32_t ctx
 static void test_corpus(const clip_tokenizer * tok, const char * path) {
     line_file corpus;
     if (!read_lines(path, &corpus)) {
-        failures++;
+        test_failures++;
         return;
     }
     int cases = 0, passed = 0;
@@ -144,7 +133,7 @@ static void test_corpus(const clip_tokenizer * tok, const char * path) {
                     (int)hex_len, line, rc ? ": " : "", rc ? err : "");
             print_ids("open_clip", ref, n_ref);
             print_ids("ours     ", ids, n_ids);
-            failures++;
+            test_failures++;
         }
 
         /* shorter contexts, including the minimum of 2 */
@@ -263,12 +252,8 @@ static void test_merge_rounds(const line_file * vocab) {
 }
 
 int main(int argc, char ** argv) {
-    const char * fixtures = argc > 1 ? argv[1] : getenv("CLEARCLIP_FIXTURES");
-    if (!fixtures || !fixtures[0]) {
-        fprintf(stderr, "test_tokenizer: no fixtures directory: pass it as the first argument or set "
-                        "CLEARCLIP_FIXTURES (made by gguf-tools/reference/make_fixtures.py)\n");
-        return 1;
-    }
+    /* an explicit directory, for running the binary by hand; else ctest's CLEARCLIP_FIXTURES */
+    const char * fixtures = argc > 1 ? argv[1] : test_fixtures_dir();
     char path[4096];
     line_file vocab, merges;
     snprintf(path, sizeof(path), "%s/tokenizer/bpe_vocab.txt", fixtures);
@@ -298,10 +283,5 @@ int main(int argc, char ** argv) {
     clip_tokenizer_free(tok);
     free_lines(&vocab);
     free_lines(&merges);
-    if (failures) {
-        fprintf(stderr, "test_tokenizer: %d check(s) failed\n", failures);
-        return 1;
-    }
-    printf("test_tokenizer: all checks passed\n");
-    return 0;
+    return test_finish("test_tokenizer");
 }

@@ -1,18 +1,14 @@
 package dev.clearclip.gguf;
 
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.CharacterCodingException;
 import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -98,20 +94,7 @@ public final class GgufFile implements AutoCloseable {
      * @throws ModelFileException if it cannot be read
      */
     public static GgufFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-            return new GgufFile(path, arena, mapping);
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new ModelFileException(path + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new ModelFileException(path + ": cannot read: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFiles.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping));
     }
 
     public Path path() {

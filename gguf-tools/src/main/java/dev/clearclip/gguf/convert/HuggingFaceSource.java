@@ -79,10 +79,7 @@ final class HuggingFaceSource extends SourceSupport {
             }
             gelu = visionGelu;
         }
-        Optional<Float> logitScale = checkpoint.has("logit_scale")
-                ? Optional.of((float) Math.exp(scalar("logit_scale")))
-                : Optional.empty();
-        this.parameters = new ClipParameters(textParameters, visionParameters, gelu, logitScale);
+        this.parameters = new ClipParameters(textParameters, visionParameters, gelu, logitScale());
 
         checkpoint.names().stream().filter(n -> n.endsWith("embeddings.position_ids")).forEach(checkpoint::ignore);
         Set<String> otherTowers = new LinkedHashSet<>();
@@ -184,7 +181,7 @@ final class HuggingFaceSource extends SourceSupport {
         // transformers' CLIPTextConfig defaults, for configs saved without them
         int heads = config.path("num_attention_heads").asInt(8);
         float eps = (float) config.path("layer_norm_eps").asDouble(1e-5);
-        TowerParameters tower = towerParameters("text", width, ffn, blocks, heads, eps, projection);
+        TowerParameters tower = towerParameters(directory.resolve(CONFIG), "text", width, ffn, blocks, heads, eps, projection);
 
         add("t.token_embd.weight", TensorClass.TOKEN_EMBEDDING, token, vocab, width);
         add("t.position_embd.weight", TensorClass.POSITION_EMBEDDING, position, context, width);
@@ -204,17 +201,9 @@ final class HuggingFaceSource extends SourceSupport {
         int width = dim(classEmbedding, 0);
         int patchSize = dim(patch, 2);
         int positions = dim(position, 0);
-        int grid = (int) Math.round(Math.sqrt(positions - 1));
-        if (grid * grid + 1 != positions) {
-            throw new ConversionException(checkpoint.description() + ": " + positions
-                    + " vision position embeddings are not a square grid plus the class token");
-        }
+        int grid = patchGrid(positions);
         int imageSize = config.path("image_size").asInt(grid * patchSize);
-        if (imageSize != grid * patchSize) {
-            throw new ConversionException(checkpoint.description() + ": vision_config.image_size is " + imageSize
-                    + " but the position embeddings are for a " + grid + "x" + grid + " grid of " + patchSize
-                    + "-pixel patches (" + grid * patchSize + ")");
-        }
+        checkImageSize(checkpoint.description(), "vision_config.image_size", imageSize, grid, patchSize);
         int blocks = countBlocks(VISION + "encoder.layers.", ".layer_norm1.weight");
         if (blocks == 0) {
             throw new ConversionException(checkpoint.description() + ": the vision tower has no encoder layers");
@@ -229,7 +218,7 @@ final class HuggingFaceSource extends SourceSupport {
         // transformers' CLIPVisionConfig defaults, for configs saved without them
         int heads = config.path("num_attention_heads").asInt(12);
         float eps = (float) config.path("layer_norm_eps").asDouble(1e-5);
-        TowerParameters tower = towerParameters("vision", width, ffn, blocks, heads, eps, projection);
+        TowerParameters tower = towerParameters(directory.resolve(CONFIG), "vision", width, ffn, blocks, heads, eps, projection);
 
         float[] mean = VisionParameters.OPENAI_MEAN;
         float[] std = VisionParameters.OPENAI_STD;
@@ -267,14 +256,6 @@ final class HuggingFaceSource extends SourceSupport {
         add(gguf + "ffn_down.bias", TensorClass.BIAS, hf + "mlp.fc2.bias", width);
         add(gguf + "ln2.weight", TensorClass.NORM, hf + "layer_norm2.weight", width);
         add(gguf + "ln2.bias", TensorClass.NORM, hf + "layer_norm2.bias", width);
-    }
-
-    private TowerParameters towerParameters(String tower, int width, int ffn, int blocks, int heads, float eps, int projection) {
-        try {
-            return new TowerParameters(width, ffn, blocks, heads, eps, projection);
-        } catch (IllegalArgumentException e) {
-            throw new ConversionException(directory.resolve(CONFIG) + ": bad " + tower + " tower: " + e.getMessage());
-        }
     }
 
     private boolean usesGelu(JsonNode config, String what) {

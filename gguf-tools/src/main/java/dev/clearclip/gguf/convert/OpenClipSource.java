@@ -84,11 +84,8 @@ final class OpenClipSource extends SourceSupport {
             visionParameters = Optional.of(planVision(visionConfig, modelConfig, root.path("preprocess_cfg"),
                     epsilon(visionConfig, eps)));
         }
-        Optional<Float> logitScale = checkpoint.has("logit_scale")
-                ? Optional.of((float) Math.exp(scalar("logit_scale")))
-                : Optional.empty();
         this.parameters = new ClipParameters(textParameters, visionParameters,
-                !modelConfig.path("quick_gelu").asBoolean(false), logitScale);
+                !modelConfig.path("quick_gelu").asBoolean(false), logitScale());
 
         Set<String> otherTowers = new LinkedHashSet<>();
         if (!text) {
@@ -188,7 +185,7 @@ final class OpenClipSource extends SourceSupport {
         checkAgrees("embed_dim", modelConfig.get("embed_dim"), embed);
         // open_clip's CLIPTextCfg default
         int heads = config.path("heads").asInt(8);
-        TowerParameters tower = towerParameters("text", width, ffn, blocks, heads, eps, embed);
+        TowerParameters tower = towerParameters(configFile, "text", width, ffn, blocks, heads, eps, embed);
 
         add("t.token_embd.weight", TensorClass.TOKEN_EMBEDDING, token, vocab, width);
         add("t.position_embd.weight", TensorClass.POSITION_EMBEDDING, position, context, width);
@@ -209,17 +206,9 @@ final class OpenClipSource extends SourceSupport {
         int width = dim(classEmbedding, 0);
         int patchSize = dim(patch, 2);
         int positions = dim(position, 0);
-        int grid = (int) Math.round(Math.sqrt(positions - 1));
-        if (grid * grid + 1 != positions) {
-            throw new ConversionException(checkpoint.description() + ": " + positions
-                    + " vision position embeddings are not a square grid plus the class token");
-        }
+        int grid = patchGrid(positions);
         int imageSize = imageSize(config.get("image_size"), grid * patchSize);
-        if (imageSize != grid * patchSize) {
-            throw new ConversionException(configFile + ": vision_cfg.image_size is " + imageSize
-                    + " but the position embeddings are for a " + grid + "x" + grid + " grid of " + patchSize
-                    + "-pixel patches (" + grid * patchSize + ")");
-        }
+        checkImageSize(configFile.toString(), "vision_cfg.image_size", imageSize, grid, patchSize);
         int blocks = countBlocks(VISION + "transformer.resblocks.", ".ln_1.weight");
         if (blocks == 0) {
             throw new ConversionException(checkpoint.description() + ": the vision tower has no transformer blocks");
@@ -235,7 +224,7 @@ final class OpenClipSource extends SourceSupport {
         if (headWidth <= 0 || width % headWidth != 0) {
             throw new ConversionException(configFile + ": vision width " + width + " is not a multiple of head_width " + headWidth);
         }
-        TowerParameters tower = towerParameters("vision", width, ffn, blocks, width / headWidth, eps, embed);
+        TowerParameters tower = towerParameters(configFile, "vision", width, ffn, blocks, width / headWidth, eps, embed);
         float[] mean = rgb(preprocessing.get("mean"), VisionParameters.OPENAI_MEAN, "preprocess_cfg.mean", configFile);
         float[] std = rgb(preprocessing.get("std"), VisionParameters.OPENAI_STD, "preprocess_cfg.std", configFile);
 
@@ -322,14 +311,6 @@ final class OpenClipSource extends SourceSupport {
             return node.get(0).asInt();
         }
         return node.asInt();
-    }
-
-    private TowerParameters towerParameters(String tower, int width, int ffn, int blocks, int heads, float eps, int embed) {
-        try {
-            return new TowerParameters(width, ffn, blocks, heads, eps, embed);
-        } catch (IllegalArgumentException e) {
-            throw new ConversionException(configFile + ": bad " + tower + " tower: " + e.getMessage());
-        }
     }
 
     private static List<Path> safetensorsIn(Path directory) {

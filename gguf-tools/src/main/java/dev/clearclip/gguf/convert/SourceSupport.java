@@ -14,6 +14,7 @@ import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Locale;
+import java.util.Optional;
 import java.util.Set;
 import java.util.stream.Collectors;
 
@@ -133,6 +134,52 @@ abstract class SourceSupport implements CheckpointSource {
         if (configValue != null && !configValue.isNull() && configValue.asLong() != fromTensors) {
             throw new ConversionException(checkpoint.description() + ": the config says " + what + " = " + configValue
                     + " but the tensors say " + fromTensors);
+        }
+    }
+
+    /** {@code exp(logit_scale)}, if the checkpoint has it: CLIP stores the log of its similarity scale. */
+    Optional<Float> logitScale() {
+        return checkpoint.has("logit_scale")
+                ? Optional.of((float) Math.exp(scalar("logit_scale")))
+                : Optional.empty();
+    }
+
+    /**
+     * The side of the patch grid that {@code positions} vision position embeddings cover: one per
+     * patch of a square grid, plus one for the class token.
+     */
+    int patchGrid(int positions) {
+        int grid = (int) Math.round(Math.sqrt(positions - 1));
+        if (grid * grid + 1 != positions) {
+            throw new ConversionException(checkpoint.description() + ": " + positions
+                    + " vision position embeddings are not a square grid plus the class token");
+        }
+        return grid;
+    }
+
+    /**
+     * The configured image size must be the grid the position embeddings were trained for: the
+     * GGUF records one native image size, and a config that disagrees with the weights means a
+     * config that does not belong to them.
+     *
+     * @param where what the message names as wrong (a file or the checkpoint)
+     * @param key the config key, as the layout spells it
+     */
+    static void checkImageSize(String where, String key, int imageSize, int grid, int patchSize) {
+        if (imageSize != grid * patchSize) {
+            throw new ConversionException(where + ": " + key + " is " + imageSize
+                    + " but the position embeddings are for a " + grid + "x" + grid + " grid of " + patchSize
+                    + "-pixel patches (" + grid * patchSize + ")");
+        }
+    }
+
+    /** A tower's parameters; values {@link TowerParameters} refuses are blamed on {@code configFile}. */
+    static TowerParameters towerParameters(Path configFile, String tower, int width, int ffn, int blocks, int heads,
+                                           float eps, int projection) {
+        try {
+            return new TowerParameters(width, ffn, blocks, heads, eps, projection);
+        } catch (IllegalArgumentException e) {
+            throw new ConversionException(configFile + ": bad " + tower + " tower: " + e.getMessage());
         }
     }
 

@@ -3,18 +3,15 @@ package dev.clearclip.gguf.safetensors;
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clearclip.gguf.MappedFiles;
 import dev.clearclip.gguf.ModelFileException;
 import dev.clearclip.gguf.TensorCodec;
-import java.io.IOException;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteOrder;
-import java.nio.channels.FileChannel;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.NoSuchFileException;
 import java.nio.file.Path;
-import java.nio.file.StandardOpenOption;
 import java.util.ArrayList;
 import java.util.Collections;
 import java.util.Comparator;
@@ -88,20 +85,7 @@ public final class SafetensorsFile implements AutoCloseable {
      * @throws ModelFileException if it cannot be read
      */
     public static SafetensorsFile open(Path path) {
-        Arena arena = Arena.ofShared();
-        try (FileChannel channel = FileChannel.open(path, StandardOpenOption.READ)) {
-            MemorySegment mapping = channel.map(FileChannel.MapMode.READ_ONLY, 0, channel.size(), arena);
-            return new SafetensorsFile(path, arena, mapping);
-        } catch (NoSuchFileException e) {
-            arena.close();
-            throw new ModelFileException(path + ": no such file");
-        } catch (IOException e) {
-            arena.close();
-            throw new ModelFileException(path + ": cannot read: " + e.getMessage(), e);
-        } catch (RuntimeException e) {
-            arena.close();
-            throw e;
-        }
+        return MappedFiles.open(path, (arena, mapping) -> new SafetensorsFile(path, arena, mapping));
     }
 
     public Path path() {

@@ -12,19 +12,15 @@ import dev.clearclip.gguf.GgufMetadata;
 import dev.clearclip.gguf.GgufTensorInfo;
 import dev.clearclip.gguf.ProgressListener;
 import dev.clearclip.gguf.safetensors.SafetensorsFile;
+import dev.clearclip.gguf.testing.ClipMergeList;
 import dev.clearclip.gguf.testing.Fixtures;
 import dev.clearclip.gguf.tokenizer.ClipVocabulary;
-import java.io.OutputStream;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
-import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.Arrays;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -147,13 +143,7 @@ class OpenClipConversionTest {
     void tokenizerFromClipMergeList() throws Exception {
         List<String> merges = ClipVocabulary.load(tokenizer).merges();
         Path gz = out.resolve("bpe_simple_vocab_16e6.txt.gz");
-        try (OutputStream file = Files.newOutputStream(gz);
-             Writer w = new OutputStreamWriter(new GZIPOutputStream(file), StandardCharsets.UTF_8)) {
-            w.write("\"bpe_simple_vocab_16e6.txt#version: 0.2\n");
-            for (String merge : merges) {
-                w.write(merge + "\n");
-            }
-        }
+        ClipMergeList.write(gz, merges);
         Path file = out.resolve("openclip-bpe.gguf");
         ClipConverter.fromOpenClip(model.resolve("open_clip_model.safetensors")).tokenizer(gz).outputType(GgmlType.F16)
                 .write(file, ProgressListener.NONE);

@@ -6,17 +6,14 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clearclip.gguf.ModelFileException;
+import dev.clearclip.gguf.testing.ClipMergeList;
 import dev.clearclip.gguf.testing.Fixtures;
-import java.io.OutputStream;
-import java.io.OutputStreamWriter;
-import java.io.Writer;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import java.util.Map;
-import java.util.zip.GZIPOutputStream;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -65,14 +62,7 @@ class ClipVocabularyTest {
         Path model = Fixtures.model("hf-tiny");
         List<String> merges = ClipVocabulary.load(model).merges();
         Path gz = dir.resolve("bpe_simple_vocab_16e6.txt.gz");
-        try (OutputStream file = Files.newOutputStream(gz);
-             Writer out = new OutputStreamWriter(new GZIPOutputStream(file), StandardCharsets.UTF_8)) {
-            out.write("\"bpe_simple_vocab_16e6.txt#version: 0.2\n");
-            for (String merge : merges) {
-                out.write(merge + "\n");
-            }
-            out.write("surplus merge\nnot used\n");
-        }
+        ClipMergeList.write(gz, merges, "surplus merge", "not used");
         ClipVocabulary built = ClipVocabulary.load(gz);
         ClipVocabulary expected = ClipVocabulary.load(model);
         assertThat(built.tokens()).isEqualTo(expected.tokens());
