@@ -24,6 +24,7 @@ import picocli.CommandLine.ScopeType;
                 FeaturesCommand.class,
                 SegmentCommand.class,
                 ClassifyCommand.class,
+                EvalCommand.class,
                 PullCommand.class,
                 CommandLine.HelpCommand.class
         })

@@ -74,7 +74,18 @@ final class ProgressBar {
         if (bytes && seconds > 0.5) {
             sb.append(' ').append(size((long) (done / seconds))).append("/s");
         }
+        if (total > 0 && done > 0 && done < total && seconds >= 1) {
+            sb.append(" ETA ").append(duration(seconds * (total - done) / done));
+        }
         return sb.toString();
+    }
+
+    /** h:mm:ss, or m:ss below an hour. */
+    static String duration(double seconds) {
+        long s = Math.round(seconds);
+        return s >= 3600
+                ? String.format(Locale.ROOT, "%d:%02d:%02d", s / 3600, s / 60 % 60, s % 60)
+                : String.format(Locale.ROOT, "%d:%02d", s / 60, s % 60);
     }
 
     static String size(long n) {

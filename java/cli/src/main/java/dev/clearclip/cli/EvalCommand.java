@@ -1,0 +1,388 @@
+package dev.clearclip.cli;
+
+import com.fasterxml.jackson.databind.node.ArrayNode;
+import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clearclip.BlockMode;
+import dev.clearclip.ClassEmbeddings;
+import dev.clearclip.ClassSet;
+import dev.clearclip.ClipModel;
+import dev.clearclip.SegmentOptions;
+import dev.clearclip.eval.Benchmark;
+import dev.clearclip.eval.EvalState;
+import dev.clearclip.eval.Evaluator;
+import dev.clearclip.eval.SegmentationDataset;
+import dev.clearclip.eval.SegmentationMetrics;
+import dev.clearclip.eval.SegmentationPredictor;
+import java.io.IOException;
+import java.io.InputStream;
+import java.io.PrintWriter;
+import java.nio.charset.StandardCharsets;
+import java.nio.file.Files;
+import java.nio.file.Path;
+import java.security.MessageDigest;
+import java.security.NoSuchAlgorithmException;
+import java.time.Duration;
+import java.util.ArrayList;
+import java.util.HexFormat;
+import java.util.LinkedHashMap;
+import java.util.List;
+import java.util.Locale;
+import java.util.Map;
+import picocli.CommandLine.Command;
+import picocli.CommandLine.Option;
+
+@Command(name = "eval", mixinStandardHelpOptions = true,
+        description = {
+                "Measure mIoU on a benchmark's validation split with ClearCLIP's reference settings.",
+                "mIoU as mmsegmentation computes it: one confusion matrix over all pixels of the split (label 255 "
+                        + "ignored), IoU = TP/(TP+FP+FN) per class, mean over the classes whose IoU is defined "
+                        + "(a class neither in the ground truth nor predicted is left out).",
+                "Progress is saved to FILE.state; --resume continues an interrupted or --limit'ed run."},
+        footer = {
+                "%nDataset layouts below --root (or its usual sub-folder, e.g. VOCdevkit/VOC2012):",
+                "  voc21, voc20          JPEGImages/*.jpg, SegmentationClass/*.png,",
+                "                        ImageSets/Segmentation/val.txt",
+                "  context60, context59  JPEGImages/*.jpg, SegmentationClassContext/*.png,",
+                "                        ImageSets/SegmentationContext/val.txt",
+                "  coco-stuff            images/val2017/*.jpg,",
+                "                        annotations/val2017/*_labelTrainIds.png",
+                "  coco-object           images/val2017/*.jpg,",
+                "                        annotations/val2017/*_instanceTrainIds.png",
+                "  cityscapes            leftImg8bit/val/<city>/*_leftImg8bit.png,",
+                "                        gtFine/val/<city>/*_gtFine_labelTrainIds.png",
+                "  ade20k                images/validation/*.jpg, annotations/validation/*.png"})
+final class EvalCommand extends ModelCommand {
+
+    /** How often the confusion matrix is saved while running. */
+    private static final Duration SAVE_EVERY = Duration.ofSeconds(30);
+
+    @Option(names = "--dataset", required = true, paramLabel = "NAME",
+            description = "voc21, voc20, context60, context59, coco-object, coco-stuff, cityscapes or ade20k.")
+    String dataset;
+
+    @Option(names = "--root", required = true, paramLabel = "DIR", description = "Folder of the dataset.")
+    Path root;
+
+    @Option(names = "--limit", paramLabel = "N", description = "Evaluate only the first N pictures of the split.")
+    Integer limit;
+
+    @Option(names = {"-o", "--output"}, paramLabel = "FILE",
+            description = "Results JSON (default: eval-DATASET.json); the progress goes to FILE.state.")
+    Path output;
+
+    @Option(names = "--resume", description = "Continue from FILE.state (same model and settings required).")
+    boolean resume;
+
+    @Option(names = "--mode", paramLabel = "MODE",
+            description = "Final block: clearclip (default), vanilla, maskclip, sclip.")
+    String mode;
+
+    @Override
+    public Integer call() throws Exception {
+        Benchmark benchmark;
+        try {
+            benchmark = Benchmark.parse(dataset);
+        } catch (IllegalArgumentException e) {
+            throw new UsageException("--dataset: " + e.getMessage());
+        }
+        if (limit != null && limit < 1) {
+            throw new UsageException("--limit must be at least 1, got " + limit);
+        }
+        SegmentOptions options = options(benchmark);
+        Path out = output != null ? output : Path.of("eval-" + benchmark.id() + ".json");
+        Path stateFile = out.resolveSibling(out.getFileName() + ".state");
+        PrintWriter err = spec.commandLine().getErr();
+        PrintWriter stdout = spec.commandLine().getOut();
+
+        SegmentationDataset data = benchmark.open(root);
+        List<String> split = data.ids();
+        List<String> ids = limit == null ? split : split.subList(0, Math.min(limit, split.size()));
+        ClassSet classes = benchmark.preset().classes();
+        Path modelFile = modelPath();
+        if (!Files.isRegularFile(modelFile)) {
+            throw new IllegalArgumentException(modelFile + ": no such file");
+        }
+        String modelHash = sha256(modelFile);
+        Map<String, String> fingerprint = fingerprint(benchmark, modelHash, classes, options);
+        EvalState state = loadOrStart(stateFile, fingerprint, data.classCount(), err);
+
+        Timings timings = new Timings();
+        ModelSummary model;
+        long t0 = System.nanoTime();
+        try (ClipModel m = openModel()) {
+            timings.loadSeconds = seconds(t0);
+            model = new ModelSummary(m.path().toAbsolutePath().normalize().toString(), m.info().name(),
+                    m.info().fileTypeName(), modelHash);
+            long t1 = System.nanoTime();
+            ClassEmbeddings embeddings = m.classEmbeddings(classes);
+            timings.classSeconds = seconds(t1);
+            int before = state.doneCount();
+            List<String> toDo = Evaluator.remaining(ids, state);
+            ProgressBar bar = toDo.isEmpty() ? null
+                    : new ProgressBar(err, "evaluating " + benchmark.id(), toDo.size(), false);
+            Evaluator evaluator = new Evaluator(data, SegmentationPredictor.of(m, embeddings, options))
+                    .saveStateTo(stateFile, SAVE_EVERY)
+                    .listener((id, done, total) -> bar.update(done));
+            long t2 = System.nanoTime();
+            try {
+                evaluator.run(ids, state);
+            } catch (RuntimeException e) {
+                err.println();
+                err.println("clearclip: error: " + ErrorHandler.message(e));
+                if (main.verbose) {
+                    e.printStackTrace(err);
+                }
+                err.println("clearclip: stopped after " + (state.doneCount() - before) + " more picture(s); the "
+                        + state.doneCount() + " evaluated so far are saved in " + stateFile
+                        + ", continue with --resume");
+                return Main.EXIT_RUNTIME;
+            }
+            if (bar != null) {
+                bar.finish(toDo.size());
+            }
+            timings.runSeconds = seconds(t2);
+            timings.runPictures = state.doneCount() - before;
+        }
+
+        boolean complete = split.stream().allMatch(state::isDone);
+        SegmentationMetrics metrics = state.matrix().metrics();
+        printTables(stdout, benchmark, classes, state, metrics, model, options);
+        writeJson(out, benchmark, classes, state, metrics, model, options, split.size(), complete, timings);
+        stdout.println("wrote " + out);
+        if (complete) {
+            // the results file holds everything the state did
+            Files.deleteIfExists(stateFile);
+        } else {
+            stdout.println(state.doneCount() + " of " + split.size() + " pictures of the split evaluated; "
+                    + "progress kept in " + stateFile + " (continue with --resume and a larger --limit, or none)");
+        }
+        return Main.EXIT_OK;
+    }
+
+    private SegmentOptions options(Benchmark benchmark) {
+        SegmentOptions.Builder b = benchmark.preset().options().toBuilder();
+        if (mode != null) {
+            try {
+                b.mode(BlockMode.parse(mode));
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--mode: " + e.getMessage());
+            }
+        }
+        return b.build();
+    }
+
+    /** What a resumed run must share with the saved state for the counts to belong together. */
+    private static Map<String, String> fingerprint(Benchmark benchmark, String modelHash, ClassSet classes,
+                                                   SegmentOptions options) {
+        Map<String, String> f = new LinkedHashMap<>();
+        f.put("model_sha256", modelHash);
+        f.put("dataset", benchmark.id());
+        f.put("classes", classes.size() + " classes, sha256 "
+                + sha256Hex(classes.toString().getBytes(StandardCharsets.UTF_8)).substring(0, 16));
+        f.put("mode", options.mode().id());
+        f.put("short_side", Integer.toString(options.shortSide()));
+        f.put("crop", Integer.toString(options.crop()));
+        f.put("stride", Integer.toString(options.stride()));
+        f.put("logit_scale", Float.toString(options.logitScale()));
+        f.put("prob_threshold", Float.toString(options.probThreshold()));
+        return f;
+    }
+
+    private EvalState loadOrStart(Path stateFile, Map<String, String> fingerprint, int classCount, PrintWriter err) {
+        if (!Files.exists(stateFile)) {
+            if (resume) {
+                err.println("no saved progress at " + stateFile + ", starting from the beginning");
+            }
+            return EvalState.start(fingerprint, classCount);
+        }
+        EvalState state = EvalState.load(stateFile);
+        if (!resume) {
+            throw new UsageException(stateFile + " holds the progress of an earlier run (" + state.doneCount()
+                    + " pictures): pass --resume to continue it, or delete it (or choose another -o) to start over");
+        }
+        List<String> differences = state.differences(fingerprint);
+        if (!differences.isEmpty()) {
+            throw new UsageException("cannot resume from " + stateFile + ": it was made with another model or settings:"
+                    + System.lineSeparator() + "  " + String.join(System.lineSeparator() + "  ", differences)
+                    + System.lineSeparator() + "Rerun with the same model and settings, or delete the file (or choose "
+                    + "another -o) to start over.");
+        }
+        err.println("resuming from " + stateFile + ": " + state.doneCount() + " pictures already evaluated");
+        return state;
+    }
+
+    private record ModelSummary(String path, String name, String fileType, String sha256) {
+    }
+
+    private static final class Timings {
+        double loadSeconds;
+        double classSeconds;
+        double runSeconds;
+        int runPictures;
+    }
+
+    // ---- output -------------------------------------------------------------------------------
+
+    private static String percent(double fraction) {
+        return Double.isNaN(fraction) ? "-" : String.format(Locale.ROOT, "%.2f", 100 * fraction);
+    }
+
+    private static void printTables(PrintWriter out, Benchmark benchmark, ClassSet classes, EvalState state,
+                                    SegmentationMetrics metrics, ModelSummary model, SegmentOptions options) {
+        List<String[]> rows = new ArrayList<>();
+        double[] iou = metrics.iou();
+        double[] acc = metrics.accuracy();
+        for (int c = 0; c < classes.size(); c++) {
+            rows.add(new String[] {classes.classNames().get(c), percent(iou[c]), percent(acc[c])});
+        }
+        out.println();
+        printTable(out, new String[] {"class", "IoU", "Acc"}, rows);
+        out.println("('-' IoU: class neither in the ground truth nor predicted, left out of the mean; '-' Acc: class "
+                + "not in the ground truth; mIoU over " + metrics.classesInMean() + " of " + classes.size()
+                + " classes)");
+        out.println();
+        printTable(out, new String[] {"model", "mode", "dataset", "images", "mIoU", "aAcc", "mAcc"},
+                List.<String[]>of(new String[] {model.name(), options.mode().id(), benchmark.id(),
+                        Integer.toString(state.doneCount()), percent(metrics.meanIoU()),
+                        percent(metrics.pixelAccuracy()), percent(metrics.meanAccuracy())}));
+    }
+
+    /** A Markdown table, padded so it also reads well in a terminal; numeric columns right-aligned. */
+    static void printTable(PrintWriter out, String[] header, List<String[]> rows) {
+        int[] width = new int[header.length];
+        boolean[] numeric = new boolean[header.length];
+        for (int c = 0; c < header.length; c++) {
+            width[c] = Math.max(3, header[c].length());
+            numeric[c] = !rows.isEmpty();
+            for (String[] r : rows) {
+                width[c] = Math.max(width[c], r[c].length());
+                numeric[c] &= r[c].matches("-|[0-9.]+");
+            }
+        }
+        StringBuilder sep = new StringBuilder("|");
+        for (int c = 0; c < header.length; c++) {
+            sep.append(numeric[c] ? "-".repeat(width[c] + 1) + ":|" : "-".repeat(width[c] + 2) + "|");
+        }
+        out.println(row(header, width, numeric));
+        out.println(sep);
+        for (String[] r : rows) {
+            out.println(row(r, width, numeric));
+        }
+    }
+
+    private static String row(String[] cells, int[] width, boolean[] rightAligned) {
+        StringBuilder sb = new StringBuilder("|");
+        for (int c = 0; c < cells.length; c++) {
+            String pad = " ".repeat(width[c] - cells[c].length());
+            sb.append(' ').append(rightAligned[c] ? pad + cells[c] : cells[c] + pad).append(" |");
+        }
+        return sb.toString();
+    }
+
+    private void writeJson(Path out, Benchmark benchmark, ClassSet classes, EvalState state,
+                           SegmentationMetrics metrics, ModelSummary model, SegmentOptions options, int splitSize,
+                           boolean complete, Timings timings)
+            throws IOException {
+        ObjectNode root = Json.MAPPER.createObjectNode();
+        root.put("dataset", benchmark.id());
+        root.put("root", this.root.toAbsolutePath().normalize().toString());
+        root.put("images", state.doneCount());
+        root.put("split_images", splitSize);
+        root.put("complete", complete);
+        ObjectNode m = root.putObject("model");
+        m.put("path", model.path());
+        m.put("name", model.name());
+        m.put("file_type", model.fileType());
+        m.put("sha256", model.sha256());
+        ObjectNode settings = root.putObject("settings");
+        settings.put("mode", options.mode().id());
+        settings.put("short_side", options.shortSide());
+        settings.put("crop", options.crop());
+        settings.put("stride", options.stride());
+        settings.put("logit_scale", options.logitScale());
+        settings.put("prob_threshold", options.probThreshold());
+        settings.put("threads", main.threads);
+        settings.put("backend", main.backend);
+        root.put("metric", "percent; confusion matrix over all pixels, label 255 ignored; IoU = TP/(TP+FP+FN), "
+                + "Acc = TP/(TP+FN); mIoU and mAcc = mean over classes with a defined value (nanmean, as mmseg), "
+                + "aAcc = correct/all pixels");
+        putPercent(root, "mIoU", metrics.meanIoU());
+        putPercent(root, "aAcc", metrics.pixelAccuracy());
+        putPercent(root, "mAcc", metrics.meanAccuracy());
+        root.put("classes_in_mean", metrics.classesInMean());
+        ArrayNode perClass = root.putArray("classes");
+        double[] iou = metrics.iou();
+        double[] acc = metrics.accuracy();
+        long[] gt = metrics.gtPixels();
+        long[] pred = metrics.predPixels();
+        for (int c = 0; c < classes.size(); c++) {
+            ObjectNode o = perClass.addObject();
+            o.put("index", c);
+            o.put("name", classes.classNames().get(c));
+            putPercent(o, "iou", iou[c]);
+            putPercent(o, "acc", acc[c]);
+            o.put("gt_pixels", gt[c]);
+            o.put("pred_pixels", pred[c]);
+        }
+        ArrayNode matrix = root.putArray("confusion_matrix");
+        int n = state.matrix().classes();
+        for (int g = 0; g < n; g++) {
+            ArrayNode r = matrix.addArray();
+            for (int p = 0; p < n; p++) {
+                r.add(state.matrix().count(g, p));
+            }
+        }
+        ObjectNode t = root.putObject("timings");
+        t.put("model_load_s", round(timings.loadSeconds));
+        t.put("class_embeddings_s", round(timings.classSeconds));
+        t.put("this_run_images", timings.runPictures);
+        t.put("this_run_s", round(timings.runSeconds));
+        t.put("predict_s_total", round(state.predictSeconds()));
+        t.put("predict_s_per_image", state.doneCount() == 0 ? 0 : round(state.predictSeconds() / state.doneCount()));
+        Path parent = out.toAbsolutePath().getParent();
+        Files.createDirectories(parent);
+        Json.MAPPER.writeValue(out.toFile(), root);
+    }
+
+    private static void putPercent(ObjectNode node, String key, double fraction) {
+        if (Double.isNaN(fraction)) {
+            node.putNull(key);
+        } else {
+            node.put(key, 100 * fraction);
+        }
+    }
+
+    private static double round(double seconds) {
+        return Math.round(seconds * 1000) / 1000.0;
+    }
+
+    private static double seconds(long since) {
+        return (System.nanoTime() - since) / 1e9;
+    }
+
+    // ---- model identity -------------------------------------------------------------------------
+
+    private static String sha256(Path file) throws IOException {
+        MessageDigest md = digest();
+        byte[] buf = new byte[1 << 20];
+        try (InputStream in = Files.newInputStream(file)) {
+            int n;
+            while ((n = in.read(buf)) > 0) {
+                md.update(buf, 0, n);
+            }
+        }
+        return HexFormat.of().formatHex(md.digest());
+    }
+
+    private static String sha256Hex(byte[] data) {
+        return HexFormat.of().formatHex(digest().digest(data));
+    }
+
+    private static MessageDigest digest() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("the JDK has no SHA-256", e);
+        }
+    }
+}
