@@ -79,6 +79,22 @@ static void cc_device_list(char * buf, size_t size) {
     }
 }
 
+/* Whether the backend runs f32 flash attention of the vision tower's head size: the CPU backend
+ * does; GPU backends may want f16 K/V. */
+static bool cc_backend_flash_attn(ggml_backend_t backend, const cc_hparams * hp) {
+    struct ggml_init_params ip = { .mem_size = 4 * ggml_tensor_overhead(), .mem_buffer = NULL,
+                                   .no_alloc = true };
+    struct ggml_context * c = ggml_init(ip);
+    if (!c) return false;
+    int64_t hd = hp->vision.width / hp->vision.heads;
+    struct ggml_tensor * q = ggml_new_tensor_3d(c, GGML_TYPE_F32, hd, 197, hp->vision.heads);
+    struct ggml_tensor * fa = ggml_flash_attn_ext(c, q, q, q, NULL, 1.0f, 0.0f, 0.0f);
+    ggml_flash_attn_ext_set_prec(fa, GGML_PREC_F32);
+    bool ok = ggml_backend_supports_op(backend, fa);
+    ggml_free(c);
+    return ok;
+}
+
 clearclip_context_params clearclip_context_default_params(void) {
     clearclip_context_params p = { .n_threads = 0, .backend = NULL };
     return p;
@@ -125,6 +141,13 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     if (set_threads) {
         set_threads(ctx->backend, ctx->n_threads);
     }
+    if (model->hp.has_vision) {
+        const int hd = model->hp.vision.width / model->hp.vision.heads;
+        ctx->vision_attn = ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU &&
+                                   cc_fused_attention_available(hd) ? CC_ATTN_FUSED
+                           : cc_backend_flash_attn(ctx->backend, &model->hp) ? CC_ATTN_FLASH
+                                                                               : CC_ATTN_PLAIN;
+    }
 
     /* The CPU backend computes straight from the model's host weights (the file mapping); any
      * other device gets its own copy in its memory, so the model itself stays read-only. */
@@ -146,8 +169,8 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     return CLEARCLIP_OK;
 }
 
-static void cc_graph_free(cc_graph * g) {
-    if (g->galloc) ggml_gallocr_free(g->galloc);
+static void cc_graph_free(clearclip_context * ctx, cc_graph * g) {
+    if (ctx->placed == g) ctx->placed = NULL;
     if (g->ctx) ggml_free(g->ctx);
     free(g->pos_host);
     free(g->mask_host);
@@ -156,7 +179,8 @@ static void cc_graph_free(cc_graph * g) {
 
 void clearclip_context_free(clearclip_context * ctx) {
     if (!ctx) return;
-    for (int i = 0; i < CC_GRAPH_CACHE; i++) cc_graph_free(&ctx->graphs[i]);
+    for (int i = 0; i < CC_GRAPH_CACHE; i++) cc_graph_free(ctx, &ctx->graphs[i]);
+    if (ctx->galloc) ggml_gallocr_free(ctx->galloc);
     cc_weights_free(&ctx->own_weights);
     free(ctx->scratch);
     if (ctx->backend) ggml_backend_free(ctx->backend);
@@ -202,12 +226,30 @@ static clearclip_status cc_build_graph(clearclip_context * ctx, cc_graph * g) {
                             ggml_type_name(node->src[0] ? node->src[0]->type : node->type));
         }
     }
-    g->galloc = ggml_gallocr_new(ggml_backend_get_default_buffer_type(ctx->backend));
-    if (!g->galloc || !ggml_gallocr_alloc_graph(g->galloc, g->gf)) {
+    return CLEARCLIP_OK;
+}
+
+/* Points the graph's tensors into the shared compute buffer, growing it if this graph needs more
+ * than any before. Addresses from an earlier placement are dropped first: the allocator only
+ * places tensors without memory, and another graph may have used (or regrown) the buffer since. */
+static clearclip_status cc_place_graph(clearclip_context * ctx, cc_graph * g) {
+    if (ctx->placed == g) return CLEARCLIP_OK;
+    if (!ctx->galloc) {
+        ctx->galloc = ggml_gallocr_new(ggml_backend_get_default_buffer_type(ctx->backend));
+        if (!ctx->galloc) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (struct ggml_tensor * t = ggml_get_first_tensor(g->ctx); t;
+         t = ggml_get_next_tensor(g->ctx, t)) {
+        t->data   = NULL;
+        t->buffer = NULL;
+    }
+    ctx->placed = NULL;
+    if (!ggml_gallocr_reserve(ctx->galloc, g->gf) || !ggml_gallocr_alloc_graph(ctx->galloc, g->gf)) {
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY,
                         "cannot allocate the compute buffer on %s for this input size",
                         ctx->backend_name);
     }
+    ctx->placed = g;
     return CLEARCLIP_OK;
 }
 
@@ -219,20 +261,21 @@ clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int3
         if (g->ctx && g->kind == kind && g->a == a && g->b == b && g->mode == mode) {
             g->last_use = ++ctx->use_counter;
             *out = g;
-            return CLEARCLIP_OK;
+            return cc_place_graph(ctx, g);
         }
         if (!slot || (slot->ctx && (!g->ctx || g->last_use < slot->last_use))) {
             slot = g;
         }
     }
-    cc_graph_free(slot);
+    cc_graph_free(ctx, slot);
     slot->kind = kind;
     slot->a    = a;
     slot->b    = b;
     slot->mode = mode;
     clearclip_status st = cc_build_graph(ctx, slot);
+    if (!st) st = cc_place_graph(ctx, slot);
     if (st) {
-        cc_graph_free(slot);
+        cc_graph_free(ctx, slot);
         return st;
     }
     slot->last_use = ++ctx->use_counter;

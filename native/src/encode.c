@@ -1,6 +1,7 @@
 /* Public encoders: text (from strings or ids), global image embedding, dense features. */
 #include "internal.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -8,8 +9,6 @@
 /* Prompts per text graph run: large enough to keep the matrix products efficient, small enough
  * that the compute buffer stays a few MiB. */
 #define CC_TEXT_BATCH 64
-/* Token counts are rounded up to this so that prompts of similar length share one graph. */
-#define CC_TOKEN_ROUND 8
 /* Beyond this side length the attention matrices alone would not fit in memory anyway. */
 #define CC_MAX_SIDE 16384
 
@@ -29,44 +28,64 @@ static clearclip_status cc_need_vision(const clearclip_context * ctx) {
     return CLEARCLIP_OK;
 }
 
-/* Runs rows [first, first+n) of a validated id matrix; eot[i] is row i's pooling position. */
+/* Runs rows idx[0..n) of a validated id matrix; eot[r] is row r's pooling position. Row idx[i]'s
+ * embedding goes to out + idx[i] * projection_dim. */
 static clearclip_status cc_encode_chunk(clearclip_context * ctx, const int32_t * tokens,
-                                        int32_t row_length, const int32_t * eot, int32_t first,
-                                        int32_t n, float * out) {
+                                        int32_t row_length, const int32_t * eot,
+                                        const int32_t * idx, int32_t n, float * out) {
     const cc_hparams * hp = &ctx->model->hp;
+    const size_t P = (size_t) hp->text.proj_dim;
     int32_t n_tok = 0;
     for (int32_t i = 0; i < n; i++) {
-        if (eot[first + i] + 1 > n_tok) n_tok = eot[first + i] + 1;
+        if (eot[idx[i]] + 1 > n_tok) n_tok = eot[idx[i]] + 1;
     }
-    n_tok = (n_tok + CC_TOKEN_ROUND - 1) / CC_TOKEN_ROUND * CC_TOKEN_ROUND;
-    if (n_tok > hp->context_length) n_tok = hp->context_length;
 
     cc_graph * g = NULL;
     clearclip_status st = cc_get_graph(ctx, CC_GRAPH_TEXT, n, n_tok, 0, &g);
     if (st) return st;
 
-    size_t need = (size_t) n * n_tok + (size_t) n_tok + (size_t) n;
-    int32_t * ids = (int32_t *) cc_scratch(ctx, need); /* int32 and float have the same size */
+    /* int32 ids and floats share the scratch buffer (same element size) */
+    size_t need = (size_t) n * n_tok * 2 + (size_t) n_tok + (size_t) n + (size_t) n * P;
+    int32_t * ids = (int32_t *) cc_scratch(ctx, need);
     if (!ids) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     int32_t * pos  = ids + (size_t) n * n_tok;
     int32_t * rows = pos + n_tok;
+    float *   emb  = (float *) (rows + n);
+    float *   mask = emb + (size_t) n * P;
     for (int32_t i = 0; i < n; i++) {
-        const int32_t * src = tokens + (size_t) (first + i) * row_length;
+        const int32_t * src = tokens + (size_t) idx[i] * row_length;
         int32_t * dst = ids + (size_t) i * n_tok;
         for (int32_t j = 0; j < n_tok; j++) {
             /* Positions after EOT are never attended to by the EOT row; any valid id works. */
-            dst[j] = j <= eot[first + i] ? src[j] : ctx->model->eos_id;
+            dst[j] = j <= eot[idx[i]] ? src[j] : ctx->model->eos_id;
         }
-        rows[i] = i * n_tok + eot[first + i];
+        rows[i] = i * n_tok + eot[idx[i]];
+        for (int32_t j = 0; j < n_tok; j++) {
+            mask[(size_t) i * n_tok + j] = j <= eot[idx[i]] ? 0.0f : -INFINITY;
+        }
     }
     for (int32_t j = 0; j < n_tok; j++) pos[j] = j;
     ggml_backend_tensor_set(g->in_ids, ids, 0, ggml_nbytes(g->in_ids));
     ggml_backend_tensor_set(g->in_positions, pos, 0, ggml_nbytes(g->in_positions));
     ggml_backend_tensor_set(g->in_eot, rows, 0, ggml_nbytes(g->in_eot));
+    ggml_backend_tensor_set(g->in_mask, mask, 0, ggml_nbytes(g->in_mask));
     st = cc_compute(ctx, g);
     if (st) return st;
-    ggml_backend_tensor_get(g->out, out, 0, ggml_nbytes(g->out));
+    ggml_backend_tensor_get(g->out, emb, 0, ggml_nbytes(g->out));
+    for (int32_t i = 0; i < n; i++) {
+        memcpy(out + (size_t) idx[i] * P, emb + (size_t) i * P, P * sizeof(float));
+    }
     return CLEARCLIP_OK;
+}
+
+typedef struct cc_len_idx {
+    int32_t len, idx;
+} cc_len_idx;
+
+static int cc_by_length(const void * a, const void * b) {
+    const cc_len_idx * x = a, * y = b;
+    if (x->len != y->len) return x->len < y->len ? -1 : 1;
+    return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 static clearclip_status cc_encode_ids(clearclip_context * ctx, const int32_t * tokens,
@@ -102,12 +121,29 @@ static clearclip_status cc_encode_ids(clearclip_context * ctx, const int32_t * t
                             i, eot[i], hp->context_length);
         }
     }
+    /* Batches of prompts of (nearly) equal length: a batch runs at its longest prompt's length,
+     * so in input order much of the work would be padding. */
+    cc_len_idx * order = malloc(sizeof(cc_len_idx) * (size_t) n_texts);
+    int32_t * idx = malloc(sizeof(int32_t) * (size_t) n_texts);
+    if (!order || !idx) {
+        free(order);
+        free(idx);
+        free(eot);
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (int32_t i = 0; i < n_texts; i++) {
+        order[i].len = eot[i];
+        order[i].idx = i;
+    }
+    qsort(order, (size_t) n_texts, sizeof(cc_len_idx), cc_by_length);
+    for (int32_t i = 0; i < n_texts; i++) idx[i] = order[i].idx;
+    free(order);
     clearclip_status st = CLEARCLIP_OK;
-    const size_t P = (size_t) hp->text.proj_dim;
     for (int32_t first = 0; first < n_texts && !st; first += CC_TEXT_BATCH) {
         int32_t n = n_texts - first < CC_TEXT_BATCH ? n_texts - first : CC_TEXT_BATCH;
-        st = cc_encode_chunk(ctx, tokens, row_length, eot, first, n, out + (size_t) first * P);
+        st = cc_encode_chunk(ctx, tokens, row_length, eot, idx + first, n, out);
     }
+    free(idx);
     free(eot);
     return st;
 }

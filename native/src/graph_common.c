@@ -18,16 +18,34 @@ struct ggml_tensor * cc_layer_norm(struct ggml_context * ctx, struct ggml_tensor
 
 struct ggml_tensor * cc_linear(struct ggml_context * ctx, struct ggml_tensor * x,
                                struct ggml_tensor * w, struct ggml_tensor * b) {
+    /* A batch [W, n, B] goes through as one [W, n*B] product: ggml's CPU backend multiplies a
+     * 3-D right-hand side slice by slice, and for a batch of short prompts that means many
+     * small products that each stream the whole weight matrix from memory. */
+    const int64_t n = x->ne[1], batch = x->ne[2];
+    if (batch > 1 && ggml_is_contiguous(x)) {
+        x = ggml_reshape_2d(ctx, x, x->ne[0], n * batch);
+    }
     x = ggml_mul_mat(ctx, w, x);
-    return b ? ggml_add(ctx, x, cc_f32(ctx, b)) : x;
+    if (b) x = ggml_add(ctx, x, cc_f32(ctx, b));
+    return batch > 1 && x->ne[2] == 1 ? ggml_reshape_3d(ctx, x, x->ne[0], n, batch) : x;
 }
 
 /* [W, n, B] -> [head_dim, n, heads, B], made contiguous: on strided views the CPU mul_mat
  * falls back to a slow, poorly threaded dot-product path. */
-struct ggml_tensor * cc_split_heads(struct ggml_context * ctx, struct ggml_tensor * x, int heads) {
+static struct ggml_tensor * cc_split_heads(struct ggml_context * ctx, struct ggml_tensor * x,
+                                           int heads) {
     int64_t hd = x->ne[0] / heads;
     x = ggml_reshape_4d(ctx, x, hd, heads, x->ne[1], x->ne[2]);
     return ggml_cont(ctx, ggml_permute(ctx, x, 0, 2, 1, 3));
+}
+
+/* [W, n, B] -> [head_dim, n, heads, B] as a strided view, no copy: flash attention reads rows
+ * through their strides. */
+static struct ggml_tensor * cc_head_view(struct ggml_context * ctx, struct ggml_tensor * x,
+                                         int heads) {
+    int64_t hd = x->ne[0] / heads;
+    return ggml_view_4d(ctx, x, hd, x->ne[1], heads, x->ne[2], x->nb[1], (size_t) hd * x->nb[0],
+                        x->nb[2], 0);
 }
 
 /* softmax(k^T q * scale + mask) per head: [n_k, n_q, heads, B]. */
@@ -51,19 +69,47 @@ static struct ggml_tensor * cc_attn_apply(struct ggml_context * ctx, struct ggml
     return ggml_reshape_3d(ctx, o, o->ne[0] * o->ne[1], o->ne[2], o->ne[3]);
 }
 
-struct ggml_tensor * cc_attention(struct ggml_context * ctx, struct ggml_tensor * q,
-                                  struct ggml_tensor * k, struct ggml_tensor * v, float scale,
-                                  bool causal, struct ggml_tensor * mask) {
-    return cc_attn_apply(ctx, cc_attn_probs(ctx, q, k, scale, causal, mask), v);
+/* Fused softmax(k^T q * scale) v without materialising the scores; all in f32. Its output is
+ * already [head_dim, heads, n_q, B], i.e. heads merged. */
+static struct ggml_tensor * cc_attn_flash(struct ggml_context * ctx, struct ggml_tensor * q,
+                                          struct ggml_tensor * k, struct ggml_tensor * v,
+                                          int heads, float scale) {
+    struct ggml_tensor * o = ggml_flash_attn_ext(ctx, cc_head_view(ctx, q, heads),
+                                                 cc_head_view(ctx, k, heads),
+                                                 cc_head_view(ctx, v, heads), NULL, scale, 0.0f,
+                                                 0.0f);
+    ggml_flash_attn_ext_set_prec(o, GGML_PREC_F32);
+    return ggml_reshape_3d(ctx, o, o->ne[0] * o->ne[1], o->ne[2], o->ne[3]);
 }
 
-/* (softmax(q q^T s) + softmax(k k^T s)) v, SCLIP's correlative self-attention. */
+struct ggml_tensor * cc_attention(struct ggml_context * ctx, struct ggml_tensor * q,
+                                  struct ggml_tensor * k, struct ggml_tensor * v,
+                                  const cc_attn_opts * o) {
+    if (o->impl == CC_ATTN_FUSED) {
+        return cc_fused_attention(ctx, q, k, v, o->heads, o->n_threads);
+    }
+    if (o->impl == CC_ATTN_FLASH) {
+        return cc_attn_flash(ctx, q, k, v, o->heads, o->scale);
+    }
+    struct ggml_tensor * qh = cc_split_heads(ctx, q, o->heads);
+    struct ggml_tensor * kh = k == q ? qh : cc_split_heads(ctx, k, o->heads);
+    return cc_attn_apply(ctx, cc_attn_probs(ctx, qh, kh, o->scale, o->causal, o->mask),
+                         cc_split_heads(ctx, v, o->heads));
+}
+
+/* (softmax(q q^T s) + softmax(k k^T s)) v, SCLIP's correlative self-attention; with the fused
+ * kernels as the sum of the two products, which is the same by linearity in v. */
 struct ggml_tensor * cc_attention_sclip(struct ggml_context * ctx, struct ggml_tensor * q,
                                         struct ggml_tensor * k, struct ggml_tensor * v,
-                                        float scale, struct ggml_tensor * mask) {
-    struct ggml_tensor * p = ggml_add(ctx, cc_attn_probs(ctx, q, q, scale, false, mask),
-                                      cc_attn_probs(ctx, k, k, scale, false, mask));
-    return cc_attn_apply(ctx, p, v);
+                                        const cc_attn_opts * o) {
+    if (o->impl != CC_ATTN_PLAIN) {
+        return ggml_add(ctx, cc_attention(ctx, q, q, v, o), cc_attention(ctx, k, k, v, o));
+    }
+    struct ggml_tensor * qh = cc_split_heads(ctx, q, o->heads);
+    struct ggml_tensor * kh = cc_split_heads(ctx, k, o->heads);
+    struct ggml_tensor * p = ggml_add(ctx, cc_attn_probs(ctx, qh, qh, o->scale, false, o->mask),
+                                      cc_attn_probs(ctx, kh, kh, o->scale, false, o->mask));
+    return cc_attn_apply(ctx, p, cc_split_heads(ctx, v, o->heads));
 }
 
 struct ggml_tensor * cc_mlp(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
@@ -72,21 +118,20 @@ struct ggml_tensor * cc_mlp(struct ggml_context * ctx, struct ggml_tensor * x, c
     if (use_gelu) {
         x = ggml_gelu_erf(ctx, x);
     } else {
-        /* quick_gelu x*sigmoid(1.702x) spelled out: ggml_gelu_quick may use an f16 table. */
-        x = ggml_mul(ctx, x, ggml_sigmoid(ctx, ggml_scale(ctx, x, 1.702f)));
+        /* quick_gelu x*sigmoid(1.702x) = silu(1.702x)/1.702: ggml_gelu_quick reads an f16
+         * table (too coarse), and ggml's silu is vectorised where its sigmoid is scalar. */
+        x = ggml_scale(ctx, ggml_silu(ctx, ggml_scale(ctx, x, 1.702f)), 1.0f / 1.702f);
     }
     return cc_linear(ctx, x, l->fc2_w, l->fc2_b);
 }
 
 struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
-                              int heads, float eps, bool use_gelu, bool causal,
-                              struct ggml_tensor * mask) {
+                              float eps, bool use_gelu, const cc_attn_opts * attn) {
     struct ggml_tensor * y = cc_layer_norm(ctx, x, l->ln1_w, l->ln1_b, eps);
-    float scale = 1.0f / sqrtf((float) (x->ne[0] / heads));
-    struct ggml_tensor * q = cc_split_heads(ctx, cc_linear(ctx, y, l->q_w, l->q_b), heads);
-    struct ggml_tensor * k = cc_split_heads(ctx, cc_linear(ctx, y, l->k_w, l->k_b), heads);
-    struct ggml_tensor * v = cc_split_heads(ctx, cc_linear(ctx, y, l->v_w, l->v_b), heads);
-    struct ggml_tensor * a = cc_attention(ctx, q, k, v, scale, causal, mask);
+    struct ggml_tensor * q = cc_linear(ctx, y, l->q_w, l->q_b);
+    struct ggml_tensor * k = cc_linear(ctx, y, l->k_w, l->k_b);
+    struct ggml_tensor * v = cc_linear(ctx, y, l->v_w, l->v_b);
+    struct ggml_tensor * a = cc_attention(ctx, q, k, v, attn);
     x = ggml_add(ctx, x, cc_linear(ctx, a, l->o_w, l->o_b));
     struct ggml_tensor * h = cc_layer_norm(ctx, x, l->ln2_w, l->ln2_b, eps);
     return ggml_add(ctx, x, cc_mlp(ctx, h, l, use_gelu));

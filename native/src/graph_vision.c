@@ -49,11 +49,17 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
     const int32_t L = hp->vision.layers;
     const int32_t gw = g->a, gh = g->b, n = gw * gh;
     const float eps = hp->vision.eps;
-    const float scale = 1.0f / sqrtf((float) (W / heads));
+    cc_attn_opts attn = {
+        .heads = heads, .scale = 1.0f / sqrtf((float) (W / heads)),
+        .impl = cctx->vision_attn, .n_threads = cctx->n_threads, .causal = false, .mask = NULL,
+    };
 
-    const int32_t n_tok = n + 1, n_pad = (n_tok + CC_SEQ_PAD - 1) / CC_SEQ_PAD * CC_SEQ_PAD;
+    /* For the plain attention the sequence is padded so that the score products suit ggml's
+     * fast CPU GEMM, and the padding is masked out of the softmax. */
+    const int32_t n_tok = n + 1;
+    const int32_t n_pad = attn.impl != CC_ATTN_PLAIN ? n_tok
+                                                     : (n_tok + CC_SEQ_PAD - 1) / CC_SEQ_PAD * CC_SEQ_PAD;
     if (!cc_vision_pos(cctx->model, g, n_pad)) return false;
-    struct ggml_tensor * mask = NULL;
     if (n_pad > n_tok) {
         g->mask_host = malloc(sizeof(float) * (size_t) n_pad * n_pad);
         if (!g->mask_host) return false;
@@ -62,9 +68,9 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
                 g->mask_host[(size_t) i * n_pad + j] = j < n_tok ? 0.0f : -INFINITY;
             }
         }
-        g->in_mask = mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n_pad, n_pad);
-        ggml_set_name(mask, "mask");
-        ggml_set_input(mask);
+        g->in_mask = attn.mask = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, n_pad, n_pad);
+        ggml_set_name(attn.mask, "mask");
+        ggml_set_input(attn.mask);
     }
 
     g->in_pixels = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, (int64_t) gw * p, (int64_t) gh * p, 3);
@@ -91,20 +97,24 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
     x = cc_layer_norm(ctx, x, w->v_pre_ln_w, w->v_pre_ln_b, eps);
 
     for (int32_t i = 0; i < L - 1; i++) {
-        x = cc_block(ctx, x, &w->v_layers[i], heads, eps, hp->use_gelu, false, mask);
+        x = cc_block(ctx, x, &w->v_layers[i], eps, hp->use_gelu, &attn);
     }
     const cc_layer * l = &w->v_layers[L - 1];
     struct ggml_tensor * y = cc_layer_norm(ctx, x, l->ln1_w, l->ln1_b, eps);
     struct ggml_tensor * out;
 
     if (g->kind == CC_GRAPH_IMAGE) {
-        /* Only the CLS token is pooled, so everything after attention runs on that row alone. */
-        struct ggml_tensor * q = cc_split_heads(ctx, cc_linear(ctx, y, l->q_w, l->q_b), heads);
-        struct ggml_tensor * k = cc_split_heads(ctx, cc_linear(ctx, y, l->k_w, l->k_b), heads);
-        struct ggml_tensor * v = cc_split_heads(ctx, cc_linear(ctx, y, l->v_w, l->v_b), heads);
-        struct ggml_tensor * a = cc_attention(ctx, q, k, v, scale, false, mask);
-        struct ggml_tensor * x0 = ggml_add(ctx, cc_rows(ctx, x, 0, 1),
-                                           cc_linear(ctx, cc_rows(ctx, a, 0, 1), l->o_w, l->o_b));
+        /* Only the CLS token is pooled, so everything after attention runs on that row alone
+         * (without padding also the query projection and the attention itself). */
+        struct ggml_tensor * k = cc_linear(ctx, y, l->k_w, l->k_b);
+        struct ggml_tensor * v = cc_linear(ctx, y, l->v_w, l->v_b);
+        struct ggml_tensor * a;
+        if (attn.impl != CC_ATTN_PLAIN) {
+            a = cc_attention(ctx, cc_linear(ctx, cc_rows(ctx, y, 0, 1), l->q_w, l->q_b), k, v, &attn);
+        } else {
+            a = cc_rows(ctx, cc_attention(ctx, cc_linear(ctx, y, l->q_w, l->q_b), k, v, &attn), 0, 1);
+        }
+        struct ggml_tensor * x0 = ggml_add(ctx, cc_rows(ctx, x, 0, 1), cc_linear(ctx, a, l->o_w, l->o_b));
         struct ggml_tensor * h = cc_layer_norm(ctx, x0, l->ln2_w, l->ln2_b, eps);
         x0 = ggml_add(ctx, x0, cc_mlp(ctx, h, l, hp->use_gelu));
         out = cc_project(ctx, w, x0, eps);
@@ -112,10 +122,10 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
         struct ggml_tensor * last;
         switch ((clearclip_block_mode) g->mode) {
             case CLEARCLIP_MODE_VANILLA: {
-                struct ggml_tensor * q = cc_split_heads(ctx, cc_linear(ctx, y, l->q_w, l->q_b), heads);
-                struct ggml_tensor * k = cc_split_heads(ctx, cc_linear(ctx, y, l->k_w, l->k_b), heads);
-                struct ggml_tensor * v = cc_split_heads(ctx, cc_linear(ctx, y, l->v_w, l->v_b), heads);
-                struct ggml_tensor * a = cc_attention(ctx, q, k, v, scale, false, mask);
+                struct ggml_tensor * q = cc_linear(ctx, y, l->q_w, l->q_b);
+                struct ggml_tensor * k = cc_linear(ctx, y, l->k_w, l->k_b);
+                struct ggml_tensor * v = cc_linear(ctx, y, l->v_w, l->v_b);
+                struct ggml_tensor * a = cc_attention(ctx, q, k, v, &attn);
                 struct ggml_tensor * xp = ggml_add(ctx, cc_rows(ctx, x, 1, n),
                                                    cc_linear(ctx, cc_rows(ctx, a, 1, n), l->o_w, l->o_b));
                 struct ggml_tensor * h = cc_layer_norm(ctx, xp, l->ln2_w, l->ln2_b, eps);
@@ -129,18 +139,18 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
                 break;
             }
             case CLEARCLIP_MODE_SCLIP: {
-                struct ggml_tensor * q = cc_split_heads(ctx, cc_linear(ctx, y, l->q_w, l->q_b), heads);
-                struct ggml_tensor * k = cc_split_heads(ctx, cc_linear(ctx, y, l->k_w, l->k_b), heads);
-                struct ggml_tensor * v = cc_split_heads(ctx, cc_linear(ctx, y, l->v_w, l->v_b), heads);
-                struct ggml_tensor * a = cc_attention_sclip(ctx, q, k, v, scale, mask);
+                struct ggml_tensor * q = cc_linear(ctx, y, l->q_w, l->q_b);
+                struct ggml_tensor * k = cc_linear(ctx, y, l->k_w, l->k_b);
+                struct ggml_tensor * v = cc_linear(ctx, y, l->v_w, l->v_b);
+                struct ggml_tensor * a = cc_attention_sclip(ctx, q, k, v, &attn);
                 last = cc_linear(ctx, cc_rows(ctx, a, 1, n), l->o_w, l->o_b);
                 break;
             }
             case CLEARCLIP_MODE_CLEARCLIP:
             default: {
-                struct ggml_tensor * q = cc_split_heads(ctx, cc_linear(ctx, y, l->q_w, l->q_b), heads);
-                struct ggml_tensor * v = cc_split_heads(ctx, cc_linear(ctx, y, l->v_w, l->v_b), heads);
-                struct ggml_tensor * a = cc_attention(ctx, q, q, v, scale, false, mask);
+                struct ggml_tensor * q = cc_linear(ctx, y, l->q_w, l->q_b);
+                struct ggml_tensor * v = cc_linear(ctx, y, l->v_w, l->v_b);
+                struct ggml_tensor * a = cc_attention(ctx, q, q, v, &attn);
                 last = cc_linear(ctx, cc_rows(ctx, a, 1, n), l->o_w, l->o_b);
                 break;
             }

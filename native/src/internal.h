@@ -68,6 +68,11 @@ typedef struct cc_hparams {
 typedef struct cc_weights {
     struct ggml_context * ctx;
     ggml_backend_buffer_t buffer;
+    /* Matrices also held in a layout of ggml's CPU backend that multiplies faster ("CPU_REPACK",
+     * see cc_repack_weights); the fields below then point to these copies, while the tensors of
+     * ctx keep the file's layout for copies to other devices. */
+    struct ggml_context * repack_ctx;
+    ggml_backend_buffer_t repack_buffer;
 
     struct ggml_tensor * t_token_embd, * t_pos_embd, * t_post_ln_w, * t_post_ln_b, * t_proj;
     cc_layer *           t_layers;
@@ -98,17 +103,22 @@ void cc_tensor_to_f32_host(const struct ggml_tensor * t, float * dst);
 
 /* ---- context (context.c) ------------------------------------------------- */
 
+/* How the attention is computed. The vision tower uses the first its backend offers of FUSED
+ * (x86 CPU with AVX2+FMA), FLASH (ggml_flash_attn_ext in f32) and PLAIN; the text tower,
+ * whose prompts are a few tokens long, always PLAIN. FUSED and FLASH need no sequence padding
+ * and no score matrices in memory. */
+enum cc_attn_impl { CC_ATTN_PLAIN, CC_ATTN_FLASH, CC_ATTN_FUSED };
+
 enum cc_graph_kind { CC_GRAPH_TEXT, CC_GRAPH_IMAGE, CC_GRAPH_DENSE };
 
-/* A graph built for one input shape, with its own allocator so that switching between
- * cached graphs never invalidates another graph's tensor addresses. */
+/* A graph built for one input shape. Its tensors get their memory from the context's one
+ * compute buffer when it runs (see cc_get_graph). */
 typedef struct cc_graph {
     int                  kind;
     int32_t              a, b, mode;   /* text: a=n_texts b=n_tokens; vision: a=gw b=gh */
     uint64_t             last_use;
     struct ggml_context * ctx;
     struct ggml_cgraph * gf;
-    ggml_gallocr_t       galloc;
     struct ggml_tensor * in_pixels, * in_pos, * in_mask, * in_ids, * in_positions, * in_eot;
     struct ggml_tensor * out;
     float *              pos_host;    /* interpolated position embeddings for in_pos */
@@ -124,7 +134,12 @@ struct clearclip_context {
     cc_weights        own_weights;    /* device copy when the backend cannot use host memory */
     const cc_weights * w;             /* the weights this context computes with */
     int32_t           n_threads;
+    enum cc_attn_impl vision_attn;    /* see cc_attn_opts */
     cc_graph          graphs[CC_GRAPH_CACHE];
+    /* One compute buffer for all cached graphs, sized for the largest: the graph that runs is
+     * (re)placed into it, so memory is that of the largest graph, not the sum of all. */
+    ggml_gallocr_t    galloc;
+    cc_graph *        placed;         /* the graph whose tensors currently point into it */
     uint64_t          use_counter;
     char              backend_name[64];
     float *           scratch;        /* reused host buffer (padded pixels, token rows) */
@@ -135,7 +150,7 @@ struct clearclip_context {
 float * cc_scratch(clearclip_context * ctx, size_t n_floats);
 
 /* Finds the cached graph for the key, building it (evicting the least recently used) as
- * needed. */
+ * needed, and places its tensors in the compute buffer; the caller then sets its inputs. */
 clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int32_t b,
                               int32_t mode, cc_graph ** out);
 clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g);
@@ -151,22 +166,35 @@ struct ggml_tensor * cc_layer_norm(struct ggml_context * ctx, struct ggml_tensor
                                    struct ggml_tensor * w, struct ggml_tensor * b, float eps);
 struct ggml_tensor * cc_linear(struct ggml_context * ctx, struct ggml_tensor * x,
                                struct ggml_tensor * w, struct ggml_tensor * b);
-/* Multi-head softmax attention; q, k, v: [head_dim, n, heads, batch]. scores = k^T q * scale
- * plus an optional additive mask [n_k, n_q] and/or a causal mask. Returns
- * [head_dim*heads, n_q, batch] (heads merged). */
+typedef struct cc_attn_opts {
+    int                  heads;
+    float                scale;     /* head_dim^-0.5 */
+    enum cc_attn_impl    impl;
+    int                  n_threads; /* FUSED: threads the backend runs it with */
+    bool                 causal;    /* PLAIN only */
+    struct ggml_tensor * mask;      /* PLAIN only: additive [n_k, n_q, 1|heads, 1|B] mask, or NULL */
+} cc_attn_opts;
+
+/* Attention of q, k, v: [W, n, B] (heads not yet split; k may be q). scores = k^T q * scale
+ * (+ mask, causal) per head. Returns [W, n_q, B] (heads merged). */
 struct ggml_tensor * cc_attention(struct ggml_context * ctx, struct ggml_tensor * q,
-                                  struct ggml_tensor * k, struct ggml_tensor * v, float scale,
-                                  bool causal, struct ggml_tensor * mask);
+                                  struct ggml_tensor * k, struct ggml_tensor * v,
+                                  const cc_attn_opts * o);
 struct ggml_tensor * cc_attention_sclip(struct ggml_context * ctx, struct ggml_tensor * q,
                                         struct ggml_tensor * k, struct ggml_tensor * v,
-                                        float scale, struct ggml_tensor * mask);
-struct ggml_tensor * cc_split_heads(struct ggml_context * ctx, struct ggml_tensor * x, int heads);
+                                        const cc_attn_opts * o);
 struct ggml_tensor * cc_mlp(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
                             bool use_gelu);
 /* Stock pre-LN CLIP block. */
 struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
-                              int heads, float eps, bool use_gelu, bool causal,
-                              struct ggml_tensor * mask);
+                              float eps, bool use_gelu, const cc_attn_opts * attn);
+
+/* Fused CPU attention (attention.c): whether this CPU runs it for the head size, and the
+ * operation for q [W, n_q], k, v [W, n_k] (B = 1), heads merged in the result [W, n_q]. */
+bool                 cc_fused_attention_available(int head_dim);
+struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_tensor * q,
+                                        struct ggml_tensor * k, struct ggml_tensor * v, int heads,
+                                        int n_threads);
 
 /* ---- host-side image math (interp.c, image.c) ---------------------------- */
 

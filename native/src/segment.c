@@ -36,16 +36,28 @@ static void cc_window_span(int32_t i, int32_t size, int32_t crop, int32_t stride
     *end   = e;
 }
 
+/* One sliding window: its place in the resized image and its patch grid. */
+typedef struct cc_seg_window {
+    int32_t x0, y0, cw, ch, gw, gh;
+} cc_seg_window;
+
+/* Output rows are made a band at a time: the averaged window logits are only ever held for the
+ * resized-image rows one band of output rows samples, not for the whole image (which for a
+ * 171-name vocabulary would be 180 MB at 597x448). */
+#define CC_SEG_BAND 32
+
 typedef struct cc_seg_buffers {
-    uint8_t * resized;   /* short-side resized image, or NULL when the size is kept */
-    float *   pixels;    /* normalised crop, 3 x crop x crop */
-    float *   feats;     /* dense features of one window, n_patch x P */
-    float *   logits;    /* n_names x n_patch */
-    float *   acc;       /* n_names x h' x w' summed window logits */
-    int32_t * count;     /* h' x w' windows per pixel */
-    int32_t * coords;    /* bilinear taps, see cc_seg_accumulate */
-    float *   weights;
-    float *   scores;    /* n_names scratch for one output pixel */
+    uint8_t *       resized;  /* short-side resized image, or NULL when the size is kept */
+    float *         pixels;   /* normalised crop, 3 x crop x crop */
+    float *         feats;    /* dense features of one window, n_patch x P */
+    float *         logits;   /* per window: n_names x n_patch_max cosine similarities */
+    cc_seg_window * windows;
+    int32_t *       col_count; /* windows covering each resized column (x spans) ... */
+    int32_t *       row_count; /* ... and row (y spans): a pixel's count is their product */
+    float *         band;     /* n_names x CC_SEG_BAND x w' averaged window logits */
+    int32_t *       coords;   /* bilinear taps */
+    float *         weights;
+    float *         scores;   /* n_names + n_classes scratch for one output pixel */
 } cc_seg_buffers;
 
 static void cc_seg_free(cc_seg_buffers * b) {
@@ -53,36 +65,40 @@ static void cc_seg_free(cc_seg_buffers * b) {
     free(b->pixels);
     free(b->feats);
     free(b->logits);
-    free(b->acc);
-    free(b->count);
+    free(b->windows);
+    free(b->col_count);
+    free(b->row_count);
+    free(b->band);
     free(b->coords);
     free(b->weights);
     free(b->scores);
 }
 
-/* Window logits are upsampled bilinearly to the padded window (grid * patch), the padding is
- * cut away, and the rest is added to the image accumulators at the window's place. */
-static void cc_seg_accumulate(const cc_seg_buffers * b, int32_t n_names, int32_t gw, int32_t gh,
-                              int32_t patch, int32_t cw, int32_t ch, int32_t x0, int32_t y0,
-                              int32_t img_w, size_t plane, float * acc, int32_t * xi,
-                              float * xw) {
-    const int32_t pw = gw * patch, ph = gh * patch;
-    const int32_t left = (pw - cw) / 2, top = (ph - ch) / 2;
+/* Adds rows [ra, rb] (resized-image rows) of a window's logits, upsampled bilinearly to the
+ * padded window (grid * patch) with the padding cut away, to the band whose first row is ra. */
+static void cc_seg_accumulate(const float * logits, const cc_seg_window * win, int32_t n_names,
+                              int32_t patch, int32_t ra, int32_t rb, int32_t img_w, float * band,
+                              int32_t * xi, float * xw) {
+    const int32_t gw = win->gw, gh = win->gh, pw = gw * patch, ph = gh * patch;
+    const int32_t left = (pw - win->cw) / 2, top = (ph - win->ch) / 2;
+    const int32_t ya = ra > win->y0 ? ra - win->y0 : 0;
+    const int32_t yb = rb < win->y0 + win->ch - 1 ? rb - win->y0 : win->ch - 1;
+    if (ya > yb) return;
     int32_t * ax0 = xi, * ax1 = xi + pw, * ay0 = xi + 2 * pw, * ay1 = xi + 2 * pw + ph;
     float * awx = xw, * awy = xw + pw;
     cc_bilinear_coords(gw, pw, ax0, ax1, awx);
     cc_bilinear_coords(gh, ph, ay0, ay1, awy);
-    const int32_t n_patch = gw * gh;
+    const int32_t n_patch = gw * gh, band_rows = rb - ra + 1;
     for (int32_t k = 0; k < n_names; k++) {
-        const float * lg = b->logits + (size_t) k * n_patch;
-        float * dst = acc + (size_t) k * plane;
-        for (int32_t y = 0; y < ch; y++) {
+        const float * lg = logits + (size_t) k * n_patch;
+        float * dst = band + (size_t) k * band_rows * img_w;
+        for (int32_t y = ya; y <= yb; y++) {
             const int32_t py = y + top;
             const float * r0 = lg + (size_t) ay0[py] * gw;
             const float * r1 = lg + (size_t) ay1[py] * gw;
             const float wy = awy[py];
-            float * o = dst + (size_t) (y0 + y) * img_w + x0;
-            for (int32_t x = 0; x < cw; x++) {
+            float * o = dst + (size_t) (win->y0 + y - ra) * img_w + win->x0;
+            for (int32_t x = 0; x < win->cw; x++) {
                 const int32_t px = x + left;
                 const float t = r0[ax0[px]] + awx[px] * (r0[ax1[px]] - r0[ax0[px]]);
                 const float u = r1[ax0[px]] + awx[px] * (r1[ax1[px]] - r1[ax0[px]]);
@@ -156,53 +172,52 @@ static clearclip_status cc_check_segment_args(const clearclip_context * ctx, con
     return CLEARCLIP_OK;
 }
 
-/* Scales, softmaxes over names, takes each class's best name and the best class per pixel of
- * the original image, sampling the averaged window logits bilinearly. */
-static void cc_seg_finish(const cc_seg_buffers * b, int32_t n_names, const int32_t * name_class,
-                          int32_t n_classes, const clearclip_segment_params * p, int32_t rw,
-                          int32_t rh, int32_t width, int32_t height, int32_t * labels,
-                          float * class_probs, float * cls_scratch) {
-    int32_t * x0 = b->coords, * x1 = b->coords + width;
-    int32_t * y0 = b->coords + 2 * width, * y1 = b->coords + 2 * width + height;
-    float * wx = b->weights, * wy = b->weights + width;
-    cc_bilinear_coords(rw, width, x0, x1, wx);
-    cc_bilinear_coords(rh, height, y0, y1, wy);
-    const size_t plane = (size_t) rw * rh, out_plane = (size_t) width * height;
-    for (int32_t y = 0; y < height; y++) {
+/* Scales, softmaxes over names, takes each class's best name and the best class per pixel for
+ * output rows [oa, ob), sampling the averaged window logits of the band (resized rows from ra)
+ * bilinearly. x0..wy: the output pixels' taps into the resized image. */
+static void cc_seg_finish_rows(const cc_seg_buffers * b, int32_t n_names, const int32_t * name_class,
+                               int32_t n_classes, const clearclip_segment_params * p, int32_t rw,
+                               int32_t ra, int32_t band_rows, int32_t width, int32_t height,
+                               int32_t oa, int32_t ob, const int32_t * x0, const int32_t * x1,
+                               const int32_t * y0, const int32_t * y1, const float * wx,
+                               const float * wy, int32_t * labels, float * class_probs) {
+    const size_t plane = (size_t) rw * band_rows, out_plane = (size_t) width * height;
+    float * scores = b->scores, * cls = b->scores + n_names;
+    for (int32_t y = oa; y < ob; y++) {
         for (int32_t x = 0; x < width; x++) {
-            const size_t i00 = (size_t) y0[y] * rw + x0[x], i01 = (size_t) y0[y] * rw + x1[x];
-            const size_t i10 = (size_t) y1[y] * rw + x0[x], i11 = (size_t) y1[y] * rw + x1[x];
+            const size_t i00 = (size_t) (y0[y] - ra) * rw + x0[x], i01 = (size_t) (y0[y] - ra) * rw + x1[x];
+            const size_t i10 = (size_t) (y1[y] - ra) * rw + x0[x], i11 = (size_t) (y1[y] - ra) * rw + x1[x];
             float mx = -INFINITY;
             for (int32_t k = 0; k < n_names; k++) {
-                const float * a = b->acc + (size_t) k * plane;
+                const float * a = b->band + (size_t) k * plane;
                 const float t = a[i00] + wx[x] * (a[i01] - a[i00]);
                 const float u = a[i10] + wx[x] * (a[i11] - a[i10]);
                 const float s = (t + wy[y] * (u - t)) * p->logit_scale;
-                b->scores[k] = s;
+                scores[k] = s;
                 if (s > mx) mx = s;
             }
             float sum = 0.0f;
             for (int32_t k = 0; k < n_names; k++) {
-                b->scores[k] = expf(b->scores[k] - mx);
-                sum += b->scores[k];
+                scores[k] = expf(scores[k] - mx);
+                sum += scores[k];
             }
-            for (int32_t c = 0; c < n_classes; c++) cls_scratch[c] = 0.0f;
+            for (int32_t c = 0; c < n_classes; c++) cls[c] = 0.0f;
             for (int32_t k = 0; k < n_names; k++) {
                 const int32_t c = name_class ? name_class[k] : k;
-                const float prob = b->scores[k] / sum;
-                if (prob > cls_scratch[c]) cls_scratch[c] = prob;
+                const float prob = scores[k] / sum;
+                if (prob > cls[c]) cls[c] = prob;
             }
             int32_t best = 0;
             for (int32_t c = 1; c < n_classes; c++) {
-                if (cls_scratch[c] > cls_scratch[best]) best = c;
+                if (cls[c] > cls[best]) best = c;
             }
-            if (p->prob_threshold > 0.0f && cls_scratch[best] < p->prob_threshold) {
+            if (p->prob_threshold > 0.0f && cls[best] < p->prob_threshold) {
                 best = p->background_class;
             }
             const size_t o = (size_t) y * width + x;
             labels[o] = best;
             if (class_probs) {
-                for (int32_t c = 0; c < n_classes; c++) class_probs[c * out_plane + o] = cls_scratch[c];
+                for (int32_t c = 0; c < n_classes; c++) class_probs[c * out_plane + o] = cls[c];
             }
         }
     }
@@ -239,24 +254,27 @@ clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb,
     const int32_t crop_h = params.crop < rh ? params.crop : rh;
     const int32_t max_gw = (crop_w + patch - 1) / patch, max_gh = (crop_h + patch - 1) / patch;
     const size_t n_patch_max = (size_t) max_gw * max_gh;
-    const size_t plane = (size_t) rw * rh;
-    const int32_t side_max = (width > rw ? width : rw) + (height > rh ? height : rh);
-    const int32_t tap_max = 2 * (side_max > (max_gw + max_gh) * patch ? side_max
-                                                                       : (max_gw + max_gh) * patch);
+    const int32_t nx = cc_window_count(rw, params.crop, params.stride);
+    const int32_t ny = cc_window_count(rh, params.crop, params.stride);
+    const int32_t n_win = nx * ny;
+    /* taps of the output pixels into the resized image, then of one window's pixels */
+    const size_t tap_max = 2 * ((size_t) width + height) + 2 * ((size_t) max_gw + max_gh) * patch;
 
     cc_seg_buffers b = { 0 };
     bool resized = rw != width || rh != height;
     if (resized) b.resized = malloc((size_t) rw * rh * 3);
-    b.pixels  = malloc(sizeof(float) * 3 * (size_t) crop_w * crop_h);
-    b.feats   = malloc(sizeof(float) * n_patch_max * P);
-    b.logits  = malloc(sizeof(float) * n_patch_max * n_names);
-    b.acc     = calloc((size_t) n_names * plane, sizeof(float));
-    b.count   = calloc(plane, sizeof(int32_t));
-    b.coords  = malloc(sizeof(int32_t) * (size_t) tap_max);
-    b.weights = malloc(sizeof(float) * (size_t) tap_max);
-    b.scores  = malloc(sizeof(float) * ((size_t) n_names + (size_t) n_classes));
-    if ((resized && !b.resized) || !b.pixels || !b.feats || !b.logits || !b.acc || !b.count ||
-        !b.coords || !b.weights || !b.scores) {
+    b.pixels    = malloc(sizeof(float) * 3 * (size_t) crop_w * crop_h);
+    b.feats     = malloc(sizeof(float) * n_patch_max * P);
+    b.logits    = malloc(sizeof(float) * n_patch_max * n_names * (size_t) n_win);
+    b.windows   = malloc(sizeof(cc_seg_window) * (size_t) n_win);
+    b.col_count = calloc((size_t) rw, sizeof(int32_t));
+    b.row_count = calloc((size_t) rh, sizeof(int32_t));
+    b.band      = malloc(sizeof(float) * (size_t) n_names * CC_SEG_BAND * (size_t) rw);
+    b.coords    = malloc(sizeof(int32_t) * tap_max);
+    b.weights   = malloc(sizeof(float) * tap_max);
+    b.scores    = malloc(sizeof(float) * ((size_t) n_names + (size_t) n_classes));
+    if ((resized && !b.resized) || !b.pixels || !b.feats || !b.logits || !b.windows ||
+        !b.col_count || !b.row_count || !b.band || !b.coords || !b.weights || !b.scores) {
         cc_seg_free(&b);
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY,
                         "out of memory for %d names on a %dx%d image", n_names, rw, rh);
@@ -272,24 +290,27 @@ clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb,
         img_stride = rw * 3;
     }
 
-    const int32_t nx = cc_window_count(rw, params.crop, params.stride);
-    const int32_t ny = cc_window_count(rh, params.crop, params.stride);
+    /* Windows: cosine similarities of their patches to the names. */
     for (int32_t iy = 0; iy < ny && !st; iy++) {
         for (int32_t ix = 0; ix < nx && !st; ix++) {
-            int32_t x0, x1, y0, y1;
-            cc_window_span(ix, rw, params.crop, params.stride, &x0, &x1);
-            cc_window_span(iy, rh, params.crop, params.stride, &y0, &y1);
-            const int32_t cw = x1 - x0, ch = y1 - y0;
-            cc_normalize_rgb(hp->image_mean, hp->image_std, img + (size_t) y0 * img_stride + x0 * 3,
-                             cw, ch, img_stride, b.pixels);
-            int32_t gw = 0, gh = 0;
-            st = cc_dense_features(ctx, b.pixels, cw, ch, params.mode, b.feats, &gw, &gh);
+            cc_seg_window * win = &b.windows[iy * nx + ix];
+            int32_t x1, y1;
+            cc_window_span(ix, rw, params.crop, params.stride, &win->x0, &x1);
+            cc_window_span(iy, rh, params.crop, params.stride, &win->y0, &y1);
+            win->cw = x1 - win->x0;
+            win->ch = y1 - win->y0;
+            cc_normalize_rgb(hp->image_mean, hp->image_std,
+                             img + (size_t) win->y0 * img_stride + win->x0 * 3, win->cw, win->ch,
+                             img_stride, b.pixels);
+            st = cc_dense_features(ctx, b.pixels, win->cw, win->ch, params.mode, b.feats, &win->gw,
+                                   &win->gh);
             if (st) break;
-            /* Cosine similarities: both sides are L2-normalised. */
-            const int32_t n_patch = gw * gh;
+            /* Both sides are L2-normalised. */
+            const int32_t n_patch = win->gw * win->gh;
+            float * logits = b.logits + (size_t) (iy * nx + ix) * n_patch_max * n_names;
             for (int32_t k = 0; k < n_names; k++) {
                 const float * e = name_embeddings + (size_t) k * P;
-                float * lg = b.logits + (size_t) k * n_patch;
+                float * lg = logits + (size_t) k * n_patch;
                 for (int32_t i = 0; i < n_patch; i++) {
                     const float * f = b.feats + (size_t) i * P;
                     float s = 0.0f;
@@ -297,21 +318,51 @@ clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb,
                     lg[i] = s;
                 }
             }
-            cc_seg_accumulate(&b, n_names, gw, gh, patch, cw, ch, x0, y0, rw, plane, b.acc, b.coords,
-                              b.weights);
-            for (int32_t y = y0; y < y1; y++) {
-                for (int32_t x = x0; x < x1; x++) b.count[(size_t) y * rw + x]++;
+            if (iy == 0) {
+                for (int32_t x = win->x0; x < x1; x++) b.col_count[x]++;
+            }
+            if (ix == 0) {
+                for (int32_t y = win->y0; y < y1; y++) b.row_count[y]++;
             }
         }
     }
-    if (!st) {
-        for (size_t i = 0; i < plane; i++) {
-            const float n = (float) b.count[i]; /* every pixel lies in some window */
-            for (int32_t k = 0; k < n_names; k++) b.acc[(size_t) k * plane + i] /= n;
+    if (st) {
+        cc_seg_free(&b);
+        return st;
+    }
+
+    /* Output rows a band at a time: sum the windows' upsampled logits over the resized rows the
+     * band samples (in window order, as a whole-image accumulation would), average, finish. */
+    int32_t * ox0 = b.coords, * ox1 = b.coords + width;
+    int32_t * oy0 = b.coords + 2 * width, * oy1 = b.coords + 2 * width + height;
+    float * owx = b.weights, * owy = b.weights + width;
+    int32_t * wxi = b.coords + 2 * (width + height);
+    float * wxw = b.weights + 2 * (width + height);
+    cc_bilinear_coords(rw, width, ox0, ox1, owx);
+    cc_bilinear_coords(rh, height, oy0, oy1, owy);
+    for (int32_t oa = 0; oa < height;) {
+        const int32_t ra = oy0[oa];
+        int32_t ob = oa + 1;
+        while (ob < height && oy1[ob] - ra < CC_SEG_BAND) ob++;
+        const int32_t rb = oy1[ob - 1], band_rows = rb - ra + 1;
+        memset(b.band, 0, sizeof(float) * (size_t) n_names * band_rows * rw);
+        for (int32_t w = 0; w < n_win; w++) {
+            cc_seg_accumulate(b.logits + (size_t) w * n_patch_max * n_names, &b.windows[w], n_names,
+                              patch, ra, rb, rw, b.band, wxi, wxw);
         }
-        cc_seg_finish(&b, n_names, name_class, n_classes, &params, rw, rh, width, height, labels,
-                      class_probs, b.scores + n_names);
+        for (int32_t r = 0; r < band_rows; r++) {
+            for (int32_t x = 0; x < rw; x++) {
+                /* every pixel lies in some window */
+                const float n = (float) (b.col_count[x] * b.row_count[ra + r]);
+                for (int32_t k = 0; k < n_names; k++) {
+                    b.band[((size_t) k * band_rows + r) * rw + x] /= n;
+                }
+            }
+        }
+        cc_seg_finish_rows(&b, n_names, name_class, n_classes, &params, rw, ra, band_rows, width,
+                           height, oa, ob, ox0, ox1, oy0, oy1, owx, owy, labels, class_probs);
+        oa = ob;
     }
     cc_seg_free(&b);
-    return st;
+    return CLEARCLIP_OK;
 }
