@@ -4,6 +4,7 @@
 #                  when none is cached and MODEL is not given)
 #   make build     native engine + Java modules, tests skipped
 #   make test      everything the CI runs: venv, fixtures, ctest and all Surefire tests
+#   make bench     side-by-side benchmark against PyTorch (bench/README.md); results in build/bench
 #   make fixtures  reference models and goldens under build/fixtures (PyTorch, slow the first time)
 #   make venv      only the Python environment (.venv) with the pinned ggml
 #   make clean     removes the Maven/CMake outputs (keeps .venv and build/fixtures, slow to remake)
@@ -70,7 +71,7 @@ GGML_PREFIX = $(shell $(GGML_PREFIX_CMD))
 
 MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) $(MVN_ARGS)
 
-.PHONY: demo build test fixtures venv venv-ggml jdk clean distclean
+.PHONY: demo bench build test fixtures venv venv-ggml jdk clean distclean
 
 jdk:
 	@if [ -z "$(JDK)" ]; then \
@@ -139,6 +140,20 @@ demo: build
 	  $(CLI) pull $(DEMO_REPO) --type q8_0; fi
 	$(CLI) segment $(if $(MODEL),-m $(MODEL)) --image models/samples/scene.png --classes "$(DEMO_CLASSES)" -o build/demo
 	@echo "Label map, overlay and summary written to build/demo/"
+
+# --- benchmarks ----------------------------------------------------------------------------
+# PyTorch fp32 against the engine on the ViT-B/16-sized fixture, same threads (bench/README.md).
+BENCH_THREADS ?= 2
+BENCH_REPEAT  ?= 5
+BENCH_ARGS    ?=
+BENCH_STAMP   := $(VENV)/.stamp-bench
+
+$(BENCH_STAMP): bench/requirements.txt $(REF_STAMP)
+	$(VENV_PY) -m pip install -q --disable-pip-version-check -r bench/requirements.txt
+	@touch $@
+
+bench: build $(FIXTURE_STAMP) $(BENCH_STAMP)
+	$(VENV_PY) bench/side_by_side.py --threads $(BENCH_THREADS) --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
 
 # Runs ctest (through the native module) and every Surefire suite, then prints one summary
 # line over all of them; any failure makes the target fail.

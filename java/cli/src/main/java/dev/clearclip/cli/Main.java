@@ -25,6 +25,7 @@ import picocli.CommandLine.ScopeType;
                 SegmentCommand.class,
                 ClassifyCommand.class,
                 EvalCommand.class,
+                BenchCommand.class,
                 PullCommand.class,
                 CommandLine.HelpCommand.class
         })
