@@ -6,9 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Prompts per text graph run: large enough to keep the matrix products efficient, small enough
- * that the compute buffer stays a few MiB. */
-#define CC_TEXT_BATCH 64
 /* Beyond this side length the attention matrices alone would not fit in memory anyway. */
 #define CC_MAX_SIDE 16384
 
@@ -28,64 +25,192 @@ static clearclip_status cc_need_vision(const clearclip_context * ctx) {
     return CLEARCLIP_OK;
 }
 
-/* Runs rows idx[0..n) of a validated id matrix; eot[r] is row r's pooling position. Row idx[i]'s
- * embedding goes to out + idx[i] * projection_dim. */
-static clearclip_status cc_encode_chunk(clearclip_context * ctx, const int32_t * tokens,
-                                        int32_t row_length, const int32_t * eot,
-                                        const int32_t * idx, int32_t n, float * out) {
-    const cc_hparams * hp = &ctx->model->hp;
-    const size_t P = (size_t) hp->text.proj_dim;
-    int32_t n_tok = 0;
-    for (int32_t i = 0; i < n; i++) {
-        if (eot[idx[i]] + 1 > n_tok) n_tok = eot[idx[i]] + 1;
-    }
+/*
+ * Prompts that begin with the same tokens share those tokens' hidden states: under the causal
+ * mask a position depends only on the tokens up to it. So the prompts are sorted by their
+ * tokens and packed: a pack is one sequence holding the shared beginning once, then the rest of
+ * each prompt through its EOT, with an attention mask that lets each prompt's tokens see the
+ * shared part and their own tokens (causally) only, and position ids that continue the shared
+ * part for every prompt. A class-name ensemble ("a bad photo of a {}." for each name) shares
+ * most of every template this way. Packs are run in batches of similar length.
+ */
 
+/* Longest pack: its attention grows with the square of its length. */
+#define CC_PACK_TOKENS 96
+/* Tokens per graph run (packs x longest pack): large enough to keep the matrix products
+ * efficient, small enough that the compute buffer stays a few MiB. */
+#define CC_BATCH_TOKENS 512
+#define CC_BATCH_PACKS 64
+
+typedef struct cc_text_rows {
+    const int32_t * tokens;
+    int32_t         row_length;
+    const int32_t * eot;
+} cc_text_rows;
+
+typedef struct cc_pack {
+    int32_t first, count; /* prompts order[first .. first + count) */
+    int32_t shared;       /* leading tokens all of them have in common and the pack holds once */
+    int32_t length;       /* shared + the rest of every prompt through its EOT */
+} cc_pack;
+
+static const int32_t * cc_row(const cc_text_rows * r, int32_t i) {
+    return r->tokens + (size_t) i * r->row_length;
+}
+
+/* Leading tokens rows a and b have in common, short of the earlier EOT (every prompt keeps at
+ * least its EOT token of its own). */
+static int32_t cc_common_start(const cc_text_rows * r, int32_t a, int32_t b) {
+    const int32_t * ta = cc_row(r, a), * tb = cc_row(r, b);
+    const int32_t n = r->eot[a] < r->eot[b] ? r->eot[a] : r->eot[b];
+    int32_t i = 0;
+    while (i < n && ta[i] == tb[i]) i++;
+    return i;
+}
+
+static int cc_compare_rows(const cc_text_rows * r, int32_t a, int32_t b) {
+    const int32_t * ta = cc_row(r, a), * tb = cc_row(r, b);
+    const int32_t n = (r->eot[a] < r->eot[b] ? r->eot[a] : r->eot[b]) + 1;
+    for (int32_t i = 0; i < n; i++) {
+        if (ta[i] != tb[i]) return ta[i] < tb[i] ? -1 : 1;
+    }
+    if (r->eot[a] != r->eot[b]) return r->eot[a] < r->eot[b] ? -1 : 1;
+    return a < b ? -1 : a > b;
+}
+
+/* Sorts row indices by their tokens (bottom-up merge sort; tmp holds n entries). */
+static void cc_sort_rows(const cc_text_rows * r, int32_t * idx, int32_t * tmp, int32_t n) {
+    for (int32_t width = 1; width < n; width *= 2) {
+        for (int32_t lo = 0; lo < n; lo += 2 * width) {
+            const int32_t mid = lo + width < n ? lo + width : n;
+            const int32_t hi = lo + 2 * width < n ? lo + 2 * width : n;
+            int32_t i = lo, j = mid, k = lo;
+            while (i < mid && j < hi) tmp[k++] = cc_compare_rows(r, idx[i], idx[j]) <= 0 ? idx[i++] : idx[j++];
+            while (i < mid) tmp[k++] = idx[i++];
+            while (j < hi) tmp[k++] = idx[j++];
+        }
+        memcpy(idx, tmp, sizeof(int32_t) * (size_t) n);
+    }
+}
+
+/* Packs consecutive prompts of the sorted order while sharing their common beginning saves work:
+ * a new prompt joins if the pack then costs no more tokens than the pack and the prompt apart,
+ * and the prompt does not share more with its successor (which would start a better pack). */
+static int32_t cc_make_packs(const cc_text_rows * r, const int32_t * order, int32_t n,
+                             cc_pack * packs) {
+    int32_t n_packs = 0;
+    for (int32_t i = 0; i < n;) {
+        cc_pack * p = &packs[n_packs++];
+        p->first  = i;
+        p->count  = 1;
+        p->shared = 0;
+        p->length = r->eot[order[i]] + 1;
+        int32_t sum = p->length;           /* members' tokens through their EOT */
+        int32_t cap = r->eot[order[i]];    /* what they all have in common */
+        for (int32_t j = i + 1; j < n; j++) {
+            const int32_t own = r->eot[order[j]] + 1;
+            int32_t l = cc_common_start(r, order[j - 1], order[j]);
+            if (l > cap) l = cap;
+            const int32_t length = sum + own - p->count * l;
+            const bool successor = j + 1 < n && cc_common_start(r, order[j], order[j + 1]) > l;
+            if (l < 2 || length > p->length + own || length > CC_PACK_TOKENS || successor) break;
+            p->count++;
+            p->shared = cap = l;
+            p->length = length;
+            sum += own;
+        }
+        i += p->count;
+    }
+    return n_packs;
+}
+
+static int cc_by_pack_length(const void * a, const void * b) {
+    const cc_pack * x = a, * y = b;
+    if (x->length != y->length) return x->length < y->length ? -1 : 1;
+    return x->first < y->first ? -1 : x->first > y->first;
+}
+
+/* Runs packs[0..n) (sorted by length) as one batch: n sequences of the longest pack's length,
+ * each with up to k prompts. Writes each prompt's embedding to its row of out. */
+static clearclip_status cc_encode_packs(clearclip_context * ctx, const cc_text_rows * r,
+                                        const int32_t * order, const cc_pack * packs, int32_t n,
+                                        int32_t k, float * out) {
+    const size_t P = (size_t) ctx->model->hp.text.proj_dim;
+    const int32_t T = packs[n - 1].length;
     cc_graph * g = NULL;
-    clearclip_status st = cc_get_graph(ctx, CC_GRAPH_TEXT, n, n_tok, 0, &g);
+    clearclip_status st = cc_get_graph(ctx, CC_GRAPH_TEXT, n, T, k, &g);
     if (st) return st;
 
-    /* int32 ids and floats share the scratch buffer (same element size) */
-    size_t need = (size_t) n * n_tok * 2 + (size_t) n_tok + (size_t) n + (size_t) n * P;
+    /* int32 and float inputs share the scratch buffer (same element size) */
+    const size_t rows = (size_t) n * T;
+    size_t need = 2 * rows + rows * T + (size_t) n * k + rows * k + (size_t) n * k * P + rows;
     int32_t * ids = (int32_t *) cc_scratch(ctx, need);
     if (!ids) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
-    int32_t * pos  = ids + (size_t) n * n_tok;
-    int32_t * rows = pos + n_tok;
-    float *   emb  = (float *) (rows + n);
-    float *   mask = emb + (size_t) n * P;
-    for (int32_t i = 0; i < n; i++) {
-        const int32_t * src = tokens + (size_t) idx[i] * row_length;
-        int32_t * dst = ids + (size_t) i * n_tok;
-        for (int32_t j = 0; j < n_tok; j++) {
-            /* Positions after EOT are never attended to by the EOT row; any valid id works. */
-            dst[j] = j <= eot[idx[i]] ? src[j] : ctx->model->eos_id;
+    int32_t * pos       = ids + rows;
+    float *   mask      = (float *) (pos + rows);
+    int32_t * pool      = (int32_t *) (mask + rows * T);
+    float *   pool_mask = (float *) (pool + (size_t) n * k);
+    float *   emb       = pool_mask + rows * k;
+    /* per token of a pack: -1 shared beginning, m the pack's m-th prompt, -2 padding */
+    int32_t * segment   = (int32_t *) (emb + (size_t) n * k * P);
+
+    for (int32_t b = 0; b < n; b++) {
+        const cc_pack * p = &packs[b];
+        int32_t * bid = ids + (size_t) b * T, * bpos = pos + (size_t) b * T;
+        int32_t * seg = segment + (size_t) b * T, * bpool = pool + (size_t) b * k;
+        const int32_t * first = cc_row(r, order[p->first]);
+        int32_t t = 0;
+        for (; t < p->shared; t++) {
+            bid[t] = first[t];
+            bpos[t] = t;
+            seg[t] = -1;
         }
-        rows[i] = i * n_tok + eot[idx[i]];
-        for (int32_t j = 0; j < n_tok; j++) {
-            mask[(size_t) i * n_tok + j] = j <= eot[idx[i]] ? 0.0f : -INFINITY;
+        for (int32_t m = 0; m < p->count; m++) {
+            const int32_t * row = cc_row(r, order[p->first + m]);
+            for (int32_t j = p->shared; j <= r->eot[order[p->first + m]]; j++, t++) {
+                bid[t] = row[j];
+                bpos[t] = j;
+                seg[t] = m;
+            }
+            bpool[m] = b * T + t - 1; /* the prompt's EOT */
+        }
+        for (; t < T; t++) {
+            bid[t] = ctx->model->eos_id;
+            bpos[t] = 0;
+            seg[t] = -2;
+        }
+        for (int32_t m = p->count; m < k; m++) bpool[m] = bpool[0];
+        for (int32_t q = 0; q < T; q++) {
+            float * mrow = mask + ((size_t) b * T + q) * T;
+            for (int32_t c = 0; c < T; c++) {
+                bool see = seg[q] == -2 ? c == q
+                         : c <= q && (seg[c] == -1 || seg[c] == seg[q]);
+                mrow[c] = see ? 0.0f : -INFINITY;
+            }
+        }
+        for (int32_t m = 0; m < k; m++) {
+            const int32_t own = m < p->count ? m : 0;
+            float * mrow = pool_mask + ((size_t) b * k + m) * T;
+            for (int32_t c = 0; c < T; c++) {
+                mrow[c] = seg[c] == -1 || seg[c] == own ? 0.0f : -INFINITY;
+            }
         }
     }
-    for (int32_t j = 0; j < n_tok; j++) pos[j] = j;
     ggml_backend_tensor_set(g->in_ids, ids, 0, ggml_nbytes(g->in_ids));
     ggml_backend_tensor_set(g->in_positions, pos, 0, ggml_nbytes(g->in_positions));
-    ggml_backend_tensor_set(g->in_eot, rows, 0, ggml_nbytes(g->in_eot));
-    ggml_backend_tensor_set(g->in_mask, mask, 0, ggml_nbytes(g->in_mask));
+    if (g->in_mask) ggml_backend_tensor_set(g->in_mask, mask, 0, ggml_nbytes(g->in_mask));
+    ggml_backend_tensor_set(g->in_eot, pool, 0, ggml_nbytes(g->in_eot));
+    ggml_backend_tensor_set(g->in_pool_mask, pool_mask, 0, ggml_nbytes(g->in_pool_mask));
     st = cc_compute(ctx, g);
     if (st) return st;
     ggml_backend_tensor_get(g->out, emb, 0, ggml_nbytes(g->out));
-    for (int32_t i = 0; i < n; i++) {
-        memcpy(out + (size_t) idx[i] * P, emb + (size_t) i * P, P * sizeof(float));
+    for (int32_t b = 0; b < n; b++) {
+        for (int32_t m = 0; m < packs[b].count; m++) {
+            memcpy(out + (size_t) order[packs[b].first + m] * P, emb + ((size_t) b * k + m) * P,
+                   P * sizeof(float));
+        }
     }
     return CLEARCLIP_OK;
-}
-
-typedef struct cc_len_idx {
-    int32_t len, idx;
-} cc_len_idx;
-
-static int cc_by_length(const void * a, const void * b) {
-    const cc_len_idx * x = a, * y = b;
-    if (x->len != y->len) return x->len < y->len ? -1 : 1;
-    return x->idx < y->idx ? -1 : x->idx > y->idx;
 }
 
 static clearclip_status cc_encode_ids(clearclip_context * ctx, const int32_t * tokens,
@@ -121,29 +246,36 @@ static clearclip_status cc_encode_ids(clearclip_context * ctx, const int32_t * t
                             i, eot[i], hp->context_length);
         }
     }
-    /* Batches of prompts of (nearly) equal length: a batch runs at its longest prompt's length,
-     * so in input order much of the work would be padding. */
-    cc_len_idx * order = malloc(sizeof(cc_len_idx) * (size_t) n_texts);
-    int32_t * idx = malloc(sizeof(int32_t) * (size_t) n_texts);
-    if (!order || !idx) {
+    int32_t * order = malloc(sizeof(int32_t) * 2 * (size_t) n_texts);
+    cc_pack * packs = malloc(sizeof(cc_pack) * (size_t) n_texts);
+    if (!order || !packs) {
         free(order);
-        free(idx);
+        free(packs);
         free(eot);
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    for (int32_t i = 0; i < n_texts; i++) {
-        order[i].len = eot[i];
-        order[i].idx = i;
-    }
-    qsort(order, (size_t) n_texts, sizeof(cc_len_idx), cc_by_length);
-    for (int32_t i = 0; i < n_texts; i++) idx[i] = order[i].idx;
-    free(order);
+    const cc_text_rows r = { .tokens = tokens, .row_length = row_length, .eot = eot };
+    for (int32_t i = 0; i < n_texts; i++) order[i] = i;
+    cc_sort_rows(&r, order, order + n_texts, n_texts);
+    const int32_t n_packs = cc_make_packs(&r, order, n_texts, packs);
+    qsort(packs, (size_t) n_packs, sizeof(cc_pack), cc_by_pack_length);
     clearclip_status st = CLEARCLIP_OK;
-    for (int32_t first = 0; first < n_texts && !st; first += CC_TEXT_BATCH) {
-        int32_t n = n_texts - first < CC_TEXT_BATCH ? n_texts - first : CC_TEXT_BATCH;
-        st = cc_encode_chunk(ctx, tokens, row_length, eot, idx + first, n, out);
+    for (int32_t first = 0; first < n_packs && !st;) {
+        int32_t n = 0, k = 0;
+        while (first + n < n_packs && n < CC_BATCH_PACKS &&
+               (n + 1) * packs[first + n].length <= CC_BATCH_TOKENS) {
+            if (packs[first + n].count > k) k = packs[first + n].count;
+            n++;
+        }
+        if (n == 0) { /* a prompt longer than a batch (a model with such a context) runs alone */
+            k = packs[first].count;
+            n = 1;
+        }
+        st = cc_encode_packs(ctx, &r, order, packs + first, n, k, out);
+        first += n;
     }
-    free(idx);
+    free(order);
+    free(packs);
     free(eot);
     return st;
 }

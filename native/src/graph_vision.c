@@ -51,7 +51,7 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
     const float eps = hp->vision.eps;
     cc_attn_opts attn = {
         .heads = heads, .scale = 1.0f / sqrtf((float) (W / heads)),
-        .impl = cctx->vision_attn, .n_threads = cctx->n_threads, .causal = false, .mask = NULL,
+        .impl = cctx->vision_attn, .scratch = NULL, .causal = false, .mask = NULL,
     };
 
     /* For the plain attention the sequence is padded so that the score products suit ggml's
@@ -60,6 +60,9 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
     const int32_t n_pad = attn.impl != CC_ATTN_PLAIN ? n_tok
                                                      : (n_tok + CC_SEQ_PAD - 1) / CC_SEQ_PAD * CC_SEQ_PAD;
     if (!cc_vision_pos(cctx->model, g, n_pad)) return false;
+    if (attn.impl == CC_ATTN_FUSED) {
+        attn.scratch = cc_fused_attention_scratch(ctx, n_tok, W / heads, cctx->n_threads);
+    }
     if (n_pad > n_tok) {
         g->mask_host = malloc(sizeof(float) * (size_t) n_pad * n_pad);
         if (!g->mask_host) return false;

@@ -115,11 +115,13 @@ enum cc_graph_kind { CC_GRAPH_TEXT, CC_GRAPH_IMAGE, CC_GRAPH_DENSE };
  * compute buffer when it runs (see cc_get_graph). */
 typedef struct cc_graph {
     int                  kind;
-    int32_t              a, b, mode;   /* text: a=n_texts b=n_tokens; vision: a=gw b=gh */
+    int32_t              a, b, mode;   /* text: a=sequences b=tokens mode=prompts per sequence;
+                                          vision: a=gw b=gh mode=final block */
     uint64_t             last_use;
     struct ggml_context * ctx;
     struct ggml_cgraph * gf;
     struct ggml_tensor * in_pixels, * in_pos, * in_mask, * in_ids, * in_positions, * in_eot;
+    struct ggml_tensor * in_pool_mask; /* text: attention mask of the pooled (EOT) rows */
     struct ggml_tensor * out;
     float *              pos_host;    /* interpolated position embeddings for in_pos */
     float *              mask_host;   /* additive attention mask hiding padding tokens */
@@ -170,7 +172,7 @@ typedef struct cc_attn_opts {
     int                  heads;
     float                scale;     /* head_dim^-0.5 */
     enum cc_attn_impl    impl;
-    int                  n_threads; /* FUSED: threads the backend runs it with */
+    struct ggml_tensor * scratch;   /* FUSED: working memory, see cc_fused_attention_scratch */
     bool                 causal;    /* PLAIN only */
     struct ggml_tensor * mask;      /* PLAIN only: additive [n_k, n_q, 1|heads, 1|B] mask, or NULL */
 } cc_attn_opts;
@@ -189,12 +191,16 @@ struct ggml_tensor * cc_mlp(struct ggml_context * ctx, struct ggml_tensor * x, c
 struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
                               float eps, bool use_gelu, const cc_attn_opts * attn);
 
-/* Fused CPU attention (attention.c): whether this CPU runs it for the head size, and the
- * operation for q [W, n_q], k, v [W, n_k] (B = 1), heads merged in the result [W, n_q]. */
+/* Fused CPU attention (attention.c): whether this CPU runs it for the head size; the working
+ * memory that every such operation of a graph shares (they run one after the other), for up to
+ * n_keys keys and n_threads threads; and the operation for q [W, n_q], k, v [W, n_k] (B = 1),
+ * heads merged in the result [W, n_q]. */
 bool                 cc_fused_attention_available(int head_dim);
+struct ggml_tensor * cc_fused_attention_scratch(struct ggml_context * ctx, int64_t n_keys,
+                                                int64_t head_dim, int n_threads);
 struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_tensor * q,
                                         struct ggml_tensor * k, struct ggml_tensor * v, int heads,
-                                        int n_threads);
+                                        struct ggml_tensor * scratch);
 
 /* ---- host-side image math (interp.c, image.c) ---------------------------- */
 
