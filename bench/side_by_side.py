@@ -67,7 +67,8 @@ def merge_rounds(results, runs_key=None):
         for key, _ in ROWS:
             out[key] = stats([x for it in items for x in it[key]["samples"]])
         out["segment_images_per_s"] = 1.0 / out["segment_500x375_s"]["median"]
-        out["rss_mb"] = dict(items[-1]["rss_mb"], peak=max(it["rss_mb"]["peak"] for it in items))
+        out["rss_mb"] = dict(items[-1]["rss_mb"], **{k: max(it["rss_mb"][k] for it in items)
+                                                     for k in ("peak", "peak_segment")})
         for k in ("load_average_before", "load_average_start"):
             if k in items[0]:
                 out[k] = items[0][k]
@@ -263,6 +264,10 @@ def torch_worker(args):
     out["text_prompts"] = len(classes) * len(templates)
 
     picture = synthetic_rgb(SEG_W, SEG_H, 1)
+    out["segment_500x375_s"] = timed(lambda: cc.segment(picture, text))
+    out["segment_images_per_s"] = 1.0 / out["segment_500x375_s"]["median"]
+    peak_segment = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0
+
     w224 = cc.normalise(torch.from_numpy(picture[:224, :224]).permute(2, 0, 1)[None].float())
     w448 = cc.normalise(torch.from_numpy(synthetic_rgb(448, 448, 2)).permute(2, 0, 1)[None].float())
     out["window_224_s"] = timed(lambda: cc.dense(w224))
@@ -273,9 +278,8 @@ def torch_worker(args):
         return F.normalize(getattr(f, "pooler_output", f), dim=-1)
 
     out["global_224_s"] = timed(global_224)
-    out["segment_500x375_s"] = timed(lambda: cc.segment(picture, text))
-    out["segment_images_per_s"] = 1.0 / out["segment_500x375_s"]["median"]
-    out["rss_mb"] = {"peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
+    out["rss_mb"] = {"peak_segment": peak_segment,
+                     "peak": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024.0}
     out["load_average_after"] = load_average()
     print(json.dumps(out))
 
@@ -346,13 +350,15 @@ def report(torch_res, ours_res, threads, jvm_args):
             o = r[key]
             cells += f" {o['median']:.3f} ({o['min']:.3f}) | {ratio(o['median'], t['median']):.2f}x |"
         lines.append(cells)
-    cells = f"| peak RSS (MB) | {torch_res['rss_mb']['peak']:.0f} |"
-    for r in runs:
-        cells += f" {r['rss_mb']['peak']:.0f} | {ratio(r['rss_mb']['peak'], torch_res['rss_mb']['peak']):.2f}x |"
-    lines.append(cells)
-    lines += ["", "Peak RSS: VmHWM of the process that ran all rows (ours: one JVM per model, whose own "
-              "baseline before loading the model is in ours.json as rss_mb.before_load; PyTorch: the worker's "
-              "ru_maxrss).", "", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+    for key, label in (("peak_segment", "segmentation peak RSS (MB)"), ("peak", "peak RSS (MB)")):
+        cells = f"| {label} | {torch_res['rss_mb'][key]:.0f} |"
+        for r in runs:
+            cells += f" {r['rss_mb'][key]:.0f} | {ratio(r['rss_mb'][key], torch_res['rss_mb'][key]):.2f}x |"
+        lines.append(cells)
+    lines += ["", "RSS: VmHWM of the process (ours: one JVM per model, about 87 MB of it before the model is "
+              "loaded; PyTorch: the worker's ru_maxrss, torch itself included). Segmentation peak: after loading, "
+              "the class embeddings and the segmentation runs, before the other rows; peak: after all rows. "
+              "The highest of all rounds.", "", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
 
     by_type = {r["file_type"]: r for r in runs}
     checks = []
@@ -364,8 +370,8 @@ def report(torch_res, ours_res, threads, jvm_args):
     if "q4_0" in by_type:
         rss = by_type["q4_0"]["rss_mb"]
         checks.append((f"500x375 segmentation q4_0 peak RSS <= {RSS_TARGET_MB} MB",
-                       f"{rss['peak']:.0f} MB (JVM before loading: {rss['before_load']:.0f} MB)",
-                       rss["peak"] <= RSS_TARGET_MB))
+                       f"{rss['peak_segment']:.0f} MB (JVM before loading: {rss['before_load']:.0f} MB)",
+                       rss["peak_segment"] <= RSS_TARGET_MB))
     if "q8_0" in by_type:
         s = by_type["q8_0"]["text_21x80_s"]["median"]
         checks.append((f"21x80 prompt embeddings q8_0 < {TEXT_TARGET_S:g} s", f"{s:.2f} s", s < TEXT_TARGET_S))

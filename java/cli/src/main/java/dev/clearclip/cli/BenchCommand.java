@@ -138,7 +138,8 @@ final class BenchCommand implements Callable<Integer> {
         ArrayNode runs = report.putArray("runs");
         for (Path m : models) {
             for (int t : threads) {
-                spec.commandLine().getErr().printf("bench: %s, %d thread%s...%n", m.getFileName(), t, t == 1 ? "" : "s");
+                spec.commandLine().getErr().printf("bench: %s, %d thread%s...%n", m.getFileName(), t,
+                        t == 1 ? "" : "s");
                 runs.add(inProcess ? measure(m, t, "shared") : runChild(m, t));
             }
         }
@@ -214,18 +215,20 @@ final class BenchCommand implements Callable<Integer> {
             r.put("text_prompts", voc.allNames().size() * embeddings[0].templates().size());
             rss.put("peak_after_text", residentMb("VmHWM"));
 
+            // Segmentation right after the class embeddings, as `clearclip segment` runs: the peak
+            // RSS so far is that of the whole segmentation pipeline.
             RgbImage picture = syntheticPicture(SEGMENT_WIDTH, SEGMENT_HEIGHT);
-            RgbImage w224 = crop(picture, 224, 224);
-            RgbImage w448 = syntheticPicture(448, 448);
-            r.set("window_224_s", time(1, () -> m.denseFeatures(w224, BlockMode.CLEARCLIP)));
-            r.set("window_448_s", time(1, () -> m.denseFeatures(w448, BlockMode.CLEARCLIP)));
-            rss.put("peak_after_windows", residentMb("VmHWM"));
-            r.set("global_224_s", time(1, () -> m.encodeImage(w224)));
-
             SegmentOptions segment = Preset.VOC21.options();
             JsonNode seg = time(1, () -> m.segment(picture, embeddings[0], segment));
             r.set("segment_500x375_s", seg);
             r.put("segment_images_per_s", 1.0 / seg.get("median").asDouble());
+            rss.put("peak_segment", residentMb("VmHWM"));
+
+            RgbImage w224 = crop(picture, 224, 224);
+            RgbImage w448 = syntheticPicture(448, 448);
+            r.set("window_224_s", time(1, () -> m.denseFeatures(w224, BlockMode.CLEARCLIP)));
+            r.set("window_448_s", time(1, () -> m.denseFeatures(w448, BlockMode.CLEARCLIP)));
+            r.set("global_224_s", time(1, () -> m.encodeImage(w224)));
         }
         rss.put("peak", residentMb("VmHWM"));
         r.set("rss_mb", rss);
@@ -345,7 +348,8 @@ final class BenchCommand implements Callable<Integer> {
         child.getOutputStream().close();
         PrintWriter err = spec.commandLine().getErr();
         Thread errPump = Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader r = new BufferedReader(new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8))) {
+            try (BufferedReader r = new BufferedReader(
+                    new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8))) {
                 r.lines().forEach(line -> {
                     synchronized (err) {
                         err.println(line);
@@ -419,8 +423,8 @@ final class BenchCommand implements Callable<Integer> {
         for (String[] row : ROWS) {
             sb.append(' ').append(row[1]).append(" |");
         }
-        sb.append(" 500x375 (img/s) | peak RSS (MB) |\n|---|---|---|");
-        sb.append("---|".repeat(ROWS.size() + 2)).append('\n');
+        sb.append(" 500x375 (img/s) | segmentation peak RSS (MB) | peak RSS (MB) |\n|---|---|---|");
+        sb.append("---|".repeat(ROWS.size() + 3)).append('\n');
         for (JsonNode run : report.path("runs")) {
             sb.append("| ").append(run.path("name").asText()).append(" | ").append(run.path("file_type").asText())
                     .append(" | ").append(run.path("threads").asInt()).append(" |");
@@ -429,14 +433,16 @@ final class BenchCommand implements Callable<Integer> {
                 sb.append(String.format(Locale.ROOT, " %s (%s) |", fmt(s.path("median").asDouble()),
                         fmt(s.path("min").asDouble())));
             }
-            sb.append(String.format(Locale.ROOT, " %.2f | %.0f |%n", run.path("segment_images_per_s").asDouble(),
-                    run.path("rss_mb").path("peak").asDouble()));
+            sb.append(String.format(Locale.ROOT, " %.2f | %.0f | %.0f |%n", run.path("segment_images_per_s").asDouble(),
+                    run.path("rss_mb").path("peak_segment").asDouble(), run.path("rss_mb").path("peak").asDouble()));
         }
         boolean shared = !report.path("process_per_run").asBoolean(true);
         sb.append(String.format(Locale.ROOT, "%nWindows: dense ClearCLIP features of one 224x224 / 448x448 picture. "
                 + "Segment: the whole VOC21 pipeline (short side 448, 448 crops, stride 224: 2 windows) on a "
                 + "generated 500x375 picture with precomputed class embeddings. Prompts: 21 VOC classes x 80 "
-                + "templates through the text tower, no cache. Peak RSS: VmHWM of %s.%n",
+                + "templates through the text tower, no cache. Segmentation peak RSS: VmHWM after loading, the "
+                + "class embeddings and the segmentation runs (what `clearclip segment` does); peak RSS: after all "
+                + "rows. VmHWM of %s.%n",
                 shared ? "the one process that measured all rows so far (cumulative)"
                         : "the process that measured the row (one JVM per row)"));
         return sb.toString();
