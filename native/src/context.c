@@ -195,7 +195,7 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
         }
         ctx->w = &ctx->own_weights;
     }
-    cc_log(CLEARCLIP_LOG_INFO, "clearclip: context on %s (%s), %d threads, vision attention %s",
+    cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: context on %s (%s), %d threads, vision attention %s",
            ctx->backend_name, ggml_backend_dev_description(dev), ctx->n_threads,
            ctx->vision_attn == CC_ATTN_FUSED   ? "fused"
            : ctx->vision_attn == CC_ATTN_FLASH ? "flash"

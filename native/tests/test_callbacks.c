@@ -20,7 +20,7 @@ static void record_log(clearclip_log_level level, const char * text, void * ud) 
     r->n++;
     if (level < CLEARCLIP_LOG_DEBUG || level > CLEARCLIP_LOG_ERROR) r->bad_level++;
     if (level == CLEARCLIP_LOG_ERROR) r->n_error++;
-    if (level == CLEARCLIP_LOG_INFO && strstr(text, "clearclip: context on CPU")) r->n_context_lines++;
+    if (level == CLEARCLIP_LOG_DEBUG && strstr(text, "clearclip: context on CPU")) r->n_context_lines++;
     /* ggml's GGUF reader names its function first, e.g. "gguf_init_from_file_impl: ..." */
     if (level == CLEARCLIP_LOG_ERROR && strncmp(text, "gguf_", 5) == 0) r->n_gguf_errors++;
     size_t len = strlen(text);
