@@ -63,8 +63,9 @@ static void logging(const char * model_path) {
     clearclip_context * c = NULL;
     CHECK(clearclip_context_init(m, cp, &c) == CLEARCLIP_OK);
     clearclip_context_free(c);
-    CHECK(clearclip_model_load(cut, clearclip_model_default_params(), &m) == CLEARCLIP_ERR_FORMAT ||
-          m == NULL);
+    clearclip_model * bad = NULL;
+    CHECK(clearclip_model_load(cut, clearclip_model_default_params(), &bad) == CLEARCLIP_ERR_FORMAT);
+    CHECK(bad == NULL);
     ggml_log_callback cb = NULL;
     void * ud = NULL;
     ggml_log_get(&cb, &ud);
@@ -81,7 +82,7 @@ static void logging(const char * model_path) {
     c = NULL;
     CHECK(clearclip_context_init(m, cp, &c) == CLEARCLIP_OK);
     CHECK_MSG(r.n_context_lines == 1, "%d 'context on CPU' lines", r.n_context_lines);
-    clearclip_model * bad = NULL;
+    bad = NULL;
     CHECK_STATUS(clearclip_model_load(cut, clearclip_model_default_params(), &bad),
                  CLEARCLIP_ERR_FORMAT, "GGUF header");
     CHECK_MSG(r.n_gguf_errors > 0, "ggml's GGUF errors did not reach the callback (%d lines)", r.n);
