@@ -13,6 +13,8 @@
  *   - no global mutable state: a model is immutable after loading and may be
  *     shared by several contexts on several threads; a context owns the
  *     compute graphs and buffers and must be used by one thread at a time.
+ *     The one exception is the log callback (clearclip_log_set), which is
+ *     process-wide by nature because ggml's own logger is.
  *
  * Image input is float32, planar (CHW, 3 x height x width), already normalised
  * with the model's mean/std (see clearclip_image_normalize).
@@ -48,6 +50,7 @@ typedef enum clearclip_status {
     CLEARCLIP_ERR_NO_TOWER         = 6, /* the file has no text (or no vision) tower */
     CLEARCLIP_ERR_BACKEND          = 7, /* backend could not be initialised or failed */
     CLEARCLIP_ERR_OUT_OF_MEMORY    = 8,
+    CLEARCLIP_ERR_ABORTED          = 9, /* the context's abort callback returned true */
 } clearclip_status;
 
 /* Final block of the vision tower used for dense (per-patch) features. */
@@ -71,6 +74,34 @@ CLEARCLIP_API const char * clearclip_status_name(clearclip_status status);
 CLEARCLIP_API const char * clearclip_version(void);
 /* Human-readable description of the ggml build in use (version, CPU features). */
 CLEARCLIP_API const char * clearclip_system_info(void);
+
+/* ---- logging ------------------------------------------------------------ */
+
+/* Values equal ggml's enum ggml_log_level for the same levels. */
+typedef enum clearclip_log_level {
+    CLEARCLIP_LOG_DEBUG = 1,
+    CLEARCLIP_LOG_INFO  = 2,
+    CLEARCLIP_LOG_WARN  = 3,
+    CLEARCLIP_LOG_ERROR = 4,
+} clearclip_log_level;
+
+/* One message; text usually ends with a newline and is valid only during the call. May be
+ * called on any thread, including ggml's worker threads, and concurrently. */
+typedef void (*clearclip_log_callback)(clearclip_log_level level, const char * text,
+                                       void * user_data);
+
+/*
+ * Routes the engine's messages and ggml's to callback (NULL: back to the default).
+ *
+ * The callback is process-wide state: ggml has one logger per process, so this is the
+ * library's only global setting. Until clearclip_log_set is first called with a callback the
+ * engine does not touch ggml's logger: the engine's own messages are dropped and ggml prints
+ * its messages with its default logger (to stderr) or whatever logger the application gave
+ * ggml_log_set. A non-NULL callback installs the engine as ggml's logger (ggml_log_set), so
+ * every ggml user in the process then reports through it; NULL restores ggml's default
+ * logger and drops the engine's messages again. Safe to call from any thread.
+ */
+CLEARCLIP_API void clearclip_log_set(clearclip_log_callback callback, void * user_data);
 
 /* ---- model -------------------------------------------------------------- */
 
@@ -149,6 +180,21 @@ CLEARCLIP_API void clearclip_context_free(clearclip_context * ctx);
 /* Name of the backend the context runs on, e.g. "CPU". */
 CLEARCLIP_API const char * clearclip_context_backend_name(const clearclip_context * ctx);
 
+/* Returns true to stop the running call. Called on the calling thread between windows and
+ * batches and, on the CPU backend, by ggml between graph nodes (from the thread that
+ * started the computation); it must be cheap and must not call into the context. */
+typedef bool (*clearclip_abort_callback)(void * user_data);
+
+/*
+ * Sets (or, with NULL, clears) the context's abort callback. When it returns true the
+ * running encode/segment call stops within one graph node (CPU backend) or one window /
+ * text batch (any backend) and returns CLEARCLIP_ERR_ABORTED with the message "aborted by
+ * the caller"; its outputs are then undefined, and the context stays usable.
+ */
+CLEARCLIP_API void clearclip_context_set_abort_callback(clearclip_context * ctx,
+                                                        clearclip_abort_callback callback,
+                                                        void * user_data);
+
 /* ---- text tower --------------------------------------------------------- */
 
 /*
@@ -220,6 +266,11 @@ CLEARCLIP_API clearclip_status clearclip_dense_features(clearclip_context * ctx,
 
 /* ---- segmentation ------------------------------------------------------- */
 
+/* Segmentation progress: called on the calling thread after each sliding window with the
+ * windows done so far and the window count (windows_done == n_windows after the last). */
+typedef void (*clearclip_progress_callback)(int32_t windows_done, int32_t n_windows,
+                                            void * user_data);
+
 typedef struct clearclip_segment_params {
     int32_t              short_side;       /* resize so the short side is this (default 448); 0 keeps the size */
     int32_t              crop;             /* sliding-window side in pixels (default 448)         */
@@ -229,6 +280,8 @@ typedef struct clearclip_segment_params {
     float                prob_threshold;   /* pixels whose best probability is below this get
                                               background_class (default 0: off)                   */
     int32_t              background_class; /* class index for thresholded pixels (default 0)      */
+    clearclip_progress_callback progress;  /* NULL (default) or called after each window      */
+    void *               progress_user_data; /* passed to progress                              */
 } clearclip_segment_params;
 
 CLEARCLIP_API clearclip_segment_params clearclip_segment_default_params(void);

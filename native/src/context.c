@@ -95,6 +95,28 @@ static bool cc_backend_flash_attn(ggml_backend_t backend, const cc_hparams * hp)
     return ok;
 }
 
+/* Handed to the backend (ggml checks it between graph nodes): asks the context's current
+ * callback, so clearclip_context_set_abort_callback never has to reach into the backend. */
+static bool cc_backend_abort(void * data) {
+    const clearclip_context * ctx = data;
+    return ctx->abort_cb && ctx->abort_cb(ctx->abort_ud);
+}
+
+bool cc_should_abort(clearclip_context * ctx) {
+    if (ctx->abort_cb && ctx->abort_cb(ctx->abort_ud)) {
+        cc_error(CLEARCLIP_ERR_ABORTED, "aborted by the caller");
+        return true;
+    }
+    return false;
+}
+
+void clearclip_context_set_abort_callback(clearclip_context * ctx,
+                                          clearclip_abort_callback callback, void * user_data) {
+    if (!ctx) return;
+    ctx->abort_cb = callback;
+    ctx->abort_ud = callback ? user_data : NULL;
+}
+
 clearclip_context_params clearclip_context_default_params(void) {
     clearclip_context_params p = { .n_threads = 0, .backend = NULL };
     return p;
@@ -141,6 +163,14 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     if (set_threads) {
         set_threads(ctx->backend, ctx->n_threads);
     }
+    /* Backends that can stop a graph midway (CPU, Metal) export this; others are stopped
+     * between graphs by cc_compute. */
+    ggml_backend_set_abort_callback_t set_abort =
+        (ggml_backend_set_abort_callback_t) ggml_backend_reg_get_proc_address(
+            reg, "ggml_backend_set_abort_callback");
+    if (set_abort) {
+        set_abort(ctx->backend, cc_backend_abort, ctx);
+    }
     if (model->hp.has_vision) {
         const int hd = model->hp.vision.width / model->hp.vision.heads;
         ctx->vision_attn = ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU &&
@@ -165,6 +195,11 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
         }
         ctx->w = &ctx->own_weights;
     }
+    cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: context on %s (%s), %d threads, vision attention %s",
+           ctx->backend_name, ggml_backend_dev_description(dev), ctx->n_threads,
+           ctx->vision_attn == CC_ATTN_FUSED   ? "fused"
+           : ctx->vision_attn == CC_ATTN_FLASH ? "flash"
+                                               : "plain");
     *out = ctx;
     return CLEARCLIP_OK;
 }
@@ -284,7 +319,13 @@ clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int3
 }
 
 clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g) {
+    /* Every window and text batch is one graph: checking here stops between them on any
+     * backend; the backend's own check (cc_backend_abort) stops within one. */
+    if (cc_should_abort(ctx)) return CLEARCLIP_ERR_ABORTED;
     enum ggml_status s = ggml_backend_graph_compute(ctx->backend, g->gf);
+    if (s == GGML_STATUS_ABORTED) {
+        return cc_error(CLEARCLIP_ERR_ABORTED, "aborted by the caller");
+    }
     if (s != GGML_STATUS_SUCCESS) {
         return cc_error(s == GGML_STATUS_ALLOC_FAILED ? CLEARCLIP_ERR_OUT_OF_MEMORY
                                                       : CLEARCLIP_ERR_BACKEND,

@@ -39,6 +39,7 @@ const char * clearclip_status_name(clearclip_status status) {
         case CLEARCLIP_ERR_NO_TOWER:         return "CLEARCLIP_ERR_NO_TOWER";
         case CLEARCLIP_ERR_BACKEND:          return "CLEARCLIP_ERR_BACKEND";
         case CLEARCLIP_ERR_OUT_OF_MEMORY:    return "CLEARCLIP_ERR_OUT_OF_MEMORY";
+        case CLEARCLIP_ERR_ABORTED:          return "CLEARCLIP_ERR_ABORTED";
     }
     return "CLEARCLIP_ERR_UNKNOWN";
 }

@@ -40,6 +40,11 @@
 clearclip_status cc_error(clearclip_status status, const char * fmt, ...) CC_PRINTF(2, 3);
 void             cc_clear_error(void);
 
+/* ---- log (log.c) --------------------------------------------------------- */
+
+/* Sends one line (newline added) to the clearclip_log_set callback; nothing when none is set. */
+void cc_log(clearclip_log_level level, const char * fmt, ...) CC_PRINTF(2, 3);
+
 /* ---- model (model.c) ----------------------------------------------------- */
 
 typedef struct cc_layer {
@@ -146,7 +151,12 @@ struct clearclip_context {
     char              backend_name[64];
     float *           scratch;        /* reused host buffer (padded pixels, token rows) */
     size_t            scratch_size;   /* in floats */
+    clearclip_abort_callback abort_cb; /* clearclip_context_set_abort_callback */
+    void *            abort_ud;
 };
+
+/* Whether the caller's abort callback asks to stop; records the ERR_ABORTED message if so. */
+bool cc_should_abort(clearclip_context * ctx);
 
 /* Returns the context's scratch buffer grown to at least n_floats, or NULL. */
 float * cc_scratch(clearclip_context * ctx, size_t n_floats);

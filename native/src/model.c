@@ -604,25 +604,10 @@ static ggml_backend_buffer_type_t cc_repack_buft(struct ggml_tensor * t) {
     return found;
 }
 
-/* ggml logs each repacked tensor at debug level, and its default logger prints every level:
- * keep warnings and errors only. */
-static void cc_quiet_log(enum ggml_log_level level, const char * text, void * user_data) {
-    (void) user_data;
-    if (level == GGML_LOG_LEVEL_WARN || level == GGML_LOG_LEVEL_ERROR) {
-        fputs(text, stderr);
-    }
-}
-
-static void cc_install_log(void) {
-    ggml_log_set(cc_quiet_log, NULL);
-}
-
 /* Copies the block matrices that the CPU backend multiplies faster from another layout into a
  * buffer of that layout and points the model's fields at the copies. The file pages they were
  * read from are dropped from the process again (they stay in the page cache and the mapping). */
 static clearclip_status cc_repack_weights(clearclip_model * m) {
-    static pthread_once_t log_once = PTHREAD_ONCE_INIT;
-    pthread_once(&log_once, cc_install_log);
     cc_weights * w = &m->weights;
     const cc_hparams * hp = &m->hp;
     const int32_t n_text = hp->has_text ? hp->text.layers : 0;

@@ -16,6 +16,8 @@ clearclip_segment_params clearclip_segment_default_params(void) {
         .logit_scale      = 50.0f,
         .prob_threshold   = 0.0f,
         .background_class = 0,
+        .progress           = NULL,
+        .progress_user_data = NULL,
     };
     return p;
 }
@@ -324,6 +326,7 @@ clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb,
             if (ix == 0) {
                 for (int32_t y = win->y0; y < y1; y++) b.row_count[y]++;
             }
+            if (params.progress) params.progress(iy * nx + ix + 1, n_win, params.progress_user_data);
         }
     }
     if (st) {

@@ -2,7 +2,8 @@ package dev.clearclip;
 
 /**
  * Base of every error clearclip reports. Unchecked: callers that can recover catch the subclass
- * they care about ({@link ModelLoadException}, {@link ImageReadException}, {@link InferenceException}).
+ * they care about ({@link ModelLoadException}, {@link ImageReadException}, {@link InferenceException},
+ * {@link AbortedException}).
  */
 public class ClearClipException extends RuntimeException {
     private static final long serialVersionUID = 1L;
@@ -18,6 +19,8 @@ public class ClearClipException extends RuntimeException {
         NO_TOWER,
         BACKEND,
         OUT_OF_MEMORY,
+        /** The call was stopped: thread interrupt, deadline or a failing progress listener. */
+        ABORTED,
         /** A code this library does not know (a newer engine). */
         UNKNOWN;
 
@@ -32,6 +35,7 @@ public class ClearClipException extends RuntimeException {
                 case 6 -> NO_TOWER;
                 case 7 -> BACKEND;
                 case 8 -> OUT_OF_MEMORY;
+                case 9 -> ABORTED;
                 default -> UNKNOWN;
             };
         }

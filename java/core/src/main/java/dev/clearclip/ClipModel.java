@@ -276,6 +276,16 @@ public final class ClipModel implements AutoCloseable {
 
     /** Segmentation with class embeddings computed beforehand (e.g. reused over many pictures). */
     public SegmentationResult segment(RgbImage image, ClassEmbeddings embeddings, SegmentOptions options) {
+        return segment(image, embeddings, options, null);
+    }
+
+    /**
+     * Segmentation that reports each finished sliding window to {@code progress} (null: none). Like every
+     * call, it stops within one window when the calling thread is interrupted or the options' timeout
+     * passes, throwing {@link AbortedException}; the model stays usable.
+     */
+    public SegmentationResult segment(RgbImage image, ClassEmbeddings embeddings, SegmentOptions options,
+                                      SegmentProgressListener progress) {
         requireVision();
         ClassSet classes = embeddings.classes();
         if (options.probThreshold() > 0 && !classes.hasBackground()) {
@@ -296,7 +306,8 @@ public final class ClipModel implements AutoCloseable {
         int[] nameClass = classes.nameClasses();
         float[][] probsOut = probs;
         withContext(ctx -> {
-            NativeEngine.segment(ctx, image, flat, nameClass.length, nameClass, nClasses, options, 0, labels, probsOut);
+            NativeEngine.segment(ctx, image, flat, nameClass.length, nameClass, nClasses, options, 0, labels, probsOut,
+                    progress);
             return null;
         });
         return SegmentationResult.of(image.width(), image.height(), labels, classes.classNames(),

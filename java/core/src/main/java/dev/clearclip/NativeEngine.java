@@ -2,15 +2,23 @@ package dev.clearclip;
 
 import static dev.clearclip.bindings.ffi.ClearClipNative.*;
 
+import dev.clearclip.bindings.ffi.clearclip_abort_callback;
 import dev.clearclip.bindings.ffi.clearclip_context_params;
+import dev.clearclip.bindings.ffi.clearclip_log_callback;
 import dev.clearclip.bindings.ffi.clearclip_model_info;
 import dev.clearclip.bindings.ffi.clearclip_model_params;
+import dev.clearclip.bindings.ffi.clearclip_progress_callback;
 import dev.clearclip.bindings.ffi.clearclip_segment_params;
 import java.lang.foreign.Arena;
 import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.List;
+import java.util.Map;
+import java.util.Objects;
+import java.util.concurrent.ConcurrentHashMap;
+import java.util.concurrent.atomic.AtomicLong;
 
 /**
  * Every call into the generated bindings goes through here, so the rest of the library sees no FFM
@@ -21,6 +29,157 @@ import java.util.List;
 final class NativeEngine {
 
     private NativeEngine() {
+    }
+
+    /** Where the engine's and ggml's messages go (see {@link #routeLogs()}). */
+    static final String LOGGER_NAME = "dev.clearclip.native";
+
+    /**
+     * The upcall stubs C calls back into. They live in the global arena, so they stay valid for as
+     * long as C may hold them (the log callback stays installed for the life of the process), and they
+     * are static methods that find their per-call state by an id passed as user data. A holder class,
+     * so that they are made on first use, after the native library has loaded. No exception may leave
+     * an upcall (the JVM would crash): each catches everything.
+     */
+    private static final class Upcalls {
+        static final System.Logger LOG = System.getLogger(LOGGER_NAME);
+        static final MemorySegment ABORT = clearclip_abort_callback.allocate(NativeEngine::abortRequested, Arena.global());
+        static final MemorySegment PROGRESS = clearclip_progress_callback.allocate(NativeEngine::windowDone, Arena.global());
+        static final MemorySegment LOGGER = clearclip_log_callback.allocate(NativeEngine::log, Arena.global());
+
+        static {
+            // ggml's logger is process-wide: from here on, ggml's messages in this process (not only
+            // ours) go to System.Logger instead of stderr.
+            clearclip_log_set(LOGGER, MemorySegment.NULL);
+        }
+    }
+
+    /** Routes the engine's and ggml's messages to System.Logger {@value #LOGGER_NAME}; idempotent. */
+    static void routeLogs() {
+        Objects.requireNonNull(Upcalls.LOGGER);
+    }
+
+    private static void log(int level, MemorySegment text, MemorySegment userData) {
+        try {
+            System.Logger.Level l = level == CLEARCLIP_LOG_ERROR() ? System.Logger.Level.ERROR
+                    : level == CLEARCLIP_LOG_WARN() ? System.Logger.Level.WARNING
+                    : level == CLEARCLIP_LOG_INFO() ? System.Logger.Level.INFO
+                    : System.Logger.Level.DEBUG;
+            if (!Upcalls.LOG.isLoggable(l)) {
+                return;
+            }
+            String s = text.reinterpret(Long.MAX_VALUE).getString(0).stripTrailing();
+            if (!s.isEmpty()) {
+                Upcalls.LOG.log(l, s);
+            }
+        } catch (Throwable t) {
+            // nothing may escape an upcall; a lost log line is the lesser harm
+        }
+    }
+
+    private static final AtomicLong CALL_IDS = new AtomicLong();
+    private static final Map<Long, Call> CALLS = new ConcurrentHashMap<>();
+
+    /**
+     * One native call that can be stopped: while it is open the context's abort callback asks it
+     * whether to stop (the calling thread interrupted, the deadline passed, or the progress listener
+     * failed), and the progress callback reaches its listener.
+     */
+    private static final class Call implements AutoCloseable {
+        final long id = CALL_IDS.incrementAndGet();
+        final MemorySegment ctx;
+        final Thread thread = Thread.currentThread();
+        final long deadline; // System.nanoTime(); only when hasDeadline
+        final boolean hasDeadline;
+        final Duration timeout;
+        final SegmentProgressListener listener;
+        volatile Throwable listenerFailure;
+
+        Call(MemorySegment ctx, Duration timeout, SegmentProgressListener listener) {
+            this.ctx = ctx;
+            this.timeout = timeout;
+            this.hasDeadline = timeout != null;
+            this.deadline = hasDeadline ? System.nanoTime() + saturatedNanos(timeout) : 0;
+            this.listener = listener;
+            CALLS.put(id, this);
+            clearclip_context_set_abort_callback(ctx, Upcalls.ABORT, MemorySegment.ofAddress(id));
+        }
+
+        MemorySegment userData() {
+            return MemorySegment.ofAddress(id);
+        }
+
+        boolean shouldStop() {
+            return thread.isInterrupted() || listenerFailure != null
+                    || (hasDeadline && System.nanoTime() - deadline >= 0);
+        }
+
+        /** Turns a failed status into the exception that says why. */
+        void check(int status, String what) {
+            if (status == CLEARCLIP_OK()) {
+                return;
+            }
+            if (status == CLEARCLIP_ERR_ABORTED()) {
+                Throwable failure = listenerFailure;
+                if (failure instanceof RuntimeException e) {
+                    throw e;
+                }
+                if (failure instanceof Error e) {
+                    throw e;
+                }
+                if (failure != null) {
+                    throw new InferenceException(ClearClipException.Status.ABORTED,
+                            what + ": the progress listener failed: " + failure);
+                }
+                if (thread.isInterrupted()) {
+                    throw new AbortedException(AbortedException.Reason.INTERRUPTED,
+                            what + ": interrupted (stopped by Thread.interrupt)");
+                }
+                if (hasDeadline) {
+                    throw new AbortedException(AbortedException.Reason.TIMEOUT,
+                            what + ": timeout of " + timeout.toMillis() + " ms exceeded");
+                }
+            }
+            NativeEngine.check(status, what);
+        }
+
+        @Override
+        public void close() {
+            clearclip_context_set_abort_callback(ctx, MemorySegment.NULL, MemorySegment.NULL);
+            CALLS.remove(id);
+        }
+
+        private static long saturatedNanos(Duration d) {
+            try {
+                return d.toNanos();
+            } catch (ArithmeticException e) {
+                return Long.MAX_VALUE / 2;
+            }
+        }
+    }
+
+    private static boolean abortRequested(MemorySegment userData) {
+        try {
+            Call call = CALLS.get(userData.address());
+            return call != null && call.shouldStop();
+        } catch (Throwable t) {
+            return false;
+        }
+    }
+
+    private static void windowDone(int done, int total, MemorySegment userData) {
+        try {
+            Call call = CALLS.get(userData.address());
+            if (call != null && call.listener != null && call.listenerFailure == null) {
+                try {
+                    call.listener.windowDone(done, total);
+                } catch (Throwable t) {
+                    call.listenerFailure = t; // stops the call; rethrown by check()
+                }
+            }
+        } catch (Throwable t) {
+            // nothing may escape an upcall
+        }
     }
 
     static String version() {
@@ -50,6 +209,7 @@ final class NativeEngine {
     }
 
     static MemorySegment loadModel(Path path, boolean mmap) {
+        routeLogs(); // before the first ggml call, so that ggml's messages about this file are routed too
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = clearclip_model_default_params(arena);
             clearclip_model_params.use_mmap(params, mmap);
@@ -138,7 +298,9 @@ final class NativeEngine {
                 array.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(texts.get(i)));
             }
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, (long) texts.size() * dim);
-            check(clearclip_encode_text(ctx, array, texts.size(), out), "encoding text");
+            try (Call call = new Call(ctx, null, null)) {
+                call.check(clearclip_encode_text(ctx, array, texts.size(), out), "encoding text");
+            }
             return out.toArray(ValueLayout.JAVA_FLOAT);
         }
     }
@@ -156,7 +318,9 @@ final class NativeEngine {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pixels = normalize(arena, model, image);
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, dim);
-            check(clearclip_encode_image(ctx, pixels, image.width(), image.height(), out), "encoding image");
+            try (Call call = new Call(ctx, null, null)) {
+                call.check(clearclip_encode_image(ctx, pixels, image.width(), image.height(), out), "encoding image");
+            }
             return out.toArray(ValueLayout.JAVA_FLOAT);
         }
     }
@@ -175,19 +339,23 @@ final class NativeEngine {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pixels = normalize(arena, model, image);
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, floats);
-            check(clearclip_dense_features(ctx, pixels, image.width(), image.height(), mode.nativeId(), out),
-                    "computing dense features");
+            try (Call call = new Call(ctx, null, null)) {
+                call.check(clearclip_dense_features(ctx, pixels, image.width(), image.height(), mode.nativeId(), out),
+                        "computing dense features");
+            }
             return out.toArray(ValueLayout.JAVA_FLOAT);
         }
     }
 
     /**
      * Runs the segmentation pipeline. {@code probs} is null or has one plane of {@code w * h} floats per
-     * class to receive the class probabilities.
+     * class to receive the class probabilities. An interrupt of the calling thread, the options' timeout or
+     * a failing listener stops it within one window.
      */
     static void segment(MemorySegment ctx, RgbImage image, float[] nameEmbeddings, int nNames, int[] nameClass,
-                        int nClasses, SegmentOptions options, int backgroundClass, int[] labels, float[][] probs) {
-        try (Arena arena = Arena.ofConfined()) {
+                        int nClasses, SegmentOptions options, int backgroundClass, int[] labels, float[][] probs,
+                        SegmentProgressListener listener) {
+        try (Arena arena = Arena.ofConfined(); Call call = new Call(ctx, options.timeout(), listener)) {
             MemorySegment rgb = arena.allocate(image.rgb().length);
             MemorySegment.copy(image.rgb(), 0, rgb, ValueLayout.JAVA_BYTE, 0, image.rgb().length);
             MemorySegment emb = arena.allocateFrom(ValueLayout.JAVA_FLOAT, nameEmbeddings);
@@ -200,10 +368,14 @@ final class NativeEngine {
             clearclip_segment_params.logit_scale(params, options.logitScale());
             clearclip_segment_params.prob_threshold(params, options.probThreshold());
             clearclip_segment_params.background_class(params, backgroundClass);
+            if (listener != null) {
+                clearclip_segment_params.progress(params, Upcalls.PROGRESS);
+                clearclip_segment_params.progress_user_data(params, call.userData());
+            }
             MemorySegment outLabels = arena.allocate(ValueLayout.JAVA_INT, labels.length);
             MemorySegment outProbs = probs == null ? MemorySegment.NULL
                     : arena.allocate(ValueLayout.JAVA_FLOAT, (long) nClasses * labels.length);
-            check(clearclip_segment(ctx, rgb, image.width(), image.height(), image.width() * 3, emb, nNames,
+            call.check(clearclip_segment(ctx, rgb, image.width(), image.height(), image.width() * 3, emb, nNames,
                     classes, nClasses, params, outLabels, outProbs), "segmenting");
             MemorySegment.copy(outLabels, ValueLayout.JAVA_INT, 0, labels, 0, labels.length);
             if (probs != null) {

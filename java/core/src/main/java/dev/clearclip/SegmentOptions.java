@@ -1,5 +1,6 @@
 package dev.clearclip;
 
+import java.time.Duration;
 import java.util.Objects;
 
 /**
@@ -15,6 +16,8 @@ import java.util.Objects;
  *                          a threshold above 0 implies {@code background}
  * @param background        put a {@code background} class at index 0 if the class set has none
  * @param keepProbabilities return the per-class probability maps with the labels
+ * @param timeout           null, or the longest the sliding windows of one picture may run: past it
+ *                          {@code segment} stops within one window and throws {@link AbortedException}
  */
 public record SegmentOptions(
         int shortSide,
@@ -24,7 +27,8 @@ public record SegmentOptions(
         float logitScale,
         float probThreshold,
         boolean background,
-        boolean keepProbabilities) {
+        boolean keepProbabilities,
+        Duration timeout) {
 
     public SegmentOptions {
         Objects.requireNonNull(mode, "mode");
@@ -43,6 +47,9 @@ public record SegmentOptions(
         if (!(probThreshold >= 0 && probThreshold <= 1)) {
             throw new IllegalArgumentException("probThreshold must be within [0, 1], got " + probThreshold);
         }
+        if (timeout != null && (timeout.isNegative() || timeout.isZero())) {
+            throw new IllegalArgumentException("timeout must be positive, got " + timeout);
+        }
     }
 
     public static SegmentOptions defaults() {
@@ -60,7 +67,8 @@ public record SegmentOptions(
 
     public Builder toBuilder() {
         return new Builder().shortSide(shortSide).crop(crop).stride(stride).mode(mode).logitScale(logitScale)
-                .probThreshold(probThreshold).background(background).keepProbabilities(keepProbabilities);
+                .probThreshold(probThreshold).background(background).keepProbabilities(keepProbabilities)
+                .timeout(timeout);
     }
 
     public static final class Builder {
@@ -72,6 +80,7 @@ public record SegmentOptions(
         private float probThreshold = 0f;
         private boolean background = false;
         private boolean keepProbabilities = false;
+        private Duration timeout;
 
         private Builder() {
         }
@@ -116,9 +125,15 @@ public record SegmentOptions(
             return this;
         }
 
+        /** Longest the windows of one picture may run (null: no limit). */
+        public Builder timeout(Duration v) {
+            timeout = v;
+            return this;
+        }
+
         public SegmentOptions build() {
             return new SegmentOptions(shortSide, crop, stride, mode, logitScale, probThreshold, background,
-                    keepProbabilities);
+                    keepProbabilities, timeout);
         }
     }
 }

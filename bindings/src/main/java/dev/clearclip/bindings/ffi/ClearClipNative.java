@@ -149,6 +149,15 @@ public class ClearClipNative {
     public static int CLEARCLIP_ERR_OUT_OF_MEMORY() {
         return CLEARCLIP_ERR_OUT_OF_MEMORY;
     }
+    private static final int CLEARCLIP_ERR_ABORTED = (int)9L;
+    /**
+     * {@snippet lang=c :
+     * enum clearclip_status.CLEARCLIP_ERR_ABORTED = 9
+     * }
+     */
+    public static int CLEARCLIP_ERR_ABORTED() {
+        return CLEARCLIP_ERR_ABORTED;
+    }
     private static final int CLEARCLIP_MODE_CLEARCLIP = (int)0L;
     /**
      * {@snippet lang=c :
@@ -407,6 +416,100 @@ public class ClearClipNative {
                 traceDowncall("clearclip_system_info");
             }
             return (MemorySegment)mh$.invokeExact();
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+    private static final int CLEARCLIP_LOG_DEBUG = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * enum clearclip_log_level.CLEARCLIP_LOG_DEBUG = 1
+     * }
+     */
+    public static int CLEARCLIP_LOG_DEBUG() {
+        return CLEARCLIP_LOG_DEBUG;
+    }
+    private static final int CLEARCLIP_LOG_INFO = (int)2L;
+    /**
+     * {@snippet lang=c :
+     * enum clearclip_log_level.CLEARCLIP_LOG_INFO = 2
+     * }
+     */
+    public static int CLEARCLIP_LOG_INFO() {
+        return CLEARCLIP_LOG_INFO;
+    }
+    private static final int CLEARCLIP_LOG_WARN = (int)3L;
+    /**
+     * {@snippet lang=c :
+     * enum clearclip_log_level.CLEARCLIP_LOG_WARN = 3
+     * }
+     */
+    public static int CLEARCLIP_LOG_WARN() {
+        return CLEARCLIP_LOG_WARN;
+    }
+    private static final int CLEARCLIP_LOG_ERROR = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum clearclip_log_level.CLEARCLIP_LOG_ERROR = 4
+     * }
+     */
+    public static int CLEARCLIP_LOG_ERROR() {
+        return CLEARCLIP_LOG_ERROR;
+    }
+
+    private static class clearclip_log_set {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_log_set");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void clearclip_log_set(clearclip_log_callback callback, void *user_data)
+     * }
+     */
+    public static FunctionDescriptor clearclip_log_set$descriptor() {
+        return clearclip_log_set.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void clearclip_log_set(clearclip_log_callback callback, void *user_data)
+     * }
+     */
+    public static MethodHandle clearclip_log_set$handle() {
+        return clearclip_log_set.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void clearclip_log_set(clearclip_log_callback callback, void *user_data)
+     * }
+     */
+    public static MemorySegment clearclip_log_set$address() {
+        return clearclip_log_set.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void clearclip_log_set(clearclip_log_callback callback, void *user_data)
+     * }
+     */
+    public static void clearclip_log_set(MemorySegment callback, MemorySegment user_data) {
+        var mh$ = clearclip_log_set.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_log_set", callback, user_data);
+            }
+            mh$.invokeExact(callback, user_data);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
@@ -932,6 +1035,65 @@ public class ClearClipNative {
                 traceDowncall("clearclip_context_backend_name", ctx);
             }
             return (MemorySegment)mh$.invokeExact(ctx);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clearclip_context_set_abort_callback {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_context_set_abort_callback");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void clearclip_context_set_abort_callback(clearclip_context *ctx, clearclip_abort_callback callback, void *user_data)
+     * }
+     */
+    public static FunctionDescriptor clearclip_context_set_abort_callback$descriptor() {
+        return clearclip_context_set_abort_callback.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void clearclip_context_set_abort_callback(clearclip_context *ctx, clearclip_abort_callback callback, void *user_data)
+     * }
+     */
+    public static MethodHandle clearclip_context_set_abort_callback$handle() {
+        return clearclip_context_set_abort_callback.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void clearclip_context_set_abort_callback(clearclip_context *ctx, clearclip_abort_callback callback, void *user_data)
+     * }
+     */
+    public static MemorySegment clearclip_context_set_abort_callback$address() {
+        return clearclip_context_set_abort_callback.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void clearclip_context_set_abort_callback(clearclip_context *ctx, clearclip_abort_callback callback, void *user_data)
+     * }
+     */
+    public static void clearclip_context_set_abort_callback(MemorySegment ctx, MemorySegment callback, MemorySegment user_data) {
+        var mh$ = clearclip_context_set_abort_callback.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_context_set_abort_callback", ctx, callback, user_data);
+            }
+            mh$.invokeExact(ctx, callback, user_data);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }

@@ -22,6 +22,8 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     float logit_scale;
  *     float prob_threshold;
  *     int32_t background_class;
+ *     clearclip_progress_callback progress;
+ *     void *progress_user_data;
  * }
  * }
  */
@@ -38,7 +40,10 @@ public class clearclip_segment_params {
         ClearClipNative.C_INT.withName("mode"),
         ClearClipNative.C_FLOAT.withName("logit_scale"),
         ClearClipNative.C_FLOAT.withName("prob_threshold"),
-        ClearClipNative.C_INT.withName("background_class")
+        ClearClipNative.C_INT.withName("background_class"),
+        MemoryLayout.paddingLayout(4),
+        ClearClipNative.C_POINTER.withName("progress"),
+        ClearClipNative.C_POINTER.withName("progress_user_data")
     ).withName("clearclip_segment_params");
 
     /**
@@ -354,6 +359,94 @@ public class clearclip_segment_params {
      */
     public static void background_class(MemorySegment struct, int fieldValue) {
         struct.set(background_class$LAYOUT, background_class$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout progress$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("progress"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * clearclip_progress_callback progress
+     * }
+     */
+    public static final AddressLayout progress$layout() {
+        return progress$LAYOUT;
+    }
+
+    private static final long progress$OFFSET = $LAYOUT.byteOffset(groupElement("progress"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * clearclip_progress_callback progress
+     * }
+     */
+    public static final long progress$offset() {
+        return progress$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * clearclip_progress_callback progress
+     * }
+     */
+    public static MemorySegment progress(MemorySegment struct) {
+        return struct.get(progress$LAYOUT, progress$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * clearclip_progress_callback progress
+     * }
+     */
+    public static void progress(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(progress$LAYOUT, progress$OFFSET, fieldValue);
+    }
+
+    private static final AddressLayout progress_user_data$LAYOUT = (AddressLayout)$LAYOUT.select(groupElement("progress_user_data"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * void *progress_user_data
+     * }
+     */
+    public static final AddressLayout progress_user_data$layout() {
+        return progress_user_data$LAYOUT;
+    }
+
+    private static final long progress_user_data$OFFSET = $LAYOUT.byteOffset(groupElement("progress_user_data"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * void *progress_user_data
+     * }
+     */
+    public static final long progress_user_data$offset() {
+        return progress_user_data$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * void *progress_user_data
+     * }
+     */
+    public static MemorySegment progress_user_data(MemorySegment struct) {
+        return struct.get(progress_user_data$LAYOUT, progress_user_data$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * void *progress_user_data
+     * }
+     */
+    public static void progress_user_data(MemorySegment struct, MemorySegment fieldValue) {
+        struct.set(progress_user_data$LAYOUT, progress_user_data$OFFSET, fieldValue);
     }
 
     /**

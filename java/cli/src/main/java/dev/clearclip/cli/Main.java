@@ -44,7 +44,7 @@ public final class Main implements Runnable {
     String backend = "auto";
 
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
-            description = "Show details and, on errors, stack traces.")
+            description = "Show details, the engine's and ggml's messages and, on errors, stack traces.")
     boolean verbose;
 
     @CommandLine.Spec
@@ -66,6 +66,11 @@ public final class Main implements Runnable {
         cli.setOut(out);
         cli.setErr(err);
         cli.setExecutionExceptionHandler(new ErrorHandler(main));
+        // once the options are parsed (--verbose may follow the command name), before any command runs
+        cli.setExecutionStrategy(parsed -> {
+            NativeLogs.configure(main.verbose, err);
+            return new CommandLine.RunLast().execute(parsed);
+        });
         int code = cli.execute(args);
         out.flush();
         err.flush();

@@ -2,6 +2,7 @@ package dev.clearclip.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clearclip.AbortedException;
 import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
@@ -10,6 +11,7 @@ import dev.clearclip.Images;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.SegmentProgressListener;
 import dev.clearclip.SegmentationResult;
 import java.io.PrintWriter;
 import java.nio.file.Files;
@@ -111,34 +113,54 @@ final class SegmentCommand extends ModelCommand {
         Map<Path, Path> stems = outputStems(inputs);
 
         int failures = 0;
-        try (ClipModel m = openModel()) {
-            ClassEmbeddings embeddings = m.classEmbeddings(classes);
-            ProgressBar bar = inputs.size() > 1 ? new ProgressBar(err, "segmenting", inputs.size(), false) : null;
-            int done = 0;
-            for (Path input : inputs) {
-                try {
-                    Path written = segmentOne(m, embeddings, options, input, stems.get(input));
-                    if (bar == null) {
-                        out.println("wrote " + written);
+        int done = 0;
+        // Ctrl-C interrupts this thread, which stops the engine within one window
+        StopOnSignal stop = new StopOnSignal();
+        // closed last: on a signal the JVM exits as soon as the hook returns, so after the message below
+        try (stop) {
+            try (ClipModel m = openModel()) {
+                ClassEmbeddings embeddings = m.classEmbeddings(classes);
+                ProgressBar bar = inputs.size() > 1 ? new ProgressBar(err, "segmenting", inputs.size(), false) : null;
+                for (Path input : inputs) {
+                    try {
+                        // one picture: its sliding windows are the progress
+                        WindowProgress windows = bar == null ? new WindowProgress(err, input) : null;
+                        Path written = segmentOne(m, embeddings, options, input, stems.get(input), windows);
+                        if (bar == null) {
+                            out.println("wrote " + written);
+                        }
+                    } catch (AbortedException e) {
+                        throw e;
+                    } catch (RuntimeException e) {
+                        failures++;
+                        if (bar != null) {
+                            err.println();
+                        }
+                        err.println("clearclip: error: " + ErrorHandler.message(e));
+                        if (main.verbose) {
+                            e.printStackTrace(err);
+                        }
                     }
-                } catch (RuntimeException e) {
-                    failures++;
+                    done++;
                     if (bar != null) {
-                        err.println();
-                    }
-                    err.println("clearclip: error: " + ErrorHandler.message(e));
-                    if (main.verbose) {
-                        e.printStackTrace(err);
+                        bar.update(done);
                     }
                 }
-                done++;
                 if (bar != null) {
-                    bar.update(done);
+                    bar.finish(done);
+                    out.printf("segmented %d of %d pictures into %s%n", inputs.size() - failures, inputs.size(), outputDir);
                 }
-            }
-            if (bar != null) {
-                bar.finish(done);
-                out.printf("segmented %d of %d pictures into %s%n", inputs.size() - failures, inputs.size(), outputDir);
+            } catch (AbortedException e) {
+                // handled by stopping: the flag must not outlive the command (in-process callers go on)
+                Thread.interrupted();
+                err.println();
+                err.println("clearclip: stopped" + (stop.signalled() ? " by a signal (Ctrl-C)" : "") + ": "
+                        + ErrorHandler.message(e));
+                if (done > 0) {
+                    err.printf("clearclip: %d of %d pictures were written to %s before%n", done - failures, inputs.size(),
+                            outputDir);
+                }
+                return Main.EXIT_RUNTIME;
             }
         }
         return failures == 0 ? Main.EXIT_OK : Main.EXIT_RUNTIME;
@@ -158,11 +180,34 @@ final class SegmentCommand extends ModelCommand {
         return out;
     }
 
-    private Path segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Path input, Path stem)
-            throws java.io.IOException {
+    /** A progress bar over the sliding windows of one picture, drawn once the window count is known. */
+    static final class WindowProgress implements SegmentProgressListener {
+        private final PrintWriter err;
+        private final String label;
+        private ProgressBar bar;
+
+        WindowProgress(PrintWriter err, Path input) {
+            this.err = err;
+            this.label = "segmenting " + input.getFileName();
+        }
+
+        @Override
+        public void windowDone(int windowsDone, int windowCount) {
+            if (bar == null) {
+                bar = new ProgressBar(err, label, windowCount, false);
+            }
+            bar.update(windowsDone);
+            if (windowsDone == windowCount) {
+                bar.finish(windowsDone);
+            }
+        }
+    }
+
+    private Path segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Path input, Path stem,
+                            SegmentProgressListener progress) throws java.io.IOException {
         long t0 = System.nanoTime();
         RgbImage picture = Images.read(input, maxSide);
-        SegmentationResult result = m.segment(picture, embeddings, options);
+        SegmentationResult result = m.segment(picture, embeddings, options, progress);
         double seconds = (System.nanoTime() - t0) / 1e9;
 
         Path labels = Path.of(stem + ".labels.png");
