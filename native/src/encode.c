@@ -240,10 +240,12 @@ static clearclip_status cc_encode_ids(clearclip_context * ctx, const int32_t * t
                             "row %d has no <|endoftext|> token (id %d)", i, ctx->model->eos_id);
         }
         if (eot[i] >= hp->context_length) {
+            /* format the message before freeing: it reads eot[i] */
+            const int32_t pos = eot[i];
             free(eot);
             return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
                             "row %d: <|endoftext|> at position %d is beyond the context length %d",
-                            i, eot[i], hp->context_length);
+                            i, pos, hp->context_length);
         }
     }
     int32_t * order = malloc(sizeof(int32_t) * 2 * (size_t) n_texts);
