@@ -310,12 +310,11 @@ static clearclip_status cc_check_tensor_info(cc_reader * r, int64_t i, cc_tinfo 
                         r->path, t->name, ggml_type_name(t->type), t->ne[0], blck);
     }
     if (__builtin_mul_overflow((uint64_t) (n_elem / blck), (uint64_t) ggml_type_size(t->type),
-                               &t->nbytes) ||
-        t->nbytes > r->size) {
+                               &t->nbytes)) {
         return cc_error(CLEARCLIP_ERR_FORMAT,
-                        "%s: tensor '%s' at byte %" PRIu64 " would take more bytes than the file "
-                        "has (%" PRIu64 ")",
-                        r->path, t->name, t->at, r->size);
+                        "%s: tensor '%s' at byte %" PRIu64 " has a size in bytes that overflows "
+                        "64 bits",
+                        r->path, t->name, t->at);
     }
     snprintf(what, sizeof(what), "the data offset of tensor '%s'", t->name);
     return cc_rd_u64(r, &t->offset, what);
@@ -347,9 +346,15 @@ static clearclip_status cc_check_layout(const cc_reader * r, cc_tinfo * ti, int6
                             "stored back to back in order: expected %" PRIu64,
                             r->path, t->name, t->offset, expected);
         }
-        if (t->offset > r->size || t->nbytes > r->size - t->offset ||
-            data_offset > r->size - t->offset - t->nbytes) {
-            uint64_t end = data_offset + t->offset + t->nbytes; /* all three below file size */
+        uint64_t end = 0;
+        if (__builtin_add_overflow(data_offset, t->offset, &end) ||
+            __builtin_add_overflow(end, t->nbytes, &end)) {
+            return cc_error(CLEARCLIP_ERR_FORMAT,
+                            "%s: tensor '%s' data would end beyond byte 2^64 (%" PRIu64
+                            " bytes at data offset %" PRIu64 ")",
+                            r->path, t->name, t->nbytes, t->offset);
+        }
+        if (end > r->size) {
             return cc_error(CLEARCLIP_ERR_FORMAT,
                             "%s: file truncated: tensor '%s' data ends at byte %" PRIu64
                             " but file has %" PRIu64 " bytes",
