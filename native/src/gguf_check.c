@@ -145,10 +145,17 @@ static clearclip_status cc_check_kvs(cc_reader * r, int64_t n_kv, uint32_t * ali
     for (; i < n_kv && !st; i++) {
         const uint64_t at = r->pos;
         snprintf(what, sizeof(what), "the name of key %" PRId64, i);
-        if ((st = cc_rd_string(r, what, CC_GGUF_MAX_KEY, key, sizeof(key), NULL))) break;
+        uint64_t key_len = 0;
+        if ((st = cc_rd_string(r, what, CC_GGUF_MAX_KEY, key, sizeof(key), &key_len))) break;
         if (!key[0]) {
             st = cc_error(CLEARCLIP_ERR_FORMAT, "%s: key %" PRId64 " at byte %" PRIu64 " is empty",
                           r->path, i, at);
+            break;
+        }
+        if (strlen(key) != key_len) {
+            st = cc_error(CLEARCLIP_ERR_FORMAT,
+                          "%s: key '%s' (key %" PRId64 ") at byte %" PRIu64 " contains a NUL byte",
+                          r->path, key, i, at);
             break;
         }
         for (int64_t j = 0; j < i; j++) {
@@ -202,7 +209,17 @@ static clearclip_status cc_check_kvs(cc_reader * r, int64_t n_kv, uint32_t * ali
                     st = cc_truncated(r, what, n * 8);
                     break;
                 }
+                /* A tokenizer has ~50,000 strings: label them only when one is bad, by reading
+                 * it again with its name (the same bytes give the same error). */
                 for (uint64_t k = 0; k < n && !st; k++) {
+                    const uint64_t str_at = r->pos;
+                    uint64_t len = 0;
+                    if (r->size - r->pos >= 8 && !cc_rd_u64(r, &len, "") &&
+                        len <= CC_GGUF_MAX_STRING && len <= r->size - r->pos) {
+                        r->pos += len;
+                        continue;
+                    }
+                    r->pos = str_at;
                     snprintf(what, sizeof(what), "string %" PRIu64 " of key '%s'", k, key);
                     st = cc_rd_string(r, what, CC_GGUF_MAX_STRING, NULL, 0, NULL);
                 }

@@ -255,6 +255,12 @@ static void key_values(void) {
     kv_str(&k, "general.architecture", "clip");
     KV_CASE("key-dup.gguf", CLEARCLIP_ERR_FORMAT,
             F("duplicate key 'general.architecture' at byte %zu (keys 0 and 1)", KV_AT));
+    gb_u64(&k, 5);
+    gb_put(&k, "ab\0cd", 5);
+    gb_i32(&k, GGUF_TYPE_UINT8);
+    gb_put(&k, "", 1);
+    KV_CASE("key-nul.gguf", CLEARCLIP_ERR_FORMAT,
+            F("key 'ab' (key 1) at byte %zu contains a NUL byte", KV_AT));
     gb_u64(&k, 2000);
     gb_zeros(&k, 2000);
     gb_i32(&k, GGUF_TYPE_UINT8);
