@@ -79,6 +79,26 @@ static void valid_model(void) {
     CHECK(memcmp(a, b, sizeof(a)) == 0);
     clearclip_model_free(m2);
 
+    /* Regression (use-after-free): the "beyond the context length" message read the EOT
+     * position from freed memory. With one row the freed block is reused by the allocator's
+     * free list at once, so the old code printed a garbage position. */
+    {
+        clearclip_context_params cp = clearclip_context_default_params();
+        cp.n_threads = 1;
+        cp.backend   = "cpu";
+        clearclip_context * c = NULL;
+        CHECK(clearclip_context_init(m, cp, &c) == CLEARCLIP_OK);
+        int32_t row[TINY_CTX + 2];
+        for (int i = 0; i < TINY_CTX + 2; i++) row[i] = 3;
+        row[0]           = TINY_BOS;
+        row[TINY_CTX + 1] = TINY_EOS;
+        float o[TINY_P];
+        CHECK_STATUS(clearclip_encode_tokens(c, row, 1, TINY_CTX + 2, o),
+                     CLEARCLIP_ERR_INVALID_ARGUMENT,
+                     "row 0: <|endoftext|> at position 9 is beyond the context length 8");
+        clearclip_context_free(c);
+    }
+
     /* clip.cpp's swapped ffn names load to the same model */
     tiny_variant sw = { .swap_ffn = true };
     CHECK_MSG(load_variant(&sw, "tiny-swapped.gguf", &m2) == CLEARCLIP_OK, "%s",
