@@ -4,6 +4,7 @@
 #include "tiny_model.h"
 
 #include "ggml.h"
+#include "gguf.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -25,6 +26,16 @@ static void record_log(clearclip_log_level level, const char * text, void * ud) 
     if (level == CLEARCLIP_LOG_ERROR && strncmp(text, "gguf_", 5) == 0) r->n_gguf_errors++;
     size_t len = strlen(text);
     if (strstr(text, "clearclip:") == text && (len == 0 || text[len - 1] != '\n')) r->n_unterminated++;
+}
+
+/* ggml's own GGUF reader on a cut file: it reports the failure through ggml's logger. The engine
+ * never hands ggml such a file (gguf_check.c refuses it first), so the test calls ggml directly to
+ * make ggml log something. */
+static void ggml_reads(const char * path) {
+    struct gguf_init_params gp = { .no_alloc = true, .ctx = NULL };
+    struct gguf_context * g = gguf_init_from_file(path, gp);
+    CHECK_MSG(g == NULL, "ggml accepted the cut file %s", path);
+    if (g) gguf_free(g);
 }
 
 /* A logger the application gave ggml itself: the engine must leave it in place. */
@@ -66,6 +77,8 @@ static void logging(const char * model_path) {
     clearclip_model * bad = NULL;
     CHECK(clearclip_model_load(cut, clearclip_model_default_params(), &bad) == CLEARCLIP_ERR_FORMAT);
     CHECK(bad == NULL);
+    CHECK_MSG(app_ggml_lines == 0, "the engine let ggml log %d lines about the cut file", app_ggml_lines);
+    ggml_reads(cut);
     ggml_log_callback cb = NULL;
     void * ud = NULL;
     ggml_log_get(&cb, &ud);
@@ -84,7 +97,9 @@ static void logging(const char * model_path) {
     CHECK_MSG(r.n_context_lines == 1, "%d 'context on CPU' lines", r.n_context_lines);
     bad = NULL;
     CHECK_STATUS(clearclip_model_load(cut, clearclip_model_default_params(), &bad),
-                 CLEARCLIP_ERR_FORMAT, "GGUF header");
+                 CLEARCLIP_ERR_FORMAT, "callbacks-cut.gguf");
+    CHECK_MSG(r.n_gguf_errors == 0, "the engine let ggml log about the cut file (%d lines)", r.n_gguf_errors);
+    ggml_reads(cut);
     CHECK_MSG(r.n_gguf_errors > 0, "ggml's GGUF errors did not reach the callback (%d lines)", r.n);
     CHECK(r.bad_level == 0);
     CHECK(r.n_unterminated == 0);

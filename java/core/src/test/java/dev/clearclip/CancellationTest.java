@@ -218,15 +218,14 @@ class CancellationTest {
                 assertThat(r.getLevel()).isEqualTo(Level.FINE);
                 assertThat(r.getMessage()).startsWith("clearclip: context on CPU").doesNotEndWith("\n");
             });
-            // ggml's GGUF reader complaining about a cut header, at error level, before our exception
+            // a cut header is refused by the engine's own GGUF check before ggml reads it: the
+            // exception says why, and ggml has nothing to complain about on the log
             Path cut = dir.resolve("cut-header.gguf");
             Files.write(cut, Arrays.copyOf(Files.readAllBytes(modelFile), 200));
-            assertThatThrownBy(() -> ClipModel.load(cut)).isInstanceOf(ModelLoadException.class);
-            assertThat(records).anySatisfy(r -> {
-                assertThat(r.getLevel()).isEqualTo(Level.SEVERE);
-                assertThat(r.getMessage()).startsWith("gguf_");
-                assertThat(r.getLoggerName()).isEqualTo("dev.clearclip.native");
-            });
+            assertThatThrownBy(() -> ClipModel.load(cut)).isInstanceOf(ModelLoadException.class)
+                    .hasMessageContaining(cut.toString());
+            assertThat(records).noneSatisfy(r -> assertThat(r.getMessage()).startsWith("gguf_"));
+            assertThat(records).allSatisfy(r -> assertThat(r.getLoggerName()).isEqualTo("dev.clearclip.native"));
         } finally {
             jul.removeHandler(handler);
             jul.setLevel(old);
