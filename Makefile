@@ -3,7 +3,9 @@
 #   make demo      build, then segment the bundled sample picture (pulls the default model first
 #                  when none is cached and MODEL is not given)
 #   make build     native engine + Java modules, tests skipped
-#   make test      everything the CI runs: venv, fixtures, ctest and all Surefire tests
+#   make test      everything the CI runs: venv, fixtures, ctest and all Surefire tests, and the
+#                  linux-aarch64 natives tested under qemu-user (ctest + .ci/arm64_smoke.py)
+#   make natives-arm64  only cross-build the linux-aarch64 natives (native/build-aarch64.sh)
 #   make bench     side-by-side benchmark against PyTorch (bench/README.md); results in build/bench
 #   make fixtures  reference models and goldens under build/fixtures (PyTorch, slow the first time)
 #   make venv      only the Python environment (.venv) with the pinned ggml
@@ -11,7 +13,8 @@
 #   make distclean also removes build/ (fixtures) and .venv
 #
 # Variables: PYTHON (interpreter used to create .venv), GGML_NATIVE (ON to tune ggml for this
-# CPU), JAVA_HOME (used when it is a JDK >= 22), MVN, MVN_ARGS (extra Maven arguments).
+# CPU), JAVA_HOME (used when it is a JDK >= 22), MVN, MVN_ARGS (extra Maven arguments),
+# ARM64 (ON/OFF/auto: linux-aarch64 natives in the jar, see below), ARM64_MARCH.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -37,6 +40,8 @@ GGML_PACKAGE := libggml-python
 GGML_VERSION := 0.20.2.post1
 GGML_NATIVE  ?= OFF
 GGML_STAMP   := $(VENV)/.stamp-ggml-$(GGML_VERSION)-native-$(GGML_NATIVE)
+# native/build-aarch64.sh builds the same ggml version for linux-aarch64
+export GGML_VERSION
 REF_REQUIREMENTS := gguf-tools/reference/requirements.txt
 REF_STAMP    := $(VENV)/.stamp-reference
 
@@ -69,9 +74,24 @@ endif
 GGML_PREFIX_CMD = $(VENV_PY) -c 'import libggml, os; print(os.path.dirname(libggml.__file__))'
 GGML_PREFIX = $(shell $(GGML_PREFIX_CMD))
 
+# --- linux-aarch64 natives ------------------------------------------------------------------
+# ARM64=ON also cross-builds the engine and ggml for linux-aarch64 into the same jar
+# (native/build-aarch64.sh; ggml cached under ~/.cache/clearclip) and, in `make test`, runs the
+# ctest suite and .ci/arm64_smoke.py under qemu-user. ARM64=OFF builds for the host only.
+# auto (default): `make test` means ON (CI tests both platforms); other targets build them when
+# the cross toolchain and qemu-user are installed (see README, "Edge boards (arm64)").
+# ARM64_MARCH: ggml's CPU baseline for arm64 (armv8-a for boards without dot product, e.g. a Pi 4).
+ARM64       ?= auto
+ARM64_MARCH ?= armv8.2-a+dotprod
+export ARM64_MARCH
+on_values   := ON on 1 yes true
+HAVE_CROSS  := $(shell command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null && echo yes)
+ARM64_BUILD := $(if $(filter $(on_values),$(ARM64)),true,$(if $(filter auto,$(ARM64)),$(if $(HAVE_CROSS),true,false),false))
+ARM64_TEST  := $(if $(filter auto,$(ARM64)),true,$(ARM64_BUILD))
+
 MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) $(MVN_ARGS)
 
-.PHONY: demo bench build test fixtures venv venv-ggml jdk clean distclean
+.PHONY: demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64
 
 jdk:
 	@if [ -z "$(JDK)" ]; then \
@@ -123,7 +143,12 @@ fixtures: $(FIXTURE_STAMP)
 
 # --- Java + native build -------------------------------------------------------------------
 build: jdk $(GGML_STAMP)
-	$(MAVEN) -DskipTests install
+	$(MAVEN) -Dclearclip.arm64=$(ARM64_BUILD) -DskipTests install
+
+# The linux-aarch64 natives alone, into the module's classes (where the jar takes them from).
+natives-arm64:
+	JOBS=$(JOBS) PYTHON=$(if $(wildcard $(VENV_PY)),$(VENV_PY),$(PYTHON)) CLEARCLIP_FIXTURES=$(FIXTURES) \
+	  bash native/build-aarch64.sh native/target/classes/dev/clearclip/native/linux-aarch64
 
 # --- demo --------------------------------------------------------------------------------
 # MODEL=path.gguf uses that file; otherwise the model cached by `clearclip pull`, pulling
@@ -156,10 +181,14 @@ bench: build $(FIXTURE_STAMP) $(BENCH_STAMP)
 	$(VENV_PY) bench/side_by_side.py --threads $(BENCH_THREADS) --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
 
 # Runs ctest (through the native module) and every Surefire suite, then prints one summary
-# line over all of them; any failure makes the target fail.
+# line over all of them; any failure makes the target fail. With the arm64 natives (ARM64_TEST)
+# their ctest suite runs under qemu-user in the native module, and the CLI jar on an arm64 JVM
+# after the build (.ci/arm64_smoke.py), compared with the host.
 test: jdk $(GGML_STAMP) $(FIXTURE_STAMP)
 	@mkdir -p build; touch build/.test-started
-	@rc=0; $(MAVEN) install || rc=$$?; \
+	@rc=0; $(MAVEN) -Dclearclip.arm64=$(ARM64_TEST) install || rc=$$?; \
+	 if [ $$rc -eq 0 ] && [ $(ARM64_TEST) = true ]; then \
+	   $(VENV_PY) .ci/arm64_smoke.py --java "$(JAVA_HOME)/bin/java" --fixtures $(FIXTURES) || rc=$$?; fi; \
 	 $(PYTHON) .ci/test_summary.py --since build/.test-started . || { [ $$rc -ne 0 ] || rc=1; }; \
 	 if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)" >&2; fi; \
 	 exit $$rc

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Sums the test reports of one `make test` run into a single closing line.
 
-Reads the Surefire XML reports (*/target/surefire-reports/TEST-*.xml) and ctest's JUnit report
-(*/target/ctest-junit.xml) under the repository, keeping only files written after the --since
+Reads the Surefire XML reports (*/target/surefire-reports/TEST-*.xml), ctest's JUnit reports
+(*/target/ctest-junit.xml, ctest-junit-aarch64.xml for the emulated suite) and the JUnit reports of
+scripted tests (*/target/smoke-junit-*.xml, e.g. .ci/arm64-smoke.sh) under the repository, keeping only files written after the --since
 marker so reports left over from earlier runs do not count. Prints a table per module and
 `tests: N passed, N failed, N skipped`; exits 1 if a test failed or no report was found.
 """
@@ -35,12 +36,18 @@ def main():
     since = os.path.getmtime(args.since)
     root = Path(args.root)
 
-    reports = sorted(p for pattern in ("**/target/surefire-reports/TEST-*.xml", "**/target/ctest-junit.xml")
+    patterns = ("**/target/surefire-reports/TEST-*.xml", "**/target/ctest-junit*.xml",
+                "**/target/smoke-junit-*.xml")
+    reports = sorted(p for pattern in patterns
                      for p in root.glob(pattern) if p.stat().st_mtime >= since)
     per_module = {}
     for report in reports:
         module = str(report.relative_to(root)).split("/target/")[0]
-        kind = "ctest" if report.name == "ctest-junit.xml" else "junit"
+        if report.name.startswith(("ctest-junit", "smoke-junit")):
+            # ctest-junit.xml -> "ctest", ctest-junit-aarch64.xml -> "ctest aarch64"
+            kind = report.stem.replace("-junit", "").replace("-", " ")
+        else:
+            kind = "junit"
         key = f"{module} ({kind})"
         t, f, s = count(report)
         acc = per_module.setdefault(key, [0, 0, 0])

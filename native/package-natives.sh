@@ -5,8 +5,28 @@
 # Writes DEST/natives.list with the file names in load order (dependencies first), which is
 # the order dev.clearclip.bindings.NativeLibrary loads them in.
 #
+# One jar may carry several platforms (DEST is .../dev/clearclip/native/<os>-<arch>); the parent
+# directory's platforms.list names the platform directories present, so the loader can say which
+# platforms a jar supports when the running one is not among them.
+#
 # usage: package-natives.sh DEST SEARCH_DIR...   (missing search dirs are ignored)
+#        package-natives.sh --drop DEST          (removes DEST, e.g. a platform no longer built)
 set -euo pipefail
+
+# Rewrites platforms.list beside the platform directories from what is there now.
+write_platforms_index() {
+    local parent=$1 d
+    mkdir -p "$parent"
+    for d in "$parent"/*/natives.list; do
+        [[ -e $d ]] && basename "$(dirname "$d")"
+    done | sort > "$parent/platforms.list"
+}
+
+if [[ ${1:-} == --drop ]]; then
+    rm -rf "$2"
+    write_platforms_index "$(dirname "$2")"
+    exit 0
+fi
 
 dest=$1; shift
 search_dirs=()
@@ -53,4 +73,5 @@ rm -rf "$dest"
 mkdir -p "$dest"
 visit "$root"
 printf '%s\n' "${order[@]}" > "$dest/natives.list"
+write_platforms_index "$(dirname "$dest")"
 echo "package-natives: ${order[*]} -> $dest"

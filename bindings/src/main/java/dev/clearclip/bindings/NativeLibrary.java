@@ -37,7 +37,9 @@ import java.util.stream.Stream;
  *   <li>the jar resources {@code dev/clearclip/native/<os>-<arch>/} (module clearclip-native),
  *       extracted once into a private directory under {@code java.io.tmpdir} named by a hash of
  *       their content, so JVMs running side by side share it safely and a new build never reuses
- *       stale files.</li>
+ *       stale files. One jar may carry several platforms ({@code linux-x86_64},
+ *       {@code linux-aarch64}); {@value #PLATFORMS_INDEX} lists them, so a JVM on another
+ *       platform is told which ones the jar supports.</li>
  * </ol>
  * Libraries are loaded with {@link System#load} in dependency order (ggml before clearclip), so
  * loading works whether or not the files carry an {@code $ORIGIN} run path: the dynamic linker
@@ -50,6 +52,8 @@ public final class NativeLibrary {
     static final String RESOURCE_ROOT = "dev/clearclip/native/";
     /** File names in load order, one a line, written by native/package-natives.sh. */
     static final String INDEX_NAME = "natives.list";
+    /** Platform directories present under {@link #RESOURCE_ROOT}, one a line (package-natives.sh). */
+    static final String PLATFORMS_INDEX = "platforms.list";
     static final String ENGINE_LIBRARY = "libclearclip.so";
     /** Load order in a directory without an index: the ggml libraries present, then the engine. */
     private static final List<String> DIRECTORY_LOAD_ORDER =
@@ -90,7 +94,7 @@ public final class NativeLibrary {
         } else {
             String platform = platform();
             from = "jar resources " + RESOURCE_ROOT + platform;
-            files = extractFromJar(platform);
+            files = extractFromJar(NativeLibrary.class.getClassLoader(), platform);
         }
         for (Path file : files) {
             try {
@@ -204,16 +208,11 @@ public final class NativeLibrary {
         return text.lines().map(String::strip).filter(line -> !line.isEmpty()).toList();
     }
 
-    private static List<Path> extractFromJar(String platform) {
+    static List<Path> extractFromJar(ClassLoader loader, String platform) {
         String base = RESOURCE_ROOT + platform + "/";
-        ClassLoader loader = NativeLibrary.class.getClassLoader();
         byte[] indexBytes = readResource(loader, base + INDEX_NAME);
         if (indexBytes == null) {
-            throw new NativeLibraryException("no clearclip native libraries for platform " + platform
-                    + ": resource " + base + INDEX_NAME + " is not on the class path (is the "
-                    + "clearclip-native jar missing, or built for another platform?). Set -D"
-                    + LIBRARY_PATH_PROPERTY + " or " + LIBRARY_PATH_ENV
-                    + " to a directory holding libclearclip.so and the ggml libraries.");
+            throw new NativeLibraryException(missingPlatformMessage(loader, platform));
         }
         Map<String, byte[]> contents = new LinkedHashMap<>();
         for (String name : parseIndex(new String(indexBytes, StandardCharsets.UTF_8))) {
@@ -232,6 +231,28 @@ public final class NativeLibrary {
         }
         Path dir = extractionDirectory(contents);
         return contents.keySet().stream().map(dir::resolve).toList();
+    }
+
+    /** Why there is nothing to load for this platform, naming the platforms the jar has. */
+    static String missingPlatformMessage(ClassLoader loader, String platform) {
+        String where = "no clearclip native libraries for this platform, " + platform + " (os.name="
+                + System.getProperty("os.name") + ", os.arch=" + System.getProperty("os.arch") + "): ";
+        String fix = " Set -D" + LIBRARY_PATH_PROPERTY + " or " + LIBRARY_PATH_ENV
+                + " to a directory holding libclearclip.so and the ggml libraries built for it.";
+        byte[] platforms = readResource(loader, RESOURCE_ROOT + PLATFORMS_INDEX);
+        if (platforms == null) {
+            return where + "resource " + RESOURCE_ROOT + platform + "/" + INDEX_NAME + " is not on the"
+                    + " class path, nor any list of platforms (is the clearclip-native jar missing?)." + fix;
+        }
+        List<String> present = parseIndex(new String(platforms, StandardCharsets.UTF_8));
+        if (present.isEmpty()) {
+            return where + "the clearclip-native jar holds no native libraries at all." + fix;
+        }
+        String hint = "";
+        if (platform.equals("linux-aarch64")) {
+            hint = " A jar with linux-aarch64 natives is built with `make build ARM64=ON` (README).";
+        }
+        return where + "this jar supports only " + String.join(", ", present) + "." + hint + fix;
     }
 
     private static byte[] readResource(ClassLoader loader, String name) {

@@ -4,8 +4,12 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import java.io.IOException;
+import java.io.InputStream;
+import java.net.URL;
+import java.net.URLClassLoader;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.List;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
@@ -15,7 +19,9 @@ class NativeLibraryTest {
     @Test
     void platformNamesFollowTheResourceLayout() {
         assertThat(NativeLibrary.platform("Linux", "amd64")).isEqualTo("linux-x86_64");
+        assertThat(NativeLibrary.platform("Linux", "x86_64")).isEqualTo("linux-x86_64");
         assertThat(NativeLibrary.platform("Linux", "aarch64")).isEqualTo("linux-aarch64");
+        assertThat(NativeLibrary.platform("Linux", "arm64")).isEqualTo("linux-aarch64");
         assertThat(NativeLibrary.platform("Mac OS X", "aarch64")).isEqualTo("macos-aarch64");
         assertThat(NativeLibrary.platform("Windows 11", "amd64")).isEqualTo("windows-x86_64");
     }
@@ -66,5 +72,103 @@ class NativeLibraryTest {
         assertThatThrownBy(() -> NativeLibrary.librariesInDirectory(tmp, "src"))
                 .isInstanceOf(NativeLibraryException.class)
                 .hasMessageContaining("lists libggml.so.0");
+    }
+
+    /** A class loader whose only resources are the files under root (a jar's layout, unpacked). */
+    private static URLClassLoader resources(Path root) throws IOException {
+        return new URLClassLoader(new URL[] {root.toUri().toURL()}, null);
+    }
+
+    private static void write(Path root, String resource, String text) throws IOException {
+        Path file = root.resolve(resource);
+        Files.createDirectories(file.getParent());
+        Files.writeString(file, text);
+    }
+
+    @Test
+    void eachPlatformGetsTheFilesOfItsOwnDirectory(@TempDir Path jar, @TempDir Path tmp) throws IOException {
+        for (String platform : List.of("linux-x86_64", "linux-aarch64")) {
+            write(jar, NativeLibrary.RESOURCE_ROOT + platform + "/libclearclip.so", "engine for " + platform);
+            write(jar, NativeLibrary.RESOURCE_ROOT + platform + "/" + NativeLibrary.INDEX_NAME, "libclearclip.so\n");
+        }
+        write(jar, NativeLibrary.RESOURCE_ROOT + NativeLibrary.PLATFORMS_INDEX, "linux-aarch64\nlinux-x86_64\n");
+        String savedTmp = System.getProperty("java.io.tmpdir");
+        System.setProperty("java.io.tmpdir", tmp.toString());
+        try (URLClassLoader loader = resources(jar)) {
+            for (String arch : List.of("arm64", "aarch64", "amd64")) {
+                String platform = NativeLibrary.platform("Linux", arch);
+                List<Path> files = NativeLibrary.extractFromJar(loader, platform);
+                assertThat(files).hasSize(1);
+                assertThat(files.getFirst()).hasContent("engine for " + platform);
+            }
+        } finally {
+            System.setProperty("java.io.tmpdir", savedTmp);
+        }
+    }
+
+    @Test
+    void missingPlatformNamesThePlatformsTheJarHas(@TempDir Path jar) throws IOException {
+        write(jar, NativeLibrary.RESOURCE_ROOT + "linux-x86_64/" + NativeLibrary.INDEX_NAME, "libclearclip.so\n");
+        write(jar, NativeLibrary.RESOURCE_ROOT + NativeLibrary.PLATFORMS_INDEX, "linux-x86_64\n");
+        try (URLClassLoader loader = resources(jar)) {
+            assertThatThrownBy(() -> NativeLibrary.extractFromJar(loader, "linux-aarch64"))
+                    .isInstanceOf(NativeLibraryException.class)
+                    .hasMessageContaining("linux-aarch64")
+                    .hasMessageContaining("this jar supports only linux-x86_64.")
+                    .hasMessageContaining("ARM64=ON")
+                    .hasMessageContaining(NativeLibrary.LIBRARY_PATH_PROPERTY);
+
+            write(jar, NativeLibrary.RESOURCE_ROOT + NativeLibrary.PLATFORMS_INDEX, "linux-x86_64\nlinux-aarch64\n");
+            assertThatThrownBy(() -> NativeLibrary.extractFromJar(loader, "linux-riscv64"))
+                    .hasMessageContaining("linux-riscv64")
+                    .hasMessageContaining("this jar supports only linux-x86_64, linux-aarch64.")
+                    .hasMessageNotContaining("ARM64=ON");
+        }
+    }
+
+    @Test
+    void jarWithoutNativesSaysSo(@TempDir Path jar) throws IOException {
+        try (URLClassLoader loader = resources(jar)) {
+            assertThatThrownBy(() -> NativeLibrary.extractFromJar(loader, "linux-x86_64"))
+                    .isInstanceOf(NativeLibraryException.class)
+                    .hasMessageContaining("is the clearclip-native jar missing?");
+        }
+    }
+
+    /**
+     * The natives this build packaged (the clearclip-native module is on the test class path):
+     * platforms.list names this JVM's platform, and every library of every listed platform is an
+     * ELF file for that platform's CPU, so a cross build can never ship host libraries under the
+     * aarch64 name (or the reverse).
+     */
+    @Test
+    void packagedNativesAreBuiltForTheirPlatform() throws IOException {
+        ClassLoader loader = NativeLibrary.class.getClassLoader();
+        List<String> platforms = NativeLibrary.parseIndex(
+                new String(readResource(loader, NativeLibrary.RESOURCE_ROOT + NativeLibrary.PLATFORMS_INDEX)));
+        assertThat(platforms).contains(NativeLibrary.platform());
+        for (String platform : platforms) {
+            String base = NativeLibrary.RESOURCE_ROOT + platform + "/";
+            List<String> names = NativeLibrary.parseIndex(new String(readResource(loader, base + NativeLibrary.INDEX_NAME)));
+            assertThat(names).as(platform).isNotEmpty().last().isEqualTo(NativeLibrary.ENGINE_LIBRARY);
+            int expected = switch (platform) {
+                case "linux-x86_64" -> 62;   // EM_X86_64
+                case "linux-aarch64" -> 183; // EM_AARCH64
+                default -> throw new AssertionError("unexpected platform in the jar: " + platform);
+            };
+            for (String name : names) {
+                byte[] head = readResource(loader, base + name);
+                assertThat(head).as(base + name).startsWith((byte) 0x7f, (byte) 'E', (byte) 'L', (byte) 'F');
+                int machine = (head[18] & 0xff) | (head[19] & 0xff) << 8;
+                assertThat(machine).as("ELF machine of " + base + name).isEqualTo(expected);
+            }
+        }
+    }
+
+    private static byte[] readResource(ClassLoader loader, String name) throws IOException {
+        try (InputStream in = loader.getResourceAsStream(name)) {
+            assertThat(in).as("resource " + name).isNotNull();
+            return in.readAllBytes();
+        }
     }
 }

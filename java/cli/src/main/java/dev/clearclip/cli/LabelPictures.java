@@ -141,9 +141,6 @@ final class LabelPictures {
             if (canvasHeight > h) {
                 g.fillRect(0, h, w, canvasHeight - h);
             }
-            g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, fontSize));
-            FontMetrics fm = g.getFontMetrics();
             int x0 = w + rowHeight / 2;
             int y = rowHeight / 2;
             for (int c : present) {
@@ -152,15 +149,34 @@ final class LabelPictures {
                 g.setColor(Color.DARK_GRAY);
                 g.setStroke(new BasicStroke(1));
                 g.drawRect(x0, y + 2, fontSize, fontSize);
-                String text = fit(result.classNames().get(c), fm, legendWidth - 2 * fontSize - rowHeight - fm.stringWidth(" 100.0%"))
-                        + String.format(Locale.ROOT, " %.1f%%", 100 * result.fractions()[c]);
-                g.drawString(text, x0 + fontSize + 6, y + 2 + fm.getAscent() - (fm.getAscent() - fontSize) / 2);
                 y += rowHeight;
+            }
+            try {
+                drawLegendText(g, result, present, fontSize, rowHeight, legendWidth, x0);
+            } catch (RuntimeException | LinkageError | InternalError noFonts) {
+                // Minimal JREs on edge boards and containers often have no fonts or no fontconfig
+                // ("Fontconfig head is null"): the overlay then keeps the colour swatches without
+                // names, which NAME.json gives with the same colours, instead of failing the run.
             }
         } finally {
             g.dispose();
         }
         return canvas;
+    }
+
+    private static void drawLegendText(Graphics2D g, SegmentationResult result, List<Integer> present, int fontSize,
+                                       int rowHeight, int legendWidth, int x0) {
+        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
+        g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, fontSize));
+        FontMetrics fm = g.getFontMetrics();
+        g.setColor(Color.DARK_GRAY);
+        int y = rowHeight / 2;
+        for (int c : present) {
+            String text = fit(result.classNames().get(c), fm, legendWidth - 2 * fontSize - rowHeight - fm.stringWidth(" 100.0%"))
+                    + String.format(Locale.ROOT, " %.1f%%", 100 * result.fractions()[c]);
+            g.drawString(text, x0 + fontSize + 6, y + 2 + fm.getAscent() - (fm.getAscent() - fontSize) / 2);
+            y += rowHeight;
+        }
     }
 
     private static String fit(String name, FontMetrics fm, int width) {
