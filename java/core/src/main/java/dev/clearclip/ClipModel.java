@@ -19,11 +19,18 @@ import java.util.function.Function;
 /**
  * A CLIP model loaded from a GGUF file, ready for text and image encoding and ClearCLIP segmentation.
  *
- * <p>One instance may be shared by any number of threads. The native model is immutable; each call
- * borrows a native inference context (created lazily, at most {@link ModelOptions#contexts()} of them)
- * and returns it afterwards, so up to that many calls run in parallel and the rest wait.
- * {@link #close()} waits for running calls, frees everything and is idempotent; later calls throw
- * {@link IllegalStateException}.
+ * <p><b>Concurrency.</b> One instance may be shared by any number of threads, and every call gives the
+ * same result whichever thread makes it and however many run at once. The native model is immutable;
+ * each call borrows a native inference context (created lazily, at most {@link #maxContexts()} of them,
+ * each running {@link #threadsPerContext()} CPU threads) and returns it afterwards, so up to that many
+ * calls run in parallel and the rest wait their turn. By default the pool never runs more threads than
+ * there are cores; {@link ModelOptions} says how to size it for latency or throughput.
+ *
+ * <p><b>Closing.</b> {@link #close()} waits until the calls already running have finished, then frees
+ * everything; it is idempotent. Calls made after it, and calls that were still waiting for the model
+ * when it closed, throw {@link IllegalStateException} ("model ... is closed"); none ever touches freed
+ * native memory. Calling {@code close()} from inside a call on the same model (e.g. from a callback)
+ * throws {@link IllegalStateException} instead of waiting for itself forever.
  */
 public final class ClipModel implements AutoCloseable {
 
@@ -43,6 +50,10 @@ public final class ClipModel implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
+    /** Pool size fixed at load time from the options and the cores then available. */
+    private final int maxContexts;
+    private final int threadsPerContext;
+
     private final ReentrantLock poolLock = new ReentrantLock();
     private final Condition contextReturned = poolLock.newCondition();
     private final Deque<MemorySegment> idle = new ArrayDeque<>();
@@ -54,6 +65,9 @@ public final class ClipModel implements AutoCloseable {
         this.model = model;
         this.info = info;
         this.textCache = options.textCacheDir().map(TextEmbeddingCache::new);
+        int[] pool = ModelOptions.pool(options.threads(), options.contexts(), ModelOptions.availableCores());
+        this.maxContexts = pool[0];
+        this.threadsPerContext = pool[1];
     }
 
     /** Loads a model with the default options. */
@@ -106,6 +120,16 @@ public final class ClipModel implements AutoCloseable {
 
     public ModelInfo info() {
         return info;
+    }
+
+    /** Most native contexts, i.e. calls that run at once (see {@link ModelOptions}). */
+    public int maxContexts() {
+        return maxContexts;
+    }
+
+    /** CPU threads each native context runs (see {@link ModelOptions}). */
+    public int threadsPerContext() {
+        return threadsPerContext;
     }
 
     /** Name of the backend inference runs on, e.g. {@code CPU}. */
@@ -354,7 +378,8 @@ public final class ClipModel implements AutoCloseable {
         }
     }
 
-    private <T> T withModel(java.util.function.Supplier<T> call) {
+    /** Runs a call that needs the native model but no context; package-private for the lifecycle tests. */
+    <T> T withModel(java.util.function.Supplier<T> call) {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
@@ -393,8 +418,8 @@ public final class ClipModel implements AutoCloseable {
                 if (ctx != null) {
                     return ctx;
                 }
-                if (all.size() < options.contexts()) {
-                    MemorySegment created = NativeEngine.initContext(model, options.threads(), options.backend());
+                if (all.size() < maxContexts) {
+                    MemorySegment created = NativeEngine.initContext(model, threadsPerContext, options.backend());
                     all.add(created);
                     return created;
                 }
@@ -429,6 +454,10 @@ public final class ClipModel implements AutoCloseable {
     public void close() {
         if (closed) {
             return;
+        }
+        if (lifecycle.getReadHoldCount() > 0) {
+            // The write lock cannot be taken while this thread holds the read lock: it would wait forever.
+            throw new IllegalStateException("model " + path + " cannot be closed from inside one of its own calls");
         }
         lifecycle.writeLock().lock();
         try {
