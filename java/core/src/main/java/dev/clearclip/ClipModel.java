@@ -139,19 +139,30 @@ public final class ClipModel implements AutoCloseable {
 
     // ---- text -------------------------------------------------------------------------------
 
-    /** CLIP BPE token ids of a text, from start-of-text to end-of-text, truncated to the context length. */
+    /**
+     * CLIP BPE token ids of a text, from start-of-text to end-of-text, truncated to the context length.
+     *
+     * @throws InvalidTextException if the text contains NUL or an unpaired surrogate (named with its index)
+     */
     public int[] tokenize(String text) {
         Objects.requireNonNull(text, "text");
+        Texts.requireEncodable(text, "text");
         requireText();
         return withModel(() -> NativeEngine.tokenize(model, text, Math.max(2, info.contextLength())));
     }
 
-    /** L2-normalised embeddings of the texts, one row per text. */
+    /**
+     * L2-normalised embeddings of the texts, one row per text.
+     *
+     * @throws InvalidTextException if a text contains NUL or an unpaired surrogate (named with its
+     *                              position in the list and the index in the text)
+     */
     public float[][] encodeText(List<String> texts) {
         requireText();
         for (String t : texts) {
             Objects.requireNonNull(t, "texts must not contain null");
         }
+        Texts.requireEncodable(texts, "text");
         int dim = info.projectionDim();
         float[][] out = new float[texts.size()][];
         for (int start = 0; start < texts.size(); start += TEXT_BATCH) {
@@ -165,6 +176,8 @@ public final class ClipModel implements AutoCloseable {
     }
 
     public float[] encodeText(String text) {
+        Objects.requireNonNull(text, "text");
+        Texts.requireEncodable(text, "text");
         return encodeText(List.of(text))[0];
     }
 
@@ -182,6 +195,8 @@ public final class ClipModel implements AutoCloseable {
         if (templates.isEmpty()) {
             throw new IllegalArgumentException("no prompt templates given");
         }
+        // Class names were checked when the ClassSet was made; a filled template is then valid too.
+        Texts.requireEncodable(templates, "prompt template");
         List<String> names = classes.allNames();
         int dim = info.projectionDim();
         Optional<String> key = textCache.map(c -> TextEmbeddingCache.key(modelHash(c), names, templates));
