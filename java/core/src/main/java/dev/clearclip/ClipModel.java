@@ -275,7 +275,7 @@ public final class ClipModel implements AutoCloseable {
     }
 
     public float[] encodeImage(Path file) {
-        return encodeImage(Images.read(file));
+        return encodeImage(Images.read(file, Images.DEFAULT_MAX_SIDE, options.maxImagePixels()));
     }
 
     /**
@@ -310,7 +310,7 @@ public final class ClipModel implements AutoCloseable {
     }
 
     public SegmentationResult segment(Path file, ClassSet classes, SegmentOptions options) {
-        return segment(Images.read(file), classes, options);
+        return segment(Images.read(file, Images.DEFAULT_MAX_SIDE, this.options.maxImagePixels()), classes, options);
     }
 
     /** Segmentation with class embeddings computed beforehand (e.g. reused over many pictures). */
