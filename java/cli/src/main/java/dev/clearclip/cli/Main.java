@@ -56,6 +56,8 @@ public final class Main implements Runnable {
     }
 
     public static void main(String[] args) {
+        // Under a non-UTF-8 locale (e.g. LANG unset) the JVM has already mangled non-ASCII arguments.
+        args = Utf8Arguments.recover(args);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 
