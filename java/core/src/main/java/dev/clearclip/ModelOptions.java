@@ -10,8 +10,9 @@ import java.util.Optional;
  * <p><b>Threads and contexts.</b> A {@link ClipModel} runs each call on a native inference context
  * borrowed from a pool; up to {@link #maxContexts()} calls run at once and each uses
  * {@link #threadsPerContext()} CPU threads. ggml's CPU threads spin at their barriers, so more busy
- * threads than cores slows everything down by far more than the overlap (8 Java threads on 2 cores
- * with 2 contexts of 2 threads each ran about 50 times slower than with 2 contexts of 1 thread).
+ * threads than cores slows everything down by far more than the overlap (issue #7: 8 Java threads
+ * sharing a model on 2 cores took 39 s for 160 small segmentations with 2 contexts of 2 threads each,
+ * 0.8 s with 2 contexts of 1 thread; {@code clearclip bench --shared-model} measures it).
  * Unless both numbers are given, they are therefore chosen so that contexts x threads does not exceed
  * the cores ({@link Runtime#availableProcessors()}, which honours CPU affinity, container limits and
  * {@code -XX:ActiveProcessorCount}):
