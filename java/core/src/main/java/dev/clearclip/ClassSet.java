@@ -32,6 +32,7 @@ public final class ClassSet {
                 if (n.isBlank()) {
                     throw new IllegalArgumentException("class names must not be blank");
                 }
+                Texts.requireEncodable(n, "class name");
             }
         }
 
@@ -120,7 +121,8 @@ public final class ClassSet {
         } catch (IOException e) {
             throw new UncheckedIOException("cannot read class file " + file + ": " + e.getMessage(), e);
         } catch (IllegalArgumentException e) {
-            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);
+            throw new IllegalArgumentException(file + ": " + e.getMessage(), e);        } catch (InvalidTextException e) {
+            throw new InvalidTextException(file + ": " + e.getMessage(), e.index());
         }
     }
 

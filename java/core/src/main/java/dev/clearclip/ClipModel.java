@@ -19,11 +19,18 @@ import java.util.function.Function;
 /**
  * A CLIP model loaded from a GGUF file, ready for text and image encoding and ClearCLIP segmentation.
  *
- * <p>One instance may be shared by any number of threads. The native model is immutable; each call
- * borrows a native inference context (created lazily, at most {@link ModelOptions#contexts()} of them)
- * and returns it afterwards, so up to that many calls run in parallel and the rest wait.
- * {@link #close()} waits for running calls, frees everything and is idempotent; later calls throw
- * {@link IllegalStateException}.
+ * <p><b>Concurrency.</b> One instance may be shared by any number of threads, and every call gives the
+ * same result whichever thread makes it and however many run at once. The native model is immutable;
+ * each call borrows a native inference context (created lazily, at most {@link #maxContexts()} of them,
+ * each running {@link #threadsPerContext()} CPU threads) and returns it afterwards, so up to that many
+ * calls run in parallel and the rest wait their turn. By default the pool never runs more threads than
+ * there are cores; {@link ModelOptions} says how to size it for latency or throughput.
+ *
+ * <p><b>Closing.</b> {@link #close()} waits until the calls already running have finished, then frees
+ * everything; it is idempotent. Calls made after it, and calls that were still waiting for the model
+ * when it closed, throw {@link IllegalStateException} ("model ... is closed"); none ever touches freed
+ * native memory. Calling {@code close()} from inside a call on the same model (e.g. from a callback)
+ * throws {@link IllegalStateException} instead of waiting for itself forever.
  */
 public final class ClipModel implements AutoCloseable {
 
@@ -43,6 +50,10 @@ public final class ClipModel implements AutoCloseable {
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
+    /** Pool size fixed at load time from the options and the cores then available. */
+    private final int maxContexts;
+    private final int threadsPerContext;
+
     private final ReentrantLock poolLock = new ReentrantLock();
     private final Condition contextReturned = poolLock.newCondition();
     private final Deque<MemorySegment> idle = new ArrayDeque<>();
@@ -54,6 +65,9 @@ public final class ClipModel implements AutoCloseable {
         this.model = model;
         this.info = info;
         this.textCache = options.textCacheDir().map(TextEmbeddingCache::new);
+        int[] pool = ModelOptions.pool(options.threads(), options.contexts(), ModelOptions.availableCores());
+        this.maxContexts = pool[0];
+        this.threadsPerContext = pool[1];
     }
 
     /** Loads a model with the default options. */
@@ -108,6 +122,16 @@ public final class ClipModel implements AutoCloseable {
         return info;
     }
 
+    /** Most native contexts, i.e. calls that run at once (see {@link ModelOptions}). */
+    public int maxContexts() {
+        return maxContexts;
+    }
+
+    /** CPU threads each native context runs (see {@link ModelOptions}). */
+    public int threadsPerContext() {
+        return threadsPerContext;
+    }
+
     /** Name of the backend inference runs on, e.g. {@code CPU}. */
     public String backendName() {
         return withContext(NativeEngine::backendName);
@@ -115,19 +139,30 @@ public final class ClipModel implements AutoCloseable {
 
     // ---- text -------------------------------------------------------------------------------
 
-    /** CLIP BPE token ids of a text, from start-of-text to end-of-text, truncated to the context length. */
+    /**
+     * CLIP BPE token ids of a text, from start-of-text to end-of-text, truncated to the context length.
+     *
+     * @throws InvalidTextException if the text contains NUL or an unpaired surrogate (named with its index)
+     */
     public int[] tokenize(String text) {
         Objects.requireNonNull(text, "text");
+        Texts.requireEncodable(text, "text");
         requireText();
         return withModel(() -> NativeEngine.tokenize(model, text, Math.max(2, info.contextLength())));
     }
 
-    /** L2-normalised embeddings of the texts, one row per text. */
+    /**
+     * L2-normalised embeddings of the texts, one row per text.
+     *
+     * @throws InvalidTextException if a text contains NUL or an unpaired surrogate (named with its
+     *                              position in the list and the index in the text)
+     */
     public float[][] encodeText(List<String> texts) {
         requireText();
         for (String t : texts) {
             Objects.requireNonNull(t, "texts must not contain null");
         }
+        Texts.requireEncodable(texts, "text");
         int dim = info.projectionDim();
         float[][] out = new float[texts.size()][];
         for (int start = 0; start < texts.size(); start += TEXT_BATCH) {
@@ -141,6 +176,8 @@ public final class ClipModel implements AutoCloseable {
     }
 
     public float[] encodeText(String text) {
+        Objects.requireNonNull(text, "text");
+        Texts.requireEncodable(text, "text");
         return encodeText(List.of(text))[0];
     }
 
@@ -158,6 +195,8 @@ public final class ClipModel implements AutoCloseable {
         if (templates.isEmpty()) {
             throw new IllegalArgumentException("no prompt templates given");
         }
+        // Class names were checked when the ClassSet was made; a filled template is then valid too.
+        Texts.requireEncodable(templates, "prompt template");
         List<String> names = classes.allNames();
         int dim = info.projectionDim();
         Optional<String> key = textCache.map(c -> TextEmbeddingCache.key(modelHash(c), names, templates));
@@ -236,7 +275,7 @@ public final class ClipModel implements AutoCloseable {
     }
 
     public float[] encodeImage(Path file) {
-        return encodeImage(Images.read(file));
+        return encodeImage(Images.read(file, Images.DEFAULT_MAX_SIDE, options.maxImagePixels()));
     }
 
     /**
@@ -271,7 +310,7 @@ public final class ClipModel implements AutoCloseable {
     }
 
     public SegmentationResult segment(Path file, ClassSet classes, SegmentOptions options) {
-        return segment(Images.read(file), classes, options);
+        return segment(Images.read(file, Images.DEFAULT_MAX_SIDE, this.options.maxImagePixels()), classes, options);
     }
 
     /** Segmentation with class embeddings computed beforehand (e.g. reused over many pictures). */
@@ -365,7 +404,8 @@ public final class ClipModel implements AutoCloseable {
         }
     }
 
-    private <T> T withModel(java.util.function.Supplier<T> call) {
+    /** Runs a call that needs the native model but no context; package-private for the lifecycle tests. */
+    <T> T withModel(java.util.function.Supplier<T> call) {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
@@ -404,8 +444,8 @@ public final class ClipModel implements AutoCloseable {
                 if (ctx != null) {
                     return ctx;
                 }
-                if (all.size() < options.contexts()) {
-                    MemorySegment created = NativeEngine.initContext(model, options.threads(), options.backend());
+                if (all.size() < maxContexts) {
+                    MemorySegment created = NativeEngine.initContext(model, threadsPerContext, options.backend());
                     all.add(created);
                     return created;
                 }
@@ -440,6 +480,10 @@ public final class ClipModel implements AutoCloseable {
     public void close() {
         if (closed) {
             return;
+        }
+        if (lifecycle.getReadHoldCount() > 0) {
+            // The write lock cannot be taken while this thread holds the read lock: it would wait forever.
+            throw new IllegalStateException("model " + path + " cannot be closed from inside one of its own calls");
         }
         lifecycle.writeLock().lock();
         try {

@@ -16,11 +16,25 @@ import javax.imageio.stream.ImageInputStream;
  * Reads pictures for inference: JPEG (including CMYK/YCCK, through TwelveMonkeys), PNG, WebP, BMP, GIF,
  * with the EXIF orientation applied. Very large pictures are downscaled while they are decoded
  * (source subsampling) and then area-averaged, so memory stays bounded by the target size.
+ *
+ * <p>Decompression bombs: a small file can claim an enormous picture (a PNG of a few hundred bytes
+ * can claim 100000x100000 pixels), which would take minutes to decode even with subsampling. A picture
+ * whose header claims more than a limit of pixels is therefore refused before any pixel is decoded:
+ * by default {@value #DEFAULT_MAX_PIXELS} pixels, changed with the system property
+ * {@value #MAX_PIXELS_PROPERTY}, {@link ModelOptions.Builder#maxImagePixels(long)}, the
+ * {@code maxPixels} argument of {@link #read(Path, int, long)} or the CLI option
+ * {@code --max-image-pixels}.
  */
 public final class Images {
 
     /** Default bound of the longer side of a picture handed to the engine. */
     public static final int DEFAULT_MAX_SIDE = 4096;
+
+    /** Default bound of the pixels (width x height) a picture's header may claim: 100 megapixels. */
+    public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
+
+    /** System property that replaces {@link #DEFAULT_MAX_PIXELS} (a positive whole number of pixels). */
+    public static final String MAX_PIXELS_PROPERTY = "clearclip.image.maxPixels";
 
     static {
         ImageIO.scanForPlugins();
@@ -30,19 +44,46 @@ public final class Images {
     private Images() {
     }
 
+    /**
+     * The pixel limit in force when nothing else is given: system property {@value #MAX_PIXELS_PROPERTY}
+     * if set, else {@value #DEFAULT_MAX_PIXELS}.
+     *
+     * @throws IllegalArgumentException if the property is not a positive whole number
+     */
+    public static long defaultMaxPixels() {
+        return ImageLimits.defaultMaxPixels();
+    }
+
     /** Reads a picture, downscaled if its longer side exceeds {@value #DEFAULT_MAX_SIDE}. */
     public static RgbImage read(Path file) {
         return read(file, DEFAULT_MAX_SIDE);
     }
 
     /**
-     * Reads a picture as displayed (EXIF orientation applied), its longer side at most {@code maxSide} pixels.
+     * Reads a picture as displayed (EXIF orientation applied), its longer side at most {@code maxSide}
+     * pixels, with the pixel limit of {@link #defaultMaxPixels()}.
      *
-     * @throws ImageReadException naming the file when it is missing, unreadable or not a supported picture
+     * @throws ImageReadException naming the file when it is missing, unreadable, not a supported picture
+     *                            or larger than the pixel limit
      */
     public static RgbImage read(Path file, int maxSide) {
+        return read(file, maxSide, defaultMaxPixels());
+    }
+
+    /**
+     * Reads a picture as displayed (EXIF orientation applied), its longer side at most {@code maxSide}
+     * pixels. A picture whose header claims more than {@code maxPixels} pixels (width x height) is refused
+     * before it is decoded.
+     *
+     * @throws ImageReadException naming the file when it is missing, unreadable, not a supported picture,
+     *                            or claims more than {@code maxPixels} pixels (the message gives both sizes)
+     */
+    public static RgbImage read(Path file, int maxSide, long maxPixels) {
         if (maxSide < 1) {
             throw new IllegalArgumentException("maxSide must be >= 1, got " + maxSide);
+        }
+        if (maxPixels < 1) {
+            throw new IllegalArgumentException("maxPixels must be >= 1, got " + maxPixels);
         }
         if (!Files.exists(file)) {
             throw new ImageReadException(file + ": no such file");
@@ -66,6 +107,14 @@ public final class Images {
                 int h = reader.getHeight(0);
                 if (w < 1 || h < 1) {
                     throw new ImageReadException(file + ": image has no pixels (" + w + "x" + h + ")");
+                }
+                // Only the header has been read so far: refuse a decompression bomb before decoding it.
+                long claimed = (long) w * h;
+                if (claimed > maxPixels) {
+                    throw new ImageReadException(file + ": image claims " + w + "x" + h + " = " + claimed
+                            + " pixels, more than the limit of " + maxPixels + " pixels; refused before decoding"
+                            + " (raise the limit with system property " + MAX_PIXELS_PROPERTY
+                            + " or the max-image-pixels option if the picture is genuine)");
                 }
                 ImageReadParam param = reader.getDefaultReadParam();
                 int longSide = Math.max(w, h);

@@ -7,21 +7,50 @@ import java.util.Optional;
 /**
  * How a model is loaded and run.
  *
- * @param threads       CPU threads per inference call; 0 means all cores
- * @param contexts      how many inference calls may run at once on the shared model (each needs its own
- *                      native context with its own buffers; they are created lazily, up to this number)
- * @param backend       "cpu", "cuda", "metal" or "auto" (the first GPU ggml offers, else the CPU)
- * @param mmap          map the model file instead of reading it into memory
- * @param textCacheDir  where class-name embeddings are cached; empty disables the on-disk cache
+ * <p><b>Threads and contexts.</b> A {@link ClipModel} runs each call on a native inference context
+ * borrowed from a pool; up to {@link #maxContexts()} calls run at once and each uses
+ * {@link #threadsPerContext()} CPU threads. ggml's CPU threads spin at their barriers, so more busy
+ * threads than cores slows everything down by far more than the overlap (issue #7: 8 Java threads
+ * sharing a model on 2 cores took 39 s for 160 small segmentations with 2 contexts of 2 threads each,
+ * 0.8 s with 2 contexts of 1 thread; {@code clearclip bench --shared-model} measures it).
+ * Unless both numbers are given, they are therefore chosen so that contexts x threads does not exceed
+ * the cores ({@link Runtime#availableProcessors()}, which honours CPU affinity, container limits and
+ * {@code -XX:ActiveProcessorCount}):
+ * <ul>
+ *   <li>neither given (the default): 1 context with all cores, the best latency for one caller;
+ *       concurrent callers take turns;</li>
+ *   <li>only {@code contexts} given: each context gets {@code max(1, cores / contexts)} threads, e.g.
+ *       {@code contexts(availableCores())} (one thread each) for the best throughput of many concurrent
+ *       callers: on the 2-core development machine, busy with other jobs, 8 threads sharing the tiny
+ *       test model ran 160 small segmentations in 11 s with 2 contexts x 1 thread against 72-106 s
+ *       with the default 1 x 2, as a multi-threaded context also waits for its threads whenever other
+ *       processes hold the cores;</li>
+ *   <li>only {@code threads} given: {@code max(1, cores / threads)} contexts;</li>
+ *   <li>both given: used as given, even when their product exceeds the cores.</li>
+ * </ul>
+ *
+ * @param threads        CPU threads per inference context; 0 (default) chooses them, see above
+ * @param contexts       most native contexts (each with its own buffers, created lazily), i.e. calls
+ *                       that run at once on the shared model; 0 (default) chooses them, see above
+ * @param backend        "cpu", "cuda", "metal" or "auto" (the first GPU ggml offers, else the CPU)
+ * @param mmap           map the model file instead of reading it into memory
+ * @param textCacheDir   where class-name embeddings are cached; empty disables the on-disk cache
+ * @param maxImagePixels pictures whose header claims more pixels are refused before decoding by the
+ *                       methods that take a file ({@link Images#read(Path, int, long)}); default
+ *                       {@link Images#defaultMaxPixels()}
  */
-public record ModelOptions(int threads, int contexts, String backend, boolean mmap, Optional<Path> textCacheDir) {
+public record ModelOptions(int threads, int contexts, String backend, boolean mmap, Optional<Path> textCacheDir,
+                           long maxImagePixels) {
 
     public ModelOptions {
         if (threads < 0) {
-            throw new IllegalArgumentException("threads must be >= 0 (0 = all cores), got " + threads);
+            throw new IllegalArgumentException("threads must be >= 0 (0 = chosen from the cores), got " + threads);
         }
-        if (contexts < 1) {
-            throw new IllegalArgumentException("contexts must be >= 1, got " + contexts);
+        if (contexts < 0) {
+            throw new IllegalArgumentException("contexts must be >= 0 (0 = chosen from the cores), got " + contexts);
+        }
+        if (maxImagePixels < 1) {
+            throw new IllegalArgumentException("maxImagePixels must be >= 1, got " + maxImagePixels);
         }
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(textCacheDir, "textCacheDir");
@@ -30,6 +59,38 @@ public record ModelOptions(int threads, int contexts, String backend, boolean mm
     /** The default text-embedding cache: {@code $XDG_CACHE_HOME/clearclip/text} or {@code ~/.cache/clearclip/text}. */
     public static Path defaultTextCacheDir() {
         return CacheDirs.root().resolve("text");
+    }
+
+    /** Cores available to this JVM, the budget the automatic pool sizing divides. */
+    public static int availableCores() {
+        return Math.max(1, Runtime.getRuntime().availableProcessors());
+    }
+
+    /** Threads each native context uses: {@link #threads()} if set, else chosen as the class comment says. */
+    public int threadsPerContext() {
+        return pool(threads, contexts, availableCores())[1];
+    }
+
+    /** Most native contexts, i.e. calls running at once: {@link #contexts()} if set, else chosen. */
+    public int maxContexts() {
+        return pool(threads, contexts, availableCores())[0];
+    }
+
+    /**
+     * The pool size {contexts, threads per context} for the given settings (0 = choose) on a machine
+     * with {@code cores} cores. Only when both are given may their product exceed the cores.
+     */
+    static int[] pool(int threads, int contexts, int cores) {
+        if (threads > 0 && contexts > 0) {
+            return new int[] {contexts, threads};
+        }
+        if (contexts > 0) {
+            return new int[] {contexts, Math.max(1, cores / contexts)};
+        }
+        if (threads > 0) {
+            return new int[] {Math.max(1, cores / threads), threads};
+        }
+        return new int[] {1, cores};
     }
 
     public static ModelOptions defaults() {
@@ -47,24 +108,28 @@ public record ModelOptions(int threads, int contexts, String backend, boolean mm
         b.backend = backend;
         b.mmap = mmap;
         b.textCacheDir = textCacheDir;
+        b.maxImagePixels = maxImagePixels;
         return b;
     }
 
     public static final class Builder {
         private int threads = 0;
-        private int contexts = Math.max(1, Runtime.getRuntime().availableProcessors());
+        private int contexts = 0;
         private String backend = "auto";
         private boolean mmap = true;
         private Optional<Path> textCacheDir = Optional.of(defaultTextCacheDir());
+        private long maxImagePixels = ImageLimits.defaultMaxPixels();
 
         private Builder() {
         }
 
+        /** CPU threads per context; 0 = chosen so that contexts x threads fits the cores. */
         public Builder threads(int threads) {
             this.threads = threads;
             return this;
         }
 
+        /** Most contexts (concurrent calls); 0 = chosen so that contexts x threads fits the cores. */
         public Builder contexts(int contexts) {
             this.contexts = contexts;
             return this;
@@ -90,8 +155,14 @@ public record ModelOptions(int threads, int contexts, String backend, boolean mm
             return this;
         }
 
+        /** Largest picture (width x height as its header claims) read from a file; see {@link Images#read(Path, int, long)}. */
+        public Builder maxImagePixels(long maxImagePixels) {
+            this.maxImagePixels = maxImagePixels;
+            return this;
+        }
+
         public ModelOptions build() {
-            return new ModelOptions(threads, contexts, backend, mmap, textCacheDir);
+            return new ModelOptions(threads, contexts, backend, mmap, textCacheDir, maxImagePixels);
         }
     }
 }

@@ -101,6 +101,22 @@ final class BenchCommand implements Callable<Integer> {
                     + "peak RSS is then cumulative over the models measured so far.")
     boolean inProcess;
 
+    @Option(names = "--shared-model", paramLabel = "N",
+            description = "Instead of the figures above: N Java threads share one model and run --tasks small "
+                    + "segmentations (224x224, one window), timed for each pool configuration of --pools; "
+                    + "--repeat gives the number of rounds.")
+    Integer sharedModel;
+
+    @Option(names = "--tasks", paramLabel = "N", defaultValue = "160",
+            description = "Segmentations per round with --shared-model (default: ${DEFAULT-VALUE}).")
+    int tasks;
+
+    @Option(names = "--pools", split = ",", paramLabel = "POOL[,POOL...]",
+            description = "Pool configurations for --shared-model: 'default' (the library's sizing) or "
+                    + "CONTEXTSxTHREADS, e.g. 2x1 (default: default, Cx1, 1xC and CxC for C cores; CxC, "
+                    + "the former default sizing, oversubscribes the cores).")
+    List<String> pools;
+
     /** Set on the child JVMs: measure one model at one thread count and print its JSON on stdout. */
     @Option(names = "--worker", hidden = true)
     boolean worker;
@@ -117,6 +133,9 @@ final class BenchCommand implements Callable<Integer> {
             }
         }
         PrintWriter out = spec.commandLine().getOut();
+        if (sharedModel != null) {
+            return sharedModelBench(out);
+        }
         if (worker) {
             if (models.size() != 1 || threads.size() != 1) {
                 throw new UsageException("--worker measures one model at one thread count");
@@ -155,6 +174,32 @@ final class BenchCommand implements Callable<Integer> {
         if (chart != null) {
             createParent(chart);
             ImageIO.write(chart(report), "png", chart.toFile());
+        }
+        return Main.EXIT_OK;
+    }
+
+    private int sharedModelBench(PrintWriter out) throws Exception {
+        if (sharedModel < 1) {
+            throw new UsageException("--shared-model must be at least 1 thread, got " + sharedModel);
+        }
+        if (tasks < 1) {
+            throw new UsageException("--tasks must be at least 1, got " + tasks);
+        }
+        if (models.size() != 1) {
+            throw new UsageException("--shared-model measures one model, got " + models.size());
+        }
+        List<SharedModelBench.Pool> configs = pools == null || pools.isEmpty()
+                ? SharedModelBench.Pool.standard(ModelOptions.availableCores())
+                : pools.stream().map(SharedModelBench.Pool::parse).toList();
+        ObjectNode report = new SharedModelBench(models.get(0), main.backend, sharedModel, tasks, repeat, configs,
+                224, 224).run();
+        String table = SharedModelBench.markdown(report);
+        out.print(table);
+        if (json != null) {
+            writeFile(json, Json.MAPPER.writeValueAsString(report) + "\n");
+        }
+        if (markdown != null) {
+            writeFile(markdown, table);
         }
         return Main.EXIT_OK;
     }

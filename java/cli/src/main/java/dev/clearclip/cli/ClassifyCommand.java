@@ -41,7 +41,7 @@ final class ClassifyCommand extends ModelCommand {
         ArrayNode all = Json.MAPPER.createArrayNode();
         try (ClipModel m = openModel()) {
             for (Path image : images) {
-                List<Classification> top = m.classify(Images.read(image), classes, topK);
+                List<Classification> top = m.classify(Images.read(image, Images.DEFAULT_MAX_SIDE, main.maxImagePixels()), classes, topK);
                 if (json) {
                     ObjectNode o = all.addObject();
                     o.put("image", image.toString());

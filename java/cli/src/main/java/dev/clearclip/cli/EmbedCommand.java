@@ -38,7 +38,7 @@ final class EmbedCommand extends ModelCommand {
                 }
             }
             for (Path image : images) {
-                add(imageOut, image.toString(), m.encodeImage(Images.read(image)));
+                add(imageOut, image.toString(), m.encodeImage(Images.read(image, Images.DEFAULT_MAX_SIDE, main.maxImagePixels())));
             }
         }
         spec.commandLine().getOut().println(Json.COMPACT.writeValueAsString(root));

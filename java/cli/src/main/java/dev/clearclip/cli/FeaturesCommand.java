@@ -32,7 +32,7 @@ final class FeaturesCommand extends ModelCommand {
             throw new UsageException("--mode: " + e.getMessage());
         }
         try (ClipModel m = openModel()) {
-            DenseFeatures f = m.denseFeatures(Images.read(image, Integer.MAX_VALUE), blockMode);
+            DenseFeatures f = m.denseFeatures(Images.read(image, Integer.MAX_VALUE, main.maxImagePixels()), blockMode);
             Npy.writeFloat32(output, f.data(), f.gridHeight() * f.gridWidth(), f.dim());
             spec.commandLine().getOut().printf("wrote %s: [%d, %d] (grid %d x %d patches, mode %s)%n", output,
                     f.gridHeight() * f.gridWidth(), f.dim(), f.gridWidth(), f.gridHeight(), blockMode.id());

@@ -1,5 +1,6 @@
 package dev.clearclip.cli;
 
+import dev.clearclip.Images;
 import java.io.PrintWriter;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
@@ -43,6 +44,12 @@ public final class Main implements Runnable {
             description = "Compute backend: cpu, cuda, metal or auto (default: auto).")
     String backend = "auto";
 
+    @Option(names = "--max-image-pixels", scope = ScopeType.INHERIT, paramLabel = "N",
+            description = "Refuse pictures whose header claims more than N pixels (width x height), before "
+                    + "decoding them (default: system property " + Images.MAX_PIXELS_PROPERTY + ", else "
+                    + Images.DEFAULT_MAX_PIXELS + ").")
+    Long maxImagePixels;
+
     @Option(names = {"-v", "--verbose"}, scope = ScopeType.INHERIT,
             description = "Show details, the engine's and ggml's messages and, on errors, stack traces.")
     boolean verbose;
@@ -50,12 +57,25 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** The pixel limit for pictures: --max-image-pixels, else the library's default. */
+    long maxImagePixels() {
+        if (maxImagePixels == null) {
+            return Images.defaultMaxPixels();
+        }
+        if (maxImagePixels < 1) {
+            throw new UsageException("--max-image-pixels must be at least 1, got " + maxImagePixels);
+        }
+        return maxImagePixels;
+    }
+
     @Override
     public void run() {
         throw new CommandLine.ParameterException(spec.commandLine(), "a command is required");
     }
 
     public static void main(String[] args) {
+        // Under a non-UTF-8 locale (e.g. LANG unset) the JVM has already mangled non-ASCII arguments.
+        args = Utf8Arguments.recover(args);
         System.exit(run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true)));
     }
 

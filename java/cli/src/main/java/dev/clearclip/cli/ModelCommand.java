@@ -39,6 +39,7 @@ abstract class ModelCommand implements Callable<Integer> {
                 .threads(main.threads)
                 .backend(main.backend)
                 .contexts(contexts)
+                .maxImagePixels(main.maxImagePixels())
                 .build();
         ClipModel m = ClipModel.load(modelPath(), options);
         if (main.verbose) {

@@ -206,7 +206,7 @@ final class SegmentCommand extends ModelCommand {
     private Path segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Path input, Path stem,
                             SegmentProgressListener progress) throws java.io.IOException {
         long t0 = System.nanoTime();
-        RgbImage picture = Images.read(input, maxSide);
+        RgbImage picture = Images.read(input, maxSide, main.maxImagePixels());
         SegmentationResult result = m.segment(picture, embeddings, options, progress);
         double seconds = (System.nanoTime() - t0) / 1e9;
 

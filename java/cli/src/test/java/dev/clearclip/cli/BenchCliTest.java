@@ -78,6 +78,37 @@ class BenchCliTest {
     }
 
     @Test
+    void sharedModelRunComparesPoolsWithIdenticalResults() throws IOException {
+        Path json = tmp.resolve("shared.json");
+        Cli r = Cli.run("bench", "-m", model.toString(), "--shared-model", "4", "--tasks", "12", "--repeat", "2",
+                "--pools", "default,2x1,1x1,2x2", "--json", json.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode report = Json.MAPPER.readTree(json.toFile());
+        assertThat(report.get("java_threads").asInt()).isEqualTo(4);
+        assertThat(report.get("tasks").asInt()).isEqualTo(12);
+        JsonNode runs = report.get("runs");
+        assertThat(runs).hasSize(4);
+        int cores = Runtime.getRuntime().availableProcessors();
+        JsonNode byDefault = runs.get(0);
+        assertThat(byDefault.get("pool").asText()).isEqualTo("default");
+        assertThat(byDefault.get("contexts").asInt() * byDefault.get("threads_per_context").asInt())
+                .isLessThanOrEqualTo(cores);
+        assertThat(runs.get(1).get("contexts").asInt()).isEqualTo(2);
+        assertThat(runs.get(1).get("threads_per_context").asInt()).isEqualTo(1);
+        assertThat(runs.get(3).get("busy_threads_max").asInt()).isEqualTo(4);
+        for (JsonNode run : runs) {
+            // every segmentation of every pool equals the single-threaded one
+            assertThat(run.get("identical_to_single_thread").asBoolean()).as(run.get("pool").asText()).isTrue();
+            assertThat(run.get("wall_s").get("samples")).hasSize(2);
+            assertThat(run.get("segmentations_per_s").asDouble()).isPositive();
+        }
+        assertThat(r.out()).contains("| default |", "| 2x1 | 2 | 1 |", "| 2x2 | 2 | 2 | 4 |");
+        assertThat(Cli.run("bench", "-m", model.toString(), "--shared-model", "2", "--pools", "3by1").exit())
+                .isEqualTo(Main.EXIT_USAGE);
+        assertThat(Cli.run("bench", "-m", model.toString(), "--shared-model", "0").exit()).isEqualTo(Main.EXIT_USAGE);
+    }
+
+    @Test
     void rejectsBadArguments() {
         assertThat(Cli.run("bench", "-m", model.toString(), "--repeat", "0").exit()).isEqualTo(Main.EXIT_USAGE);
         assertThat(Cli.run("bench", "-m", model.toString(), "--thread-counts", "0").exit()).isEqualTo(Main.EXIT_USAGE);
