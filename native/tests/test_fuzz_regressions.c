@@ -9,6 +9,7 @@
 #include "test_common.h"
 #include "tiny_model.h"
 
+#include <math.h>
 #include <stdint.h>
 
 /*
@@ -45,7 +46,64 @@ static void test_text_empty_after_cleanup(void) {
     remove(path);
 }
 
+/*
+ * segment.c accepted a stride larger than the crop: windows then leave columns/rows that no
+ * window covers, whose averaged logits were 0/0 = NaN, so every class probability came out 0
+ * (the fuzzer's invariant: softmax over the names gives some class >= 1/n_names). mmseg's slide
+ * inference, the reference, asserts that every pixel is covered; the engine now refuses the
+ * parameters, as the Java SegmentOptions already did. A stride equal to the crop still runs and
+ * its probabilities are sound.
+ */
+static void test_stride_larger_than_crop(void) {
+    char path[4096];
+    snprintf(path, sizeof(path), "%s/fuzz_regressions_segment.gguf", test_tmp_dir());
+    tiny_variant v = { 0 };
+    CHECK(write_tiny_model(path, &v));
+    const tiny_dims d = tiny_dims_of(&v);
+    clearclip_model * model = NULL;
+    CHECK_STATUS(clearclip_model_load(path, clearclip_model_default_params(), &model), CLEARCLIP_OK, "");
+    clearclip_context * ctx = NULL;
+    clearclip_context_params cp = clearclip_context_default_params();
+    cp.n_threads = 1;
+    cp.backend = "cpu";
+    if (model) CHECK_STATUS(clearclip_context_init(model, cp, &ctx), CLEARCLIP_OK, "");
+    if (!ctx) {
+        clearclip_model_free(model);
+        return;
+    }
+    enum { W = 48, H = 48, N = 2 };
+    static uint8_t rgb[W * H * 3];
+    for (int i = 0; i < W * H * 3; i++) rgb[i] = (uint8_t) (i * 37);
+    float emb[N * 64] = { 0 };
+    emb[0] = 1.0f;         /* two orthogonal unit vectors */
+    emb[d.p + 1] = 1.0f;
+    static int32_t labels[W * H];
+    static float probs[N * W * H];
+    clearclip_segment_params sp = clearclip_segment_default_params();
+    sp.short_side = 0;
+    sp.crop = 1;  /* the fuzzer's input: 48x48, crop 1, stride 26 */
+    sp.stride = 26;
+    CHECK_STATUS(clearclip_segment(ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "uncovered");
+    sp.crop = 20;
+    sp.stride = 21;
+    CHECK_STATUS(clearclip_segment(ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "stride 21 is larger than crop 20");
+    sp.stride = 20; /* windows touch: every pixel covered */
+    CHECK_STATUS(clearclip_segment(ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
+                 CLEARCLIP_OK, "");
+    for (int i = 0; i < W * H; i++) {
+        const float p0 = probs[i], p1 = probs[W * H + i];
+        CHECK_MSG(fabsf(p0 + p1 - 1.0f) < 1e-4f, "pixel %d: probabilities %g + %g", i, p0, p1);
+        if (fabsf(p0 + p1 - 1.0f) >= 1e-4f) break;
+    }
+    clearclip_context_free(ctx);
+    clearclip_model_free(model);
+    remove(path);
+}
+
 int main(void) {
     test_text_empty_after_cleanup();
+    test_stride_larger_than_crop();
     return test_finish("test_fuzz_regressions");
 }
