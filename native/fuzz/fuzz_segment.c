@@ -16,12 +16,15 @@
 static clearclip_model *   fuzz_model;
 static clearclip_context * fuzz_ctx;
 static tiny_dims           fuzz_dims;
+static bool                fuzz_skip_known; /* CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS is set */
 
 int LLVMFuzzerInitialize(int * argc, char *** argv) {
     tiny_variant v = { 0 };
     fuzz_model = fuzz_load_tiny_model(&v);
     fuzz_ctx = fuzz_context(fuzz_model);
     fuzz_dims = tiny_dims_of(&v);
+    const char * skip = getenv("CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS");
+    fuzz_skip_known = skip && skip[0] && strcmp(skip, "0") != 0;
     return 0;
 }
 
@@ -53,6 +56,22 @@ static void fuzz_encode_tokens(fuzz_reader * r) {
             ids[t * row + i] = id;
         }
     }
+    /* Known bug, owned by the loader hardening branch (h-loader): encode.c reads eot[] after
+     * freeing it when a row's first <|endoftext|> is beyond the context length. Its crasher is
+     * kept in open-crashers/segment/. With CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS set (make fuzz sets
+     * it) such rows are skipped, so that fuzzing can find other bugs until the fix lands;
+     * remove this block then. */
+    for (int32_t t = 0; fuzz_skip_known && t < n_texts; t++) {
+        for (int32_t i = 0; i < row; i++) {
+            if (ids[t * row + i] == fuzz_dims.eos) {
+                if (i >= TINY_CTX) {
+                    free(ids);
+                    return;
+                }
+                break;
+            }
+        }
+    }
     float * out = malloc(sizeof(float) * (size_t) P * (size_t) (n_texts > 0 ? n_texts : 1));
     clearclip_status st = clearclip_encode_tokens(fuzz_ctx, ids, n_texts, row, out);
     if (st == CLEARCLIP_OK) {
@@ -79,6 +98,20 @@ static void fuzz_segment(fuzz_reader * r) {
     sp.short_side = fuzz_side(r, 72, true);
     sp.crop = fuzz_side(r, 72, false);
     sp.stride = fuzz_side(r, 72, false);
+    /* Bound the compute, not the code paths: the short-side resize can make a long side of
+     * thousands of pixels, and stride 1 a window per pixel; widen the stride until there are at
+     * most 16 windows (ratios of stride to crop, including gaps, stay as the fuzzer chose). */
+    if (width > 0 && height > 0 && width <= 48 && height <= 48 && sp.crop > 0 && sp.stride > 0 &&
+        sp.short_side >= 0 && sp.short_side <= 72) {
+        double s = sp.short_side ? (double) sp.short_side / (width < height ? width : height) : 1.0;
+        int64_t rw = (int64_t) (width * s + 0.5), rh = (int64_t) (height * s + 0.5);
+        for (;;) {
+            int64_t dx = rw - sp.crop + sp.stride - 1, dy = rh - sp.crop + sp.stride - 1;
+            int64_t nx = (dx > 0 ? dx : 0) / sp.stride + 1, ny = (dy > 0 ? dy : 0) / sp.stride + 1;
+            if (nx * ny <= 16 || sp.stride > (1 << 14)) break;
+            sp.stride *= 2;
+        }
+    }
     uint8_t m = fuzz_u8(r);
     sp.mode = (clearclip_block_mode) (m < 250 ? m % 4 : (m % 2 ? -1 : 4));
     sp.logit_scale = fuzz_float(r, 0.01f, 100.0f);
@@ -149,6 +182,11 @@ static void fuzz_segment(fuzz_reader * r) {
                     if (p > probs[(size_t) best * n_px + i]) best = c;
                 }
                 float pb = probs[(size_t) best * n_px + i];
+                /* softmax over the names sums to 1, so some name (and its class) has >= 1/n */
+                FUZZ_ASSERT(pb >= 1.0f / (float) n_names - 1e-4f,
+                            "best class probability %g < 1/%d at pixel %zu (%dx%d crop %d stride %d "
+                            "short side %d)", pb, n_names, i, width, height, sp.crop, sp.stride,
+                            sp.short_side);
                 int32_t expect = sp.prob_threshold > 0.0f && pb < sp.prob_threshold
                                      ? sp.background_class : best;
                 /* ties may go either way */
