@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
 """Sums the test reports of one `make test` run into a single closing line.
 
-Reads the Surefire XML reports (*/target/surefire-reports/TEST-*.xml) and ctest's JUnit report
-(*/target/ctest-junit.xml) under the repository, keeping only files written after the --since
+Reads the Surefire XML reports (*/target/surefire-reports/TEST-*.xml) and ctest's JUnit reports
+(*/target/ctest-junit.xml, and */target/<build>/ctest-junit.xml of extra builds such as the
+sanitizer build native/target/sanitize) under the repository, keeping only files written after the --since
 marker so reports left over from earlier runs do not count. Prints a table per module and
 `tests: N passed, N failed, N skipped`; exits 1 if a test failed or no report was found.
 """
@@ -35,12 +36,18 @@ def main():
     since = os.path.getmtime(args.since)
     root = Path(args.root)
 
-    reports = sorted(p for pattern in ("**/target/surefire-reports/TEST-*.xml", "**/target/ctest-junit.xml")
-                     for p in root.glob(pattern) if p.stat().st_mtime >= since)
+    patterns = ("**/target/surefire-reports/TEST-*.xml", "**/target/ctest-junit.xml",
+                "**/target/*/ctest-junit.xml")
+    reports = sorted({p for pattern in patterns for p in root.glob(pattern) if p.stat().st_mtime >= since})
     per_module = {}
     for report in reports:
         module = str(report.relative_to(root)).split("/target/")[0]
-        kind = "ctest" if report.name == "ctest-junit.xml" else "junit"
+        if report.name != "ctest-junit.xml":
+            kind = "junit"
+        elif report.parent.name == "target":
+            kind = "ctest"
+        else:  # an extra build, e.g. native/target/sanitize
+            kind = f"ctest {report.parent.name}"
         key = f"{module} ({kind})"
         t, f, s = count(report)
         acc = per_module.setdefault(key, [0, 0, 0])

@@ -23,8 +23,7 @@ int LLVMFuzzerInitialize(int * argc, char *** argv) {
     fuzz_model = fuzz_load_tiny_model(&v);
     fuzz_ctx = fuzz_context(fuzz_model);
     fuzz_dims = tiny_dims_of(&v);
-    const char * skip = getenv("CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS");
-    fuzz_skip_known = skip && skip[0] && strcmp(skip, "0") != 0;
+    fuzz_skip_known = fuzz_skip_known_bugs();
     return 0;
 }
 
