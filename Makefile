@@ -163,7 +163,7 @@ bench: build $(FIXTURE_STAMP) $(BENCH_STAMP)
 # One build directory for both: the engine, its ctest suite and the fuzz harnesses compiled with
 # ASan + UBSan (and, with a clang that has libFuzzer, libFuzzer coverage). ggml itself is the
 # uninstrumented pip build. ctest there also runs every seed/crasher through its harness.
-SAN_DIR         := native/target/sanitize
+SAN_DIR         ?= native/target/sanitize
 SAN_CC          ?= $(shell command -v clang-14 || command -v clang || command -v gcc)
 FUZZ_SECONDS    ?= 60
 FUZZ_CI_SECONDS ?= 20
