@@ -119,6 +119,16 @@ static bool fuzz_skip_known_bugs(void) {
     return s && s[0] && strcmp(s, "0") != 0;
 }
 
+/* CLEARCLIP_FUZZ_VERBOSE: print each call and its outcome (to see what a corpus exercises). */
+static bool fuzz_verbose(void) {
+    static int v = -1;
+    if (v < 0) {
+        const char * s = getenv("CLEARCLIP_FUZZ_VERBOSE");
+        v = s && s[0] && strcmp(s, "0") != 0;
+    }
+    return v;
+}
+
 /* A failed call must say why. */
 static void fuzz_check_error(clearclip_status st, const char * call) {
     const char * msg = clearclip_last_error();

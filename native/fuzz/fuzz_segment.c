@@ -73,6 +73,10 @@ static void fuzz_encode_tokens(fuzz_reader * r) {
     }
     float * out = malloc(sizeof(float) * (size_t) P * (size_t) (n_texts > 0 ? n_texts : 1));
     clearclip_status st = clearclip_encode_tokens(fuzz_ctx, ids, n_texts, row, out);
+    if (fuzz_verbose()) {
+        fprintf(stderr, "encode_tokens %d x %d -> %s %s\n", n_texts, row, clearclip_status_name(st),
+                clearclip_last_error());
+    }
     if (st == CLEARCLIP_OK) {
         for (int32_t t = 0; t < n_texts; t++) {
             double n2 = 0;
@@ -163,6 +167,12 @@ static void fuzz_segment(fuzz_reader * r) {
                                                 : NULL;
     clearclip_status st = clearclip_segment(fuzz_ctx, rgb, width, height, row_stride, emb, n_names,
                                             name_class, n_classes, sp, labels, probs);
+    if (fuzz_verbose()) {
+        fprintf(stderr, "segment %dx%d stride %d short %d crop %d stride %d mode %d names %d classes "
+                "%d map %d probs %d -> %s %s\n", width, height, row_stride, sp.short_side, sp.crop,
+                sp.stride, (int) sp.mode, n_names, n_classes, name_class != NULL, probs != NULL,
+                clearclip_status_name(st), clearclip_last_error());
+    }
     if (st == CLEARCLIP_OK) {
         FUZZ_ASSERT(size_ok, "%dx%d (row stride %d) accepted", width, height, row_stride);
         for (size_t i = 0; i < n_px; i++) {
