@@ -13,6 +13,10 @@
 
 #include <math.h>
 
+#ifndef FUZZ_MAX_WINDOWS
+#define FUZZ_MAX_WINDOWS 4 /* windows per call: enough for overlaps in both axes */
+#endif
+
 static clearclip_model *   fuzz_model;
 static clearclip_context * fuzz_ctx;
 static tiny_dims           fuzz_dims;
@@ -101,18 +105,30 @@ static void fuzz_segment(fuzz_reader * r) {
     sp.short_side = fuzz_side(r, 72, true);
     sp.crop = fuzz_side(r, 72, false);
     sp.stride = fuzz_side(r, 72, false);
-    /* Bound the compute, not the code paths: the short-side resize can make a long side of
-     * thousands of pixels, and stride 1 a window per pixel; widen the stride until there are at
-     * most 16 windows (ratios of stride to crop, including gaps, stay as the fuzzer chose). */
+    /* Bound the compute, not the code paths. A short side that would resize the picture to more
+     * than 96x96 pixels (an extreme aspect ratio makes a long side of thousands) is replaced by 0
+     * (keep the size, at most 48x48). Then the stride grows (up to the crop, or beyond it when
+     * the fuzzer chose a gap) and after that crop and stride together, until there are at most
+     * FUZZ_MAX_WINDOWS windows. */
     if (width > 0 && height > 0 && width <= 48 && height <= 48 && sp.crop > 0 && sp.stride > 0 &&
         sp.short_side >= 0 && sp.short_side <= 72) {
         double s = sp.short_side ? (double) sp.short_side / (width < height ? width : height) : 1.0;
         int64_t rw = (int64_t) (width * s + 0.5), rh = (int64_t) (height * s + 0.5);
+        if (rw * rh > 96 * 96) {
+            sp.short_side = 0;
+            rw = width;
+            rh = height;
+        }
         for (;;) {
             int64_t dx = rw - sp.crop + sp.stride - 1, dy = rh - sp.crop + sp.stride - 1;
             int64_t nx = (dx > 0 ? dx : 0) / sp.stride + 1, ny = (dy > 0 ? dy : 0) / sp.stride + 1;
-            if (nx * ny <= 16 || sp.stride > (1 << 14)) break;
-            sp.stride *= 2;
+            if (nx * ny <= FUZZ_MAX_WINDOWS || sp.crop > 256 || sp.stride > 256) break;
+            if (sp.stride * 2 <= sp.crop || sp.stride > sp.crop) {
+                sp.stride *= 2;
+            } else {
+                sp.crop *= 2;
+                sp.stride *= 2;
+            }
         }
     }
     uint8_t m = fuzz_u8(r);
