@@ -7,6 +7,9 @@
 #                  linux-aarch64 natives tested under qemu-user (ctest + .ci/arm64_smoke.py)
 #   make natives-arm64  only cross-build the linux-aarch64 natives (native/build-aarch64.sh)
 #   make bench     side-by-side benchmark against PyTorch (bench/README.md); results in build/bench
+#   make sanitize  the C engine, its ctest suite and the fuzz seeds under ASan + UBSan (clang, else gcc)
+#   make fuzz      libFuzzer on each harness for FUZZ_SECONDS (default 60) from its seed corpus
+#   make fuzz-ci   the same, FUZZ_CI_SECONDS (default 20) per harness: what `make test` runs
 #   make fixtures  reference models and goldens under build/fixtures (PyTorch, slow the first time)
 #   make venv      only the Python environment (.venv) with the pinned ggml
 #   make clean     removes the Maven/CMake outputs (keeps .venv and build/fixtures, slow to remake)
@@ -15,6 +18,7 @@
 # Variables: PYTHON (interpreter used to create .venv), GGML_NATIVE (ON to tune ggml for this
 # CPU), JAVA_HOME (used when it is a JDK >= 22), MVN, MVN_ARGS (extra Maven arguments),
 # ARM64 (ON/OFF/auto: linux-aarch64 natives in the jar, see below), ARM64_MARCH.
+# SAN_CC (compiler of the sanitizer/fuzz build), FUZZ_SECONDS, FUZZ_CI_SECONDS, FUZZ_ARGS.
 
 SHELL := /bin/bash
 .SHELLFLAGS := -euo pipefail -c
@@ -91,7 +95,7 @@ ARM64_TEST  := $(if $(filter auto,$(ARM64)),true,$(ARM64_BUILD))
 
 MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) $(MVN_ARGS)
 
-.PHONY: demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64
+.PHONY: demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
 
 jdk:
 	@if [ -z "$(JDK)" ]; then \
@@ -180,15 +184,77 @@ $(BENCH_STAMP): bench/requirements.txt $(REF_STAMP)
 bench: build $(FIXTURE_STAMP) $(BENCH_STAMP)
 	$(VENV_PY) bench/side_by_side.py --threads $(BENCH_THREADS) --repeat $(BENCH_REPEAT) $(BENCH_ARGS)
 
-# Runs ctest (through the native module) and every Surefire suite, then prints one summary
-# line over all of them; any failure makes the target fail. With the arm64 natives (ARM64_TEST)
-# their ctest suite runs under qemu-user in the native module, and the CLI jar on an arm64 JVM
-# after the build (.ci/arm64_smoke.py), compared with the host.
+# --- sanitizers and fuzzing (native/README.md, "Fuzzing and sanitizers") ---------------------
+# One build directory for both: the engine, its ctest suite and the fuzz harnesses compiled with
+# ASan + UBSan (and, with a clang that has libFuzzer, libFuzzer coverage). ggml itself is the
+# uninstrumented pip build. ctest there also runs every seed/crasher through its harness.
+SAN_DIR         ?= native/target/sanitize
+SAN_CC          ?= $(shell command -v clang-14 || command -v clang || command -v gcc)
+FUZZ_SECONDS    ?= 60
+FUZZ_CI_SECONDS ?= 20
+FUZZ_ARGS       ?=
+FUZZ_HARNESSES  := model_load tokenize segment
+# LSan stays on (detect_leaks=1, no suppressions needed); a UBSan report stops the process.
+SAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+
+sanitize-build: $(GGML_STAMP)
+	@mkdir -p native/target; fuzz=OFF; \
+	 if echo 'int LLVMFuzzerTestOneInput(const char *d, unsigned long n) { return 0; }' | \
+	    $(SAN_CC) -fsanitize=fuzzer -x c - -o /dev/null 2>/dev/null; then fuzz=ON; fi; \
+	 echo "sanitizer build with $(SAN_CC) (libFuzzer: $$fuzz) in $(SAN_DIR)"; \
+	 cmake -S native -B $(SAN_DIR) -DCMAKE_C_COMPILER=$(SAN_CC) -DCMAKE_BUILD_TYPE=RelWithDebInfo \
+	       -DCMAKE_PREFIX_PATH=$(GGML_PREFIX) -DCLEARCLIP_FIXTURES=$(FIXTURES) \
+	       -DCLEARCLIP_SANITIZE=ON -DCLEARCLIP_FUZZ=$$fuzz > $(SAN_DIR).configure.log 2>&1 \
+	   || { cat $(SAN_DIR).configure.log >&2; exit 1; }
+	cmake --build $(SAN_DIR) -j$(JOBS)
+
+# Fixture-based tests in there read $(FIXTURES) (`make fixtures`), as in the normal build.
+sanitize: sanitize-build
+	$(SAN_ENV) ctest --test-dir $(SAN_DIR) --output-on-failure --output-junit $(CURDIR)/$(SAN_DIR)/ctest-junit.xml
+
+# Each harness mutates from its committed seeds (native/fuzz/corpus/<harness>, read only) into a
+# working corpus under $(SAN_DIR)/fuzz-work; findings are written to $(SAN_DIR)/fuzz-artifacts.
+# One process per harness (-jobs is not used). Known bugs owned by other work in progress are
+# skipped (CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS; their crashers are in native/fuzz/open-crashers).
+fuzz: sanitize-build
+	@if ! grep -q '^CLEARCLIP_FUZZ:BOOL=ON' $(SAN_DIR)/CMakeCache.txt; then \
+	   echo "ERROR: $(SAN_CC) has no libFuzzer: use SAN_CC=clang (Debian: clang-14 libclang-rt-14-dev libfuzzer-14-dev)" >&2; \
+	   exit 1; fi
+	@rc=0; for h in $(FUZZ_HARNESSES); do \
+	   mkdir -p $(SAN_DIR)/fuzz-work/$$h $(SAN_DIR)/fuzz-artifacts; \
+	   echo "fuzz_$$h: $(FUZZ_SECONDS) s"; \
+	   if ! env $(SAN_ENV) CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS=1 TMPDIR=$(CURDIR)/$(SAN_DIR)/fuzz \
+	        $(SAN_DIR)/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
+	        -artifact_prefix=$(CURDIR)/$(SAN_DIR)/fuzz-artifacts/$$h- $(FUZZ_ARGS) \
+	        $(SAN_DIR)/fuzz-work/$$h native/fuzz/corpus/$$h > $(SAN_DIR)/fuzz-$$h.log 2>&1; then \
+	     rc=1; grep -E 'ERROR|SUMMARY|invariant|Test unit written' $(SAN_DIR)/fuzz-$$h.log >&2 || tail -n 30 $(SAN_DIR)/fuzz-$$h.log >&2; \
+	     echo "fuzz_$$h: FOUND A BUG (log: $(SAN_DIR)/fuzz-$$h.log); add the artifact to native/fuzz/corpus/$$h and fix it" >&2; \
+	   fi; \
+	   grep -E '^stat::(number_of_executed_units|average_exec_per_sec|new_units_added)' $(SAN_DIR)/fuzz-$$h.log | sed "s/^/  fuzz_$$h /" || true; \
+	 done; exit $$rc
+
+# Without libFuzzer (gcc only) a local `make test` still runs the seeds through the harnesses
+# (in `make sanitize`) and skips this with a warning; under CI (CI=true) that is an error.
+fuzz-ci: sanitize-build
+	@if grep -q '^CLEARCLIP_FUZZ:BOOL=ON' $(SAN_DIR)/CMakeCache.txt || [ "$${CI:-}" = true ]; then \
+	   $(MAKE) --no-print-directory fuzz FUZZ_SECONDS=$(FUZZ_CI_SECONDS); \
+	 else \
+	   echo "WARNING: fuzz-ci skipped: $(SAN_CC) has no libFuzzer (install clang-14 libclang-rt-14-dev libfuzzer-14-dev)" >&2; \
+	 fi
+
+# Runs ctest (through the native module) and every Surefire suite; with the arm64 natives
+# (ARM64_TEST) their ctest suite under qemu-user in the native module and the CLI jar on an arm64
+# JVM (.ci/arm64_smoke.py, compared with the host); then the sanitizer build's ctest (unit tests
+# and fuzz seeds under ASan + UBSan) and a short fuzzing run; then prints one summary line over
+# all of them. Any failure makes the target fail.
 test: jdk $(GGML_STAMP) $(FIXTURE_STAMP)
 	@mkdir -p build; touch build/.test-started
 	@rc=0; $(MAVEN) -Dclearclip.arm64=$(ARM64_TEST) install || rc=$$?; \
 	 if [ $$rc -eq 0 ] && [ $(ARM64_TEST) = true ]; then \
 	   $(VENV_PY) .ci/arm64_smoke.py --java "$(JAVA_HOME)/bin/java" --fixtures $(FIXTURES) || rc=$$?; fi; \
+	 $(MAKE) --no-print-directory sanitize || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
+	 $(MAKE) --no-print-directory fuzz-ci || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \
 	 $(PYTHON) .ci/test_summary.py --since build/.test-started . || { [ $$rc -ne 0 ] || rc=1; }; \
 	 if [ $$rc -ne 0 ]; then echo "make test: FAILED (exit $$rc)" >&2; fi; \
 	 exit $$rc

@@ -2,8 +2,10 @@
 """Sums the test reports of one `make test` run into a single closing line.
 
 Reads the Surefire XML reports (*/target/surefire-reports/TEST-*.xml), ctest's JUnit reports
-(*/target/ctest-junit.xml, ctest-junit-aarch64.xml for the emulated suite) and the JUnit reports of
-scripted tests (*/target/smoke-junit-*.xml, e.g. .ci/arm64-smoke.sh) under the repository, keeping only files written after the --since
+(*/target/ctest-junit.xml; ctest-junit-aarch64.xml for the suite run under qemu-user;
+*/target/<build>/ctest-junit.xml of extra builds such as the sanitizer build
+native/target/sanitize) and the JUnit reports of scripted tests (*/target/smoke-junit-*.xml, e.g.
+.ci/arm64_smoke.py) under the repository, keeping only files written after the --since
 marker so reports left over from earlier runs do not count. Prints a table per module and
 `tests: N passed, N failed, N skipped`; exits 1 if a test failed or no report was found.
 """
@@ -37,17 +39,18 @@ def main():
     root = Path(args.root)
 
     patterns = ("**/target/surefire-reports/TEST-*.xml", "**/target/ctest-junit*.xml",
-                "**/target/smoke-junit-*.xml")
-    reports = sorted(p for pattern in patterns
-                     for p in root.glob(pattern) if p.stat().st_mtime >= since)
+                "**/target/*/ctest-junit.xml", "**/target/smoke-junit-*.xml")
+    reports = sorted({p for pattern in patterns for p in root.glob(pattern) if p.stat().st_mtime >= since})
     per_module = {}
     for report in reports:
         module = str(report.relative_to(root)).split("/target/")[0]
-        if report.name.startswith(("ctest-junit", "smoke-junit")):
+        if not report.name.startswith(("ctest-junit", "smoke-junit")):
+            kind = "junit"
+        elif report.parent.name == "target":
             # ctest-junit.xml -> "ctest", ctest-junit-aarch64.xml -> "ctest aarch64"
             kind = report.stem.replace("-junit", "").replace("-", " ")
-        else:
-            kind = "junit"
+        else:  # an extra build, e.g. native/target/sanitize
+            kind = f"ctest {report.parent.name}"
         key = f"{module} ({kind})"
         t, f, s = count(report)
         acc = per_module.setdefault(key, [0, 0, 0])

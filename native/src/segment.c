@@ -154,6 +154,13 @@ static clearclip_status cc_check_segment_args(const clearclip_context * ctx, con
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "crop (%d) and stride (%d) must be positive",
                         p->crop, p->stride);
     }
+    /* Windows farther apart than their size leave pixels that no window covers; the reference
+     * (mmseg's slide inference) asserts against that, and averaging would divide by zero. */
+    if (p->stride > p->crop) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
+                        "stride %d is larger than crop %d: windows would leave pixels uncovered",
+                        p->stride, p->crop);
+    }
     if ((int) p->mode < CLEARCLIP_MODE_CLEARCLIP || (int) p->mode > CLEARCLIP_MODE_SCLIP) {
         return cc_error(CLEARCLIP_ERR_UNSUPPORTED, "unknown block mode %d", (int) p->mode);
     }

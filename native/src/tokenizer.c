@@ -455,7 +455,10 @@ typedef struct {
 /* Makes room for `need` code points, discarding the contents. */
 static bool cb_reserve(cpbuf * b, size_t need) {
     b->n = 0;
-    if (need <= b->cap) {
+    /* Always leave a buffer behind, even for need == 0: callers memcpy into b->v, and a NULL
+     * destination is undefined behaviour even with a zero size (a text that cleans up to
+     * nothing, like "&#7;", took that path). */
+    if (b->v && need <= b->cap) {
         return true;
     }
     size_t cap = need + need / 2 + 16;

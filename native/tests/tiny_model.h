@@ -8,6 +8,7 @@
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define TINY_W     32   /* both towers */
@@ -36,7 +37,84 @@ typedef struct tiny_variant {
     const char * poison_tensor;    /* set one value of this tensor to poison_value   */
     float        poison_value;     /* (NaN or infinity: non-finite weight tests)      */
     void (*edit)(struct gguf_context * g); /* changes the metadata before writing     */
+    bool         tokenizer;        /* write a small CLIP BPE vocabulary (byte tokens, a few
+                                      merges, specials last); vocab_size grows to match   */
+    /* smaller dimensions for compact files (fuzz seeds); 0 keeps the TINY_* default */
+    int          width, ffn, proj, image, patch;
 } tiny_variant;
+
+/* Dimensions of a variant: the TINY_* defaults unless the variant overrides them. */
+typedef struct tiny_dims {
+    int w, f, p, image, patch, vocab, bos, eos;
+} tiny_dims;
+
+/* Merges of the tokenizer variant, in rank order; each result is a vocabulary entry too. */
+static const char * const tiny_merges[] = {
+    "t h", "th e</w>", "a n", "an d</w>", "o f</w>", "p h", "ph o", "pho t", "phot o</w>",
+    "i n", "in g</w>", "e r</w>", "o n</w>", "a t</w>", "r e", "s t", "c a", "ca t</w>",
+    "d o", "do g</w>", "f o", "fo x</w>", "s k", "sk y</w>", "a</w> b", "o o",
+};
+#define TINY_N_MERGES ((int) (sizeof(tiny_merges) / sizeof(tiny_merges[0])))
+/* 256 byte tokens, 256 with </w>, one per merge, <|startoftext|>, <|endoftext|> */
+#define TINY_TOKENIZER_VOCAB (512 + TINY_N_MERGES + 2)
+
+static tiny_dims tiny_dims_of(const tiny_variant * v) {
+    tiny_dims d = { v->width ? v->width : TINY_W, v->ffn ? v->ffn : TINY_F,
+                    v->proj ? v->proj : TINY_P, v->image ? v->image : TINY_IMAGE,
+                    v->patch ? v->patch : TINY_PATCH, TINY_VOCAB, TINY_BOS, TINY_EOS };
+    if (v->tokenizer) {
+        d.vocab = TINY_TOKENIZER_VOCAB;
+        d.bos = d.vocab - 2;
+        d.eos = d.vocab - 1;
+    }
+    return d;
+}
+
+/* CLIP's byte-level vocabulary spelling (bytes_to_unicode), written independently of the
+ * engine's tokenizer: printable Latin-1 bytes stand for themselves, the others take code points
+ * from U+0100 on in byte order. */
+static int tiny_byte_token(int b, bool end_of_word, char * out) {
+    int cp = b, next = 256;
+    bool printable = (b >= 0x21 && b <= 0x7E) || (b >= 0xA1 && b <= 0xAC) || b >= 0xAE;
+    if (!printable) {
+        for (int i = 0; i < b; i++) {
+            next += !((i >= 0x21 && i <= 0x7E) || (i >= 0xA1 && i <= 0xAC) || i >= 0xAE);
+        }
+        cp = next;
+    }
+    int n = 0;
+    if (cp < 0x80) {
+        out[n++] = (char) cp;
+    } else {
+        out[n++] = (char) (0xC0 | (cp >> 6));
+        out[n++] = (char) (0x80 | (cp & 0x3F));
+    }
+    out[n] = '\0';
+    if (end_of_word) strcat(out, "</w>");
+    return n;
+}
+
+static void tiny_write_tokenizer(struct gguf_context * g) {
+    static char bytes[512][12];
+    static char merged[TINY_N_MERGES][32];
+    const char * toks[TINY_TOKENIZER_VOCAB];
+    for (int b = 0; b < 256; b++) {
+        tiny_byte_token(b, false, bytes[b]);
+        tiny_byte_token(b, true, bytes[256 + b]);
+        toks[b] = bytes[b];
+        toks[256 + b] = bytes[256 + b];
+    }
+    for (int i = 0; i < TINY_N_MERGES; i++) {
+        const char * sp = strchr(tiny_merges[i], ' ');
+        snprintf(merged[i], sizeof(merged[i]), "%.*s%s", (int) (sp - tiny_merges[i]),
+                 tiny_merges[i], sp + 1);
+        toks[512 + i] = merged[i];
+    }
+    toks[512 + TINY_N_MERGES] = "<|startoftext|>";
+    toks[513 + TINY_N_MERGES] = "<|endoftext|>";
+    gguf_set_arr_str(g, "tokenizer.ggml.tokens", toks, TINY_TOKENIZER_VOCAB);
+    gguf_set_arr_str(g, "tokenizer.ggml.merges", (const char **) tiny_merges, TINY_N_MERGES);
+}
 
 static uint32_t tiny_rng_state;
 static float tiny_rand(void) {
@@ -72,42 +150,44 @@ static void tiny_add(struct gguf_context * g, struct ggml_context * ctx, const t
 static void tiny_tower(struct gguf_context * g, struct ggml_context * ctx, const tiny_variant * v,
                        const char * pre, int layers) {
     const enum ggml_type mt = v->mat_type;
+    const tiny_dims d = tiny_dims_of(v);
     char n[96];
     for (int i = 0; i < layers; i++) {
         const char * mats[] = { "attn_q", "attn_k", "attn_v", "attn_out" };
         for (int j = 0; j < 4; j++) {
             snprintf(n, sizeof(n), "%s.blk.%d.%s.weight", pre, i, mats[j]);
-            tiny_add(g, ctx, v, n, mt, 2, TINY_W, TINY_W, 1, 1, 0.6f);
+            tiny_add(g, ctx, v, n, mt, 2, d.w, d.w, 1, 1, 0.6f);
             snprintf(n, sizeof(n), "%s.blk.%d.%s.bias", pre, i, mats[j]);
-            tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.1f);
+            tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
         }
         const char * lns[] = { "ln1", "ln2" };
         for (int j = 0; j < 2; j++) {
             snprintf(n, sizeof(n), "%s.blk.%d.%s.weight", pre, i, lns[j]);
-            tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.2f);
+            tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
             snprintf(n, sizeof(n), "%s.blk.%d.%s.bias", pre, i, lns[j]);
-            tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.1f);
+            tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
         }
         const char * fc1 = v->swap_ffn ? "ffn_down" : "ffn_up";
         const char * fc2 = v->swap_ffn ? "ffn_up" : "ffn_down";
         snprintf(n, sizeof(n), "%s.blk.%d.%s.weight", pre, i, fc1);
-        tiny_add(g, ctx, v, n, mt, 2, TINY_W, TINY_F, 1, 1, 0.6f);
+        tiny_add(g, ctx, v, n, mt, 2, d.w, d.f, 1, 1, 0.6f);
         snprintf(n, sizeof(n), "%s.blk.%d.%s.bias", pre, i, fc1);
-        tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, TINY_F, 1, 1, 1, 0.1f);
+        tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.f, 1, 1, 1, 0.1f);
         snprintf(n, sizeof(n), "%s.blk.%d.%s.weight", pre, i, fc2);
-        tiny_add(g, ctx, v, n, mt, 2, TINY_F, TINY_W, 1, 1, 0.2f);
+        tiny_add(g, ctx, v, n, mt, 2, d.f, d.w, 1, 1, 0.2f);
         snprintf(n, sizeof(n), "%s.blk.%d.%s.bias", pre, i, fc2);
-        tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.1f);
+        tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
     }
 }
 
 static void tiny_tower_keys(struct gguf_context * g, const tiny_variant * v, const char * tower,
                             int layers) {
+    const tiny_dims d = tiny_dims_of(v);
     char k[96];
     snprintf(k, sizeof(k), "clip.%s.embedding_length", tower);
-    gguf_set_val_u32(g, k, TINY_W);
+    gguf_set_val_u32(g, k, d.w);
     snprintf(k, sizeof(k), "clip.%s.feed_forward_length", tower);
-    gguf_set_val_u32(g, k, TINY_F);
+    gguf_set_val_u32(g, k, d.f);
     snprintf(k, sizeof(k), "clip.%s.block_count", tower);
     if (v->wide_int_keys) {
         if (tower[0] == 't') gguf_set_val_u8(g, k, (uint8_t) layers);
@@ -116,7 +196,7 @@ static void tiny_tower_keys(struct gguf_context * g, const tiny_variant * v, con
         gguf_set_val_u32(g, k, (uint32_t) layers);
     }
     snprintf(k, sizeof(k), "clip.%s.projection_dim", tower);
-    gguf_set_val_u32(g, k, TINY_P);
+    gguf_set_val_u32(g, k, d.p);
     snprintf(k, sizeof(k), "clip.%s.attention.head_count", tower);
     gguf_set_val_u32(g, k, TINY_HEADS);
     snprintf(k, sizeof(k), "clip.%s.attention.layer_norm_epsilon", tower);
@@ -126,10 +206,11 @@ static void tiny_tower_keys(struct gguf_context * g, const tiny_variant * v, con
 /* Text tower: 1 block; vision tower: 2 blocks, 32x32 native input (2x2 grid). */
 static bool write_tiny_model(const char * path, const tiny_variant * v) {
     tiny_rng_state = 12345u;
+    const tiny_dims d = tiny_dims_of(v);
     struct ggml_init_params ip = { .mem_size = 16u << 20, .mem_buffer = NULL, .no_alloc = false };
     struct ggml_context * ctx = ggml_init(ip);
     struct gguf_context * g = gguf_init_empty();
-    const int text_layers = 1, vision_layers = 2, g0 = TINY_IMAGE / TINY_PATCH;
+    const int text_layers = 1, vision_layers = 2, g0 = d.image / d.patch;
     gguf_set_val_str(g, "general.architecture", v->arch ? v->arch : "clip");
     gguf_set_val_str(g, "general.name", "tiny test model");
     gguf_set_val_u32(g, "general.file_type", 0);
@@ -137,37 +218,38 @@ static bool write_tiny_model(const char * path, const tiny_variant * v) {
     gguf_set_val_bool(g, "clip.has_vision_encoder", !v->no_vision);
     gguf_set_val_bool(g, "clip.use_gelu", true);
     if (v->llava_key) gguf_set_val_bool(g, "clip.has_llava_projector", true);
-    gguf_set_val_u32(g, "tokenizer.ggml.bos_token_id", TINY_BOS);
-    gguf_set_val_u32(g, "tokenizer.ggml.eos_token_id", TINY_EOS);
+    gguf_set_val_u32(g, "tokenizer.ggml.bos_token_id", d.bos);
+    gguf_set_val_u32(g, "tokenizer.ggml.eos_token_id", d.eos);
+    if (v->tokenizer) tiny_write_tokenizer(g);
     if (!v->no_text) {
         tiny_tower_keys(g, v, "text", text_layers);
         gguf_set_val_u32(g, "clip.text.context_length", TINY_CTX);
-        tiny_add(g, ctx, v, "t.token_embd.weight", v->mat_type, 2, TINY_W, TINY_VOCAB, 1, 1, 1.0f);
-        tiny_add(g, ctx, v, "t.position_embd.weight", GGML_TYPE_F32, 2, TINY_W, TINY_CTX, 1, 1, 0.5f);
+        tiny_add(g, ctx, v, "t.token_embd.weight", v->mat_type, 2, d.w, d.vocab, 1, 1, 1.0f);
+        tiny_add(g, ctx, v, "t.position_embd.weight", GGML_TYPE_F32, 2, d.w, TINY_CTX, 1, 1, 0.5f);
         tiny_tower(g, ctx, v, "t", text_layers);
-        tiny_add(g, ctx, v, "t.post_ln.weight", GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.2f);
-        tiny_add(g, ctx, v, "t.post_ln.bias", GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.1f);
-        tiny_add(g, ctx, v, "text_projection.weight", v->mat_type, 2, TINY_W, TINY_P, 1, 1, 0.6f);
+        tiny_add(g, ctx, v, "t.post_ln.weight", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
+        tiny_add(g, ctx, v, "t.post_ln.bias", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
+        tiny_add(g, ctx, v, "text_projection.weight", v->mat_type, 2, d.w, d.p, 1, 1, 0.6f);
     }
     if (!v->no_vision) {
         const float mean[3] = { 0.48145466f, 0.4578275f, 0.40821073f };
         const float std[3]  = { 0.26862954f, 0.26130258f, 0.27577711f };
         tiny_tower_keys(g, v, "vision", vision_layers);
-        gguf_set_val_u32(g, "clip.vision.image_size", TINY_IMAGE);
-        gguf_set_val_u32(g, "clip.vision.patch_size", TINY_PATCH);
+        gguf_set_val_u32(g, "clip.vision.image_size", d.image);
+        gguf_set_val_u32(g, "clip.vision.patch_size", d.patch);
         gguf_set_arr_data(g, "clip.vision.image_mean", GGUF_TYPE_FLOAT32, mean, 3);
         gguf_set_arr_data(g, "clip.vision.image_std", GGUF_TYPE_FLOAT32, std, 3);
-        tiny_add(g, ctx, v, "v.class_embd", GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 1.0f);
-        tiny_add(g, ctx, v, "v.patch_embd.weight", GGML_TYPE_F16, 4, TINY_PATCH, TINY_PATCH, 3,
-                 TINY_W, 0.1f);
-        tiny_add(g, ctx, v, "v.position_embd.weight", GGML_TYPE_F32, 2, TINY_W, g0 * g0 + 1, 1, 1,
+        tiny_add(g, ctx, v, "v.class_embd", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 1.0f);
+        tiny_add(g, ctx, v, "v.patch_embd.weight", GGML_TYPE_F16, 4, d.patch, d.patch, 3,
+                 d.w, 0.1f);
+        tiny_add(g, ctx, v, "v.position_embd.weight", GGML_TYPE_F32, 2, d.w, g0 * g0 + 1, 1, 1,
                  0.5f);
-        tiny_add(g, ctx, v, "v.pre_ln.weight", GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.2f);
-        tiny_add(g, ctx, v, "v.pre_ln.bias", GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.1f);
+        tiny_add(g, ctx, v, "v.pre_ln.weight", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
+        tiny_add(g, ctx, v, "v.pre_ln.bias", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
         tiny_tower(g, ctx, v, "v", vision_layers);
-        tiny_add(g, ctx, v, "v.post_ln.weight", GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.2f);
-        tiny_add(g, ctx, v, "v.post_ln.bias", GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.1f);
-        tiny_add(g, ctx, v, "visual_projection.weight", v->mat_type, 2, TINY_W, TINY_P, 1, 1, 0.6f);
+        tiny_add(g, ctx, v, "v.post_ln.weight", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
+        tiny_add(g, ctx, v, "v.post_ln.bias", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
+        tiny_add(g, ctx, v, "visual_projection.weight", v->mat_type, 2, d.w, d.p, 1, 1, 0.6f);
     }
     if (v->edit) v->edit(g);
     bool ok = gguf_write_to_file(g, path, false);
