@@ -215,8 +215,7 @@ sanitize: sanitize-build
 
 # Each harness mutates from its committed seeds (native/fuzz/corpus/<harness>, read only) into a
 # working corpus under $(SAN_DIR)/fuzz-work; findings are written to $(SAN_DIR)/fuzz-artifacts.
-# One process per harness (-jobs is not used). Known bugs owned by other work in progress are
-# skipped (CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS; their crashers are in native/fuzz/open-crashers).
+# One process per harness (-jobs is not used).
 fuzz: sanitize-build
 	@if ! grep -q '^CLEARCLIP_FUZZ:BOOL=ON' $(SAN_DIR)/CMakeCache.txt; then \
 	   echo "ERROR: $(SAN_CC) has no libFuzzer: use SAN_CC=clang (Debian: clang-14 libclang-rt-14-dev libfuzzer-14-dev)" >&2; \
@@ -224,7 +223,7 @@ fuzz: sanitize-build
 	@rc=0; for h in $(FUZZ_HARNESSES); do \
 	   mkdir -p $(SAN_DIR)/fuzz-work/$$h $(SAN_DIR)/fuzz-artifacts; \
 	   echo "fuzz_$$h: $(FUZZ_SECONDS) s"; \
-	   if ! env $(SAN_ENV) CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS=1 TMPDIR=$(CURDIR)/$(SAN_DIR)/fuzz \
+	   if ! env $(SAN_ENV) TMPDIR=$(CURDIR)/$(SAN_DIR)/fuzz \
 	        $(SAN_DIR)/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
 	        -artifact_prefix=$(CURDIR)/$(SAN_DIR)/fuzz-artifacts/$$h- $(FUZZ_ARGS) \
 	        $(SAN_DIR)/fuzz-work/$$h native/fuzz/corpus/$$h > $(SAN_DIR)/fuzz-$$h.log 2>&1; then \

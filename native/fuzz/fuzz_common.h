@@ -111,14 +111,6 @@ static clearclip_context * fuzz_context(clearclip_model * model) {
     return ctx;
 }
 
-/* CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS (set by `make fuzz`): steer around bugs that other work in
- * progress owns and has not fixed yet (their crashers are in open-crashers/), so that fuzzing
- * can find the next bug instead of the same one. Unset, as in ctest, nothing is skipped. */
-static bool fuzz_skip_known_bugs(void) {
-    const char * s = getenv("CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS");
-    return s && s[0] && strcmp(s, "0") != 0;
-}
-
 /* CLEARCLIP_FUZZ_VERBOSE: print each call and its outcome (to see what a corpus exercises). */
 static bool fuzz_verbose(void) {
     static int v = -1;

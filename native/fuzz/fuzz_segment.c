@@ -20,14 +20,12 @@
 static clearclip_model *   fuzz_model;
 static clearclip_context * fuzz_ctx;
 static tiny_dims           fuzz_dims;
-static bool                fuzz_skip_known; /* CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS is set */
 
 int LLVMFuzzerInitialize(int * argc, char *** argv) {
     tiny_variant v = { 0 };
     fuzz_model = fuzz_load_tiny_model(&v);
     fuzz_ctx = fuzz_context(fuzz_model);
     fuzz_dims = tiny_dims_of(&v);
-    fuzz_skip_known = fuzz_skip_known_bugs();
     return 0;
 }
 
@@ -57,22 +55,6 @@ static void fuzz_encode_tokens(fuzz_reader * r) {
             else if (i == eot && sel < 240) id = fuzz_dims.eos;
             else if (sel >= 250) id = (int32_t) fuzz_u32(r); /* anything, negative included */
             ids[t * row + i] = id;
-        }
-    }
-    /* Known bug, owned by the loader hardening branch (h-loader): encode.c reads eot[] after
-     * freeing it when a row's first <|endoftext|> is beyond the context length. Its crasher is
-     * kept in open-crashers/segment/. With CLEARCLIP_FUZZ_SKIP_KNOWN_BUGS set (make fuzz sets
-     * it) such rows are skipped, so that fuzzing can find other bugs until the fix lands;
-     * remove this block then. */
-    for (int32_t t = 0; fuzz_skip_known && t < n_texts; t++) {
-        for (int32_t i = 0; i < row; i++) {
-            if (ids[t * row + i] == fuzz_dims.eos) {
-                if (i >= TINY_CTX) {
-                    free(ids);
-                    return;
-                }
-                break;
-            }
         }
     }
     float * out = malloc(sizeof(float) * (size_t) P * (size_t) (n_texts > 0 ? n_texts : 1));

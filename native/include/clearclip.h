@@ -274,7 +274,7 @@ typedef void (*clearclip_progress_callback)(int32_t windows_done, int32_t n_wind
 typedef struct clearclip_segment_params {
     int32_t              short_side;       /* resize so the short side is this (default 448); 0 keeps the size */
     int32_t              crop;             /* sliding-window side in pixels (default 448)         */
-    int32_t              stride;           /* sliding-window stride in pixels (default 224)       */
+    int32_t              stride;           /* sliding-window stride in pixels, <= crop (default 224) */
     clearclip_block_mode mode;             /* final block (default CLEARCLIP_MODE_CLEARCLIP)      */
     float                logit_scale;      /* multiplies cosine similarities (default 50)         */
     float                prob_threshold;   /* pixels whose best probability is below this get

@@ -436,6 +436,16 @@ static clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_mo
         if ((st = cc_read_tower_hparams(ld, "vision", &hp->vision))) return st;
     }
     if ((st = cc_check_llava_tensors(ld, hp))) return st;
+    if (!hp->has_text && !hp->has_vision) {
+        /* A model that can compute nothing is a caller's mistake or a useless file: say which. */
+        return cc_error(CLEARCLIP_ERR_NO_TOWER,
+                        "%s: nothing to load: the file has %s and %s, and the load asked for %s",
+                        ld->path, has_text ? "a text tower" : "no text tower",
+                        has_vision ? "a vision tower" : "no vision tower",
+                        mp->load_text && mp->load_vision ? "both towers"
+                        : mp->load_text ? "the text tower only"
+                        : mp->load_vision ? "the vision tower only" : "neither tower");
+    }
     if (hp->has_text) {
         if ((st = cc_read_tower_hparams(ld, "text", &hp->text))) return st;
         if ((st = cc_get_int_in(ld, "clip.text.context_length", true, 2, CC_MAX_CONTEXT,

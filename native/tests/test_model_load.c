@@ -119,6 +119,13 @@ static void valid_model(void) {
     CHECK_STATUS(clearclip_encode_tokens(c, row, 1, 3, b), CLEARCLIP_ERR_NO_TOWER, "no text tower");
     clearclip_context_free(c);
     clearclip_model_free(m2);
+
+    /* ... but not both: a model that can compute nothing is refused (found by fuzz_model_load) */
+    mp.load_vision = false;
+    m2 = NULL;
+    CHECK_STATUS(clearclip_model_load(tmp_path("tiny.gguf"), mp, &m2), CLEARCLIP_ERR_NO_TOWER,
+                 "the load asked for neither tower");
+    CHECK(m2 == NULL);
     clearclip_model_free(m);
 }
 
