@@ -21,14 +21,24 @@ import java.util.Set;
 
 /**
  * A GGUF file (versions 2 and 3, little-endian), memory-mapped. Opening parses and validates the
- * whole header: magic, version, metadata, tensor infos, alignment, and that every tensor's data
- * lies inside the file without overlapping another. Tensor data stays in the mapping until it is
- * asked for. Closing unmaps the file; segments obtained from it must not be used afterwards.
+ * whole header by the structural rules of {@code models/README.md} ("What makes a GGUF file
+ * well-formed"), the same the engine's loader applies, so that a file one refuses the other refuses
+ * too: a regular file, magic, version, counts and lengths that fit in the file, known value and
+ * tensor types, no empty or repeated key, no nested arrays, a u32 power-of-two alignment, unique
+ * tensor names shorter than 64 bytes, shapes whose size is representable, and tensor data laid out
+ * as ggml lays it out (in the order of the tensor infos, each at the previous one's end rounded up to
+ * the alignment) inside the file. Tensor data stays in the mapping until it is asked for. Closing
+ * unmaps the file; segments obtained from it must not be used afterwards.
  */
 public final class GgufFile implements AutoCloseable {
     /** "GGUF" as a little-endian u32. */
     static final int MAGIC = 0x46554747;
     public static final int DEFAULT_ALIGNMENT = 32;
+    /** Longest tensor name in bytes: ggml keeps names in a 64-byte field with its terminating NUL. */
+    public static final int MAX_TENSOR_NAME_BYTES = 63;
+    /** ggml's limits on one string and on the elements of one array (GGUF_MAX_STRING_LENGTH, GGUF_MAX_ARRAY_ELEMENTS). */
+    public static final long MAX_STRING_BYTES = 1L << 30;
+    public static final long MAX_ARRAY_ELEMENTS = 1L << 30;
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -46,8 +56,11 @@ public final class GgufFile implements AutoCloseable {
     private final Map<String, GgufTensorInfo> tensorsByName;
     private final long dataOffset;
 
-    private GgufFile(Path path, Arena arena, MemorySegment mapping) {
+    private final boolean allowNestedArrays;
+
+    private GgufFile(Path path, Arena arena, MemorySegment mapping, boolean allowNestedArrays) {
         this.path = path;
+        this.allowNestedArrays = allowNestedArrays;
         this.arena = arena;
         this.mapping = mapping;
         Cursor cursor = new Cursor(mapping);
@@ -61,6 +74,9 @@ public final class GgufFile implements AutoCloseable {
         Set<String> keys = new HashSet<>();
         for (long i = 0; i < kvCount; i++) {
             String key = cursor.string("the key of metadata entry " + i);
+            if (key.isEmpty()) {
+                throw error("metadata entry " + i + " has an empty key");
+            }
             if (!keys.add(key)) {
                 throw error("duplicate metadata key '" + key + "'");
             }
@@ -94,7 +110,16 @@ public final class GgufFile implements AutoCloseable {
      * @throws ModelFileException if it cannot be read
      */
     public static GgufFile open(Path path) {
-        return MappedFiles.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping));
+        return MappedFiles.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping, false));
+    }
+
+    /**
+     * Like {@link #open} but also reads arrays of arrays, which the GGUF specification allows and
+     * other GGUF writers (gguf-py) write, but which ggml's reader, and so the engine, refuses. For
+     * GGUF files that are not meant for the engine.
+     */
+    public static GgufFile openAllowingNestedArrays(Path path) {
+        return MappedFiles.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping, true));
     }
 
     public Path path() {
@@ -236,14 +261,21 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private GgufValue readArray(Cursor cursor, String key, int depth) {
-        if (depth > 8) {
-            throw error("key '" + key + "' nests arrays more than 8 deep");
-        }
         int typeId = cursor.u32("the element type of array '" + key + "'");
         GgufValueType elementType = GgufValueType.byId(typeId)
                 .orElseThrow(() -> error("array '" + key + "' has unknown element type " + typeId));
+        if (depth > 8) {
+            throw error("key '" + key + "' nests arrays more than 8 deep");
+        }
+        if (elementType == GgufValueType.ARRAY && !allowNestedArrays) {
+            // the GGUF spec allows it, ggml's reader (and so the engine) does not
+            throw error("array '" + key + "' holds arrays; nested arrays are not supported");
+        }
         long count = cursor.u64("the length of array '" + key + "'");
         cursor.requireCount(count, elementType.minEncodedSize(), "elements of array '" + key + "'");
+        if (count > MAX_ARRAY_ELEMENTS) {
+            throw error("array '" + key + "' has " + count + " elements, more than the " + MAX_ARRAY_ELEMENTS + " allowed");
+        }
         List<GgufValue> elements = new ArrayList<>((int) count);
         for (long i = 0; i < count; i++) {
             elements.add(readValue(cursor, elementType, key + "[" + i + "]", depth + 1));
@@ -253,6 +285,11 @@ public final class GgufFile implements AutoCloseable {
 
     private GgufTensorInfo readTensorInfo(Cursor cursor, long index) {
         String name = cursor.string("the name of tensor " + index);
+        int nameBytes = name.getBytes(StandardCharsets.UTF_8).length;
+        if (nameBytes > MAX_TENSOR_NAME_BYTES) {
+            throw error("the name of tensor " + index + " is " + nameBytes + " bytes long, more than the "
+                    + MAX_TENSOR_NAME_BYTES + " ggml allows");
+        }
         int nDims = cursor.u32("the dimension count of tensor '" + name + "'");
         if (nDims < 0 || nDims > Shapes.MAX_DIMS) {
             throw error("tensor '" + name + "' has " + Integer.toUnsignedString(nDims)
@@ -287,6 +324,11 @@ public final class GgufFile implements AutoCloseable {
     private int readAlignment(GgufMetadata kv) {
         if (!kv.contains(GgufMetadata.ALIGNMENT_KEY)) {
             return DEFAULT_ALIGNMENT;
+        }
+        GgufValue stored = kv.get(GgufMetadata.ALIGNMENT_KEY).orElseThrow();
+        if (stored.type() != GgufValueType.UINT32) {
+            // ggml reads the alignment only as a u32 and refuses the file otherwise
+            throw error("general.alignment has type " + stored.type().displayName() + ", expected u32");
         }
         long value = kv.getLong(GgufMetadata.ALIGNMENT_KEY);
         if (value <= 0 || value > (1 << 30) || Long.bitCount(value) != 1) {
@@ -323,6 +365,16 @@ public final class GgufFile implements AutoCloseable {
             if (previous.offset() + previous.byteSize() > current.offset()) {
                 throw error("the data of tensors '" + previous.name() + "' and '" + current.name() + "' overlap");
             }
+        }
+        // ggml's reader (and so the engine) accepts only its own layout: no gaps, no reordering
+        long expected = 0;
+        for (GgufTensorInfo info : tensors) {
+            if (info.offset() != expected) {
+                throw error("tensor '" + info.name() + "' has data offset " + info.offset() + ", expected " + expected
+                        + " (tensor data must follow the order of the tensor infos, each padded to the alignment "
+                        + alignment + ")");
+            }
+            expected += alignUp(info.byteSize(), alignment);
         }
     }
 
@@ -387,8 +439,8 @@ public final class GgufFile implements AutoCloseable {
                 throw error("truncated header: " + what + " claims " + Long.toUnsignedString(length)
                         + " bytes at byte " + position + " but the file is " + segment.byteSize() + " bytes long");
             }
-            if (length > Integer.MAX_VALUE - 8) {
-                throw error(what + " is " + length + " bytes long, too long for a string");
+            if (length > MAX_STRING_BYTES) {
+                throw error(what + " is " + length + " bytes long, more than the " + MAX_STRING_BYTES + " a string may have");
             }
             ByteBuffer bytes = segment.asSlice(take(length, what), length).asByteBuffer();
             try {

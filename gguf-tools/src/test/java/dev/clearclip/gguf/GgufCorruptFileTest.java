@@ -2,10 +2,12 @@ package dev.clearclip.gguf;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.clearclip.gguf.testing.RawGguf;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
@@ -201,5 +203,52 @@ class GgufCorruptFileTest {
     void invalidUtf8() throws Exception {
         byte[] bytes = new RawGguf().header(3, 0, 1).u64(2).raw((byte) 0xC3, (byte) 0x28).u32(4).u32(0).bytes();
         assertOpenFails(write("utf8.gguf", bytes)).hasMessageEndingWith("the key of metadata entry 0 is not valid UTF-8");
+    }
+
+    @Test
+    void notRegularFilesAreRefusedWithoutOpening() throws Exception {
+        Path fifo = dir.resolve("fifo.gguf");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        // opening a FIFO for reading would block until a writer comes: the refusal must come first
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(() -> GgufFile.open(fifo))
+                .isInstanceOf(ModelFileException.class)
+                .hasMessage(fifo + ": not a regular file (a FIFO, socket or device), not a model file"));
+        assertThatThrownBy(() -> GgufFile.open(Path.of("/dev/zero")))
+                .hasMessage("/dev/zero: not a regular file (a FIFO, socket or device), not a model file");
+        assertThatThrownBy(() -> GgufFile.open(dir)).hasMessage(dir + ": is a directory, not a model file");
+    }
+
+    @Test
+    void emptyKeysAndNestedArrays() throws Exception {
+        assertOpenFails(write("emptykey.gguf", new RawGguf().header(3, 0, 1).kvU32("", 1).bytes()))
+                .hasMessageEndingWith("metadata entry 0 has an empty key");
+        byte[] nested = new RawGguf().header(3, 0, 1).string("n").u32(9).u32(9).u64(1).u32(4).u64(1).u32(7).bytes();
+        assertOpenFails(write("nested.gguf", nested)).hasMessageEndingWith("array 'n' holds arrays; nested arrays are not supported");
+    }
+
+    @Test
+    void alignmentMustBeU32() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 0, 1).string(GgufMetadata.ALIGNMENT_KEY).u32(10).u64(32).bytes();
+        assertOpenFails(write("align64.gguf", bytes)).hasMessageEndingWith("general.alignment has type u64, expected u32");
+    }
+
+    @Test
+    void tensorNamesFitGgmlsField() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("x".repeat(64), 0, 0, 4).pad(32).zeros(32).bytes();
+        assertOpenFails(write("longname.gguf", bytes))
+                .hasMessageEndingWith("the name of tensor 0 is 64 bytes long, more than the 63 ggml allows");
+        bytes = new RawGguf().header(3, 1, 0).tensorInfo("x".repeat(63), 0, 0, 4).pad(32).zeros(32).bytes();
+        GgufFile.open(write("name63.gguf", bytes)).close();
+    }
+
+    @Test
+    void tensorDataFollowsGgmlsLayout() throws Exception {
+        byte[] gap = new RawGguf().header(3, 2, 0)
+                .tensorInfo("a", 0, 0, 4).tensorInfo("b", 0, 64, 4).pad(32).zeros(96).bytes();
+        assertOpenFails(write("gap.gguf", gap)).hasMessageEndingWith("tensor 'b' has data offset 64, expected 32 "
+                + "(tensor data must follow the order of the tensor infos, each padded to the alignment 32)");
+        byte[] swapped = new RawGguf().header(3, 2, 0)
+                .tensorInfo("a", 0, 32, 4).tensorInfo("b", 0, 0, 4).pad(32).zeros(64).bytes();
+        assertOpenFails(write("swapped.gguf", swapped)).hasMessageContaining("tensor 'a' has data offset 32, expected 0");
     }
 }

@@ -51,7 +51,10 @@ class GgufRoundTripTest {
         try (GgufWriter writer = GgufWriter.create(file, metadata, List.of())) {
             assertThat(writer.nextTensor()).isEmpty();
         }
-        try (GgufFile gguf = GgufFile.open(file)) {
+        // the engine (ggml) refuses arrays of arrays, and so does the default reader
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> GgufFile.open(file)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("nested arrays are not supported");
+        try (GgufFile gguf = GgufFile.openAllowingNestedArrays(file)) {
             assertThat(gguf.version()).isEqualTo(3);
             assertThat(gguf.metadata()).isEqualTo(metadata);
             assertThat(List.copyOf(gguf.metadata().asMap().keySet())).isEqualTo(List.copyOf(metadata.asMap().keySet()));
