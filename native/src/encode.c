@@ -17,6 +17,21 @@ static clearclip_status cc_need_text(const clearclip_context * ctx) {
     return CLEARCLIP_OK;
 }
 
+/* A NaN or infinity in a weight matrix (the loader checks only the small tensors) spreads to
+ * every output it touches: fail instead of returning garbage with success. */
+static clearclip_status cc_check_output(const clearclip_context * ctx, const float * out,
+                                        size_t n) {
+    for (size_t i = 0; i < n; i++) {
+        if (!isfinite(out[i])) {
+            return cc_error(CLEARCLIP_ERR_MODEL,
+                            "model produced non-finite values; the weights of %s contain NaN or "
+                            "infinity",
+                            ctx->model->path);
+        }
+    }
+    return CLEARCLIP_OK;
+}
+
 static clearclip_status cc_need_vision(const clearclip_context * ctx) {
     if (!ctx->model->hp.has_vision) {
         return cc_error(CLEARCLIP_ERR_NO_TOWER, "%s: the model has no vision tower (loaded)",
@@ -276,6 +291,7 @@ static clearclip_status cc_encode_ids(clearclip_context * ctx, const int32_t * t
         st = cc_encode_packs(ctx, &r, order, packs + first, n, k, out);
         first += n;
     }
+    if (!st) st = cc_check_output(ctx, out, (size_t) n_texts * (size_t) hp->text.proj_dim);
     free(order);
     free(packs);
     free(eot);
@@ -341,7 +357,16 @@ static clearclip_status cc_check_image_args(const clearclip_context * ctx, const
                         "image size %dx%d must be within 1..%d per side", width, height,
                         CC_MAX_SIDE);
     }
-    return cc_need_vision(ctx);
+    clearclip_status st = cc_need_vision(ctx);
+    if (st) return st;
+    /* so that a non-finite output can only come from the weights */
+    for (size_t i = 0, n = (size_t) 3 * (size_t) width * (size_t) height; i < n; i++) {
+        if (!isfinite(pixels[i])) {
+            return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "pixels[%zu] is %g, must be finite",
+                            i, (double) pixels[i]);
+        }
+    }
+    return CLEARCLIP_OK;
 }
 
 /* Uploads the inputs of a vision graph and runs it; pixels are already grid-sized. */
@@ -372,7 +397,7 @@ clearclip_status clearclip_encode_image(clearclip_context * ctx, const float * p
     st = cc_run_vision(ctx, g, pixels);
     if (st) return st;
     ggml_backend_tensor_get(g->out, out, 0, ggml_nbytes(g->out));
-    return CLEARCLIP_OK;
+    return cc_check_output(ctx, out, (size_t) ggml_nelements(g->out));
 }
 
 clearclip_status clearclip_dense_grid(const clearclip_model * model, int32_t width, int32_t height,
@@ -424,6 +449,7 @@ clearclip_status cc_dense_features(clearclip_context * ctx, const float * pixels
     st = cc_run_vision(ctx, g, input);
     if (st) return st;
     ggml_backend_tensor_get(g->out, out, 0, ggml_nbytes(g->out));
+    if ((st = cc_check_output(ctx, out, (size_t) ggml_nelements(g->out)))) return st;
     if (gw_out) *gw_out = gw;
     if (gh_out) *gh_out = gh;
     return CLEARCLIP_OK;

@@ -40,6 +40,28 @@
 clearclip_status cc_error(clearclip_status status, const char * fmt, ...) CC_PRINTF(2, 3);
 void             cc_clear_error(void);
 
+/* ---- GGUF structure (gguf_check.c) --------------------------------------- */
+
+/* Limits of what the loader accepts (models/README.md, "What a loader accepts"): far above any
+ * CLIP file (ViT-bigG has ~1,300 tensors, a tokenizer ~50,000 strings), low enough that a
+ * hostile count cannot make ggml's reader allocate or loop for long. */
+#define CC_GGUF_MAX_KV           4096
+#define CC_GGUF_MAX_TENSORS      8192
+#define CC_GGUF_MAX_KEY          1024          /* bytes of a key name */
+#define CC_GGUF_MAX_TENSOR_NAME  63            /* bytes; GGML_MAX_NAME - 1 */
+#define CC_GGUF_MAX_STRING       (1u << 20)    /* bytes of one string value */
+#define CC_GGUF_MAX_ARRAY        (1u << 21)    /* elements of one array value */
+#define CC_GGUF_MAX_ALIGNMENT    (1u << 16)
+
+/* Walks the GGUF header of the open regular file fd (file_size bytes; read with pread, the fd's
+ * offset is not moved) and checks it completely: magic, version, counts, key names and types,
+ * string lengths, array counts, tensor names, dimensions, types, sizes, offsets and the
+ * alignment. On success *data_offset is where the tensor data starts. Errors are
+ * CLEARCLIP_ERR_FORMAT naming the key or tensor and the byte offset (CLEARCLIP_ERR_IO when
+ * reading fails). */
+clearclip_status cc_gguf_check(int fd, const char * path, uint64_t file_size,
+                               uint64_t * data_offset);
+
 /* ---- model (model.c) ----------------------------------------------------- */
 
 typedef struct cc_layer {

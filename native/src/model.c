@@ -9,6 +9,7 @@
 
 #include <errno.h>
 #include <inttypes.h>
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -32,9 +33,20 @@ enum cc_tensor_kind { CC_VEC, CC_MAT };
 typedef struct cc_loader {
     const char *          path;
     struct gguf_context * gguf;
+    int                   fd;   /* the file, opened once: checked, parsed, mapped or read */
+    FILE *                file; /* stdio stream over fd for gguf_init_from_file_ptr */
     size_t                file_size;
     size_t                data_offset;
 } cc_loader;
+
+/* Upper bounds of hyperparameters, far above any CLIP (ViT-bigG: width 1664, 48 blocks, FFN
+ * 8192; context 77; images up to a few hundred pixels): they give a clear message before any
+ * size computation or allocation, the tensor shapes then pin the exact values. */
+#define CC_MAX_WIDTH   65536
+#define CC_MAX_FFN     (1 << 20)
+#define CC_MAX_LAYERS  1024
+#define CC_MAX_CONTEXT 65536
+#define CC_MAX_IMAGE   65536
 
 /* ---- metadata helpers ---------------------------------------------------- */
 
@@ -49,8 +61,8 @@ static bool cc_is_int_type(enum gguf_type t) {
 }
 
 /* Converters write integers as u32, others as i32 or u64: accept every integer type. */
-static clearclip_status cc_get_int(const cc_loader * ld, const char * key, bool required,
-                                   int64_t min_value, int32_t * out) {
+static clearclip_status cc_get_int_in(const cc_loader * ld, const char * key, bool required,
+                                      int64_t min_value, int64_t max_value, int32_t * out) {
     int64_t id = gguf_find_key(ld->gguf, key);
     if (id < 0) {
         if (required) {
@@ -83,8 +95,19 @@ static clearclip_status cc_get_int(const cc_loader * ld, const char * key, bool 
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' = %" PRId64 " is out of range", ld->path,
                         key, v);
     }
+    if (max_value > 0 && v > max_value) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: key '%s' = %" PRId64 " is out of range (at most %" PRId64 ")",
+                        ld->path, key, v, max_value);
+    }
     *out = (int32_t) v;
     return CLEARCLIP_OK;
+}
+
+/* max_value <= 0: no bound beyond int32. */
+static clearclip_status cc_get_int(const cc_loader * ld, const char * key, bool required,
+                                   int64_t min_value, int32_t * out) {
+    return cc_get_int_in(ld, key, required, min_value, 0, out);
 }
 
 static clearclip_status cc_get_float(const cc_loader * ld, const char * key, float * out) {
@@ -100,6 +123,10 @@ static clearclip_status cc_get_float(const cc_loader * ld, const char * key, flo
     } else {
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' has type %s, expected a float",
                         ld->path, key, gguf_type_name(t));
+    }
+    if (!isfinite(*out)) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' is %g, must be finite", ld->path, key,
+                        (double) *out);
     }
     return CLEARCLIP_OK;
 }
@@ -129,20 +156,33 @@ static clearclip_status cc_get_float3(const cc_loader * ld, const char * key, fl
     if (id < 0) {
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key '%s'", ld->path, key);
     }
-    if (gguf_get_kv_type(ld->gguf, id) != GGUF_TYPE_ARRAY || gguf_get_arr_n(ld->gguf, id) != 3) {
-        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' must be an array of 3 floats", ld->path,
-                        key);
+    enum gguf_type t = gguf_get_kv_type(ld->gguf, id);
+    if (t != GGUF_TYPE_ARRAY) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: key '%s' has type %s, expected an array of 3 floats", ld->path, key,
+                        gguf_type_name(t));
     }
+    /* The element type first: gguf_get_arr_data asserts (aborts) on a string array. */
     enum gguf_type at = gguf_get_arr_type(ld->gguf, id);
+    if (at != GGUF_TYPE_FLOAT32 && at != GGUF_TYPE_FLOAT64) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: key '%s' is an array of %s, expected an array of 3 floats", ld->path,
+                        key, gguf_type_name(at));
+    }
+    size_t n = gguf_get_arr_n(ld->gguf, id);
+    if (n != 3) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: key '%s' has %zu elements, expected an array of 3 floats", ld->path,
+                        key, n);
+    }
     const void * data = gguf_get_arr_data(ld->gguf, id);
     for (int i = 0; i < 3; i++) {
-        if (at == GGUF_TYPE_FLOAT32) {
-            out[i] = ((const float *) data)[i];
-        } else if (at == GGUF_TYPE_FLOAT64) {
-            out[i] = (float) ((const double *) data)[i];
-        } else {
-            return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' must be an array of 3 floats",
-                            ld->path, key);
+        double v = at == GGUF_TYPE_FLOAT32 ? ((const float *) data)[i]
+                                           : ((const double *) data)[i];
+        out[i] = (float) v;
+        if (!isfinite(out[i])) {
+            return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' element %d is %g, must be finite",
+                            ld->path, key, i, v);
         }
     }
     return CLEARCLIP_OK;
@@ -272,23 +312,24 @@ static clearclip_status cc_read_tower_hparams(const cc_loader * ld, const char *
                                               cc_tower_hparams * hp) {
     char key[96];
     clearclip_status st;
-#define CC_INT(field, suffix)                                              \
-    snprintf(key, sizeof(key), "clip.%s.%s", tower, suffix);               \
-    if ((st = cc_get_int(ld, key, true, 1, &hp->field)) != CLEARCLIP_OK) { \
-        return st;                                                         \
+#define CC_INT(field, suffix, max)                                                \
+    snprintf(key, sizeof(key), "clip.%s.%s", tower, suffix);                      \
+    if ((st = cc_get_int_in(ld, key, true, 1, max, &hp->field)) != CLEARCLIP_OK) { \
+        return st;                                                                \
     }
-    CC_INT(width, "embedding_length");
-    CC_INT(ffn, "feed_forward_length");
-    CC_INT(layers, "block_count");
-    CC_INT(proj_dim, "projection_dim");
-    CC_INT(heads, "attention.head_count");
+    CC_INT(width, "embedding_length", CC_MAX_WIDTH);
+    CC_INT(ffn, "feed_forward_length", CC_MAX_FFN);
+    CC_INT(layers, "block_count", CC_MAX_LAYERS);
+    CC_INT(proj_dim, "projection_dim", CC_MAX_WIDTH);
+    CC_INT(heads, "attention.head_count", CC_MAX_WIDTH);
 #undef CC_INT
     snprintf(key, sizeof(key), "clip.%s.attention.layer_norm_epsilon", tower);
     if ((st = cc_get_float(ld, key, &hp->eps)) != CLEARCLIP_OK) {
         return st;
     }
-    if (!(hp->eps > 0.0f)) {
-        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' must be positive", ld->path, key);
+    if (!(hp->eps > 0.0f)) { /* finite was checked by cc_get_float */
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: key '%s' is %g, must be positive", ld->path, key,
+                        (double) hp->eps);
     }
     if (hp->width % hp->heads != 0) {
         return cc_error(CLEARCLIP_ERR_MODEL,
@@ -349,26 +390,17 @@ static clearclip_status cc_check_llava_tensors(const cc_loader * ld, const cc_hp
     return CLEARCLIP_OK;
 }
 
-static clearclip_status cc_check_bounds(const cc_loader * ld) {
-    for (int64_t i = 0; i < gguf_get_n_tensors(ld->gguf); i++) {
-        size_t end = ld->data_offset + gguf_get_tensor_offset(ld->gguf, i) +
-                     gguf_get_tensor_size(ld->gguf, i);
-        if (end > ld->file_size) {
-            return cc_error(CLEARCLIP_ERR_FORMAT,
-                            "%s: file truncated: tensor '%s' data ends at byte %zu but file has "
-                            "%zu bytes",
-                            ld->path, gguf_get_tensor_name(ld->gguf, i), end, ld->file_size);
-        }
-    }
-    return CLEARCLIP_OK;
-}
-
 static clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_model_params * mp,
                                         cc_hparams * hp) {
     clearclip_status st = CLEARCLIP_OK;
     int64_t arch = gguf_find_key(ld->gguf, "general.architecture");
-    if (arch < 0 || gguf_get_kv_type(ld->gguf, arch) != GGUF_TYPE_STRING) {
+    if (arch < 0) {
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key 'general.architecture'", ld->path);
+    }
+    if (gguf_get_kv_type(ld->gguf, arch) != GGUF_TYPE_STRING) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: key 'general.architecture' has type %s, expected a string", ld->path,
+                        gguf_type_name(gguf_get_kv_type(ld->gguf, arch)));
     }
     const char * arch_name = gguf_get_val_str(ld->gguf, arch);
     if (strcmp(arch_name, "clip") != 0) {
@@ -391,7 +423,12 @@ static clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_mo
     hp->use_gelu   = use_gelu;
     if ((st = cc_get_int(ld, "general.file_type", false, 0, &hp->file_type))) return st;
     int64_t name = gguf_find_key(ld->gguf, "general.name");
-    if (name >= 0 && gguf_get_kv_type(ld->gguf, name) == GGUF_TYPE_STRING) {
+    if (name >= 0) {
+        if (gguf_get_kv_type(ld->gguf, name) != GGUF_TYPE_STRING) {
+            return cc_error(CLEARCLIP_ERR_MODEL,
+                            "%s: key 'general.name' has type %s, expected a string", ld->path,
+                            gguf_type_name(gguf_get_kv_type(ld->gguf, name)));
+        }
         snprintf(hp->name, sizeof(hp->name), "%s", gguf_get_val_str(ld->gguf, name));
     }
     if (has_vision) {
@@ -401,13 +438,20 @@ static clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_mo
     if ((st = cc_check_llava_tensors(ld, hp))) return st;
     if (hp->has_text) {
         if ((st = cc_read_tower_hparams(ld, "text", &hp->text))) return st;
-        if ((st = cc_get_int(ld, "clip.text.context_length", true, 2, &hp->context_length))) {
+        if ((st = cc_get_int_in(ld, "clip.text.context_length", true, 2, CC_MAX_CONTEXT,
+                                &hp->context_length))) {
             return st;
         }
     }
     if (hp->has_vision) {
-        if ((st = cc_get_int(ld, "clip.vision.image_size", true, 1, &hp->image_size))) return st;
-        if ((st = cc_get_int(ld, "clip.vision.patch_size", true, 1, &hp->patch_size))) return st;
+        if ((st = cc_get_int_in(ld, "clip.vision.image_size", true, 1, CC_MAX_IMAGE,
+                                &hp->image_size))) {
+            return st;
+        }
+        if ((st = cc_get_int_in(ld, "clip.vision.patch_size", true, 1, CC_MAX_IMAGE,
+                                &hp->patch_size))) {
+            return st;
+        }
         if ((st = cc_get_float3(ld, "clip.vision.image_mean", hp->image_mean))) return st;
         if ((st = cc_get_float3(ld, "clip.vision.image_std", hp->image_std))) return st;
         if (hp->image_size % hp->patch_size != 0) {
@@ -417,8 +461,9 @@ static clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_mo
         }
         for (int i = 0; i < 3; i++) {
             if (!(hp->image_std[i] > 0.0f)) {
-                return cc_error(CLEARCLIP_ERR_MODEL, "%s: clip.vision.image_std must be positive",
-                                ld->path);
+                return cc_error(CLEARCLIP_ERR_MODEL,
+                                "%s: clip.vision.image_std element %d is %g, must be positive",
+                                ld->path, i, (double) hp->image_std[i]);
             }
         }
     } else {
@@ -694,6 +739,41 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
 }
 #endif
 
+/* Whether n values of an f32 or f16 tensor are all finite: exponent bits not all ones. */
+static bool cc_all_finite(const struct ggml_tensor * t) {
+    const int64_t n = ggml_nelements(t);
+    if (t->type == GGML_TYPE_F32) {
+        const uint32_t * v = t->data;
+        uint32_t bad = 0;
+        for (int64_t i = 0; i < n; i++) bad |= (uint32_t) ((v[i] & 0x7F800000u) == 0x7F800000u);
+        return !bad;
+    }
+    if (t->type == GGML_TYPE_F16) {
+        const uint16_t * v = t->data;
+        uint32_t bad = 0;
+        for (int64_t i = 0; i < n; i++) bad |= (uint32_t) ((v[i] & 0x7C00u) == 0x7C00u);
+        return !bad;
+    }
+    return true;
+}
+
+/* The vectors and embeddings (norms, biases, class and position embeddings: the f32/f16 tensors
+ * that are not matrices) are few and small, so a NaN or infinity in them is caught at load with
+ * the tensor's name; the matrices are too large to scan on every load, and a non-finite value in
+ * them shows in the output, which every encoder checks (cc_check_output). */
+static clearclip_status cc_check_finite(const clearclip_model * m, const cc_weights * w) {
+    for (struct ggml_tensor * t = ggml_get_first_tensor(w->ctx); t;
+         t = ggml_get_next_tensor(w->ctx, t)) {
+        const bool vector = t->ne[1] == 1 && t->ne[2] == 1 && t->ne[3] == 1;
+        if (!vector && !strstr(ggml_get_name(t), "position_embd")) continue;
+        if (!cc_all_finite(t)) {
+            return cc_error(CLEARCLIP_ERR_MODEL, "%s: tensor '%s' contains NaN or infinity",
+                            m->path, ggml_get_name(t));
+        }
+    }
+    return CLEARCLIP_OK;
+}
+
 /* Creates the weight tensors of the loaded towers and points them into the file data, either
  * straight into the mapping or into a CPU buffer filled by reading the file. */
 static clearclip_status cc_load_weights(clearclip_model * m, const cc_loader * ld, bool use_mmap) {
@@ -710,12 +790,7 @@ static clearclip_status cc_load_weights(clearclip_model * m, const cc_loader * l
     }
 #ifdef CC_HAVE_MMAP
     if (use_mmap && ld->file_size > 0) {
-        int fd = open(m->path, O_RDONLY);
-        if (fd < 0) {
-            return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", m->path, strerror(errno));
-        }
-        void * addr = mmap(NULL, ld->file_size, PROT_READ, MAP_SHARED, fd, 0);
-        close(fd);
+        void * addr = mmap(NULL, ld->file_size, PROT_READ, MAP_SHARED, ld->fd, 0);
         if (addr == MAP_FAILED) {
             return cc_error(CLEARCLIP_ERR_IO, "%s: cannot map: %s", m->path, strerror(errno));
         }
@@ -734,6 +809,7 @@ static clearclip_status cc_load_weights(clearclip_model * m, const cc_loader * l
             }
         }
         clearclip_status st = cc_weights_bind(&m->hp, w);
+        if (!st) st = cc_check_finite(m, w);
         return st ? st : cc_repack_weights(m);
     }
 #else
@@ -744,21 +820,23 @@ static clearclip_status cc_load_weights(clearclip_model * m, const cc_loader * l
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate the weights", m->path);
     }
     if (w->buffer) ggml_backend_buffer_set_usage(w->buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
-    FILE * f = fopen(m->path, "rb");
-    if (!f) return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", m->path, strerror(errno));
     for (struct ggml_tensor * t = ggml_get_first_tensor(w->ctx); t;
          t = ggml_get_next_tensor(w->ctx, t)) {
         int64_t id = gguf_find_tensor(ld->gguf, ggml_get_name(t));
         size_t off = ld->data_offset + gguf_get_tensor_offset(ld->gguf, id);
-        size_t size = ggml_nbytes(t);
-        if (fseeko(f, (off_t) off, SEEK_SET) != 0 || fread(t->data, 1, size, f) != size) {
-            fclose(f);
-            return cc_error(CLEARCLIP_ERR_IO, "%s: cannot read tensor '%s'", m->path,
-                            ggml_get_name(t));
+        size_t size = ggml_nbytes(t), done = 0;
+        while (done < size) {
+            ssize_t got = pread(ld->fd, (char *) t->data + done, size - done, (off_t) (off + done));
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) {
+                return cc_error(CLEARCLIP_ERR_IO, "%s: cannot read tensor '%s': %s", m->path,
+                                ggml_get_name(t), got < 0 ? strerror(errno) : "unexpected end");
+            }
+            done += (size_t) got;
         }
     }
-    fclose(f);
-    return cc_weights_bind(&m->hp, w);
+    clearclip_status st = cc_weights_bind(&m->hp, w);
+    return st ? st : cc_check_finite(m, w);
 }
 
 clearclip_status cc_weights_copy(const clearclip_model * model, ggml_backend_buffer_type_t buft,
@@ -815,6 +893,15 @@ static clearclip_status cc_load_tokenizer(clearclip_model * m, const cc_loader *
     m->eos_id = CC_DEFAULT_EOS;
     if ((st = cc_get_int(ld, "tokenizer.ggml.bos_token_id", false, 0, &m->bos_id))) return st;
     if ((st = cc_get_int(ld, "tokenizer.ggml.eos_token_id", false, 0, &m->eos_id))) return st;
+    /* The text graph looks the ids up in the token embedding (ggml asserts on a row outside it),
+     * and the EOT row is not checked again per call. */
+    if (m->hp.has_text && (m->bos_id >= m->hp.vocab_size || m->eos_id >= m->hp.vocab_size)) {
+        return cc_error(CLEARCLIP_ERR_MODEL,
+                        "%s: tokenizer.ggml.%s_token_id %d is outside the vocabulary of %d tokens "
+                        "(t.token_embd.weight)",
+                        ld->path, m->bos_id >= m->hp.vocab_size ? "bos" : "eos",
+                        m->bos_id >= m->hp.vocab_size ? m->bos_id : m->eos_id, m->hp.vocab_size);
+    }
     int64_t tok_id   = gguf_find_key(ld->gguf, "tokenizer.ggml.tokens");
     int64_t merge_id = gguf_find_key(ld->gguf, "tokenizer.ggml.merges");
     if (tok_id < 0) {
@@ -867,25 +954,46 @@ clearclip_model_params clearclip_model_default_params(void) {
     return p;
 }
 
-/* Distinguishes "not GGUF" and I/O problems before gguf_init, which only reports failure. */
-static clearclip_status cc_probe_file(const char * path, size_t * size) {
+/* Opens the file once without blocking (a FIFO would block an ordinary open until a writer
+ * appears) and refuses anything that is not a regular file, then checks its whole GGUF structure
+ * (gguf_check.c) before ggml parses it. */
+static clearclip_status cc_open_file(cc_loader * ld) {
+    const char * path = ld->path;
+    ld->fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    if (ld->fd < 0) {
+        return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
+    }
     struct stat sb;
-    if (stat(path, &sb) != 0) {
+    if (fstat(ld->fd, &sb) != 0) {
         return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
     if (!S_ISREG(sb.st_mode)) {
-        return cc_error(CLEARCLIP_ERR_IO, "%s: not a regular file", path);
+        const char * what = S_ISDIR(sb.st_mode)    ? "a directory"
+                            : S_ISFIFO(sb.st_mode) ? "a FIFO"
+                            : S_ISCHR(sb.st_mode)  ? "a character device"
+                            : S_ISBLK(sb.st_mode)  ? "a block device"
+                            : S_ISSOCK(sb.st_mode) ? "a socket"
+                                                   : "a special file";
+        return cc_error(CLEARCLIP_ERR_IO, "%s: is %s, not a regular file", path, what);
     }
-    FILE * f = fopen(path, "rb");
-    if (!f) return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
-    char magic[4] = { 0 };
-    size_t got = fread(magic, 1, 4, f);
-    fclose(f);
-    if (got != 4 || memcmp(magic, "GGUF", 4) != 0) {
-        return cc_error(CLEARCLIP_ERR_FORMAT, "%s: not a GGUF file (bad magic)", path);
+    ld->file_size = (size_t) sb.st_size;
+    uint64_t data_offset = 0;
+    clearclip_status st = cc_gguf_check(ld->fd, path, (uint64_t) sb.st_size, &data_offset);
+    if (st) return st;
+    ld->data_offset = (size_t) data_offset;
+    if (!(ld->file = fdopen(ld->fd, "rb"))) {
+        return cc_error(CLEARCLIP_ERR_IO, "%s: cannot open: %s", path, strerror(errno));
     }
-    *size = (size_t) sb.st_size;
     return CLEARCLIP_OK;
+}
+
+static void cc_close_file(cc_loader * ld) {
+    if (ld->gguf) gguf_free(ld->gguf);
+    if (ld->file) {
+        fclose(ld->file); /* closes fd too */
+    } else if (ld->fd >= 0) {
+        close(ld->fd);
+    }
 }
 
 void clearclip_model_free(clearclip_model * model) {
@@ -906,27 +1014,34 @@ clearclip_status clearclip_model_load(const char * path, clearclip_model_params 
     *out = NULL;
     if (!path) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "path must not be NULL");
 
-    cc_loader ld = { .path = path };
-    clearclip_status st = cc_probe_file(path, &ld.file_size);
-    if (st) return st;
-    struct gguf_init_params gp = { .no_alloc = true, .ctx = NULL };
-    ld.gguf = gguf_init_from_file(path, gp);
-    if (!ld.gguf) {
-        return cc_error(CLEARCLIP_ERR_FORMAT, "%s: corrupt or truncated GGUF header", path);
+    cc_loader ld = { .path = path, .fd = -1 };
+    clearclip_status st = cc_open_file(&ld);
+    if (st) {
+        cc_close_file(&ld);
+        return st;
     }
-    ld.data_offset = gguf_get_data_offset(ld.gguf);
+    struct gguf_init_params gp = { .no_alloc = true, .ctx = NULL };
+    ld.gguf = gguf_init_from_file_ptr(ld.file, gp);
+    if (!ld.gguf || gguf_get_data_offset(ld.gguf) != ld.data_offset) {
+        /* cc_gguf_check accepts only what ggml's reader accepts: the file changed meanwhile */
+        cc_close_file(&ld);
+        return cc_error(CLEARCLIP_ERR_FORMAT,
+                        "%s: ggml's GGUF reader rejected the file after it passed the structure "
+                        "check (was it modified while loading?)",
+                        path);
+    }
 
     clearclip_model * m = calloc(1, sizeof(*m));
     if (!m || !(m->path = strdup(path))) {
         free(m);
-        gguf_free(ld.gguf);
+        cc_close_file(&ld);
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     }
-    if (!(st = cc_check_bounds(&ld)) && !(st = cc_read_hparams(&ld, &params, &m->hp)) &&
-        !(st = cc_check_tensors(&ld, &m->hp)) && !(st = cc_load_weights(m, &ld, params.use_mmap))) {
+    if (!(st = cc_read_hparams(&ld, &params, &m->hp)) && !(st = cc_check_tensors(&ld, &m->hp)) &&
+        !(st = cc_load_weights(m, &ld, params.use_mmap))) {
         st = cc_load_tokenizer(m, &ld);
     }
-    gguf_free(ld.gguf);
+    cc_close_file(&ld);
     if (st) {
         clearclip_model_free(m);
         return st;

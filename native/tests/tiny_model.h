@@ -33,6 +33,9 @@ typedef struct tiny_variant {
     const char * arch;             /* general.architecture, default "clip"           */
     bool         wide_int_keys;    /* block counts as u8 / i64                       */
     enum ggml_type mat_type;       /* type of 2-D weights, default f32               */
+    const char * poison_tensor;    /* set one value of this tensor to poison_value   */
+    float        poison_value;     /* (NaN or infinity: non-finite weight tests)      */
+    void (*edit)(struct gguf_context * g); /* changes the metadata before writing     */
 } tiny_variant;
 
 static uint32_t tiny_rng_state;
@@ -60,6 +63,7 @@ static void tiny_add(struct gguf_context * g, struct ggml_context * ctx, const t
     /* layer norms scale around 1 so that tokens stay distinguishable through the tower */
     const float offset = strstr(name, "ln") && strstr(name, ".weight") ? 1.0f : 0.0f;
     for (int64_t i = 0; i < n; i++) vals[i] = offset + scale * tiny_rand();
+    if (v->poison_tensor && strcmp(v->poison_tensor, name) == 0) vals[n / 2] = v->poison_value;
     ggml_quantize_chunk(type, vals, t->data, 0, n / ne0, ne0, NULL);
     free(vals);
     gguf_add_tensor(g, t);
@@ -165,6 +169,7 @@ static bool write_tiny_model(const char * path, const tiny_variant * v) {
         tiny_add(g, ctx, v, "v.post_ln.bias", GGML_TYPE_F32, 1, TINY_W, 1, 1, 1, 0.1f);
         tiny_add(g, ctx, v, "visual_projection.weight", v->mat_type, 2, TINY_W, TINY_P, 1, 1, 0.6f);
     }
+    if (v->edit) v->edit(g);
     bool ok = gguf_write_to_file(g, path, false);
     gguf_free(g);
     ggml_free(ctx);
