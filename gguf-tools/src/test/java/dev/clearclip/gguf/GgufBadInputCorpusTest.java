@@ -44,7 +44,16 @@ class GgufBadInputCorpusTest {
     @TestFactory
     Stream<DynamicTest> everyInputIsOpenedOrRefusedCleanly() {
         return corpus.stream().map(input -> DynamicTest.dynamicTest(input.toString(), () ->
-                assertTimeoutPreemptively(Duration.ofSeconds(10), () -> check(input))));
+                assertTimeoutPreemptively(Duration.ofSeconds(10), () -> named(input, () -> check(input)))));
+    }
+
+    /** Failures of dynamic tests are reported by index only: put the input's name in the message. */
+    static void named(Input input, Runnable check) {
+        try {
+            check.run();
+        } catch (AssertionError e) {
+            throw new AssertionError(input + ": " + e.getMessage(), e);
+        }
     }
 
     private static void check(Input input) {

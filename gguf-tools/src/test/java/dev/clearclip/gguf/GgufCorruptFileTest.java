@@ -162,7 +162,7 @@ class GgufCorruptFileTest {
     @Test
     void tooManyDimensions() throws Exception {
         byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0, 1, 1, 1, 1, 1).pad(32).zeros(32).bytes();
-        assertOpenFails(write("dims.gguf", bytes)).hasMessageEndingWith("tensor 't' has 5 dimensions (ggml allows at most 4)");
+        assertOpenFails(write("dims.gguf", bytes)).hasMessageEndingWith("tensor 't' has 5 dimensions (allowed: 1 to 4)");
     }
 
     @Test
@@ -194,15 +194,41 @@ class GgufCorruptFileTest {
     @Test
     void badAlignmentAndBool() throws Exception {
         byte[] bytes = new RawGguf().header(3, 0, 1).kvU32(GgufMetadata.ALIGNMENT_KEY, 48).bytes();
-        assertOpenFails(write("align.gguf", bytes)).hasMessageEndingWith("general.alignment is 48, expected a power of two");
+        assertOpenFails(write("align.gguf", bytes)).hasMessageEndingWith("general.alignment is 48, expected a power of two from 8 to 65536");
+        assertOpenFails(write("align4.gguf", new RawGguf().header(3, 0, 1).kvU32(GgufMetadata.ALIGNMENT_KEY, 4).bytes()))
+                .hasMessageEndingWith("general.alignment is 4, expected a power of two from 8 to 65536");
+        // like the engine (ggml), any non-zero byte is a true bool
         bytes = new RawGguf().header(3, 0, 1).string("b").u32(7).u8(2).bytes();
-        assertOpenFails(write("bool.gguf", bytes)).hasMessageEndingWith("key 'b' is a bool stored as 2 (expected 0 or 1)");
+        try (GgufFile gguf = GgufFile.open(write("bool.gguf", bytes))) {
+            assertThat(gguf.metadata().getBoolean("b")).isTrue();
+        }
     }
 
     @Test
-    void invalidUtf8() throws Exception {
-        byte[] bytes = new RawGguf().header(3, 0, 1).u64(2).raw((byte) 0xC3, (byte) 0x28).u32(4).u32(0).bytes();
-        assertOpenFails(write("utf8.gguf", bytes)).hasMessageEndingWith("the key of metadata entry 0 is not valid UTF-8");
+    void invalidUtf8IsShownNotRefused() throws Exception {
+        // the engine does not check string bytes, so neither does the reader: both must accept the same files
+        byte[] bytes = new RawGguf().header(3, 0, 1).string("k").u32(8).u64(2).raw((byte) 0xC3, (byte) 0x28).bytes();
+        try (GgufFile gguf = GgufFile.open(write("utf8.gguf", bytes))) {
+            assertThat(gguf.metadata().getString("k")).isEqualTo("\uFFFD(");
+        }
+    }
+
+    @Test
+    void limitsOfTheEngine() throws Exception {
+        assertOpenFails(write("tensors.gguf", new RawGguf().header(3, 8193, 0).zeros(8193 * 24).bytes()))
+                .hasMessageEndingWith("the header declares 8193 tensors, more than the 8192 allowed");
+        assertOpenFails(write("keys.gguf", new RawGguf().header(3, 0, 4097).zeros(4097 * 13).bytes()))
+                .hasMessageEndingWith("the header declares 4097 metadata entries, more than the 4096 allowed");
+        assertOpenFails(write("longkey.gguf", new RawGguf().header(3, 0, 1).kvU32("k".repeat(1025), 1).bytes()))
+                .hasMessageEndingWith("the key of metadata entry 0 is 1025 bytes long, more than the 1024 allowed");
+        assertOpenFails(write("nulkey.gguf", new RawGguf().header(3, 0, 1).kvU32("a\0b", 1).bytes()))
+                .hasMessageEndingWith("the key of metadata entry 0 holds a NUL byte");
+        assertOpenFails(write("emptyname.gguf", new RawGguf().header(3, 1, 0).tensorInfo("", 0, 0, 4).pad(32).zeros(32).bytes()))
+                .hasMessageEndingWith("tensor 0 has an empty name");
+        assertOpenFails(write("zerodims.gguf", new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0).pad(32).zeros(32).bytes()))
+                .hasMessageEndingWith("tensor 't' has 0 dimensions (allowed: 1 to 4)");
+        assertOpenFails(write("zerodim.gguf", new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0, 4, 0).pad(32).zeros(32).bytes()))
+                .hasMessageEndingWith("tensor 't' has dimension 1 of 0 (each must be at least 1)");
     }
 
     @Test
@@ -236,7 +262,7 @@ class GgufCorruptFileTest {
     void tensorNamesFitGgmlsField() throws Exception {
         byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("x".repeat(64), 0, 0, 4).pad(32).zeros(32).bytes();
         assertOpenFails(write("longname.gguf", bytes))
-                .hasMessageEndingWith("the name of tensor 0 is 64 bytes long, more than the 63 ggml allows");
+                .hasMessageEndingWith("the name of tensor 0 is 64 bytes long, more than the 63 allowed");
         bytes = new RawGguf().header(3, 1, 0).tensorInfo("x".repeat(63), 0, 0, 4).pad(32).zeros(32).bytes();
         GgufFile.open(write("name63.gguf", bytes)).close();
     }

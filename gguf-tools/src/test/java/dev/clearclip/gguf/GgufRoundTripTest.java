@@ -108,7 +108,8 @@ class GgufRoundTripTest {
                 GgufTensorSpec.of("odd.f32", GgmlType.F32, 5),
                 GgufTensorSpec.of("matrix.f16", GgmlType.F16, 3, 2),
                 GgufTensorSpec.of("blocks.q8_0", GgmlType.Q8_0, 32, 2),
-                GgufTensorSpec.of("scalar", GgmlType.F32),
+                // the engine refuses 0-dimensional tensors (models/README.md), so a one-value tensor is [1]
+                GgufTensorSpec.of("scalar", GgmlType.F32, 1),
                 GgufTensorSpec.of("four.d", GgmlType.F32, 1, 2, 1, 2));
         GgufMetadata metadata = GgufMetadata.builder().putU32(GgufMetadata.ALIGNMENT_KEY, 64).build();
         try (GgufWriter writer = GgufWriter.create(file, metadata, specs)) {

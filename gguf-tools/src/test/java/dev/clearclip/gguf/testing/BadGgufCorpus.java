@@ -234,18 +234,28 @@ public final class BadGgufCorpus {
         };
     }
 
+    /** Optional keys (models/README.md): the tower flags are inferred from the tensors, the ids default to CLIP's. */
+    private static Expect missingKey(String key) {
+        return switch (key) {
+            case "clip.has_text_encoder", "clip.has_vision_encoder", "general.file_type" -> Expect.VALID;
+            // without ids the defaults 49406/49407 lie outside the tiny vocabulary
+            case "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id" -> Expect.ENGINE_REJECTS;
+            // no vocabulary: a model usable with token ids only
+            case "tokenizer.ggml.tokens" -> Expect.EITHER;
+            default -> Expect.ENGINE_REJECTS;
+        };
+    }
+
     private void wrongKeyTypes(GgufParts model) {
         for (Map.Entry<String, Family> key : ENGINE_KEYS.entrySet()) {
             for (Map.Entry<String, Value> value : everyType().entrySet()) {
                 Expect expect = acceptable(key.getValue(), value.getKey()) ? Expect.EITHER : Expect.ENGINE_REJECTS;
                 add("key-" + key.getKey() + "-as-" + value.getKey(), model.copy().put(key.getKey(), value.getValue()), expect);
             }
-            if (key.getValue() != Family.IGNORED && !key.getKey().startsWith("tokenizer.ggml.")
-                    && !key.getKey().equals("general.file_type")) {
-                add("key-" + key.getKey() + "-missing", model.copy().remove(key.getKey()), Expect.ENGINE_REJECTS);
+            if (key.getValue() != Family.IGNORED) {
+                add("key-" + key.getKey() + "-missing", model.copy().remove(key.getKey()), missingKey(key.getKey()));
             }
         }
-        add("key-tokenizer.ggml.merges-missing", model.copy().remove("tokenizer.ggml.merges"), Expect.ENGINE_REJECTS);
         // the LLaVA flag is read too: any non-boolean value is refused, true means an mmproj file
         for (Map.Entry<String, Value> value : everyType().entrySet()) {
             add("key-clip.has_llava_projector-as-" + value.getKey(),
@@ -276,7 +286,7 @@ public final class BadGgufCorpus {
         add("alignment-u64", model.copy().put("general.alignment", Value.u64(32)), Expect.MALFORMED);
         add("alignment-i32", model.copy().put("general.alignment", Value.i32(32)), Expect.MALFORMED);
         add("alignment-string", model.copy().put("general.alignment", Value.string("32")), Expect.MALFORMED);
-        for (long a : new long[] {0, 3, 48, 1L << 31, 0xFFFF_FFFFL}) {
+        for (long a : new long[] {0, 3, 4, 48, 1L << 17, 1L << 31, 0xFFFF_FFFFL}) {
             add("alignment-" + a, model.copy().put("general.alignment", Value.u32(a)), Expect.MALFORMED);
         }
         // value encodings
@@ -286,12 +296,22 @@ public final class BadGgufCorpus {
                 new Value(GgufParts.ARRAY, GgufParts.concat(GgufParts.le(4, 13), GgufParts.le(8, 0)))), Expect.MALFORMED);
         add("nested-array", model.copy().put("general.name", Value.array(GgufParts.ARRAY,
                 List.of(Value.array(GgufParts.U32, List.of(Value.u32(1)))))), Expect.MALFORMED);
+        // the engine judges neither bool bytes nor string bytes (models/README.md), so these load
         add("bool-stored-as-2", model.copy().put("clip.use_gelu", new Value(GgufParts.BOOL, new byte[] {2})),
-                Expect.MALFORMED);
+                Expect.VALID);
         add("invalid-utf8-value", model.copy().put("general.name", Value.rawString(new byte[] {'a', (byte) 0xC3, '('})),
+                Expect.VALID);
+        add("key-1025-bytes", model.copy().put("k".repeat(1025), Value.u32(1)), Expect.MALFORMED);
+        add("key-1024-bytes", model.copy().put("k".repeat(1024), Value.u32(1)), Expect.VALID);
+        add("key-with-nul", model.copy().put("general.x\0y", Value.u32(1)), Expect.MALFORMED);
+        add("string-over-1MiB", model.copy().put("general.description", Value.string("x".repeat((1 << 20) + 1))),
                 Expect.MALFORMED);
+        add("array-over-2M-elements", model.copy().put("general.tags",
+                new Value(GgufParts.ARRAY, GgufParts.concat(GgufParts.concat(GgufParts.le(4, GgufParts.U8),
+                        GgufParts.le(8, 2_097_153)), new byte[2_097_153]))), Expect.MALFORMED);
+        // well-formed, but the vocabulary then lacks the byte token it replaced
         add("invalid-utf8-token", model.copy().put("tokenizer.ggml.tokens", tokensWith(0, new byte[] {(byte) 0xFF})),
-                Expect.MALFORMED);
+                Expect.ENGINE_REJECTS);
         add("empty-key", model.copy().put("", Value.u32(1)), Expect.MALFORMED);
         GgufParts dupKey = model.copy();
         dupKey.kvs.add(dupKey.kvs.get(1));
@@ -435,7 +455,16 @@ public final class BadGgufCorpus {
         add("extra-tensor-q4_K", extra.layOut(), Expect.VALID);
         GgufParts scalar = model.copy();
         scalar.tensors.add(new Tensor("extra.scalar", new long[0], GgufParts.GGML_F32, 0, new byte[4]));
-        add("extra-tensor-0-dims", scalar.layOut(), Expect.VALID);
+        add("extra-tensor-0-dims", scalar.layOut(), Expect.MALFORMED);
+        GgufParts empty = model.copy();
+        empty.tensors.add(new Tensor("", new long[] {4}, GgufParts.GGML_F32, 0, new byte[16]));
+        add("tensor-name-empty", empty.layOut(), Expect.MALFORMED);
+        GgufParts nul = model.copy();
+        nul.tensors.add(new Tensor("a\0b", new long[] {4}, GgufParts.GGML_F32, 0, new byte[16]));
+        add("tensor-name-with-nul", nul.layOut(), Expect.MALFORMED);
+        GgufParts many = model.copy();
+        many.tensorCount = 8193L;
+        add("tensor-count-8193", many, Expect.MALFORMED);
     }
 
     // ---- names -------------------------------------------------------------------------------
