@@ -514,7 +514,8 @@ static void truncations(void) {
 
 /* ---- metadata of the tiny CLIP model: wrong types and values of each key ---------- */
 
-enum edit_kind { E_STR, E_STR_ARR, E_F32_ARR, E_U32, E_F32, E_I64, E_F32_ARR2 };
+enum edit_kind { E_STR, E_STR_ARR, E_F32_ARR, E_U32, E_F32, E_I64, E_F32_ARR2,
+                 E_TOKENIZER /* 3 tokens and 3 merges, then edit_key set to a u32 */ };
 static const char * edit_key;
 static enum edit_kind edit_kind;
 static double edit_value;
@@ -530,6 +531,11 @@ static void apply_edit(struct gguf_context * g) {
         case E_U32:      gguf_set_val_u32(g, edit_key, (uint32_t) edit_value); break;
         case E_F32:      gguf_set_val_f32(g, edit_key, (float) edit_value); break;
         case E_I64:      gguf_set_val_i64(g, edit_key, (int64_t) edit_value); break;
+        case E_TOKENIZER:
+            gguf_set_arr_str(g, "tokenizer.ggml.tokens", strs, 3);
+            gguf_set_arr_str(g, "tokenizer.ggml.merges", strs, 3);
+            if (edit_key) gguf_set_val_u32(g, edit_key, 7);
+            break;
     }
 }
 
@@ -545,7 +551,8 @@ static void expect_edit(const char * key, enum edit_kind kind, double value,
     clearclip_status st = load(p, &m);
     const char * msg = clearclip_last_error();
     CHECK_MSG(st == status && strstr(msg, needle) != NULL,
-              "%s edited (kind %d, %g): got %s \"%s\", expected %s \"%s\"", key, (int) kind, value,
+              "%s edited (kind %d, %g): got %s \"%s\", expected %s \"%s\"", key ? key : "-",
+              (int) kind, value,
               clearclip_status_name(st), msg, clearclip_status_name(status), needle);
     CHECK(m == NULL);
     clearclip_model_free(m);
@@ -604,6 +611,10 @@ static void metadata(void) {
                 "clip.vision.image_std element 0 is -0.2, must be positive");
     expect_edit("tokenizer.ggml.tokens", E_U32, 3, CLEARCLIP_ERR_MODEL,
                 "tokenizer.ggml.tokens must be a string array");
+    expect_edit("tokenizer.ggml.merges", E_TOKENIZER, 0, CLEARCLIP_ERR_MODEL,
+                "tokenizer.ggml.merges is missing or not a string array");
+    expect_edit(NULL, E_TOKENIZER, 0, CLEARCLIP_ERR_MODEL,
+                "tokenizer has 3 tokens but t.token_embd.weight has 16 rows");
 
     /* values */
     const char * eps = "clip.vision.attention.layer_norm_epsilon";
