@@ -5,8 +5,6 @@ import java.lang.foreign.MemorySegment;
 import java.lang.foreign.ValueLayout;
 import java.nio.ByteBuffer;
 import java.nio.ByteOrder;
-import java.nio.charset.CharacterCodingException;
-import java.nio.charset.CodingErrorAction;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -21,14 +19,31 @@ import java.util.Set;
 
 /**
  * A GGUF file (versions 2 and 3, little-endian), memory-mapped. Opening parses and validates the
- * whole header: magic, version, metadata, tensor infos, alignment, and that every tensor's data
- * lies inside the file without overlapping another. Tensor data stays in the mapping until it is
- * asked for. Closing unmaps the file; segments obtained from it must not be used afterwards.
+ * whole header by the structural rules of {@code models/README.md} ("What a loader accepts"), the
+ * ones the engine's loader applies, so that a file one refuses the other refuses too: a regular file,
+ * magic, version, counts and lengths within the engine's limits and inside the file, known value and
+ * tensor types, keys and tensor names non-empty, without NUL bytes and unique, no nested arrays, a
+ * u32 power-of-two alignment from 8 to 65536, 1 to 4 dimensions each at least 1 with a representable
+ * size, and tensor data laid out as ggml lays it out (in the order of the tensor infos, each at the
+ * previous one's end rounded up to the alignment) inside the file. Like the engine it does not judge
+ * the bytes of strings (not UTF-8: shown with U+FFFD) or of bools (non-zero: true). Tensor data stays
+ * in the mapping until it is asked for. Closing unmaps the file; segments obtained from it must not
+ * be used afterwards.
  */
 public final class GgufFile implements AutoCloseable {
     /** "GGUF" as a little-endian u32. */
     static final int MAGIC = 0x46554747;
     public static final int DEFAULT_ALIGNMENT = 32;
+    // The engine's limits (models/README.md, "What a loader accepts"), far above any CLIP file.
+    /** Longest tensor name in bytes: ggml keeps names in a 64-byte field with its terminating NUL. */
+    public static final int MAX_TENSOR_NAME_BYTES = 63;
+    public static final int MAX_KEY_BYTES = 1024;
+    public static final long MAX_STRING_BYTES = 1L << 20;
+    public static final long MAX_ARRAY_ELEMENTS = 2_097_152;
+    public static final long MAX_TENSORS = 8192;
+    public static final long MAX_KEYS = 4096;
+    public static final int MIN_ALIGNMENT = 8;
+    public static final int MAX_ALIGNMENT = 65536;
 
     private static final ValueLayout.OfInt U32 = ValueLayout.JAVA_INT_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
     private static final ValueLayout.OfLong U64 = ValueLayout.JAVA_LONG_UNALIGNED.withOrder(ByteOrder.LITTLE_ENDIAN);
@@ -46,8 +61,11 @@ public final class GgufFile implements AutoCloseable {
     private final Map<String, GgufTensorInfo> tensorsByName;
     private final long dataOffset;
 
-    private GgufFile(Path path, Arena arena, MemorySegment mapping) {
+    private final boolean allowNestedArrays;
+
+    private GgufFile(Path path, Arena arena, MemorySegment mapping, boolean allowNestedArrays) {
         this.path = path;
+        this.allowNestedArrays = allowNestedArrays;
         this.arena = arena;
         this.mapping = mapping;
         Cursor cursor = new Cursor(mapping);
@@ -56,11 +74,23 @@ public final class GgufFile implements AutoCloseable {
         long kvCount = cursor.u64("the metadata count");
         cursor.requireCount(kvCount, 8 + 4 + 1, "metadata entries");
         cursor.requireCount(tensorCount, 8 + 4 + 4 + 8, "tensor infos");
+        if (tensorCount > MAX_TENSORS) {
+            throw error("the header declares " + tensorCount + " tensors, more than the " + MAX_TENSORS + " allowed");
+        }
+        if (kvCount > MAX_KEYS) {
+            throw error("the header declares " + kvCount + " metadata entries, more than the " + MAX_KEYS + " allowed");
+        }
 
         GgufMetadata.Builder kv = GgufMetadata.builder().source(path.toString());
         Set<String> keys = new HashSet<>();
         for (long i = 0; i < kvCount; i++) {
-            String key = cursor.string("the key of metadata entry " + i);
+            String key = cursor.string("the key of metadata entry " + i, MAX_KEY_BYTES);
+            if (key.isEmpty()) {
+                throw error("metadata entry " + i + " has an empty key");
+            }
+            if (key.indexOf('\0') >= 0) {
+                throw error("the key of metadata entry " + i + " holds a NUL byte");
+            }
             if (!keys.add(key)) {
                 throw error("duplicate metadata key '" + key + "'");
             }
@@ -94,7 +124,16 @@ public final class GgufFile implements AutoCloseable {
      * @throws ModelFileException if it cannot be read
      */
     public static GgufFile open(Path path) {
-        return MappedFiles.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping));
+        return MappedFiles.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping, false));
+    }
+
+    /**
+     * Like {@link #open} but also reads arrays of arrays, which the GGUF specification allows and
+     * other GGUF writers (gguf-py) write, but which ggml's reader, and so the engine, refuses. For
+     * GGUF files that are not meant for the engine.
+     */
+    public static GgufFile openAllowingNestedArrays(Path path) {
+        return MappedFiles.open(path, (arena, mapping) -> new GgufFile(path, arena, mapping, true));
     }
 
     public Path path() {
@@ -224,26 +263,30 @@ public final class GgufFile implements AutoCloseable {
             case FLOAT32 -> GgufValue.f32(cursor.f32(what));
             case FLOAT64 -> GgufValue.f64(cursor.f64(what));
             case BOOL -> {
-                byte b = cursor.u8(what);
-                if (b != 0 && b != 1) {
-                    throw error("key '" + key + "' is a bool stored as " + Byte.toUnsignedInt(b) + " (expected 0 or 1)");
-                }
-                yield GgufValue.bool(b == 1);
+                // like ggml (and so the engine), any non-zero byte is true
+                yield GgufValue.bool(cursor.u8(what) != 0);
             }
-            case STRING -> GgufValue.string(cursor.string(what));
+            case STRING -> GgufValue.string(cursor.string(what, MAX_STRING_BYTES));
             case ARRAY -> readArray(cursor, key, depth);
         };
     }
 
     private GgufValue readArray(Cursor cursor, String key, int depth) {
-        if (depth > 8) {
-            throw error("key '" + key + "' nests arrays more than 8 deep");
-        }
         int typeId = cursor.u32("the element type of array '" + key + "'");
         GgufValueType elementType = GgufValueType.byId(typeId)
                 .orElseThrow(() -> error("array '" + key + "' has unknown element type " + typeId));
+        if (depth > 8) {
+            throw error("key '" + key + "' nests arrays more than 8 deep");
+        }
+        if (elementType == GgufValueType.ARRAY && !allowNestedArrays) {
+            // the GGUF spec allows it, ggml's reader (and so the engine) does not
+            throw error("array '" + key + "' holds arrays; nested arrays are not supported");
+        }
         long count = cursor.u64("the length of array '" + key + "'");
         cursor.requireCount(count, elementType.minEncodedSize(), "elements of array '" + key + "'");
+        if (count > MAX_ARRAY_ELEMENTS) {
+            throw error("array '" + key + "' has " + count + " elements, more than the " + MAX_ARRAY_ELEMENTS + " allowed");
+        }
         List<GgufValue> elements = new ArrayList<>((int) count);
         for (long i = 0; i < count; i++) {
             elements.add(readValue(cursor, elementType, key + "[" + i + "]", depth + 1));
@@ -252,17 +295,24 @@ public final class GgufFile implements AutoCloseable {
     }
 
     private GgufTensorInfo readTensorInfo(Cursor cursor, long index) {
-        String name = cursor.string("the name of tensor " + index);
+        String name = cursor.string("the name of tensor " + index, MAX_TENSOR_NAME_BYTES);
+        if (name.isEmpty()) {
+            throw error("tensor " + index + " has an empty name");
+        }
+        if (name.indexOf('\0') >= 0) {
+            throw error("the name of tensor " + index + " holds a NUL byte");
+        }
         int nDims = cursor.u32("the dimension count of tensor '" + name + "'");
-        if (nDims < 0 || nDims > Shapes.MAX_DIMS) {
+        if (nDims < 1 || nDims > Shapes.MAX_DIMS) {
             throw error("tensor '" + name + "' has " + Integer.toUnsignedString(nDims)
-                    + " dimensions (ggml allows at most " + Shapes.MAX_DIMS + ")");
+                    + " dimensions (allowed: 1 to " + Shapes.MAX_DIMS + ")");
         }
         long[] ne = new long[nDims];
         for (int d = 0; d < nDims; d++) {
             ne[d] = cursor.u64("dimension " + d + " of tensor '" + name + "'");
-            if (ne[d] < 0) {
-                throw error("tensor '" + name + "' has a negative dimension " + ne[d]);
+            if (ne[d] <= 0) {
+                throw error("tensor '" + name + "' has dimension " + d + " of " + Long.toUnsignedString(ne[d])
+                        + " (each must be at least 1)");
             }
         }
         int typeId = cursor.u32("the type of tensor '" + name + "'");
@@ -288,9 +338,15 @@ public final class GgufFile implements AutoCloseable {
         if (!kv.contains(GgufMetadata.ALIGNMENT_KEY)) {
             return DEFAULT_ALIGNMENT;
         }
+        GgufValue stored = kv.get(GgufMetadata.ALIGNMENT_KEY).orElseThrow();
+        if (stored.type() != GgufValueType.UINT32) {
+            // ggml reads the alignment only as a u32 and refuses the file otherwise
+            throw error("general.alignment has type " + stored.type().displayName() + ", expected u32");
+        }
         long value = kv.getLong(GgufMetadata.ALIGNMENT_KEY);
-        if (value <= 0 || value > (1 << 30) || Long.bitCount(value) != 1) {
-            throw error("general.alignment is " + value + ", expected a power of two");
+        if (value < MIN_ALIGNMENT || value > MAX_ALIGNMENT || Long.bitCount(value) != 1) {
+            throw error("general.alignment is " + value + ", expected a power of two from " + MIN_ALIGNMENT + " to "
+                    + MAX_ALIGNMENT);
         }
         return (int) value;
     }
@@ -323,6 +379,16 @@ public final class GgufFile implements AutoCloseable {
             if (previous.offset() + previous.byteSize() > current.offset()) {
                 throw error("the data of tensors '" + previous.name() + "' and '" + current.name() + "' overlap");
             }
+        }
+        // ggml's reader (and so the engine) accepts only its own layout: no gaps, no reordering
+        long expected = 0;
+        for (GgufTensorInfo info : tensors) {
+            if (info.offset() != expected) {
+                throw error("tensor '" + info.name() + "' has data offset " + info.offset() + ", expected " + expected
+                        + " (tensor data must follow the order of the tensor infos, each padded to the alignment "
+                        + alignment + ")");
+            }
+            expected += alignUp(info.byteSize(), alignment);
         }
     }
 
@@ -381,25 +447,18 @@ public final class GgufFile implements AutoCloseable {
             return segment.get(F64, take(8, what));
         }
 
-        String string(String what) {
+        /** A length-prefixed string of at most {@code maxBytes}; bytes that are not UTF-8 become U+FFFD, as the engine does not check them. */
+        String string(String what, long maxBytes) {
             long length = u64("the length of " + what);
             if (length < 0 || length > segment.byteSize() - position) {
                 throw error("truncated header: " + what + " claims " + Long.toUnsignedString(length)
                         + " bytes at byte " + position + " but the file is " + segment.byteSize() + " bytes long");
             }
-            if (length > Integer.MAX_VALUE - 8) {
-                throw error(what + " is " + length + " bytes long, too long for a string");
+            if (length > maxBytes) {
+                throw error(what + " is " + length + " bytes long, more than the " + maxBytes + " allowed");
             }
             ByteBuffer bytes = segment.asSlice(take(length, what), length).asByteBuffer();
-            try {
-                return StandardCharsets.UTF_8.newDecoder()
-                        .onMalformedInput(CodingErrorAction.REPORT)
-                        .onUnmappableCharacter(CodingErrorAction.REPORT)
-                        .decode(bytes)
-                        .toString();
-            } catch (CharacterCodingException e) {
-                throw error(what + " is not valid UTF-8");
-            }
+            return StandardCharsets.UTF_8.decode(bytes).toString();
         }
 
         /** Rejects counts that cannot fit in what is left of the file, before allocating for them. */

@@ -164,7 +164,8 @@ public final class GgufToolsMain {
         if (positional.size() != 1) {
             throw new UsageException("inspect needs one FILE.gguf");
         }
-        try (GgufFile file = GgufFile.open(Path.of(positional.getFirst()))) {
+        // a developer tool for any GGUF file, nested arrays included (clearclip info keeps the engine's rules)
+        try (GgufFile file = GgufFile.openAllowingNestedArrays(Path.of(positional.getFirst()))) {
             out.print(json ? GgufInspector.json(file, full) + "\n" : GgufInspector.text(file, full));
         }
         return 0;

@@ -2,10 +2,12 @@ package dev.clearclip.gguf;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
+import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.clearclip.gguf.testing.RawGguf;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.Arrays;
 import org.assertj.core.api.AbstractThrowableAssert;
 import org.junit.jupiter.api.Test;
@@ -160,7 +162,7 @@ class GgufCorruptFileTest {
     @Test
     void tooManyDimensions() throws Exception {
         byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0, 1, 1, 1, 1, 1).pad(32).zeros(32).bytes();
-        assertOpenFails(write("dims.gguf", bytes)).hasMessageEndingWith("tensor 't' has 5 dimensions (ggml allows at most 4)");
+        assertOpenFails(write("dims.gguf", bytes)).hasMessageEndingWith("tensor 't' has 5 dimensions (allowed: 1 to 4)");
     }
 
     @Test
@@ -192,14 +194,87 @@ class GgufCorruptFileTest {
     @Test
     void badAlignmentAndBool() throws Exception {
         byte[] bytes = new RawGguf().header(3, 0, 1).kvU32(GgufMetadata.ALIGNMENT_KEY, 48).bytes();
-        assertOpenFails(write("align.gguf", bytes)).hasMessageEndingWith("general.alignment is 48, expected a power of two");
+        assertOpenFails(write("align.gguf", bytes)).hasMessageEndingWith("general.alignment is 48, expected a power of two from 8 to 65536");
+        assertOpenFails(write("align4.gguf", new RawGguf().header(3, 0, 1).kvU32(GgufMetadata.ALIGNMENT_KEY, 4).bytes()))
+                .hasMessageEndingWith("general.alignment is 4, expected a power of two from 8 to 65536");
+        // like the engine (ggml), any non-zero byte is a true bool
         bytes = new RawGguf().header(3, 0, 1).string("b").u32(7).u8(2).bytes();
-        assertOpenFails(write("bool.gguf", bytes)).hasMessageEndingWith("key 'b' is a bool stored as 2 (expected 0 or 1)");
+        try (GgufFile gguf = GgufFile.open(write("bool.gguf", bytes))) {
+            assertThat(gguf.metadata().getBoolean("b")).isTrue();
+        }
     }
 
     @Test
-    void invalidUtf8() throws Exception {
-        byte[] bytes = new RawGguf().header(3, 0, 1).u64(2).raw((byte) 0xC3, (byte) 0x28).u32(4).u32(0).bytes();
-        assertOpenFails(write("utf8.gguf", bytes)).hasMessageEndingWith("the key of metadata entry 0 is not valid UTF-8");
+    void invalidUtf8IsShownNotRefused() throws Exception {
+        // the engine does not check string bytes, so neither does the reader: both must accept the same files
+        byte[] bytes = new RawGguf().header(3, 0, 1).string("k").u32(8).u64(2).raw((byte) 0xC3, (byte) 0x28).bytes();
+        try (GgufFile gguf = GgufFile.open(write("utf8.gguf", bytes))) {
+            assertThat(gguf.metadata().getString("k")).isEqualTo("\uFFFD(");
+        }
+    }
+
+    @Test
+    void limitsOfTheEngine() throws Exception {
+        assertOpenFails(write("tensors.gguf", new RawGguf().header(3, 8193, 0).zeros(8193 * 24).bytes()))
+                .hasMessageEndingWith("the header declares 8193 tensors, more than the 8192 allowed");
+        assertOpenFails(write("keys.gguf", new RawGguf().header(3, 0, 4097).zeros(4097 * 13).bytes()))
+                .hasMessageEndingWith("the header declares 4097 metadata entries, more than the 4096 allowed");
+        assertOpenFails(write("longkey.gguf", new RawGguf().header(3, 0, 1).kvU32("k".repeat(1025), 1).bytes()))
+                .hasMessageEndingWith("the key of metadata entry 0 is 1025 bytes long, more than the 1024 allowed");
+        assertOpenFails(write("nulkey.gguf", new RawGguf().header(3, 0, 1).kvU32("a\0b", 1).bytes()))
+                .hasMessageEndingWith("the key of metadata entry 0 holds a NUL byte");
+        assertOpenFails(write("emptyname.gguf", new RawGguf().header(3, 1, 0).tensorInfo("", 0, 0, 4).pad(32).zeros(32).bytes()))
+                .hasMessageEndingWith("tensor 0 has an empty name");
+        assertOpenFails(write("zerodims.gguf", new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0).pad(32).zeros(32).bytes()))
+                .hasMessageEndingWith("tensor 't' has 0 dimensions (allowed: 1 to 4)");
+        assertOpenFails(write("zerodim.gguf", new RawGguf().header(3, 1, 0).tensorInfo("t", 0, 0, 4, 0).pad(32).zeros(32).bytes()))
+                .hasMessageEndingWith("tensor 't' has dimension 1 of 0 (each must be at least 1)");
+    }
+
+    @Test
+    void notRegularFilesAreRefusedWithoutOpening() throws Exception {
+        Path fifo = dir.resolve("fifo.gguf");
+        assertThat(new ProcessBuilder("mkfifo", fifo.toString()).start().waitFor()).isZero();
+        // opening a FIFO for reading would block until a writer comes: the refusal must come first
+        assertTimeoutPreemptively(Duration.ofSeconds(5), () -> assertThatThrownBy(() -> GgufFile.open(fifo))
+                .isInstanceOf(ModelFileException.class)
+                .hasMessage(fifo + ": not a regular file (a FIFO, socket or device), not a model file"));
+        assertThatThrownBy(() -> GgufFile.open(Path.of("/dev/zero")))
+                .hasMessage("/dev/zero: not a regular file (a FIFO, socket or device), not a model file");
+        assertThatThrownBy(() -> GgufFile.open(dir)).hasMessage(dir + ": is a directory, not a model file");
+    }
+
+    @Test
+    void emptyKeysAndNestedArrays() throws Exception {
+        assertOpenFails(write("emptykey.gguf", new RawGguf().header(3, 0, 1).kvU32("", 1).bytes()))
+                .hasMessageEndingWith("metadata entry 0 has an empty key");
+        byte[] nested = new RawGguf().header(3, 0, 1).string("n").u32(9).u32(9).u64(1).u32(4).u64(1).u32(7).bytes();
+        assertOpenFails(write("nested.gguf", nested)).hasMessageEndingWith("array 'n' holds arrays; nested arrays are not supported");
+    }
+
+    @Test
+    void alignmentMustBeU32() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 0, 1).string(GgufMetadata.ALIGNMENT_KEY).u32(10).u64(32).bytes();
+        assertOpenFails(write("align64.gguf", bytes)).hasMessageEndingWith("general.alignment has type u64, expected u32");
+    }
+
+    @Test
+    void tensorNamesFitGgmlsField() throws Exception {
+        byte[] bytes = new RawGguf().header(3, 1, 0).tensorInfo("x".repeat(64), 0, 0, 4).pad(32).zeros(32).bytes();
+        assertOpenFails(write("longname.gguf", bytes))
+                .hasMessageEndingWith("the name of tensor 0 is 64 bytes long, more than the 63 allowed");
+        bytes = new RawGguf().header(3, 1, 0).tensorInfo("x".repeat(63), 0, 0, 4).pad(32).zeros(32).bytes();
+        GgufFile.open(write("name63.gguf", bytes)).close();
+    }
+
+    @Test
+    void tensorDataFollowsGgmlsLayout() throws Exception {
+        byte[] gap = new RawGguf().header(3, 2, 0)
+                .tensorInfo("a", 0, 0, 4).tensorInfo("b", 0, 64, 4).pad(32).zeros(96).bytes();
+        assertOpenFails(write("gap.gguf", gap)).hasMessageEndingWith("tensor 'b' has data offset 64, expected 32 "
+                + "(tensor data must follow the order of the tensor infos, each padded to the alignment 32)");
+        byte[] swapped = new RawGguf().header(3, 2, 0)
+                .tensorInfo("a", 0, 32, 4).tensorInfo("b", 0, 0, 4).pad(32).zeros(64).bytes();
+        assertOpenFails(write("swapped.gguf", swapped)).hasMessageContaining("tensor 'a' has data offset 32, expected 0");
     }
 }

@@ -51,7 +51,10 @@ class GgufRoundTripTest {
         try (GgufWriter writer = GgufWriter.create(file, metadata, List.of())) {
             assertThat(writer.nextTensor()).isEmpty();
         }
-        try (GgufFile gguf = GgufFile.open(file)) {
+        // the engine (ggml) refuses arrays of arrays, and so does the default reader
+        org.assertj.core.api.Assertions.assertThatThrownBy(() -> GgufFile.open(file)).isInstanceOf(GgufFormatException.class)
+                .hasMessageContaining("nested arrays are not supported");
+        try (GgufFile gguf = GgufFile.openAllowingNestedArrays(file)) {
             assertThat(gguf.version()).isEqualTo(3);
             assertThat(gguf.metadata()).isEqualTo(metadata);
             assertThat(List.copyOf(gguf.metadata().asMap().keySet())).isEqualTo(List.copyOf(metadata.asMap().keySet()));
@@ -105,7 +108,8 @@ class GgufRoundTripTest {
                 GgufTensorSpec.of("odd.f32", GgmlType.F32, 5),
                 GgufTensorSpec.of("matrix.f16", GgmlType.F16, 3, 2),
                 GgufTensorSpec.of("blocks.q8_0", GgmlType.Q8_0, 32, 2),
-                GgufTensorSpec.of("scalar", GgmlType.F32),
+                // the engine refuses 0-dimensional tensors (models/README.md), so a one-value tensor is [1]
+                GgufTensorSpec.of("scalar", GgmlType.F32, 1),
                 GgufTensorSpec.of("four.d", GgmlType.F32, 1, 2, 1, 2));
         GgufMetadata metadata = GgufMetadata.builder().putU32(GgufMetadata.ALIGNMENT_KEY, 64).build();
         try (GgufWriter writer = GgufWriter.create(file, metadata, specs)) {

@@ -262,6 +262,7 @@ public final class ClipModel implements AutoCloseable {
      * the short side to the model's image size, then a centred square crop.
      */
     public float[] encodeImage(RgbImage image) {
+        requireVision(); // before preprocessing, which needs the vision tower's image size
         return encodeImageAsIs(Images.clipPreprocess(image, info.imageSize()));
     }
 
