@@ -258,7 +258,8 @@ final class BenchCommand implements Callable<Integer> {
             ClassEmbeddings[] embeddings = new ClassEmbeddings[1];
             r.set("text_21x80_s", time(0, () -> embeddings[0] = m.classEmbeddings(voc)));
             r.put("text_prompts", voc.allNames().size() * embeddings[0].templates().size());
-            rss.put("peak_after_text", residentMb("VmHWM"));
+            double peak = residentMb("VmHWM");
+            rss.put("peak_after_text", peak);
 
             // Segmentation right after the class embeddings, as `clearclip segment` runs: the peak
             // RSS so far is that of the whole segmentation pipeline.
@@ -267,15 +268,18 @@ final class BenchCommand implements Callable<Integer> {
             JsonNode seg = time(1, () -> m.segment(picture, embeddings[0], segment));
             r.set("segment_500x375_s", seg);
             r.put("segment_images_per_s", 1.0 / seg.get("median").asDouble());
-            rss.put("peak_segment", residentMb("VmHWM"));
+            peak = Math.max(peak, residentMb("VmHWM"));
+            rss.put("peak_segment", peak);
 
             RgbImage w224 = crop(picture, 224, 224);
             RgbImage w448 = syntheticPicture(448, 448);
             r.set("window_224_s", time(1, () -> m.denseFeatures(w224, BlockMode.CLEARCLIP)));
             r.set("window_448_s", time(1, () -> m.denseFeatures(w448, BlockMode.CLEARCLIP)));
             r.set("global_224_s", time(1, () -> m.encodeImage(w224)));
+            // The kernel folds the current RSS into VmHWM only at some events (e.g. unmapping), so a
+            // later reading can be a little lower than an earlier one: the peaks are running maxima.
+            rss.put("peak", Math.max(peak, residentMb("VmHWM")));
         }
-        rss.put("peak", residentMb("VmHWM"));
         r.set("rss_mb", rss);
         r.put("load_average_after", loadAverage());
         return r;

@@ -92,12 +92,14 @@ class ProgressAndStopCliTest {
         // check refuses it before ggml's reader could print anything)
         Path cut = tmp.resolve("cut.gguf");
         Files.write(cut, Arrays.copyOf(Files.readAllBytes(model), 200));
-        for (Cli r : List.of(Cli.run("tokenize", "-m", cut.toString(), "a photo"),
-                Cli.run("--verbose", "tokenize", "-m", cut.toString(), "a photo"))) {
-            assertThat(r.exit()).isEqualTo(1);
-            assertThat(r.err()).doesNotContain("gguf_").startsWith("clearclip: error: ").contains(cut.toString());
-            assertThat(r.err().strip().lines()).hasSize(1);
-        }
+        Cli bad = Cli.run("tokenize", "-m", cut.toString(), "a photo");
+        assertThat(bad.exit()).isEqualTo(1);
+        assertThat(bad.err()).doesNotContain("gguf_").startsWith("clearclip: error: ").contains(cut.toString());
+        assertThat(bad.err().strip().lines()).hasSize(1);
+        // --verbose adds the stack trace, but ggml still has nothing to say about the file
+        Cli badVerbose = Cli.run("--verbose", "tokenize", "-m", cut.toString(), "a photo");
+        assertThat(badVerbose.exit()).isEqualTo(1);
+        assertThat(badVerbose.err()).doesNotContain("gguf_").startsWith("clearclip: error: ").contains(cut.toString());
     }
 
     @Test
