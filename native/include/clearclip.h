@@ -339,7 +339,8 @@ CLEARCLIP_API clearclip_segment_params clearclip_segment_default_params(void);
  * when pamr_steps > 0 (NACLIP's pipeline: the image for its affinities is the resized image
  * bilinearly resized back to the input size and normalised), scaled by logit_scale, softmax
  * over names, max over the names of each class, argmax. PAMR holds all names' logits at the
- * input size twice (2 * n_names * width * height floats).
+ * input size (n_names * width * height floats) plus 8 * n_pamr_dilations + 4 planes of
+ * width * height floats, and runs on the calling thread.
  *
  * name_embeddings: n_names x projection_dim, L2-normalised (e.g. from
  *   clearclip_encode_text, averaged over prompt templates).
