@@ -24,7 +24,15 @@ CLIP_STD = (0.26862954, 0.26130258, 0.27577711)
 IMAGE_SIZES = [(224, 224), (448, 448), (672, 448), (450, 333)]
 GLOBAL_SIZES = [(224, 224), (448, 448)]
 DENSE_SIZES = [(448, 448), (672, 448), (450, 333)]
-DENSE_MODES = ["clearclip", "vanilla", "maskclip", "sclip"]
+DENSE_MODES = ["clearclip", "vanilla", "maskclip", "sclip", "naclip"]
+# NACLIP's Gaussian neighbourhood bias std (patches) and pipeline (Hajimiri et al., WACV 2025).
+NACLIP_STD = 5.0
+NACLIP_CROP, NACLIP_STRIDE, NACLIP_LOGIT_SCALE = 224, 112, 40.0
+PAMR_STEPS, PAMR_DILATIONS = 10, (8, 16)
+# PAMR alone on a small picture: (W, H, channels, steps, dilations).
+PAMR_CASES = [(40, 30, 5, 10, (8, 16)), (23, 17, 3, 3, (1, 2, 5))]
+# End-to-end NACLIP segmentation: (W, H, short side; 0 keeps the size).
+NACLIP_SEGMENT_CASES = [(336, 224, 0), (300, 200, 224)]
 
 PROMPTS = [
     "a photo of a fox",
@@ -313,8 +321,9 @@ class VisionTower:
         w, b, eps = self.post_ln
         return F.layer_norm(x, (x.shape[-1],), w, b, eps) @ self.proj
 
-    def final_block(self, x, mode):
-        """The last block by mode, written from the shared numerics on the library's weights."""
+    def final_block(self, x, mode, grid=None):
+        """The last block by mode, written from the shared numerics on the library's weights.
+        grid (gh, gw) is needed by naclip only."""
         fb = self.final
         width = x.shape[-1]
         hd = width // self.heads
@@ -337,6 +346,10 @@ class VisionTower:
             attn = (torch.softmax(q @ q.transpose(-1, -2) * scale, dim=-1)
                     + torch.softmax(k @ k.transpose(-1, -2) * scale, dim=-1))
             mixed = attn @ v
+        elif mode == "naclip":
+            # Key-key similarity plus the Gaussian bias (not scaled), spec section 9.
+            bias = naclip_bias(grid[0], grid[1], NACLIP_STD).to(k.dtype)
+            mixed = torch.softmax(k @ k.transpose(-1, -2) * scale + bias, dim=-1) @ v
         else:
             raise ValueError(mode)
         mixed = mixed.transpose(1, 2).reshape(x.shape)
@@ -347,6 +360,99 @@ class VisionTower:
         z = F.layer_norm(h, (width,), fb["ln2_w"], fb["ln2_b"], fb["eps"])
         z = self.act(z @ fb["fc1_w"].T + fb["fc1_b"]) @ fb["fc2_w"].T + fb["fc2_b"]
         return h + z
+
+
+def naclip_bias(gh, gw, std):
+    """[1 + gh*gw]^2: 0 on the CLS row and column, exp(-d^2 / (2 std^2)) between patches
+    (d: distance on the patch grid, patches row-major)."""
+    rows, cols = torch.meshgrid(torch.arange(gh, dtype=torch.float64),
+                                torch.arange(gw, dtype=torch.float64), indexing="ij")
+    r, c = rows.reshape(-1), cols.reshape(-1)
+    d2 = (r[:, None] - r[None, :]) ** 2 + (c[:, None] - c[None, :]) ** 2
+    bias = torch.zeros(1 + gh * gw, 1 + gh * gw, dtype=torch.float64)
+    bias[1:, 1:] = torch.exp(-d2 / (2 * std * std))
+    return bias
+
+
+def pamr(image, logits, steps, dilations):
+    """PAMR (Araslanov & Roth, CVPR 2020) from its definition, float64.
+
+    image [3, H, W], logits [C, H, W]. For every pixel, the 8 neighbours at each dilation d
+    (offsets in {-d, 0, d}^2 without the centre, border-replicated) get affinities
+    -|I(p) - I(n)| / (1e-8 + 0.1 * sd(p)) per colour channel, sd the unbiased std of the 3x3
+    taps (centre included) of all dilations together; mean over channels, softmax over all
+    neighbours. Then steps times: logits(p) = sum_n w(p, n) logits(n)."""
+    _, H, W = image.shape
+    ys, xs = torch.arange(H), torch.arange(W)
+
+    def shifted(t, dy, dx):
+        return t[:, (ys + dy).clamp(0, H - 1)][:, :, (xs + dx).clamp(0, W - 1)]
+
+    offsets = [(dy * d, dx * d) for d in dilations
+               for dy, dx in [(-1, -1), (-1, 0), (-1, 1), (0, -1), (0, 1), (1, -1), (1, 0), (1, 1)]]
+    taps = torch.stack([shifted(image, dy * d, dx * d) for d in dilations
+                        for dy in (-1, 0, 1) for dx in (-1, 0, 1)])  # [9n, 3, H, W]
+    sd = taps.std(dim=0, unbiased=True)  # [3, H, W]
+    aff = torch.stack([-(image - shifted(image, dy, dx)).abs() / (1e-8 + 0.1 * sd)
+                       for dy, dx in offsets])  # [K, 3, H, W]
+    weights = torch.softmax(aff.mean(dim=1), dim=0)  # [K, H, W]
+    for _ in range(steps):
+        logits = sum(weights[j] * shifted(logits, dy, dx) for j, (dy, dx) in enumerate(offsets))
+    return logits
+
+
+def resize_rgb_bilinear(rgb, width, height):
+    """uint8 [H, W, 3] -> [height, width, 3]: bilinear, half-pixel centres, rounded to nearest."""
+    x = torch.from_numpy(rgb).double().permute(2, 0, 1).unsqueeze(0)
+    y = F.interpolate(x, size=(height, width), mode="bilinear", align_corners=False)
+    return torch.floor(y[0] + 0.5).clamp(0, 255).permute(1, 2, 0).numpy().astype(np.uint8)
+
+
+@torch.no_grad()
+def naclip_segment(tower, rgb, name_embeddings, short_side):
+    """NACLIP's reference pipeline (sinahmr/NACLIP forward_slide + PAMR + predict), float64:
+    short-side resize, 224 windows with stride 112, per window the NACLIP dense features scored
+    against the names (cosine), upsampled bilinearly, averaged over overlaps, resized to the
+    input size, PAMR (10 steps, dilations 8 and 16) with the resized image brought back to the
+    input size, logit scale 40, softmax, argmax. Returns (labels [H, W], refined logits)."""
+    height, width = rgb.shape[:2]
+    small = rgb
+    if short_side > 0:
+        s = short_side / min(width, height)
+        small = resize_rgb_bilinear(rgb, int(width * s + 0.5), int(height * s + 0.5))
+    rh, rw = small.shape[:2]
+    img = torch.from_numpy(normalise(small)).double().unsqueeze(0)
+    emb = torch.from_numpy(name_embeddings).double()
+    preds = torch.zeros(emb.shape[0], rh, rw, dtype=torch.float64)
+    count = torch.zeros(rh, rw, dtype=torch.float64)
+    crop, stride, p = NACLIP_CROP, NACLIP_STRIDE, tower.patch_size
+    ny = max(rh - crop + stride - 1, 0) // stride + 1
+    nx = max(rw - crop + stride - 1, 0) // stride + 1
+    n_layers = len(tower.blocks)
+    for iy in range(ny):
+        for ix in range(nx):
+            y1, x1 = iy * stride, ix * stride
+            y2, x2 = min(y1 + crop, rh), min(x1 + crop, rw)
+            y1, x1 = max(y2 - crop, 0), max(x2 - crop, 0)
+            window = img[:, :, y1:y2, x1:x2]
+            ch, cw = window.shape[-2:]
+            left, top, right, bottom = dense_padding(cw, ch, p)
+            tokens, (gh, gw) = tower.embed(F.pad(window, (left, right, top, bottom)))
+            out = tower.final_block(tower.run_blocks(tokens, n_layers - 1), "naclip", (gh, gw))
+            feats = F.normalize(tower.project(out[0, 1:]), dim=-1)
+            logits = (feats @ emb.T).T.reshape(1, -1, gh, gw)
+            logits = F.interpolate(logits, size=(gh * p, gw * p), mode="bilinear", align_corners=False)
+            preds[:, y1:y2, x1:x2] += logits[0, :, top:top + ch, left:left + cw]
+            count[y1:y2, x1:x2] += 1
+    preds = preds / count
+    image = img
+    if (rh, rw) != (height, width):
+        preds = F.interpolate(preds.unsqueeze(0), size=(height, width), mode="bilinear",
+                              align_corners=False)[0]
+        image = F.interpolate(img, size=(height, width), mode="bilinear", align_corners=False)
+    refined = pamr(image[0], preds, PAMR_STEPS, PAMR_DILATIONS)
+    probs = torch.softmax(refined * NACLIP_LOGIT_SCALE, dim=0)
+    return probs.argmax(dim=0).numpy().astype(np.uint8), refined
 
 
 def quick_gelu(x):
@@ -498,7 +604,7 @@ def write_goldens(writer, tower, encode_text, tokenizer):
         tokens, (gh, gw) = tower.embed(padded)
         before_last = tower.run_blocks(tokens, n_layers - 1)
         for mode in DENSE_MODES:
-            out = tower.final_block(before_last, mode)
+            out = tower.final_block(before_last, mode, (gh, gw))
             feats = F.normalize(tower.project(out[0, 1:]), dim=-1)
             assert feats.shape[0] == gh * gw
             if mode == "vanilla":
@@ -509,6 +615,23 @@ def write_goldens(writer, tower, encode_text, tokenizer):
                 assert diff < 1e-9, checks
             writer.npy(f"golden/dense_{mode}_{w}x{h}.npy", feats.numpy())
         dense_meta[f"{w}x{h}"] = {"grid_hw": [gh, gw], "pad_ltrb": [left, top, right, bottom]}
+
+    # PAMR alone: a synthetic picture and random logits (model-independent, small and quick).
+    for (w, h, c, steps, dils) in PAMR_CASES:
+        name = f"pamr_{w}x{h}_c{c}_s{steps}_d{'-'.join(map(str, dils))}"
+        image = normalise(synthetic_rgb(w, h))
+        logits = np.random.default_rng(w * 31 + h).normal(0, 1, size=(c, h, w)).astype(np.float32)
+        refined = pamr(torch.from_numpy(image).double(), torch.from_numpy(logits).double(), steps, dils)
+        writer.npy(f"golden/{name}_image.npy", image)
+        writer.npy(f"golden/{name}_logits.npy", logits)
+        writer.npy(f"golden/{name}_refined.npy", refined.numpy())
+
+    # NACLIP end to end, the prompts' text embeddings as the names.
+    for (w, h, short) in NACLIP_SEGMENT_CASES:
+        rgb = synthetic_rgb(w, h)
+        labels, _ = naclip_segment(tower, rgb, text.numpy().astype(np.float32), short)
+        writer.npy(f"golden/inputs/{w}x{h}.npy", normalise(rgb))
+        writer.npy(f"golden/naclip_segment_{w}x{h}_short{short}.npy", labels.astype(np.float32))
     return checks, dense_meta
 
 
@@ -628,6 +751,11 @@ def numerics():
     """What every model's goldens share, for the manifest."""
     return {
         "dense_modes": DENSE_MODES,
+        "naclip": {"std": NACLIP_STD, "crop": NACLIP_CROP, "stride": NACLIP_STRIDE,
+                   "logit_scale": NACLIP_LOGIT_SCALE, "pamr_steps": PAMR_STEPS,
+                   "pamr_dilations": list(PAMR_DILATIONS),
+                   "pamr_cases": [list(c[:4]) + [list(c[4])] for c in PAMR_CASES],
+                   "segment_cases": [list(c) for c in NACLIP_SEGMENT_CASES]},
         "image_sizes_wh": [list(s) for s in IMAGE_SIZES],
         "global_sizes_wh": [list(s) for s in GLOBAL_SIZES],
         "dense_sizes_wh": [list(s) for s in DENSE_SIZES],

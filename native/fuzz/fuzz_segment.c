@@ -114,7 +114,14 @@ static void fuzz_segment(fuzz_reader * r) {
         }
     }
     uint8_t m = fuzz_u8(r);
-    sp.mode = (clearclip_block_mode) (m < 250 ? m % 4 : (m % 2 ? -1 : 4));
+    sp.mode = (clearclip_block_mode) (m < 250 ? m % 5 : (m % 2 ? -1 : 5));
+    if (sp.mode == CLEARCLIP_MODE_NACLIP) {
+        /* NACLIP's bias std and PAMR, sometimes out of range */
+        sp.naclip_std = fuzz_u8(r) == 255 ? 0.0f : fuzz_float(r, 0.1f, 20.0f);
+        sp.pamr_steps = fuzz_range(r, -1, 3);
+        sp.n_pamr_dilations = fuzz_range(r, 0, CLEARCLIP_PAMR_MAX_DILATIONS + 1);
+        for (int i = 0; i < CLEARCLIP_PAMR_MAX_DILATIONS; i++) sp.pamr_dilations[i] = fuzz_range(r, 0, 40);
+    }
     sp.logit_scale = fuzz_float(r, 0.01f, 100.0f);
     sp.prob_threshold = fuzz_u8(r) < 128 ? 0.0f : fuzz_float(r, 0.0f, 1.0f);
 

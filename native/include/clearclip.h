@@ -59,7 +59,15 @@ typedef enum clearclip_block_mode {
     CLEARCLIP_MODE_VANILLA   = 1, /* stock CLIP block: q k^T, residual, FFN        */
     CLEARCLIP_MODE_MASKCLIP  = 2, /* identity attention: value path only, no residual, no FFN */
     CLEARCLIP_MODE_SCLIP     = 3, /* softmax(q q^T) + softmax(k k^T), no residual, no FFN */
+    CLEARCLIP_MODE_NACLIP    = 4, /* softmax(k k^T / sqrt(d) + Gaussian neighbourhood bias over the
+                                     patch grid, none on the CLS row and column), no residual, no
+                                     FFN (NACLIP, Hajimiri et al., WACV 2025) */
 } clearclip_block_mode;
+
+/* Standard deviation, in patches, of NACLIP's Gaussian neighbourhood bias (the paper's). */
+#define CLEARCLIP_NACLIP_DEFAULT_STD 5.0f
+/* Most dilations one PAMR refinement takes. */
+#define CLEARCLIP_PAMR_MAX_DILATIONS 4
 
 typedef struct clearclip_model   clearclip_model;
 typedef struct clearclip_context clearclip_context;
@@ -264,6 +272,38 @@ CLEARCLIP_API clearclip_status clearclip_dense_features(clearclip_context * ctx,
                                                         clearclip_block_mode mode,
                                                         float * out);
 
+/* Same with the standard deviation (in patches, > 0) of the NACLIP mode's Gaussian bias;
+ * other modes ignore it. clearclip_dense_features uses CLEARCLIP_NACLIP_DEFAULT_STD. The
+ * bias is built once per grid shape and std and cached with the graph. */
+CLEARCLIP_API clearclip_status clearclip_dense_features_ex(clearclip_context * ctx,
+                                                           const float * pixels,
+                                                           int32_t width,
+                                                           int32_t height,
+                                                           clearclip_block_mode mode,
+                                                           float gaussian_std,
+                                                           float * out);
+
+/*
+ * PAMR, pixel-adaptive mask refinement (Araslanov & Roth, CVPR 2020), in place.
+ *
+ * image: 3 x height x width planar floats (normalised); logits: n_channels x height x width.
+ * Each pixel's 8 neighbours at each dilation d (offsets -d, 0, +d per axis, coordinates
+ * clamped to the border) get the weight softmax over all 8 * n_dilations neighbours of
+ * mean over colour channels c of -|I_c(p) - I_c(n)| / (1e-8 + 0.1 * sd_c(p)), where sd_c(p)
+ * is the unbiased standard deviation of I_c over the 3x3 taps (centre included) of every
+ * dilation (9 * n_dilations samples). Then, steps times, every logit becomes the weighted sum
+ * of its neighbours' logits. dilations: n_dilations (1..CLEARCLIP_PAMR_MAX_DILATIONS) values
+ * >= 1. steps 0 leaves logits unchanged.
+ */
+CLEARCLIP_API clearclip_status clearclip_pamr(const float * image,
+                                              int32_t width,
+                                              int32_t height,
+                                              float * logits,
+                                              int32_t n_channels,
+                                              int32_t steps,
+                                              const int32_t * dilations,
+                                              int32_t n_dilations);
+
 /* ---- segmentation ------------------------------------------------------- */
 
 /* Segmentation progress: called on the calling thread after each sliding window with the
@@ -282,6 +322,10 @@ typedef struct clearclip_segment_params {
     int32_t              background_class; /* class index for thresholded pixels (default 0)      */
     clearclip_progress_callback progress;  /* NULL (default) or called after each window      */
     void *               progress_user_data; /* passed to progress                              */
+    float                naclip_std;       /* NACLIP mode: Gaussian bias std in patches (default 5) */
+    int32_t              pamr_steps;       /* PAMR refinement iterations; 0 (default) = off       */
+    int32_t              n_pamr_dilations; /* used entries of pamr_dilations (default 2)          */
+    int32_t              pamr_dilations[CLEARCLIP_PAMR_MAX_DILATIONS]; /* default 8, 16        */
 } clearclip_segment_params;
 
 CLEARCLIP_API clearclip_segment_params clearclip_segment_default_params(void);
@@ -291,8 +335,12 @@ CLEARCLIP_API clearclip_segment_params clearclip_segment_default_params(void);
  * ClearCLIP pipeline: short-side resize, sliding windows (each zero-padded to
  * the patch size after normalisation), dense features of the chosen final
  * block scored against the name embeddings (cosine), window logits upsampled
- * bilinearly and averaged over overlaps, resized to the input size, scaled by
- * logit_scale, softmax over names, max over the names of each class, argmax.
+ * bilinearly and averaged over overlaps, resized to the input size, refined with PAMR
+ * when pamr_steps > 0 (NACLIP's pipeline: the image for its affinities is the resized image
+ * bilinearly resized back to the input size and normalised), scaled by logit_scale, softmax
+ * over names, max over the names of each class, argmax. PAMR holds all names' logits at the
+ * input size (n_names * width * height floats) plus 8 * n_pamr_dilations + 4 planes of
+ * width * height floats, and runs on the calling thread.
  *
  * name_embeddings: n_names x projection_dim, L2-normalised (e.g. from
  *   clearclip_encode_text, averaged over prompt templates).

@@ -209,6 +209,7 @@ static void cc_graph_free(clearclip_context * ctx, cc_graph * g) {
     if (g->ctx) ggml_free(g->ctx);
     free(g->pos_host);
     free(g->mask_host);
+    free(g->bias_host);
     memset(g, 0, sizeof(*g));
 }
 
@@ -289,11 +290,12 @@ static clearclip_status cc_place_graph(clearclip_context * ctx, cc_graph * g) {
 }
 
 clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int32_t b,
-                              int32_t mode, cc_graph ** out) {
+                              int32_t mode, float fparam, cc_graph ** out) {
     cc_graph * slot = NULL;
     for (int i = 0; i < CC_GRAPH_CACHE; i++) {
         cc_graph * g = &ctx->graphs[i];
-        if (g->ctx && g->kind == kind && g->a == a && g->b == b && g->mode == mode) {
+        if (g->ctx && g->kind == kind && g->a == a && g->b == b && g->mode == mode &&
+            g->fparam == fparam) {
             g->last_use = ++ctx->use_counter;
             *out = g;
             return cc_place_graph(ctx, g);
@@ -307,6 +309,7 @@ clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int3
     slot->a    = a;
     slot->b    = b;
     slot->mode = mode;
+    slot->fparam = fparam;
     clearclip_status st = cc_build_graph(ctx, slot);
     if (!st) st = cc_place_graph(ctx, slot);
     if (st) {

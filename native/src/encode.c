@@ -153,7 +153,7 @@ static clearclip_status cc_encode_packs(clearclip_context * ctx, const cc_text_r
     const size_t P = (size_t) ctx->model->hp.text.proj_dim;
     const int32_t T = packs[n - 1].length;
     cc_graph * g = NULL;
-    clearclip_status st = cc_get_graph(ctx, CC_GRAPH_TEXT, n, T, k, &g);
+    clearclip_status st = cc_get_graph(ctx, CC_GRAPH_TEXT, n, T, k, 0.0f, &g);
     if (st) return st;
 
     /* int32 and float inputs share the scratch buffer (same element size) */
@@ -376,6 +376,9 @@ static clearclip_status cc_run_vision(clearclip_context * ctx, cc_graph * g, con
     if (g->in_mask) {
         ggml_backend_tensor_set(g->in_mask, g->mask_host, 0, ggml_nbytes(g->in_mask));
     }
+    if (g->in_bias) {
+        ggml_backend_tensor_set(g->in_bias, g->bias_host, 0, ggml_nbytes(g->in_bias));
+    }
     return cc_compute(ctx, g);
 }
 
@@ -392,7 +395,7 @@ clearclip_status clearclip_encode_image(clearclip_context * ctx, const float * p
                         width, height, p);
     }
     cc_graph * g = NULL;
-    st = cc_get_graph(ctx, CC_GRAPH_IMAGE, width / p, height / p, -1, &g);
+    st = cc_get_graph(ctx, CC_GRAPH_IMAGE, width / p, height / p, -1, 0.0f, &g);
     if (st) return st;
     st = cc_run_vision(ctx, g, pixels);
     if (st) return st;
@@ -423,12 +426,13 @@ clearclip_status clearclip_dense_grid(const clearclip_model * model, int32_t wid
 }
 
 clearclip_status cc_dense_features(clearclip_context * ctx, const float * pixels, int32_t width,
-                                   int32_t height, clearclip_block_mode mode, float * out,
-                                   int32_t * gw_out, int32_t * gh_out) {
+                                   int32_t height, clearclip_block_mode mode, float naclip_std,
+                                   float * out, int32_t * gw_out, int32_t * gh_out) {
     const int32_t p = ctx->model->hp.patch_size;
     const int32_t gw = (width + p - 1) / p, gh = (height + p - 1) / p;
     cc_graph * g = NULL;
-    clearclip_status st = cc_get_graph(ctx, CC_GRAPH_DENSE, gw, gh, (int32_t) mode, &g);
+    clearclip_status st = cc_get_graph(ctx, CC_GRAPH_DENSE, gw, gh, (int32_t) mode,
+                                       mode == CLEARCLIP_MODE_NACLIP ? naclip_std : 0.0f, &g);
     if (st) return st;
     const float * input = pixels;
     const int32_t pw = gw * p, ph = gh * p;
@@ -455,14 +459,26 @@ clearclip_status cc_dense_features(clearclip_context * ctx, const float * pixels
     return CLEARCLIP_OK;
 }
 
-clearclip_status clearclip_dense_features(clearclip_context * ctx, const float * pixels,
-                                          int32_t width, int32_t height, clearclip_block_mode mode,
-                                          float * out) {
+clearclip_status clearclip_dense_features_ex(clearclip_context * ctx, const float * pixels,
+                                             int32_t width, int32_t height,
+                                             clearclip_block_mode mode, float gaussian_std,
+                                             float * out) {
     cc_clear_error();
     clearclip_status st = cc_check_image_args(ctx, pixels, width, height, out);
     if (st) return st;
-    if ((int) mode < CLEARCLIP_MODE_CLEARCLIP || (int) mode > CLEARCLIP_MODE_SCLIP) {
+    if ((int) mode < CLEARCLIP_MODE_CLEARCLIP || (int) mode > CLEARCLIP_MODE_NACLIP) {
         return cc_error(CLEARCLIP_ERR_UNSUPPORTED, "unknown block mode %d", (int) mode);
     }
-    return cc_dense_features(ctx, pixels, width, height, mode, out, NULL, NULL);
+    if (!isfinite(gaussian_std) || !(gaussian_std > 0.0f)) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
+                        "gaussian_std must be positive and finite, got %g", (double) gaussian_std);
+    }
+    return cc_dense_features(ctx, pixels, width, height, mode, gaussian_std, out, NULL, NULL);
+}
+
+clearclip_status clearclip_dense_features(clearclip_context * ctx, const float * pixels,
+                                          int32_t width, int32_t height, clearclip_block_mode mode,
+                                          float * out) {
+    return clearclip_dense_features_ex(ctx, pixels, width, height, mode,
+                                       CLEARCLIP_NACLIP_DEFAULT_STD, out);
 }

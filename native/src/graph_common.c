@@ -112,6 +112,37 @@ struct ggml_tensor * cc_attention_sclip(struct ggml_context * ctx, struct ggml_t
     return cc_attn_apply(ctx, p, cc_split_heads(ctx, v, o->heads));
 }
 
+struct ggml_tensor * cc_attention_biased(struct ggml_context * ctx, struct ggml_tensor * q,
+                                         struct ggml_tensor * k, struct ggml_tensor * v,
+                                         struct ggml_tensor * bias, const cc_attn_opts * o) {
+    /* The fused and flash kernels take no per-pair bias; this one block runs through the score
+     * matrix, whose softmax adds the bias after scaling (so the bias is not scaled). */
+    struct ggml_tensor * qh = cc_split_heads(ctx, q, o->heads);
+    struct ggml_tensor * kh = k == q ? qh : cc_split_heads(ctx, k, o->heads);
+    return cc_attn_apply(ctx, cc_attn_probs(ctx, qh, kh, o->scale, false, bias),
+                         cc_split_heads(ctx, v, o->heads));
+}
+
+void cc_naclip_bias(int32_t gw, int32_t gh, int32_t n_rows, float std, float * out) {
+    const int32_t n_tok = 1 + gw * gh;
+    const double inv = 1.0 / (2.0 * (double) std * (double) std);
+    for (int32_t i = 0; i < n_rows; i++) {
+        float * row = out + (size_t) i * n_rows;
+        for (int32_t j = 0; j < n_rows; j++) {
+            if (j >= n_tok) {
+                row[j] = -INFINITY;
+            } else if (i == 0 || j == 0 || i >= n_tok) {
+                row[j] = 0.0f;
+            } else {
+                const int32_t ri = (i - 1) / gw, ci = (i - 1) % gw;
+                const int32_t rj = (j - 1) / gw, cj = (j - 1) % gw;
+                const double d2 = (double) ((ri - rj) * (ri - rj) + (ci - cj) * (ci - cj));
+                row[j] = (float) exp(-d2 * inv);
+            }
+        }
+    }
+}
+
 struct ggml_tensor * cc_mlp(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
                             bool use_gelu) {
     x = cc_linear(ctx, x, l->fc1_w, l->fc1_b);

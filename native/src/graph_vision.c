@@ -149,6 +149,22 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
                 last = cc_linear(ctx, cc_rows(ctx, a, 1, n), l->o_w, l->o_b);
                 break;
             }
+            case CLEARCLIP_MODE_NACLIP: {
+                /* key-key attention plus the neighbourhood bias; the bias (one per grid shape
+                 * and std) is computed here, once, and uploaded before each run */
+                const int64_t rows = y->ne[1];
+                g->bias_host = malloc(sizeof(float) * (size_t) rows * (size_t) rows);
+                if (!g->bias_host) return false;
+                cc_naclip_bias(gw, gh, (int32_t) rows, g->fparam, g->bias_host);
+                g->in_bias = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, rows, rows);
+                ggml_set_name(g->in_bias, "naclip_bias");
+                ggml_set_input(g->in_bias);
+                struct ggml_tensor * k = cc_linear(ctx, y, l->k_w, l->k_b);
+                struct ggml_tensor * v = cc_linear(ctx, y, l->v_w, l->v_b);
+                struct ggml_tensor * a = cc_attention_biased(ctx, k, k, v, g->in_bias, &attn);
+                last = cc_linear(ctx, cc_rows(ctx, a, 1, n), l->o_w, l->o_b);
+                break;
+            }
             case CLEARCLIP_MODE_CLEARCLIP:
             default: {
                 struct ggml_tensor * q = cc_linear(ctx, y, l->q_w, l->q_b);

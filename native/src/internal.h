@@ -144,6 +144,7 @@ typedef struct cc_graph {
     int                  kind;
     int32_t              a, b, mode;   /* text: a=sequences b=tokens mode=prompts per sequence;
                                           vision: a=gw b=gh mode=final block */
+    float                fparam;      /* NACLIP: Gaussian std (part of the cache key), else 0 */
     uint64_t             last_use;
     struct ggml_context * ctx;
     struct ggml_cgraph * gf;
@@ -152,6 +153,8 @@ typedef struct cc_graph {
     struct ggml_tensor * out;
     float *              pos_host;    /* interpolated position embeddings for in_pos */
     float *              mask_host;   /* additive attention mask hiding padding tokens */
+    struct ggml_tensor * in_bias;     /* NACLIP: additive bias of the last block's attention */
+    float *              bias_host;   /* its values (Gaussian bias, padding hidden), built once */
 } cc_graph;
 
 #define CC_GRAPH_CACHE 8
@@ -186,7 +189,7 @@ float * cc_scratch(clearclip_context * ctx, size_t n_floats);
 /* Finds the cached graph for the key, building it (evicting the least recently used) as
  * needed, and places its tensors in the compute buffer; the caller then sets its inputs. */
 clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int32_t b,
-                              int32_t mode, cc_graph ** out);
+                              int32_t mode, float fparam, cc_graph ** out);
 clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g);
 
 /* ---- graphs (graph_text.c, graph_vision.c) ------------------------------ */
@@ -217,6 +220,15 @@ struct ggml_tensor * cc_attention(struct ggml_context * ctx, struct ggml_tensor 
 struct ggml_tensor * cc_attention_sclip(struct ggml_context * ctx, struct ggml_tensor * q,
                                         struct ggml_tensor * k, struct ggml_tensor * v,
                                         const cc_attn_opts * o);
+/* softmax(k^T q * scale + bias) v per head, always through the score matrix (any backend);
+ * bias [n_k, n_q] is shared by the heads. */
+struct ggml_tensor * cc_attention_biased(struct ggml_context * ctx, struct ggml_tensor * q,
+                                         struct ggml_tensor * k, struct ggml_tensor * v,
+                                         struct ggml_tensor * bias, const cc_attn_opts * o);
+/* NACLIP's bias for n_rows tokens (CLS, the gw x gh patches row-major, then padding): 0 on the
+ * CLS row and column, exp(-dist^2 / (2 std^2)) between patches, -inf in padding columns.
+ * out: n_rows x n_rows, row = query. */
+void cc_naclip_bias(int32_t gw, int32_t gh, int32_t n_rows, float std, float * out);
 struct ggml_tensor * cc_mlp(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
                             bool use_gelu);
 /* Stock pre-LN CLIP block. */
@@ -257,7 +269,8 @@ void cc_normalize_rgb(const float mean[3], const float std[3], const uint8_t * r
 
 /* Dense features without argument validation (used by segment). */
 clearclip_status cc_dense_features(clearclip_context * ctx, const float * pixels, int32_t width,
-                                   int32_t height, clearclip_block_mode mode, float * out,
+                                   int32_t height, clearclip_block_mode mode, float naclip_std,
+                                   float * out,
                                    int32_t * gw_out, int32_t * gh_out);
 
 #endif

@@ -18,6 +18,10 @@ clearclip_segment_params clearclip_segment_default_params(void) {
         .background_class = 0,
         .progress           = NULL,
         .progress_user_data = NULL,
+        .naclip_std         = CLEARCLIP_NACLIP_DEFAULT_STD,
+        .pamr_steps         = 0,
+        .n_pamr_dilations   = 2,
+        .pamr_dilations     = { 8, 16, 0, 0 },
     };
     return p;
 }
@@ -60,7 +64,14 @@ typedef struct cc_seg_buffers {
     int32_t *       coords;   /* bilinear taps */
     float *         weights;
     float *         scores;   /* n_names + n_classes scratch for one output pixel */
+    float *         full;     /* PAMR only: n_names x height x width logits at the input size */
+    float *         image;    /* PAMR only: 3 x height x width normalised image */
 } cc_seg_buffers;
+
+static void cc_seg_finish_pixel(float * scores, float * cls, int32_t n_names,
+                                const int32_t * name_class, int32_t n_classes,
+                                const clearclip_segment_params * p, size_t o, size_t out_plane,
+                                int32_t * labels, float * class_probs);
 
 static void cc_seg_free(cc_seg_buffers * b) {
     free(b->resized);
@@ -74,6 +85,8 @@ static void cc_seg_free(cc_seg_buffers * b) {
     free(b->coords);
     free(b->weights);
     free(b->scores);
+    free(b->full);
+    free(b->image);
 }
 
 /* Adds rows [ra, rb] (resized-image rows) of a window's logits, upsampled bilinearly to the
@@ -161,8 +174,29 @@ static clearclip_status cc_check_segment_args(const clearclip_context * ctx, con
                         "stride %d is larger than crop %d: windows would leave pixels uncovered",
                         p->stride, p->crop);
     }
-    if ((int) p->mode < CLEARCLIP_MODE_CLEARCLIP || (int) p->mode > CLEARCLIP_MODE_SCLIP) {
+    if ((int) p->mode < CLEARCLIP_MODE_CLEARCLIP || (int) p->mode > CLEARCLIP_MODE_NACLIP) {
         return cc_error(CLEARCLIP_ERR_UNSUPPORTED, "unknown block mode %d", (int) p->mode);
+    }
+    if (!isfinite(p->naclip_std) || !(p->naclip_std > 0.0f)) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "naclip_std must be positive and finite");
+    }
+    if (p->pamr_steps < 0 || p->pamr_steps > 1000) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "pamr_steps %d must be within 0..1000",
+                        p->pamr_steps);
+    }
+    if (p->pamr_steps > 0) {
+        if (p->n_pamr_dilations < 1 || p->n_pamr_dilations > CLEARCLIP_PAMR_MAX_DILATIONS) {
+            return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
+                            "n_pamr_dilations %d must be within 1..%d", p->n_pamr_dilations,
+                            CLEARCLIP_PAMR_MAX_DILATIONS);
+        }
+        for (int32_t i = 0; i < p->n_pamr_dilations; i++) {
+            if (p->pamr_dilations[i] < 1 || p->pamr_dilations[i] > CC_MAX_SIDE) {
+                return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
+                                "pamr_dilations[%d] = %d must be within 1..%d", i,
+                                p->pamr_dilations[i], CC_MAX_SIDE);
+            }
+        }
     }
     if (!isfinite(p->logit_scale) || !(p->logit_scale > 0.0f)) {
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "logit_scale must be positive and finite");
@@ -196,37 +230,87 @@ static void cc_seg_finish_rows(const cc_seg_buffers * b, int32_t n_names, const 
         for (int32_t x = 0; x < width; x++) {
             const size_t i00 = (size_t) (y0[y] - ra) * rw + x0[x], i01 = (size_t) (y0[y] - ra) * rw + x1[x];
             const size_t i10 = (size_t) (y1[y] - ra) * rw + x0[x], i11 = (size_t) (y1[y] - ra) * rw + x1[x];
-            float mx = -INFINITY;
+            const size_t o = (size_t) y * width + x;
             for (int32_t k = 0; k < n_names; k++) {
                 const float * a = b->band + (size_t) k * plane;
                 const float t = a[i00] + wx[x] * (a[i01] - a[i00]);
                 const float u = a[i10] + wx[x] * (a[i11] - a[i10]);
-                const float s = (t + wy[y] * (u - t)) * p->logit_scale;
-                scores[k] = s;
-                if (s > mx) mx = s;
+                const float v = t + wy[y] * (u - t);
+                if (b->full) {
+                    b->full[(size_t) k * out_plane + o] = v;
+                } else {
+                    scores[k] = v;
+                }
             }
-            float sum = 0.0f;
-            for (int32_t k = 0; k < n_names; k++) {
-                scores[k] = expf(scores[k] - mx);
-                sum += scores[k];
+            if (!b->full) {
+                cc_seg_finish_pixel(scores, cls, n_names, name_class, n_classes, p, o, out_plane,
+                                    labels, class_probs);
             }
-            for (int32_t c = 0; c < n_classes; c++) cls[c] = 0.0f;
-            for (int32_t k = 0; k < n_names; k++) {
-                const int32_t c = name_class ? name_class[k] : k;
-                const float prob = scores[k] / sum;
-                if (prob > cls[c]) cls[c] = prob;
-            }
-            int32_t best = 0;
-            for (int32_t c = 1; c < n_classes; c++) {
-                if (cls[c] > cls[best]) best = c;
-            }
-            if (p->prob_threshold > 0.0f && cls[best] < p->prob_threshold) {
-                best = p->background_class;
-            }
-            const size_t o = (size_t) y * width + x;
-            labels[o] = best;
-            if (class_probs) {
-                for (int32_t c = 0; c < n_classes; c++) class_probs[c * out_plane + o] = cls[c];
+        }
+    }
+}
+
+/* Scale, softmax over names, best name per class, best class (and threshold) of one output
+ * pixel o whose unscaled logits are in scores (overwritten). */
+static void cc_seg_finish_pixel(float * scores, float * cls, int32_t n_names,
+                                const int32_t * name_class, int32_t n_classes,
+                                const clearclip_segment_params * p, size_t o, size_t out_plane,
+                                int32_t * labels, float * class_probs) {
+    float mx = -INFINITY;
+    for (int32_t k = 0; k < n_names; k++) {
+        scores[k] *= p->logit_scale;
+        if (scores[k] > mx) mx = scores[k];
+    }
+    float sum = 0.0f;
+    for (int32_t k = 0; k < n_names; k++) {
+        scores[k] = expf(scores[k] - mx);
+        sum += scores[k];
+    }
+    for (int32_t c = 0; c < n_classes; c++) cls[c] = 0.0f;
+    for (int32_t k = 0; k < n_names; k++) {
+        const int32_t c = name_class ? name_class[k] : k;
+        const float prob = scores[k] / sum;
+        if (prob > cls[c]) cls[c] = prob;
+    }
+    int32_t best = 0;
+    for (int32_t c = 1; c < n_classes; c++) {
+        if (cls[c] > cls[best]) best = c;
+    }
+    if (p->prob_threshold > 0.0f && cls[best] < p->prob_threshold) {
+        best = p->background_class;
+    }
+    labels[o] = best;
+    if (class_probs) {
+        for (int32_t c = 0; c < n_classes; c++) class_probs[c * out_plane + o] = cls[c];
+    }
+}
+
+/* PAMR's image, as NACLIP's pipeline makes it: the resized image (uint8) resized back to the
+ * input size bilinearly in float, then normalised; without a resize the input normalised. */
+static void cc_seg_pamr_image(cc_seg_buffers * b, const uint8_t * rgb, int32_t width,
+                              int32_t height, int32_t row_stride, int32_t rw, int32_t rh,
+                              const cc_hparams * hp, const int32_t * x0, const int32_t * x1,
+                              const int32_t * y0, const int32_t * y1, const float * wx,
+                              const float * wy) {
+    const size_t plane = (size_t) width * height;
+    if (!b->resized) {
+        cc_normalize_rgb(hp->image_mean, hp->image_std, rgb, width, height, row_stride, b->image);
+        return;
+    }
+    (void) rh;
+    const size_t st = (size_t) rw * 3;
+    for (int c = 0; c < 3; c++) {
+        const float mean = hp->image_mean[c], sd = hp->image_std[c];
+        float * out = b->image + (size_t) c * plane;
+        for (int32_t y = 0; y < height; y++) {
+            const uint8_t * r0 = b->resized + (size_t) y0[y] * st;
+            const uint8_t * r1 = b->resized + (size_t) y1[y] * st;
+            for (int32_t x = 0; x < width; x++) {
+                const float a00 = r0[x0[x] * 3 + c], a01 = r0[x1[x] * 3 + c];
+                const float a10 = r1[x0[x] * 3 + c], a11 = r1[x1[x] * 3 + c];
+                const float t = a00 + wx[x] * (a01 - a00), u = a10 + wx[x] * (a11 - a10);
+                const float v = t + wy[y] * (u - t);
+                out[(size_t) y * width + x] = (v / 255.0f - mean) / sd;
             }
         }
     }
@@ -282,8 +366,14 @@ clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb,
     b.coords    = malloc(sizeof(int32_t) * tap_max);
     b.weights   = malloc(sizeof(float) * tap_max);
     b.scores    = malloc(sizeof(float) * ((size_t) n_names + (size_t) n_classes));
+    const bool pamr = params.pamr_steps > 0;
+    if (pamr) {
+        b.full  = malloc(sizeof(float) * (size_t) n_names * width * height);
+        b.image = malloc(sizeof(float) * 3 * (size_t) width * height);
+    }
     if ((resized && !b.resized) || !b.pixels || !b.feats || !b.logits || !b.windows ||
-        !b.col_count || !b.row_count || !b.band || !b.coords || !b.weights || !b.scores) {
+        !b.col_count || !b.row_count || !b.band || !b.coords || !b.weights || !b.scores ||
+        (pamr && (!b.full || !b.image))) {
         cc_seg_free(&b);
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY,
                         "out of memory for %d names on a %dx%d image", n_names, rw, rh);
@@ -311,7 +401,8 @@ clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb,
             cc_normalize_rgb(hp->image_mean, hp->image_std,
                              img + (size_t) win->y0 * img_stride + win->x0 * 3, win->cw, win->ch,
                              img_stride, b.pixels);
-            st = cc_dense_features(ctx, b.pixels, win->cw, win->ch, params.mode, b.feats, &win->gw,
+            st = cc_dense_features(ctx, b.pixels, win->cw, win->ch, params.mode, params.naclip_std,
+                                   b.feats, &win->gw,
                                    &win->gh);
             if (st) break;
             /* Both sides are L2-normalised. */
@@ -372,6 +463,22 @@ clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb,
         cc_seg_finish_rows(&b, n_names, name_class, n_classes, &params, rw, ra, band_rows, width,
                            height, oa, ob, ox0, ox1, oy0, oy1, owx, owy, labels, class_probs);
         oa = ob;
+    }
+    if (pamr) {
+        cc_seg_pamr_image(&b, rgb, width, height, row_stride, rw, rh, hp, ox0, ox1, oy0, oy1, owx,
+                          owy);
+        st = clearclip_pamr(b.image, width, height, b.full, n_names, params.pamr_steps,
+                            params.pamr_dilations, params.n_pamr_dilations);
+        if (st) {
+            cc_seg_free(&b);
+            return st;
+        }
+        const size_t out_plane = (size_t) width * height;
+        for (size_t o = 0; o < out_plane; o++) {
+            for (int32_t k = 0; k < n_names; k++) b.scores[k] = b.full[(size_t) k * out_plane + o];
+            cc_seg_finish_pixel(b.scores, b.scores + n_names, n_names, name_class, n_classes,
+                                &params, o, out_plane, labels, class_probs);
+        }
     }
     cc_seg_free(&b);
     return CLEARCLIP_OK;

@@ -4,6 +4,7 @@
 #include "clearclip.h"
 #include "test_common.h"
 #include "tiny_model.h"
+#include "pamr_naive.h"
 
 #include <math.h>
 
@@ -71,7 +72,7 @@ static void reference(clearclip_model * m, clearclip_context * c, const uint8_t 
             int gw, gh;
             clearclip_dense_grid(m, cw, chh, &gw, &gh);
             float * f = malloc(sizeof(float) * gw * gh * P);
-            CHECK(clearclip_dense_features(c, px, cw, chh, p.mode, f) == CLEARCLIP_OK);
+            CHECK(clearclip_dense_features_ex(c, px, cw, chh, p.mode, p.naclip_std, f) == CLEARCLIP_OK);
             const int pw = gw * ps, ph = gh * ps, left = (pw - cw) / 2, top = (ph - chh) / 2;
             float * lg = malloc(sizeof(float) * gw * gh);
             for (int k = 0; k < n_names; k++) {
@@ -94,12 +95,34 @@ static void reference(clearclip_model * m, clearclip_context * c, const uint8_t 
     }
     for (int k = 0; k < n_names; k++)
         for (int i = 0; i < rw * rh; i++) acc[(size_t) k * rw * rh + i] /= cnt[i];
+    /* logits at the input size; with PAMR refined there, on the resized image brought back */
+    float * full = malloc(sizeof(float) * (size_t) n_names * W * H);
+    for (int k = 0; k < n_names; k++)
+        for (int y = 0; y < H; y++)
+            for (int x = 0; x < W; x++)
+                full[((size_t) k * H + y) * W + x] = sample(acc + (size_t) k * rw * rh, rw, rh, W, H, x, y);
+    if (p.pamr_steps > 0) {
+        clearclip_model_info info2;
+        clearclip_model_get_info(m, &info2);
+        float * pimg = malloc(sizeof(float) * 3 * W * H);
+        float * plane = malloc(sizeof(float) * rw * rh);
+        for (int ch = 0; ch < 3; ch++) {
+            for (int i = 0; i < rw * rh; i++) plane[i] = img[i * 3 + ch];
+            for (int y = 0; y < H; y++)
+                for (int x = 0; x < W; x++)
+                    pimg[(ch * H + y) * W + x] =
+                        (sample(plane, rw, rh, W, H, x, y) / 255.0f - info2.image_mean[ch]) / info2.image_std[ch];
+        }
+        pamr_naive(pimg, W, H, full, n_names, p.pamr_steps, p.pamr_dilations, p.n_pamr_dilations);
+        free(pimg);
+        free(plane);
+    }
     float * sc = malloc(sizeof(float) * n_names);
     for (int y = 0; y < H; y++) {
         for (int x = 0; x < W; x++) {
             float mx = -INFINITY, sum = 0;
             for (int k = 0; k < n_names; k++) {
-                sc[k] = sample(acc + (size_t) k * rw * rh, rw, rh, W, H, x, y) * p.logit_scale;
+                sc[k] = full[((size_t) k * H + y) * W + x] * p.logit_scale;
                 mx = fmaxf(mx, sc[k]);
             }
             for (int k = 0; k < n_names; k++) sum += sc[k] = expf(sc[k] - mx);
@@ -116,6 +139,7 @@ static void reference(clearclip_model * m, clearclip_context * c, const uint8_t 
         }
     }
     free(sc);
+    free(full);
     free(img);
     free(chan);
     free(acc);
@@ -193,6 +217,22 @@ int main(void) {
     p.prob_threshold = 0.5f;
     p.background_class = 1;
     compare(m, c, rgb, W, H, emb, p, "threshold");
+    /* NACLIP's block and PAMR refinement, resized (the PAMR image comes back from 57x34) */
+    p.prob_threshold = 0.0f;
+    p.mode = CLEARCLIP_MODE_NACLIP;
+    p.naclip_std = 1.5f;
+    p.pamr_steps = 10;
+    p.n_pamr_dilations = 2;
+    p.pamr_dilations[0] = 2;
+    p.pamr_dilations[1] = 4;
+    compare(m, c, rgb, W, H, emb, p, "naclip + pamr, resized");
+    p.short_side = 0;
+    p.crop = 24;
+    p.stride = 16;
+    p.naclip_std = 5.0f;
+    p.pamr_dilations[0] = 8;
+    p.pamr_dilations[1] = 16;
+    compare(m, c, rgb, W, H, emb, p, "naclip + pamr, input size");
 
     /* one name: every pixel is that class with probability 1 */
     int * labels = malloc(sizeof(int) * W * H);
@@ -210,6 +250,24 @@ int main(void) {
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "row_stride");
     CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 2, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "must equal n_classes");
+    p.mode = CLEARCLIP_MODE_NACLIP;
+    p.naclip_std = 0.0f;
+    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "naclip_std");
+    p.naclip_std = 5.0f;
+    p.pamr_steps = 3;
+    p.n_pamr_dilations = 0;
+    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "n_pamr_dilations");
+    p.n_pamr_dilations = 1;
+    p.pamr_dilations[0] = -2;
+    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "pamr_dilations[0] = -2");
+    p.pamr_steps = 0;
+    p.mode = (clearclip_block_mode) 5;
+    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+                 CLEARCLIP_ERR_UNSUPPORTED, "unknown block mode 5");
+    p.mode = CLEARCLIP_MODE_CLEARCLIP;
     p.stride = 0;
     CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "stride");

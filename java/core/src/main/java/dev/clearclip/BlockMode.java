@@ -11,7 +11,15 @@ public enum BlockMode {
     /** Identity attention: the value path only, no residual, no feed-forward network. */
     MASKCLIP(2),
     /** softmax(q q^T) + softmax(k k^T), no residual, no feed-forward network. */
-    SCLIP(3);
+    SCLIP(3),
+    /**
+     * softmax(k k^T / sqrt(d) + Gaussian neighbourhood bias over the patch grid), no residual, no
+     * feed-forward network (NACLIP, Hajimiri, Ben Ayed, Dolz, WACV 2025).
+     */
+    NACLIP(4);
+
+    /** NACLIP's default standard deviation of the Gaussian bias, in patches. */
+    public static final float NACLIP_DEFAULT_STD = 5f;
 
     private final int nativeId;
 
@@ -29,7 +37,7 @@ public enum BlockMode {
         return name().toLowerCase(Locale.ROOT);
     }
 
-    /** Parses a mode name case-insensitively ({@code clearclip}, {@code vanilla}, {@code maskclip}, {@code sclip}). */
+    /** Parses a mode name case-insensitively ({@code clearclip}, {@code vanilla}, {@code maskclip}, {@code sclip}, {@code naclip}). */
     public static BlockMode parse(String text) {
         for (BlockMode mode : values()) {
             if (mode.id().equalsIgnoreCase(text.trim())) {
@@ -37,6 +45,6 @@ public enum BlockMode {
             }
         }
         throw new IllegalArgumentException("unknown block mode '" + text
-                + "' (expected one of clearclip, vanilla, maskclip, sclip)");
+                + "' (expected one of clearclip, vanilla, maskclip, sclip, naclip)");
     }
 }

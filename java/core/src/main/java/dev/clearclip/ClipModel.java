@@ -284,7 +284,15 @@ public final class ClipModel implements AutoCloseable {
      * to a multiple of the patch size, never resized.
      */
     public DenseFeatures denseFeatures(RgbImage image, BlockMode mode) {
+        return denseFeatures(image, mode, BlockMode.NACLIP_DEFAULT_STD);
+    }
+
+    /** Same, with the standard deviation (patches, > 0) of the {@link BlockMode#NACLIP} Gaussian bias. */
+    public DenseFeatures denseFeatures(RgbImage image, BlockMode mode, float naclipStd) {
         requireVision();
+        if (!(naclipStd > 0) || !Float.isFinite(naclipStd)) {
+            throw new IllegalArgumentException("naclipStd must be a positive number, got " + naclipStd);
+        }
         Objects.requireNonNull(mode, "mode");
         int[] grid = withModel(() -> NativeEngine.denseGrid(model, image.width(), image.height()));
         long floats = (long) grid[0] * grid[1] * info.projectionDim();
@@ -292,7 +300,7 @@ public final class ClipModel implements AutoCloseable {
             throw new IllegalArgumentException("image " + image.width() + "x" + image.height()
                     + " is too large for dense features (" + floats + " values)");
         }
-        float[] data = withContext(ctx -> NativeEngine.denseFeatures(ctx, model, image, mode, floats));
+        float[] data = withContext(ctx -> NativeEngine.denseFeatures(ctx, model, image, mode, naclipStd, floats));
         return new DenseFeatures(grid[0], grid[1], info.projectionDim(), data);
     }
 

@@ -336,11 +336,17 @@ final class NativeEngine {
     }
 
     static float[] denseFeatures(MemorySegment ctx, MemorySegment model, RgbImage image, BlockMode mode, long floats) {
+        return denseFeatures(ctx, model, image, mode, BlockMode.NACLIP_DEFAULT_STD, floats);
+    }
+
+    static float[] denseFeatures(MemorySegment ctx, MemorySegment model, RgbImage image, BlockMode mode,
+                                 float naclipStd, long floats) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment pixels = normalize(arena, model, image);
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, floats);
             try (Call call = new Call(ctx, null, null)) {
-                call.check(clearclip_dense_features(ctx, pixels, image.width(), image.height(), mode.nativeId(), out),
+                call.check(clearclip_dense_features_ex(ctx, pixels, image.width(), image.height(), mode.nativeId(),
+                        naclipStd, out),
                         "computing dense features");
             }
             return out.toArray(ValueLayout.JAVA_FLOAT);
@@ -368,6 +374,12 @@ final class NativeEngine {
             clearclip_segment_params.logit_scale(params, options.logitScale());
             clearclip_segment_params.prob_threshold(params, options.probThreshold());
             clearclip_segment_params.background_class(params, backgroundClass);
+            clearclip_segment_params.naclip_std(params, options.naclipStd());
+            clearclip_segment_params.pamr_steps(params, options.pamrSteps());
+            int[] dilations = options.pamrDilations();
+            clearclip_segment_params.n_pamr_dilations(params, dilations.length);
+            MemorySegment.copy(dilations, 0, clearclip_segment_params.pamr_dilations(params), ValueLayout.JAVA_INT, 0,
+                    dilations.length);
             if (listener != null) {
                 clearclip_segment_params.progress(params, Upcalls.PROGRESS);
                 clearclip_segment_params.progress_user_data(params, call.userData());
@@ -384,6 +396,21 @@ final class NativeEngine {
                             probs[c], 0, labels.length);
                 }
             }
+        }
+    }
+
+    /**
+     * PAMR refinement of {@code logits} (channels x height x width, in place) with the affinities of a
+     * normalised planar image (3 x height x width); see clearclip_pamr.
+     */
+    static void pamr(float[] image, int width, int height, float[] logits, int channels, int steps,
+                     int[] dilations) {
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment img = arena.allocateFrom(ValueLayout.JAVA_FLOAT, image);
+            MemorySegment lg = arena.allocateFrom(ValueLayout.JAVA_FLOAT, logits);
+            MemorySegment dil = arena.allocateFrom(ValueLayout.JAVA_INT, dilations);
+            check(clearclip_pamr(img, width, height, lg, channels, steps, dil, dilations.length), "refining with PAMR");
+            MemorySegment.copy(lg, ValueLayout.JAVA_FLOAT, 0, logits, 0, logits.length);
         }
     }
 }

@@ -18,6 +18,10 @@ import java.util.Objects;
  * @param keepProbabilities return the per-class probability maps with the labels
  * @param timeout           null, or the longest the sliding windows of one picture may run: past it
  *                          {@code segment} stops within one window and throws {@link AbortedException}
+ * @param naclipStd         standard deviation, in patches, of the {@link BlockMode#NACLIP} block's
+ *                          Gaussian bias (default 5; other modes ignore it)
+ * @param pamrSteps         iterations of PAMR refinement of the logits (0 = off, the default)
+ * @param pamrDilations     PAMR's neighbourhood dilations in pixels (1 to 4 values; default 8, 16)
  */
 public record SegmentOptions(
         int shortSide,
@@ -28,10 +32,33 @@ public record SegmentOptions(
         float probThreshold,
         boolean background,
         boolean keepProbabilities,
-        Duration timeout) {
+        Duration timeout,
+        float naclipStd,
+        int pamrSteps,
+        int[] pamrDilations) {
+
+    /** At most this many PAMR dilations (the engine's CLEARCLIP_PAMR_MAX_DILATIONS). */
+    public static final int MAX_PAMR_DILATIONS = 4;
 
     public SegmentOptions {
         Objects.requireNonNull(mode, "mode");
+        Objects.requireNonNull(pamrDilations, "pamrDilations");
+        pamrDilations = pamrDilations.clone();
+        if (!(naclipStd > 0) || !Float.isFinite(naclipStd)) {
+            throw new IllegalArgumentException("naclipStd must be a positive number, got " + naclipStd);
+        }
+        if (pamrSteps < 0 || pamrSteps > 1000) {
+            throw new IllegalArgumentException("pamrSteps must be within 0..1000, got " + pamrSteps);
+        }
+        if (pamrDilations.length < 1 || pamrDilations.length > MAX_PAMR_DILATIONS) {
+            throw new IllegalArgumentException("PAMR takes 1 to " + MAX_PAMR_DILATIONS + " dilations, got "
+                    + pamrDilations.length);
+        }
+        for (int d : pamrDilations) {
+            if (d < 1) {
+                throw new IllegalArgumentException("PAMR dilations must be >= 1, got " + d);
+            }
+        }
         if (shortSide < 0) {
             throw new IllegalArgumentException("shortSide must be >= 0, got " + shortSide);
         }
@@ -60,6 +87,36 @@ public record SegmentOptions(
         return new Builder();
     }
 
+    /** The PAMR dilations (a copy). */
+    @Override
+    public int[] pamrDilations() {
+        return pamrDilations.clone();
+    }
+
+    @Override
+    public boolean equals(Object o) {
+        return o instanceof SegmentOptions s && shortSide == s.shortSide && crop == s.crop && stride == s.stride
+                && mode == s.mode && Float.compare(logitScale, s.logitScale) == 0
+                && Float.compare(probThreshold, s.probThreshold) == 0 && background == s.background
+                && keepProbabilities == s.keepProbabilities && Objects.equals(timeout, s.timeout)
+                && Float.compare(naclipStd, s.naclipStd) == 0 && pamrSteps == s.pamrSteps
+                && java.util.Arrays.equals(pamrDilations, s.pamrDilations);
+    }
+
+    @Override
+    public int hashCode() {
+        return Objects.hash(shortSide, crop, stride, mode, logitScale, probThreshold, background, keepProbabilities,
+                timeout, naclipStd, pamrSteps, java.util.Arrays.hashCode(pamrDilations));
+    }
+
+    @Override
+    public String toString() {
+        return "SegmentOptions[shortSide=" + shortSide + ", crop=" + crop + ", stride=" + stride + ", mode=" + mode
+                + ", logitScale=" + logitScale + ", probThreshold=" + probThreshold + ", background=" + background
+                + ", keepProbabilities=" + keepProbabilities + ", timeout=" + timeout + ", naclipStd=" + naclipStd
+                + ", pamrSteps=" + pamrSteps + ", pamrDilations=" + java.util.Arrays.toString(pamrDilations) + "]";
+    }
+
     /** Whether a background class is needed at index 0. */
     public boolean usesBackground() {
         return background || probThreshold > 0;
@@ -68,7 +125,7 @@ public record SegmentOptions(
     public Builder toBuilder() {
         return new Builder().shortSide(shortSide).crop(crop).stride(stride).mode(mode).logitScale(logitScale)
                 .probThreshold(probThreshold).background(background).keepProbabilities(keepProbabilities)
-                .timeout(timeout);
+                .timeout(timeout).naclipStd(naclipStd).pamrSteps(pamrSteps).pamrDilations(pamrDilations);
     }
 
     public static final class Builder {
@@ -81,8 +138,27 @@ public record SegmentOptions(
         private boolean background = false;
         private boolean keepProbabilities = false;
         private Duration timeout;
+        private float naclipStd = BlockMode.NACLIP_DEFAULT_STD;
+        private int pamrSteps = 0;
+        private int[] pamrDilations = {8, 16};
 
         private Builder() {
+        }
+
+        public Builder naclipStd(float v) {
+            naclipStd = v;
+            return this;
+        }
+
+        /** PAMR iterations on the merged logits (0 = off). */
+        public Builder pamrSteps(int v) {
+            pamrSteps = v;
+            return this;
+        }
+
+        public Builder pamrDilations(int... v) {
+            pamrDilations = Objects.requireNonNull(v, "pamrDilations").clone();
+            return this;
         }
 
         public Builder shortSide(int v) {
@@ -133,7 +209,7 @@ public record SegmentOptions(
 
         public SegmentOptions build() {
             return new SegmentOptions(shortSide, crop, stride, mode, logitScale, probThreshold, background,
-                    keepProbabilities, timeout);
+                    keepProbabilities, timeout, naclipStd, pamrSteps, pamrDilations);
         }
     }
 }

@@ -56,7 +56,15 @@ class ReferenceParityTest {
     /** ViT-B/16 dims are slow to convert and run: one float, one 8-bit and one 4-bit type show the real scale. */
     static final List<GgmlType> VIT_B16_TYPES = List.of(GgmlType.F32, GgmlType.Q8_0, GgmlType.Q4_0);
 
-    static final List<String> MODES = List.of("clearclip", "vanilla", "maskclip", "sclip");
+    static final List<String> MODES = List.of("clearclip", "vanilla", "maskclip", "sclip", "naclip");
+    /** PAMR alone on a small picture (name stems of the goldens: size, channels, steps, dilations). */
+    static final List<String> PAMR_CASES = List.of("pamr_40x30_c5_s10_d8-16", "pamr_23x17_c3_s3_d1-2-5");
+    /** NACLIP's pipeline end to end: picture size and short side (0 = kept). */
+    static final List<String> NACLIP_SEGMENT_CASES = List.of("336x224_short0", "300x200_short224");
+    /** Largest PAMR difference accepted (float against the float64 reference). */
+    static final double PAMR_MAX_ABS = 1e-4;
+    /** Least share of pixels labelled as the reference pipeline does. */
+    static final double NACLIP_LABEL_AGREEMENT = 0.99;
     static final List<String> DENSE_SIZES = List.of("448x448", "672x448", "450x333");
     static final List<String> GLOBAL_SIZES = List.of("224x224", "448x448");
 
@@ -117,6 +125,15 @@ class ReferenceParityTest {
                 for (String size : DENSE_SIZES) {
                     checks.add(DynamicTest.dynamicTest("dense " + mode + " " + size,
                             () -> checkDense(name, type, model[0], mode, size)));
+                }
+            }
+            if (type == GgmlType.F32) {
+                for (String c : PAMR_CASES) {
+                    checks.add(DynamicTest.dynamicTest(c, () -> checkPamr(name, type, c)));
+                }
+                for (String c : NACLIP_SEGMENT_CASES) {
+                    checks.add(DynamicTest.dynamicTest("naclip segment " + c,
+                            () -> checkNaclipSegment(name, type, model[0], c)));
                 }
             }
             return DynamicContainer.dynamicContainer(type.ggmlName(), checks);
@@ -200,6 +217,63 @@ class ReferenceParityTest {
         record(name, type, "dense " + mode + " " + size, stats.rows(), stats.min(), stats.mean(), BOUND.get(type)[1]);
         assertThat(stats.mean()).as("%s %s dense %s %s: %s", name, type.ggmlName(), mode, size, stats)
                 .isGreaterThanOrEqualTo(BOUND.get(type)[1]);
+    }
+
+    private static void checkPamr(String name, GgmlType type, String stem) {
+        Npy image = Npy.read(golden(name, stem + "_image.npy"));
+        Npy logits = Npy.read(golden(name, stem + "_logits.npy"));
+        Npy refined = Npy.read(golden(name, stem + "_refined.npy"));
+        // stem: pamr_WxH_cC_sS_dA-B...
+        String[] parts = stem.split("_");
+        int steps = Integer.parseInt(parts[3].substring(1));
+        int[] dilations = java.util.Arrays.stream(parts[4].substring(1).split("-")).mapToInt(Integer::parseInt).toArray();
+        long[] shape = logits.shape();
+        float[] actual = logits.data().clone();
+        NativeEngine.pamr(image.data(), (int) shape[2], (int) shape[1], actual, (int) shape[0], steps, dilations);
+        double worst = 0;
+        for (int i = 0; i < actual.length; i++) {
+            worst = Math.max(worst, Math.abs(actual[i] - refined.data()[i]));
+        }
+        REPORT.add(String.format(Locale.ROOT, "| %s | %s | %s | %d | max abs diff %.3g | | %.0e |", name,
+                type.ggmlName(), stem, actual.length, worst, PAMR_MAX_ABS));
+        assertThat(worst).as("%s %s: PAMR max abs diff", name, stem).isLessThanOrEqualTo(PAMR_MAX_ABS);
+        // the refinement changed the logits, so the comparison is not of the input with itself
+        double moved = 0;
+        for (int i = 0; i < actual.length; i++) {
+            moved = Math.max(moved, Math.abs(refined.data()[i] - logits.data()[i]));
+        }
+        assertThat(moved).isGreaterThan(0.1);
+    }
+
+    /** NACLIP's reference settings with the prompts' embeddings as names, against the reference's labels. */
+    private static void checkNaclipSegment(String name, GgmlType type, ClipModel model, String c) {
+        String size = c.substring(0, c.indexOf('_'));
+        int shortSide = Integer.parseInt(c.substring(c.indexOf("_short") + 6));
+        Npy text = Npy.read(golden(name, "text_embeddings.npy"));
+        float[][] names = new float[text.rows()][];
+        List<ClassSet.ClassSpec> specs = new ArrayList<>();
+        for (int i = 0; i < names.length; i++) {
+            names[i] = text.row(i);
+            specs.add(ClassSet.ClassSpec.of("name" + i));
+        }
+        ClassEmbeddings embeddings = new ClassEmbeddings(ClassSet.of(specs), List.of(), names);
+        SegmentOptions options = SegmentOptions.builder().shortSide(shortSide).crop(224).stride(112)
+                .mode(BlockMode.NACLIP).logitScale(40f).pamrSteps(10).pamrDilations(8, 16).build();
+        int[] labels = model.segment(picture(name, size), embeddings, options).labels();
+        float[] expected = Npy.read(golden(name, "naclip_segment_" + c + ".npy")).data();
+        assertThat(labels).hasSize(expected.length);
+        int same = 0;
+        java.util.Set<Integer> used = new java.util.HashSet<>();
+        for (int i = 0; i < labels.length; i++) {
+            same += labels[i] == (int) expected[i] ? 1 : 0;
+            used.add((int) expected[i]);
+        }
+        double agreement = (double) same / labels.length;
+        REPORT.add(String.format(Locale.ROOT, "| %s | %s | naclip segment %s | %d | label agreement %.5f | | %.2f |",
+                name, type.ggmlName(), c, labels.length, agreement, NACLIP_LABEL_AGREEMENT));
+        assertThat(used).as("the reference uses several labels").hasSizeGreaterThan(1);
+        assertThat(agreement).as("%s naclip segment %s: share of equal labels", name, c)
+                .isGreaterThanOrEqualTo(NACLIP_LABEL_AGREEMENT);
     }
 
     /**

@@ -68,6 +68,15 @@ public class ClearClipNative {
     public static final AddressLayout C_POINTER = ValueLayout.ADDRESS
             .withTargetLayout(MemoryLayout.sequenceLayout(java.lang.Long.MAX_VALUE, JAVA_BYTE));
     public static final ValueLayout.OfLong C_LONG = ValueLayout.JAVA_LONG;
+    private static final int CLEARCLIP_PAMR_MAX_DILATIONS = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * #define CLEARCLIP_PAMR_MAX_DILATIONS 4
+     * }
+     */
+    public static int CLEARCLIP_PAMR_MAX_DILATIONS() {
+        return CLEARCLIP_PAMR_MAX_DILATIONS;
+    }
     private static final int CLEARCLIP_OK = (int)0L;
     /**
      * {@snippet lang=c :
@@ -193,6 +202,15 @@ public class ClearClipNative {
      */
     public static int CLEARCLIP_MODE_SCLIP() {
         return CLEARCLIP_MODE_SCLIP;
+    }
+    private static final int CLEARCLIP_MODE_NACLIP = (int)4L;
+    /**
+     * {@snippet lang=c :
+     * enum clearclip_block_mode.CLEARCLIP_MODE_NACLIP = 4
+     * }
+     */
+    public static int CLEARCLIP_MODE_NACLIP() {
+        return CLEARCLIP_MODE_NACLIP;
     }
 
     private static class clearclip_last_error {
@@ -1472,6 +1490,135 @@ public class ClearClipNative {
         }
     }
 
+    private static class clearclip_dense_features_ex {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_FLOAT,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_dense_features_ex");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_dense_features_ex(clearclip_context *ctx, const float *pixels, int32_t width, int32_t height, clearclip_block_mode mode, float gaussian_std, float *out)
+     * }
+     */
+    public static FunctionDescriptor clearclip_dense_features_ex$descriptor() {
+        return clearclip_dense_features_ex.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_dense_features_ex(clearclip_context *ctx, const float *pixels, int32_t width, int32_t height, clearclip_block_mode mode, float gaussian_std, float *out)
+     * }
+     */
+    public static MethodHandle clearclip_dense_features_ex$handle() {
+        return clearclip_dense_features_ex.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_dense_features_ex(clearclip_context *ctx, const float *pixels, int32_t width, int32_t height, clearclip_block_mode mode, float gaussian_std, float *out)
+     * }
+     */
+    public static MemorySegment clearclip_dense_features_ex$address() {
+        return clearclip_dense_features_ex.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * clearclip_status clearclip_dense_features_ex(clearclip_context *ctx, const float *pixels, int32_t width, int32_t height, clearclip_block_mode mode, float gaussian_std, float *out)
+     * }
+     */
+    public static int clearclip_dense_features_ex(MemorySegment ctx, MemorySegment pixels, int width, int height, int mode, float gaussian_std, MemorySegment out) {
+        var mh$ = clearclip_dense_features_ex.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_dense_features_ex", ctx, pixels, width, height, mode, gaussian_std, out);
+            }
+            return (int)mh$.invokeExact(ctx, pixels, width, height, mode, gaussian_std, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clearclip_pamr {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_INT
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_pamr");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_pamr(const float *image, int32_t width, int32_t height, float *logits, int32_t n_channels, int32_t steps, const int32_t *dilations, int32_t n_dilations)
+     * }
+     */
+    public static FunctionDescriptor clearclip_pamr$descriptor() {
+        return clearclip_pamr.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_pamr(const float *image, int32_t width, int32_t height, float *logits, int32_t n_channels, int32_t steps, const int32_t *dilations, int32_t n_dilations)
+     * }
+     */
+    public static MethodHandle clearclip_pamr$handle() {
+        return clearclip_pamr.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_pamr(const float *image, int32_t width, int32_t height, float *logits, int32_t n_channels, int32_t steps, const int32_t *dilations, int32_t n_dilations)
+     * }
+     */
+    public static MemorySegment clearclip_pamr$address() {
+        return clearclip_pamr.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * clearclip_status clearclip_pamr(const float *image, int32_t width, int32_t height, float *logits, int32_t n_channels, int32_t steps, const int32_t *dilations, int32_t n_dilations)
+     * }
+     */
+    public static int clearclip_pamr(MemorySegment image, int width, int height, MemorySegment logits, int n_channels, int steps, MemorySegment dilations, int n_dilations) {
+        var mh$ = clearclip_pamr.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_pamr", image, width, height, logits, n_channels, steps, dilations, n_dilations);
+            }
+            return (int)mh$.invokeExact(image, width, height, logits, n_channels, steps, dilations, n_dilations);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clearclip_segment_default_params {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clearclip_segment_params.layout()    );
@@ -1782,6 +1929,15 @@ public class ClearClipNative {
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
+    }
+    private static final float CLEARCLIP_NACLIP_DEFAULT_STD = 5.0f;
+    /**
+     * {@snippet lang=c :
+     * #define CLEARCLIP_NACLIP_DEFAULT_STD 5.0
+     * }
+     */
+    public static float CLEARCLIP_NACLIP_DEFAULT_STD() {
+        return CLEARCLIP_NACLIP_DEFAULT_STD;
     }
 }
 

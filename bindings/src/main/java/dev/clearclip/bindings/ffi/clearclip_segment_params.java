@@ -24,6 +24,10 @@ import static java.lang.foreign.MemoryLayout.PathElement.*;
  *     int32_t background_class;
  *     clearclip_progress_callback progress;
  *     void *progress_user_data;
+ *     float naclip_std;
+ *     int32_t pamr_steps;
+ *     int32_t n_pamr_dilations;
+ *     int32_t pamr_dilations[4];
  * }
  * }
  */
@@ -43,7 +47,12 @@ public class clearclip_segment_params {
         ClearClipNative.C_INT.withName("background_class"),
         MemoryLayout.paddingLayout(4),
         ClearClipNative.C_POINTER.withName("progress"),
-        ClearClipNative.C_POINTER.withName("progress_user_data")
+        ClearClipNative.C_POINTER.withName("progress_user_data"),
+        ClearClipNative.C_FLOAT.withName("naclip_std"),
+        ClearClipNative.C_INT.withName("pamr_steps"),
+        ClearClipNative.C_INT.withName("n_pamr_dilations"),
+        MemoryLayout.sequenceLayout(4, ClearClipNative.C_INT).withName("pamr_dilations"),
+        MemoryLayout.paddingLayout(4)
     ).withName("clearclip_segment_params");
 
     /**
@@ -447,6 +456,215 @@ public class clearclip_segment_params {
      */
     public static void progress_user_data(MemorySegment struct, MemorySegment fieldValue) {
         struct.set(progress_user_data$LAYOUT, progress_user_data$OFFSET, fieldValue);
+    }
+
+    private static final OfFloat naclip_std$LAYOUT = (OfFloat)$LAYOUT.select(groupElement("naclip_std"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * float naclip_std
+     * }
+     */
+    public static final OfFloat naclip_std$layout() {
+        return naclip_std$LAYOUT;
+    }
+
+    private static final long naclip_std$OFFSET = $LAYOUT.byteOffset(groupElement("naclip_std"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * float naclip_std
+     * }
+     */
+    public static final long naclip_std$offset() {
+        return naclip_std$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * float naclip_std
+     * }
+     */
+    public static float naclip_std(MemorySegment struct) {
+        return struct.get(naclip_std$LAYOUT, naclip_std$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * float naclip_std
+     * }
+     */
+    public static void naclip_std(MemorySegment struct, float fieldValue) {
+        struct.set(naclip_std$LAYOUT, naclip_std$OFFSET, fieldValue);
+    }
+
+    private static final OfInt pamr_steps$LAYOUT = (OfInt)$LAYOUT.select(groupElement("pamr_steps"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t pamr_steps
+     * }
+     */
+    public static final OfInt pamr_steps$layout() {
+        return pamr_steps$LAYOUT;
+    }
+
+    private static final long pamr_steps$OFFSET = $LAYOUT.byteOffset(groupElement("pamr_steps"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t pamr_steps
+     * }
+     */
+    public static final long pamr_steps$offset() {
+        return pamr_steps$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t pamr_steps
+     * }
+     */
+    public static int pamr_steps(MemorySegment struct) {
+        return struct.get(pamr_steps$LAYOUT, pamr_steps$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t pamr_steps
+     * }
+     */
+    public static void pamr_steps(MemorySegment struct, int fieldValue) {
+        struct.set(pamr_steps$LAYOUT, pamr_steps$OFFSET, fieldValue);
+    }
+
+    private static final OfInt n_pamr_dilations$LAYOUT = (OfInt)$LAYOUT.select(groupElement("n_pamr_dilations"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t n_pamr_dilations
+     * }
+     */
+    public static final OfInt n_pamr_dilations$layout() {
+        return n_pamr_dilations$LAYOUT;
+    }
+
+    private static final long n_pamr_dilations$OFFSET = $LAYOUT.byteOffset(groupElement("n_pamr_dilations"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t n_pamr_dilations
+     * }
+     */
+    public static final long n_pamr_dilations$offset() {
+        return n_pamr_dilations$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t n_pamr_dilations
+     * }
+     */
+    public static int n_pamr_dilations(MemorySegment struct) {
+        return struct.get(n_pamr_dilations$LAYOUT, n_pamr_dilations$OFFSET);
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t n_pamr_dilations
+     * }
+     */
+    public static void n_pamr_dilations(MemorySegment struct, int fieldValue) {
+        struct.set(n_pamr_dilations$LAYOUT, n_pamr_dilations$OFFSET, fieldValue);
+    }
+
+    private static final SequenceLayout pamr_dilations$LAYOUT = (SequenceLayout)$LAYOUT.select(groupElement("pamr_dilations"));
+
+    /**
+     * Layout for field:
+     * {@snippet lang=c :
+     * int32_t pamr_dilations[4]
+     * }
+     */
+    public static final SequenceLayout pamr_dilations$layout() {
+        return pamr_dilations$LAYOUT;
+    }
+
+    private static final long pamr_dilations$OFFSET = $LAYOUT.byteOffset(groupElement("pamr_dilations"));
+
+    /**
+     * Offset for field:
+     * {@snippet lang=c :
+     * int32_t pamr_dilations[4]
+     * }
+     */
+    public static final long pamr_dilations$offset() {
+        return pamr_dilations$OFFSET;
+    }
+
+    /**
+     * Getter for field:
+     * {@snippet lang=c :
+     * int32_t pamr_dilations[4]
+     * }
+     */
+    public static MemorySegment pamr_dilations(MemorySegment struct) {
+        return struct.asSlice(pamr_dilations$OFFSET, pamr_dilations$LAYOUT.byteSize());
+    }
+
+    /**
+     * Setter for field:
+     * {@snippet lang=c :
+     * int32_t pamr_dilations[4]
+     * }
+     */
+    public static void pamr_dilations(MemorySegment struct, MemorySegment fieldValue) {
+        MemorySegment.copy(fieldValue, 0L, struct, pamr_dilations$OFFSET, pamr_dilations$LAYOUT.byteSize());
+    }
+
+    private static long[] pamr_dilations$DIMS = { 4 };
+
+    /**
+     * Dimensions for array field:
+     * {@snippet lang=c :
+     * int32_t pamr_dilations[4]
+     * }
+     */
+    public static long[] pamr_dilations$dimensions() {
+        return pamr_dilations$DIMS;
+    }
+    private static final VarHandle pamr_dilations$ELEM_HANDLE = pamr_dilations$LAYOUT.varHandle(sequenceElement());
+
+    /**
+     * Indexed getter for field:
+     * {@snippet lang=c :
+     * int32_t pamr_dilations[4]
+     * }
+     */
+    public static int pamr_dilations(MemorySegment struct, long index0) {
+        return (int)pamr_dilations$ELEM_HANDLE.get(struct, 0L, index0);
+    }
+
+    /**
+     * Indexed setter for field:
+     * {@snippet lang=c :
+     * int32_t pamr_dilations[4]
+     * }
+     */
+    public static void pamr_dilations(MemorySegment struct, long index0, int fieldValue) {
+        pamr_dilations$ELEM_HANDLE.set(struct, 0L, index0, fieldValue);
     }
 
     /**

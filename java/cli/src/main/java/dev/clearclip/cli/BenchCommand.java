@@ -8,6 +8,7 @@ import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
 import dev.clearclip.ModelOptions;
+import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
@@ -116,6 +117,12 @@ final class BenchCommand implements Callable<Integer> {
                     + "CONTEXTSxTHREADS, e.g. 2x1 (default: default, Cx1, 1xC and CxC for C cores; CxC, "
                     + "the former default sizing, oversubscribes the cores).")
     List<String> pools;
+
+    @Option(names = "--method", paramLabel = "METHOD", defaultValue = "clearclip",
+            description = "Method whose settings the 500x375 segmentation uses on top of VOC21's: clearclip "
+                    + "(default), naclip, sclip, maskclip. With PAMR (naclip) the same segmentation is also "
+                    + "timed without it, and the difference reported as pamr_500x375_s.")
+    String method;
 
     /** Set on the child JVMs: measure one model at one thread count and print its JSON on stdout. */
     @Option(names = "--worker", hidden = true)
@@ -264,12 +271,21 @@ final class BenchCommand implements Callable<Integer> {
             // Segmentation right after the class embeddings, as `clearclip segment` runs: the peak
             // RSS so far is that of the whole segmentation pipeline.
             RgbImage picture = syntheticPicture(SEGMENT_WIDTH, SEGMENT_HEIGHT);
-            SegmentOptions segment = Preset.VOC21.options();
+            Method chosen = Method.parse(method);
+            SegmentOptions segment = chosen.options(Preset.VOC21);
+            r.put("method", chosen.id());
             JsonNode seg = time(1, () -> m.segment(picture, embeddings[0], segment));
             r.set("segment_500x375_s", seg);
             r.put("segment_images_per_s", 1.0 / seg.get("median").asDouble());
             peak = Math.max(peak, residentMb("VmHWM"));
             rss.put("peak_segment", peak);
+            if (segment.pamrSteps() > 0) {
+                // PAMR's own cost: the same segmentation without the refinement, medians subtracted.
+                SegmentOptions plain = segment.toBuilder().pamrSteps(0).build();
+                JsonNode without = time(1, () -> m.segment(picture, embeddings[0], plain));
+                r.set("segment_500x375_no_pamr_s", without);
+                r.put("pamr_500x375_s", seg.get("median").asDouble() - without.get("median").asDouble());
+            }
 
             RgbImage w224 = crop(picture, 224, 224);
             RgbImage w448 = syntheticPicture(448, 448);
@@ -392,7 +408,8 @@ final class BenchCommand implements Callable<Integer> {
         cmd.add(System.getProperty("java.class.path"));
         cmd.add(Main.class.getName());
         cmd.addAll(List.of("--backend", main.backend, "bench", "--worker", "-m", modelPath.toString(),
-                "--thread-counts", Integer.toString(threads), "--repeat", Integer.toString(repeat)));
+                "--thread-counts", Integer.toString(threads), "--repeat", Integer.toString(repeat),
+                "--method", method));
         Process child = new ProcessBuilder(cmd).start();
         child.getOutputStream().close();
         PrintWriter err = spec.commandLine().getErr();
@@ -485,9 +502,19 @@ final class BenchCommand implements Callable<Integer> {
             sb.append(String.format(Locale.ROOT, " %.2f | %.0f | %.0f |%n", run.path("segment_images_per_s").asDouble(),
                     run.path("rss_mb").path("peak_segment").asDouble(), run.path("rss_mb").path("peak").asDouble()));
         }
+        for (JsonNode run : report.path("runs")) {
+            if (run.has("pamr_500x375_s")) {
+                sb.append(String.format(Locale.ROOT, "%nPAMR (%s, %s threads): %s s per 500x375 picture (segment %s s "
+                                + "with, %s s without).%n", run.path("name").asText(), run.path("threads").asInt(),
+                        fmt(run.path("pamr_500x375_s").asDouble()),
+                        fmt(run.path("segment_500x375_s").path("median").asDouble()),
+                        fmt(run.path("segment_500x375_no_pamr_s").path("median").asDouble())));
+            }
+        }
         boolean shared = !report.path("process_per_run").asBoolean(true);
         sb.append(String.format(Locale.ROOT, "%nWindows: dense ClearCLIP features of one 224x224 / 448x448 picture. "
-                + "Segment: the whole VOC21 pipeline (short side 448, 448 crops, stride 224: 2 windows) on a "
+                + "Segment: the whole VOC21 pipeline (short side 448; with --method clearclip 448 crops, stride 224: "
+                + "2 windows; naclip 224 crops, stride 112, and PAMR) on a "
                 + "generated 500x375 picture with precomputed class embeddings. Prompts: 21 VOC classes x 80 "
                 + "templates through the text tower, no cache. Segmentation peak RSS: VmHWM after loading, the "
                 + "class embeddings and the segmentation runs (what `clearclip segment` does); peak RSS: after all "

@@ -6,6 +6,7 @@ import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
+import dev.clearclip.Method;
 import dev.clearclip.SegmentOptions;
 import dev.clearclip.eval.Benchmark;
 import dev.clearclip.eval.EvalState;
@@ -23,6 +24,7 @@ import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
@@ -73,8 +75,13 @@ final class EvalCommand extends ModelCommand {
     @Option(names = "--resume", description = "Continue from FILE.state (same model and settings required).")
     boolean resume;
 
+    @Option(names = "--method", paramLabel = "METHOD",
+            description = "clearclip (default), naclip, sclip or maskclip: that method's block and reference "
+                    + "windows, logit scale and refinement on top of the benchmark's classes and threshold.")
+    String method;
+
     @Option(names = "--mode", paramLabel = "MODE",
-            description = "Final block: clearclip (default), vanilla, maskclip, sclip.")
+            description = "Final block (overrides the method's): clearclip, vanilla, maskclip, sclip, naclip.")
     String mode;
 
     @Override
@@ -161,6 +168,13 @@ final class EvalCommand extends ModelCommand {
 
     private SegmentOptions options(Benchmark benchmark) {
         SegmentOptions.Builder b = benchmark.preset().options().toBuilder();
+        if (method != null) {
+            try {
+                b = Method.parse(method).apply(b);
+            } catch (IllegalArgumentException e) {
+                throw new UsageException("--method: " + e.getMessage());
+            }
+        }
         if (mode != null) {
             try {
                 b.mode(BlockMode.parse(mode));
@@ -185,6 +199,12 @@ final class EvalCommand extends ModelCommand {
         f.put("stride", Integer.toString(options.stride()));
         f.put("logit_scale", Float.toString(options.logitScale()));
         f.put("prob_threshold", Float.toString(options.probThreshold()));
+        if (options.mode() == BlockMode.NACLIP) {
+            f.put("naclip_std", Float.toString(options.naclipStd()));
+        }
+        if (options.pamrSteps() > 0) {
+            f.put("pamr", options.pamrSteps() + " steps, dilations " + Arrays.toString(options.pamrDilations()));
+        }
         return f;
     }
 
@@ -301,6 +321,15 @@ final class EvalCommand extends ModelCommand {
         settings.put("stride", options.stride());
         settings.put("logit_scale", options.logitScale());
         settings.put("prob_threshold", options.probThreshold());
+        if (method != null) {
+            settings.put("method", Method.parse(method).id());
+        }
+        settings.put("naclip_std", options.naclipStd());
+        settings.put("pamr_steps", options.pamrSteps());
+        ArrayNode dil = settings.putArray("pamr_dilations");
+        for (int d : options.pamrDilations()) {
+            dil.add(d);
+        }
         settings.put("threads", main.threads);
         settings.put("backend", main.backend);
         root.put("metric", "percent; confusion matrix over all pixels, label 255 ignored; IoU = TP/(TP+FP+FN), "

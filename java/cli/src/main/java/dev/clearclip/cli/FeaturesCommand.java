@@ -20,7 +20,7 @@ final class FeaturesCommand extends ModelCommand {
     Path output;
 
     @Option(names = "--mode", paramLabel = "MODE", defaultValue = "clearclip",
-            description = "Final block: clearclip, vanilla, maskclip or sclip (default: ${DEFAULT-VALUE}).")
+            description = "Final block: clearclip, vanilla, maskclip, sclip or naclip (default: ${DEFAULT-VALUE}).")
     String mode;
 
     @Override

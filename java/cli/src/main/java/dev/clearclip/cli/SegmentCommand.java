@@ -8,6 +8,7 @@ import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
 import dev.clearclip.Images;
+import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
@@ -41,8 +42,26 @@ final class SegmentCommand extends ModelCommand {
             description = "Output folder (default: the current folder).")
     Path outputDir;
 
-    @Option(names = "--mode", paramLabel = "MODE", description = "Final block: clearclip (default), vanilla, maskclip, sclip.")
+    @Option(names = "--method", paramLabel = "METHOD",
+            description = "clearclip (default), naclip, sclip or maskclip: block mode and that method's reference "
+                    + "windows, logit scale and refinement (the other options below override them).")
+    String method;
+
+    @Option(names = "--mode", paramLabel = "MODE",
+            description = "Final block: clearclip (default), vanilla, maskclip, sclip, naclip.")
     String mode;
+
+    @Option(names = "--naclip-std", paramLabel = "PATCHES",
+            description = "Std of the naclip block's Gaussian neighbourhood bias (default 5).")
+    Float naclipStd;
+
+    @Option(names = "--pamr-steps", paramLabel = "N",
+            description = "PAMR refinement iterations on the logits (default 0 = off; naclip method 10).")
+    Integer pamrSteps;
+
+    @Option(names = "--pamr-dilations", paramLabel = "D", split = ",",
+            description = "PAMR neighbourhood dilations in pixels, 1 to 4 (default 8,16).")
+    int[] pamrDilations;
 
     @Option(names = "--short-side", paramLabel = "PX", description = "Resize the short side to this before the windows (default 448; 0 keeps the size).")
     Integer shortSide;
@@ -70,6 +89,18 @@ final class SegmentCommand extends ModelCommand {
     SegmentOptions options(Preset preset) {
         SegmentOptions.Builder b = preset != null ? preset.options().toBuilder() : SegmentOptions.builder();
         try {
+            if (method != null) {
+                b = Method.parse(method).apply(b);
+            }
+            if (naclipStd != null) {
+                b.naclipStd(naclipStd);
+            }
+            if (pamrSteps != null) {
+                b.pamrSteps(pamrSteps);
+            }
+            if (pamrDilations != null) {
+                b.pamrDilations(pamrDilations);
+            }
             if (mode != null) {
                 b.mode(BlockMode.parse(mode));
             }
@@ -225,6 +256,15 @@ final class SegmentCommand extends ModelCommand {
         root.put("overlay", overlay.getFileName().toString());
         ObjectNode settings = root.putObject("settings");
         settings.put("mode", options.mode().id());
+        if (method != null) {
+            settings.put("method", Method.parse(method).id());
+        }
+        settings.put("naclip_std", options.naclipStd());
+        settings.put("pamr_steps", options.pamrSteps());
+        ArrayNode dil = settings.putArray("pamr_dilations");
+        for (int d : options.pamrDilations()) {
+            dil.add(d);
+        }
         settings.put("short_side", options.shortSide());
         settings.put("crop", options.crop());
         settings.put("stride", options.stride());

@@ -86,6 +86,26 @@ class EvalCliTest {
     }
 
     @Test
+    void methodNaclipRunsWithItsSettings() throws IOException {
+        Path out = tmp.resolve("naclip.json");
+        Cli r = eval(out, "--method", "naclip", "--limit", "1");
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode settings = Json.MAPPER.readTree(out.toFile()).get("settings");
+        assertThat(settings.get("method").asText()).isEqualTo("naclip");
+        assertThat(settings.get("mode").asText()).isEqualTo("naclip");
+        assertThat(settings.get("crop").asInt()).isEqualTo(224);
+        assertThat(settings.get("pamr_steps").asInt()).isEqualTo(10);
+        assertThat(settings.get("prob_threshold").asDouble()).isEqualTo(0.5);
+        // the saved progress belongs to these settings: resuming with ClearCLIP's is refused, with them it goes on
+        Cli other = eval(out, "--resume");
+        assertThat(other.exit()).isEqualTo(2);
+        assertThat(other.err()).contains("another model or settings");
+        Cli same = eval(out, "--resume", "--method", "naclip");
+        assertThat(same.exit()).as(same.err()).isZero();
+        assertThat(Json.MAPPER.readTree(out.toFile()).get("images").asInt()).isEqualTo(2);
+    }
+
+    @Test
     void evaluatesTheSplitPrintsTablesAndWritesJson() throws IOException {
         Path out = tmp.resolve("results.json");
         Cli r = eval(out);

@@ -82,6 +82,43 @@ class SegmentCliTest {
     }
 
     @Test
+    void methodNaclipTakesItsSettingsOnTopOfThePresetAndOptionsOverrideThem() throws IOException {
+        Path pic = picture("n.png", 120, 90);
+        Path out = tmp.resolve("naclip");
+        Cli r = Cli.run("segment", "-m", model.toString(), "--image", pic.toString(), "--preset", "voc21",
+                "--method", "naclip", "-o", out.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode settings = Json.MAPPER.readTree(out.resolve("n.json").toFile()).get("settings");
+        assertThat(settings.get("method").asText()).isEqualTo("naclip");
+        assertThat(settings.get("mode").asText()).isEqualTo("naclip");
+        assertThat(settings.get("crop").asInt()).isEqualTo(224);
+        assertThat(settings.get("stride").asInt()).isEqualTo(112);
+        assertThat(settings.get("logit_scale").asDouble()).isEqualTo(40.0);
+        assertThat(settings.get("pamr_steps").asInt()).isEqualTo(10);
+        assertThat(settings.get("pamr_dilations").toString()).isEqualTo("[8,16]");
+        assertThat(settings.get("prob_threshold").asDouble()).isEqualTo(0.5); // VOC21's
+
+        Path out2 = tmp.resolve("naclip2");
+        Cli o = Cli.run("segment", "-m", model.toString(), "--image", pic.toString(), "--classes", "a;b",
+                "--method", "naclip", "--pamr-steps", "3", "--pamr-dilations", "1,2,4", "--naclip-std", "2.5",
+                "-o", out2.toString());
+        assertThat(o.exit()).as(o.err()).isZero();
+        JsonNode s2 = Json.MAPPER.readTree(out2.resolve("n.json").toFile()).get("settings");
+        assertThat(s2.get("pamr_steps").asInt()).isEqualTo(3);
+        assertThat(s2.get("pamr_dilations").toString()).isEqualTo("[1,2,4]");
+        assertThat(s2.get("naclip_std").asDouble()).isEqualTo(2.5);
+
+        Cli bad = Cli.run("segment", "-m", model.toString(), "--image", pic.toString(), "--classes", "a;b",
+                "--method", "clipseg", "-o", out2.toString());
+        assertThat(bad.exit()).isEqualTo(2);
+        assertThat(bad.err()).contains("unknown method 'clipseg'");
+        Cli badDil = Cli.run("segment", "-m", model.toString(), "--image", pic.toString(), "--classes", "a;b",
+                "--pamr-steps", "2", "--pamr-dilations", "0", "-o", out2.toString());
+        assertThat(badDil.exit()).isEqualTo(2);
+        assertThat(badDil.err()).contains("PAMR dilations must be >= 1, got 0");
+    }
+
+    @Test
     void foldersAreProcessedWithProgressAndBadFilesReported() throws IOException {
         Path dir = Files.createDirectories(tmp.resolve("pics"));
         Files.move(picture("a.png", 64, 48), dir.resolve("a.png"));
