@@ -28,7 +28,7 @@ import org.junit.jupiter.api.io.TempDir;
  */
 class ServeLoadTest {
 
-    static final int CLIENTS = 8;
+    static final int CLIENTS = Integer.getInteger("clearclip.serve.clients", 8);
     static final Duration RUN = Duration.ofSeconds(Long.getLong("clearclip.serve.loadSeconds", 8));
 
     @TempDir
@@ -63,7 +63,7 @@ class ServeLoadTest {
     }
 
     @Test
-    void eightClientsGetTheSingleRequestAnswer() throws Exception {
+    void concurrentClientsGetTheSingleRequestAnswer() throws Exception {
         byte[] scene = ServeApiTest.png(ServeApiTest.picture(320, 240, 11));
         Http.Form good = new Http.Form().file("image", "scene.png", "image/png", scene)
                 .field("classes", ServeApiTest.CLASSES);
