@@ -28,6 +28,7 @@ import picocli.CommandLine.ScopeType;
                 EvalCommand.class,
                 BenchCommand.class,
                 PullCommand.class,
+                ServeCommand.class,
                 CommandLine.HelpCommand.class
         })
 public final class Main implements Runnable {
