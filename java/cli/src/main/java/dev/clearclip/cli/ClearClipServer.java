@@ -4,14 +4,12 @@ import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.AbortedException;
-import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.Classification;
 import dev.clearclip.ClearClipException;
 import dev.clearclip.ClipModel;
 import dev.clearclip.ImageReadException;
-import dev.clearclip.Images;
 import dev.clearclip.InvalidTextException;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
@@ -32,7 +30,6 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -62,10 +59,6 @@ final class ClearClipServer implements AutoCloseable {
                   String corsOrigin) {
     }
 
-    /** Longest {@code classes} text accepted: far more than any benchmark preset (ADE20K is ~2 KB). */
-    static final int MAX_CLASSES_CHARS = 64 * 1024;
-    /** Most classes in one request; every class costs 80 prompt embeddings the first time. */
-    static final int MAX_CLASSES = 1000;
     /** Most texts in one embed request. */
     static final int MAX_TEXTS = 256;
     /** How long a stopping server lets running requests finish. */
@@ -76,6 +69,7 @@ final class ClearClipServer implements AutoCloseable {
     private final PrintWriter log;
     private final Javalin app;
     private final Path uploads;
+    private final RequestReader requests;
     private final Semaphore admission;
     private final Semaphore slots;
     private final AtomicInteger waiting = new AtomicInteger();
@@ -109,6 +103,7 @@ final class ClearClipServer implements AutoCloseable {
             this.page = in.readAllBytes();
         }
         this.uploads = Files.createTempDirectory("clearclip-serve-");
+        this.requests = new RequestReader(uploads, config.maxUploadBytes(), config.maxPixels());
         long max = config.maxUploadBytes();
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
@@ -120,7 +115,7 @@ final class ClearClipServer implements AutoCloseable {
             c.jetty.multipartConfig.maxTotalRequestSize(max, SizeUnit.BYTES);
             c.jetty.multipartConfig.maxInMemoryFileSize(1, SizeUnit.MB);
             // Jetty's own cap on form fields (200 kB) would refuse a long 'classes' field with a generic
-            // message; the upload limit bounds the body, and classes() gives the specific limit.
+            // message; the upload limit bounds the body, and RequestReader.classes() gives the specific limit.
             c.jetty.modifyServletContextHandler(h -> h.setMaxFormContentSize((int) Math.min(Integer.MAX_VALUE, max)));
             c.requestLogger.http((ctx, ms) -> metrics.record(ctx.method().name(), route(ctx), ctx.statusCode(),
                     (long) (ms * 1e6)));
@@ -209,14 +204,8 @@ final class ClearClipServer implements AutoCloseable {
         }
         long length = ctx.req().getContentLengthLong();
         if (length > config.maxUploadBytes()) {
-            throw tooLarge(length);
+            throw requests.tooLarge(length);
         }
-    }
-
-    private ApiException tooLarge(long length) {
-        return new ApiException(413, "too_large", "the request "
-                + (length > 0 ? "is " + length + " bytes, " : "is ")
-                + "more than the upload limit of " + config.maxUploadBytes() + " bytes");
     }
 
     private boolean keyMatches(Context ctx) {
@@ -273,14 +262,14 @@ final class ClearClipServer implements AutoCloseable {
     // ---- the endpoints ----
 
     private void segment(Context ctx) throws Exception {
-        requireMultipart(ctx);
-        Preset preset = preset(ctx);
-        SegmentOptions options = segmentOptions(ctx, preset);
-        ClassSet classes = classes(ctx, preset);
+        RequestReader.requireMultipart(ctx);
+        Preset preset = requests.preset(ctx);
+        SegmentOptions options = requests.segmentOptions(ctx, preset);
+        ClassSet classes = requests.classes(ctx, preset);
         if (options.usesBackground()) {
             classes = classes.withBackground();
         }
-        RgbImage picture = picture(ctx);
+        RgbImage picture = requests.picture(ctx);
         ClassSet effective = classes;
         SegmentationResult result = withSlot(() -> {
             ClassEmbeddings embeddings = embeddings(effective);
@@ -318,9 +307,9 @@ final class ClearClipServer implements AutoCloseable {
     }
 
     private void classify(Context ctx) throws Exception {
-        requireMultipart(ctx);
-        ClassSet classes = classes(ctx, preset(ctx));
-        RgbImage picture = picture(ctx);
+        RequestReader.requireMultipart(ctx);
+        ClassSet classes = requests.classes(ctx, requests.preset(ctx));
+        RgbImage picture = requests.picture(ctx);
         List<Classification> top = withSlot(() -> model.classify(picture, classes, classes.size()));
         ObjectNode root = Json.MAPPER.createObjectNode();
         ArrayNode out = root.putArray("classes");
@@ -332,7 +321,7 @@ final class ClearClipServer implements AutoCloseable {
     }
 
     private void embed(Context ctx) throws Exception {
-        String type = contentType(ctx);
+        String type = RequestReader.contentType(ctx);
         List<String> texts = new ArrayList<>();
         List<RgbImage> pictures = new ArrayList<>();
         List<String> pictureNames = new ArrayList<>();
@@ -355,16 +344,16 @@ final class ClearClipServer implements AutoCloseable {
                 texts.add(t.asText());
             }
         } else if (type.equals("multipart/form-data")) {
-            texts.addAll(multipart(() -> ctx.formParams("text")));
-            for (UploadedFile f : multipart(() -> ctx.uploadedFiles("image"))) {
-                pictures.add(readPicture(f));
+            texts.addAll(requests.multipart(() -> ctx.formParams("text")));
+            for (UploadedFile f : requests.multipart(() -> ctx.uploadedFiles("image"))) {
+                pictures.add(requests.readPicture(f));
                 pictureNames.add(f.filename() == null ? "image" : f.filename());
             }
             if (texts.isEmpty() && pictures.isEmpty()) {
                 throw ApiException.badRequest("bad_option", "give at least one 'text' field or 'image' file");
             }
         } else {
-            throw unsupported(ctx);
+            throw RequestReader.unsupported(ctx);
         }
         if (texts.size() > MAX_TEXTS) {
             throw ApiException.badRequest("bad_option", texts.size() + " texts; at most " + MAX_TEXTS + " per request");
@@ -393,194 +382,6 @@ final class ClearClipServer implements AutoCloseable {
         ArrayNode a = o.putArray("embedding");
         for (float v : embedding) {
             a.add(v);
-        }
-    }
-
-    // ---- request parts ----
-
-    private static String contentType(Context ctx) {
-        String type = ctx.contentType();
-        if (type == null) {
-            return "";
-        }
-        int semi = type.indexOf(';');
-        return (semi >= 0 ? type.substring(0, semi) : type).strip().toLowerCase(Locale.ROOT);
-    }
-
-    private static ApiException unsupported(Context ctx) {
-        String type = ctx.contentType();
-        return new ApiException(415, "unsupported_media_type", "expected multipart/form-data"
-                + (ctx.path().equals("/v1/embed") ? " or application/json" : "") + ", got "
-                + (type == null ? "no Content-Type" : "'" + type + "'"));
-    }
-
-    private static void requireMultipart(Context ctx) {
-        if (!contentType(ctx).equals("multipart/form-data")) {
-            throw unsupported(ctx);
-        }
-    }
-
-    /**
-     * Reads from the multipart body, which Jetty parses on first use: a body over the limits, or one that is
-     * not well-formed multipart, is the client's fault, never a 500.
-     */
-    private <T> T multipart(java.util.function.Supplier<T> read) {
-        try {
-            return read.get();
-        } catch (Exception e) { // Jetty's IOException/ServletException reach here undeclared through Kotlin code
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                String m = t.getMessage();
-                if (m != null && (m.contains("exceeds max") || m.contains("exceeds maxRequestSize")
-                        || m.contains("Request exceeds") || m.contains("max filesize") || m.contains("too large"))) {
-                    throw tooLarge(-1);
-                }
-            }
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
-            throw ApiException.badRequest("bad_multipart", "the multipart body cannot be read: "
-                    + (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage()));
-        }
-    }
-
-    private String field(Context ctx, String name) {
-        String v = multipart(() -> ctx.formParam(name));
-        return v == null || v.isBlank() ? null : v.strip();
-    }
-
-    private Preset preset(Context ctx) {
-        String name = field(ctx, "preset");
-        if (name == null) {
-            return null;
-        }
-        try {
-            return Preset.parse(name);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("unknown_preset", e.getMessage());
-        }
-    }
-
-    private ClassSet classes(Context ctx, Preset preset) {
-        String text = multipart(() -> ctx.formParam("classes"));
-        if (text != null && preset != null) {
-            throw ApiException.badRequest("bad_option", "give either 'classes' or 'preset', not both");
-        }
-        if (preset != null) {
-            return preset.classes();
-        }
-        if (text == null) {
-            throw ApiException.badRequest("empty_classes", "give 'classes' (';' between classes, ',' between "
-                    + "synonyms) or 'preset'");
-        }
-        if (text.length() > MAX_CLASSES_CHARS) {
-            throw ApiException.badRequest("bad_option", "'classes' is " + text.length() + " characters; at most "
-                    + MAX_CLASSES_CHARS);
-        }
-        ClassSet classes;
-        try {
-            classes = ClassSet.parse(text);
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("empty_classes", "'classes': " + e.getMessage());
-        }
-        if (classes.size() > MAX_CLASSES) {
-            throw ApiException.badRequest("bad_option", classes.size() + " classes; at most " + MAX_CLASSES);
-        }
-        return classes;
-    }
-
-    private SegmentOptions segmentOptions(Context ctx, Preset preset) {
-        SegmentOptions.Builder b = preset != null ? preset.options().toBuilder() : SegmentOptions.builder();
-        try {
-            String mode = field(ctx, "mode");
-            if (mode != null) {
-                b.mode(BlockMode.parse(mode));
-            }
-            Integer shortSide = intField(ctx, "short_side");
-            if (shortSide != null) {
-                b.shortSide(shortSide);
-            }
-            Integer crop = intField(ctx, "crop");
-            if (crop != null) {
-                b.crop(crop);
-            }
-            Integer stride = intField(ctx, "stride");
-            if (stride != null) {
-                b.stride(stride);
-            }
-            String threshold = field(ctx, "prob_threshold");
-            if (threshold != null) {
-                float p;
-                try {
-                    p = Float.parseFloat(threshold);
-                } catch (NumberFormatException e) {
-                    throw ApiException.badRequest("bad_option", "'prob_threshold' must be a number, got '"
-                            + shorten(threshold) + "'");
-                }
-                b.probThreshold(p);
-            }
-            return b.build();
-        } catch (IllegalArgumentException e) {
-            throw ApiException.badRequest("bad_option", e.getMessage());
-        }
-    }
-
-    private Integer intField(Context ctx, String name) {
-        String v = field(ctx, name);
-        if (v == null) {
-            return null;
-        }
-        try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw ApiException.badRequest("bad_option", "'" + name + "' must be a whole number, got '" + shorten(v) + "'");
-        }
-    }
-
-    private static String shorten(String s) {
-        return s.length() <= 40 ? s : s.substring(0, 40) + "...";
-    }
-
-    private RgbImage picture(Context ctx) {
-        List<UploadedFile> files = multipart(() -> ctx.uploadedFiles("image"));
-        if (files.isEmpty()) {
-            throw ApiException.badRequest("bad_image", "no 'image' file in the form");
-        }
-        if (files.size() > 1) {
-            throw ApiException.badRequest("bad_image", "one 'image' file per request, got " + files.size());
-        }
-        return readPicture(files.get(0));
-    }
-
-    /**
-     * Decodes an upload exactly as {@code segment} reads a file (same reader, EXIF orientation, size limits),
-     * by going through a private temporary file; the server path never reaches the client.
-     */
-    private RgbImage readPicture(UploadedFile f) {
-        Path tmp = null;
-        try {
-            tmp = Files.createTempFile(uploads, "upload-", ".img");
-            try (InputStream in = f.content()) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            }
-            if (Files.size(tmp) == 0) {
-                throw ApiException.badRequest("bad_image", "the 'image' file is empty");
-            }
-            return Images.read(tmp, Images.DEFAULT_MAX_SIDE, config.maxPixels());
-        } catch (ImageReadException e) {
-            String name = f.filename() == null || f.filename().isBlank() ? "image" : f.filename();
-            String message = e.getMessage().replace(tmp.toString(), name);
-            throw ApiException.badRequest("bad_image", message);
-        } catch (IOException e) {
-            throw new UncheckedIOException("cannot store the upload", e);
-        } finally {
-            if (tmp != null) {
-                try {
-                    Files.deleteIfExists(tmp);
-                } catch (IOException ignored) {
-                    // removed with the folder at close
-                }
-            }
         }
     }
 
