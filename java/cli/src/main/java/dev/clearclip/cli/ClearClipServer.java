@@ -283,25 +283,8 @@ final class ClearClipServer implements AutoCloseable {
         ObjectNode root = Json.MAPPER.createObjectNode();
         root.put("width", result.width());
         root.put("height", result.height());
-        ObjectNode settings = root.putObject("settings");
-        settings.put("mode", options.mode().id());
-        settings.put("short_side", options.shortSide());
-        settings.put("crop", options.crop());
-        settings.put("stride", options.stride());
-        settings.put("logit_scale", options.logitScale());
-        settings.put("prob_threshold", options.probThreshold());
-        ArrayNode out = root.putArray("classes");
-        long pixels = (long) result.width() * result.height();
-        for (int c = 0; c < result.classCount(); c++) {
-            ObjectNode o = out.addObject();
-            o.put("index", c);
-            o.put("name", result.classNames().get(c));
-            ArrayNode names = o.putArray("names");
-            effective.classes().get(c).names().forEach(names::add);
-            o.put("colour", String.format("#%06x", LabelPictures.classColour(result, c)));
-            o.put("pixels", Math.round(result.fractions()[c] * pixels));
-            o.put("fraction", result.fractions()[c]);
-        }
+        SegmentationJson.putSettings(root, options);
+        SegmentationJson.putClasses(root, result, effective);
         root.put("labels_png", Base64.getEncoder().encodeToString(png(LabelPictures.labelImage(result))));
         json(ctx, root);
     }

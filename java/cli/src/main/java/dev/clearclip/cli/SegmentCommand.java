@@ -1,6 +1,5 @@
 package dev.clearclip.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.AbortedException;
 import dev.clearclip.BlockMode;
@@ -254,34 +253,11 @@ final class SegmentCommand extends ModelCommand {
         root.put("model", m.path().toString());
         root.put("labels", labels.getFileName().toString());
         root.put("overlay", overlay.getFileName().toString());
-        ObjectNode settings = root.putObject("settings");
-        settings.put("mode", options.mode().id());
+        ObjectNode settings = SegmentationJson.putSettings(root, options);
         if (method != null) {
             settings.put("method", Method.parse(method).id());
         }
-        settings.put("naclip_std", options.naclipStd());
-        settings.put("pamr_steps", options.pamrSteps());
-        ArrayNode dil = settings.putArray("pamr_dilations");
-        for (int d : options.pamrDilations()) {
-            dil.add(d);
-        }
-        settings.put("short_side", options.shortSide());
-        settings.put("crop", options.crop());
-        settings.put("stride", options.stride());
-        settings.put("logit_scale", options.logitScale());
-        settings.put("prob_threshold", options.probThreshold());
-        ArrayNode classes = root.putArray("classes");
-        long pixels = (long) result.width() * result.height();
-        for (int c = 0; c < result.classCount(); c++) {
-            ObjectNode o = classes.addObject();
-            o.put("index", c);
-            o.put("name", result.classNames().get(c));
-            ArrayNode names = o.putArray("names");
-            embeddings.classes().classes().get(c).names().forEach(names::add);
-            o.put("colour", String.format("#%06x", LabelPictures.classColour(result, c)));
-            o.put("pixels", Math.round(result.fractions()[c] * pixels));
-            o.put("fraction", result.fractions()[c]);
-        }
+        SegmentationJson.putClasses(root, result, embeddings.classes());
         root.put("seconds", Math.round(seconds * 1000) / 1000.0);
         Json.MAPPER.writeValue(json.toFile(), root);
         return json;
