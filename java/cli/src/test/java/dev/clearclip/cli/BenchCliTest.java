@@ -8,32 +8,11 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** {@code clearclip bench} on the tiny fixture model: the reports are complete and well formed (no timing checks). */
-class BenchCliTest {
+class BenchCliTest extends TinyModelCliTest {
 
-    @TempDir
-    static Path shared;
-
-    static Path model;
-
-    @TempDir
-    Path tmp;
-
-    @BeforeAll
-    static void convert() {
-        System.setProperty("clearclip.cache.dir", shared.resolve("cache").toString());
-        model = Fixtures.hfTinyGguf(shared);
-    }
-
-    @AfterAll
-    static void restore() {
-        System.clearProperty("clearclip.cache.dir");
-    }
 
     @Test
     void childProcessRunWritesJsonMarkdownAndChart() throws IOException {

@@ -9,42 +9,26 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
-import org.junit.jupiter.api.AfterAll;
 import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /**
  * {@code clearclip eval} on a two-picture synthetic VOC with the tiny random-weight model: checks the run,
  * the tables, the JSON and resuming; the accuracy itself is meaningless with random weights.
  */
-class EvalCliTest {
+class EvalCliTest extends TinyModelCliTest {
 
-    @TempDir
-    static Path shared;
-
-    static Path model;
     static Path voc;
     /** Non-ignored ground-truth pixels per class, counted from the label maps written below. */
     static long[] gtPixels = new long[21];
 
-    @TempDir
-    Path tmp;
-
     @BeforeAll
-    static void setUp() throws IOException {
-        System.setProperty("clearclip.cache.dir", shared.resolve("cache").toString());
-        model = Fixtures.hfTinyGguf(shared);
+    static void writeDataset() throws IOException {
         voc = shared.resolve("data/VOCdevkit/VOC2012");
         Files.createDirectories(voc.resolve("ImageSets/Segmentation"));
         Files.writeString(voc.resolve("ImageSets/Segmentation/val.txt"), "2007_000001\n2007_000002\n");
         writeSample("2007_000001", 60, 40, 15);
         writeSample("2007_000002", 36, 50, 7);
-    }
-
-    @AfterAll
-    static void restore() {
-        System.clearProperty("clearclip.cache.dir");
     }
 
     /** A picture and a palette label map: left half background, right half {@code cls}, a 255 border column. */

@@ -6,32 +6,11 @@ import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** --max-image-pixels: pictures over the limit are refused with a one-line error naming the file. */
-class ImageLimitCliTest {
+class ImageLimitCliTest extends TinyModelCliTest {
 
-    @TempDir
-    static Path shared;
-
-    static Path model;
-
-    @TempDir
-    Path tmp;
-
-    @BeforeAll
-    static void convert() {
-        System.setProperty("clearclip.cache.dir", shared.resolve("cache").toString());
-        model = Fixtures.hfTinyGguf(shared);
-    }
-
-    @AfterAll
-    static void restore() {
-        System.clearProperty("clearclip.cache.dir");
-    }
 
     private Path picture(int w, int h) throws IOException {
         Path file = tmp.resolve("pic-" + w + "x" + h + ".png");

@@ -15,34 +15,13 @@ import java.util.List;
 import java.util.concurrent.TimeUnit;
 import java.util.concurrent.atomic.AtomicInteger;
 import javax.imageio.ImageIO;
-import org.junit.jupiter.api.AfterAll;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
-import org.junit.jupiter.api.io.TempDir;
 
 /** segment's per-window progress, stopping it (thread interrupt, SIGINT) and ggml's lines only with --verbose. */
-class ProgressAndStopCliTest {
+class ProgressAndStopCliTest extends TinyModelCliTest {
 
-    @TempDir
-    static Path shared;
-
-    static Path model;
-
-    @TempDir
-    Path tmp;
-
-    @BeforeAll
-    static void convert() {
-        System.setProperty("clearclip.cache.dir", shared.resolve("cache").toString());
-        model = Fixtures.hfTinyGguf(shared);
-    }
-
-    @AfterAll
-    static void restore() {
-        System.clearProperty("clearclip.cache.dir");
-    }
 
     private Path picture(String name, int w, int h) throws IOException {
         BufferedImage image = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);

@@ -8,31 +8,10 @@ import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import javax.imageio.ImageIO;
-import org.junit.jupiter.api.BeforeAll;
 import org.junit.jupiter.api.Test;
-import org.junit.jupiter.api.io.TempDir;
 
 /** The model commands end to end on the tiny fixture model (random weights: checks plumbing, not accuracy). */
-class SegmentCliTest {
-
-    @TempDir
-    static Path shared;
-
-    static Path model;
-
-    @TempDir
-    Path tmp;
-
-    @BeforeAll
-    static void convert() {
-        System.setProperty("clearclip.cache.dir", shared.resolve("cache").toString());
-        model = Fixtures.hfTinyGguf(shared);
-    }
-
-    @org.junit.jupiter.api.AfterAll
-    static void restore() {
-        System.clearProperty("clearclip.cache.dir");
-    }
+class SegmentCliTest extends TinyModelCliTest {
 
     private Path picture(String name, int w, int h) throws IOException {
         BufferedImage image = new BufferedImage(w, h, BufferedImage.TYPE_INT_RGB);
