@@ -65,9 +65,9 @@ public final class ClipModel implements AutoCloseable {
         this.model = model;
         this.info = info;
         this.textCache = options.textCacheDir().map(TextEmbeddingCache::new);
-        int[] pool = ModelOptions.pool(options.threads(), options.contexts(), ModelOptions.availableCores());
-        this.maxContexts = pool[0];
-        this.threadsPerContext = pool[1];
+        ModelOptions.PoolSize pool = ModelOptions.pool(options.threads(), options.contexts(), ModelOptions.availableCores());
+        this.maxContexts = pool.contexts();
+        this.threadsPerContext = pool.threadsPerContext();
     }
 
     /** Loads a model with the default options. */

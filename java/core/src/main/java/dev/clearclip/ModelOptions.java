@@ -68,29 +68,33 @@ public record ModelOptions(int threads, int contexts, String backend, boolean mm
 
     /** Threads each native context uses: {@link #threads()} if set, else chosen as the class comment says. */
     public int threadsPerContext() {
-        return pool(threads, contexts, availableCores())[1];
+        return pool(threads, contexts, availableCores()).threadsPerContext();
     }
 
     /** Most native contexts, i.e. calls running at once: {@link #contexts()} if set, else chosen. */
     public int maxContexts() {
-        return pool(threads, contexts, availableCores())[0];
+        return pool(threads, contexts, availableCores()).contexts();
+    }
+
+    /** A context pool's size: at most {@code contexts} calls at once, each on {@code threadsPerContext} threads. */
+    record PoolSize(int contexts, int threadsPerContext) {
     }
 
     /**
-     * The pool size {contexts, threads per context} for the given settings (0 = choose) on a machine
-     * with {@code cores} cores. Only when both are given may their product exceed the cores.
+     * The pool size for the given settings (0 = choose) on a machine with {@code cores} cores. Only when
+     * both are given may their product exceed the cores.
      */
-    static int[] pool(int threads, int contexts, int cores) {
+    static PoolSize pool(int threads, int contexts, int cores) {
         if (threads > 0 && contexts > 0) {
-            return new int[] {contexts, threads};
+            return new PoolSize(contexts, threads);
         }
         if (contexts > 0) {
-            return new int[] {contexts, Math.max(1, cores / contexts)};
+            return new PoolSize(contexts, Math.max(1, cores / contexts));
         }
         if (threads > 0) {
-            return new int[] {Math.max(1, cores / threads), threads};
+            return new PoolSize(Math.max(1, cores / threads), threads);
         }
-        return new int[] {1, cores};
+        return new PoolSize(1, cores);
     }
 
     public static ModelOptions defaults() {

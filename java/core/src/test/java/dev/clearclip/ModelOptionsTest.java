@@ -11,33 +11,33 @@ class ModelOptionsTest {
     @Test
     void chosenSizesNeverRunMoreThreadsThanCores() {
         for (int cores = 1; cores <= 128; cores++) {
-            int[] both = ModelOptions.pool(0, 0, cores);
-            assertThat(both[0] * both[1]).as("defaults on %d cores", cores).isEqualTo(cores);
+            ModelOptions.PoolSize both = ModelOptions.pool(0, 0, cores);
+            assertThat(both.contexts() * both.threadsPerContext()).as("defaults on %d cores", cores).isEqualTo(cores);
             // the default favours the latency of one caller: every core on the one context
-            assertThat(both).containsExactly(1, cores);
+            assertThat(both).isEqualTo(new ModelOptions.PoolSize(1, cores));
             for (int n = 1; n <= cores; n++) {
-                int[] contexts = ModelOptions.pool(0, n, cores);
-                assertThat(contexts[0]).isEqualTo(n);
-                assertThat(contexts[1]).isPositive();
-                assertThat(contexts[0] * contexts[1]).as("%d contexts on %d cores", n, cores).isLessThanOrEqualTo(cores);
-                int[] threads = ModelOptions.pool(n, 0, cores);
-                assertThat(threads[1]).isEqualTo(n);
-                assertThat(threads[0]).isPositive();
-                assertThat(threads[0] * threads[1]).as("%d threads on %d cores", n, cores).isLessThanOrEqualTo(cores);
+                ModelOptions.PoolSize contexts = ModelOptions.pool(0, n, cores);
+                assertThat(contexts.contexts()).isEqualTo(n);
+                assertThat(contexts.threadsPerContext()).isPositive();
+                assertThat(contexts.contexts() * contexts.threadsPerContext()).as("%d contexts on %d cores", n, cores).isLessThanOrEqualTo(cores);
+                ModelOptions.PoolSize threads = ModelOptions.pool(n, 0, cores);
+                assertThat(threads.threadsPerContext()).isEqualTo(n);
+                assertThat(threads.contexts()).isPositive();
+                assertThat(threads.contexts() * threads.threadsPerContext()).as("%d threads on %d cores", n, cores).isLessThanOrEqualTo(cores);
             }
         }
     }
 
     @Test
     void moreContextsThanCoresGetOneThreadEach() {
-        assertThat(ModelOptions.pool(0, 8, 2)).containsExactly(8, 1);
-        assertThat(ModelOptions.pool(8, 0, 2)).containsExactly(1, 8);
+        assertThat(ModelOptions.pool(0, 8, 2)).isEqualTo(new ModelOptions.PoolSize(8, 1));
+        assertThat(ModelOptions.pool(8, 0, 2)).isEqualTo(new ModelOptions.PoolSize(1, 8));
     }
 
     @Test
     void explicitSizesAreKeptEvenWhenTheyOversubscribe() {
-        assertThat(ModelOptions.pool(2, 2, 2)).containsExactly(2, 2);
-        assertThat(ModelOptions.pool(1, 1, 64)).containsExactly(1, 1);
+        assertThat(ModelOptions.pool(2, 2, 2)).isEqualTo(new ModelOptions.PoolSize(2, 2));
+        assertThat(ModelOptions.pool(1, 1, 64)).isEqualTo(new ModelOptions.PoolSize(1, 1));
     }
 
     @Test
