@@ -2,7 +2,6 @@ package dev.clearclip.gguf;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.clearclip.gguf.testing.BadGgufCorpus;
 import dev.clearclip.gguf.testing.BadGgufCorpus.Expect;
@@ -43,17 +42,7 @@ class GgufBadInputCorpusTest {
 
     @TestFactory
     Stream<DynamicTest> everyInputIsOpenedOrRefusedCleanly() {
-        return corpus.stream().map(input -> DynamicTest.dynamicTest(input.toString(), () ->
-                assertTimeoutPreemptively(Duration.ofSeconds(10), () -> named(input, () -> check(input)))));
-    }
-
-    /** Failures of dynamic tests are reported by index only: put the input's name in the message. */
-    static void named(Input input, Runnable check) {
-        try {
-            check.run();
-        } catch (AssertionError e) {
-            throw new AssertionError(input + ": " + e.getMessage(), e);
-        }
+        return BadGgufCorpus.dynamicTests(corpus, Duration.ofSeconds(10), GgufBadInputCorpusTest::check);
     }
 
     private static void check(Input input) {

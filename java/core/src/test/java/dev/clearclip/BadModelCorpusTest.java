@@ -3,8 +3,8 @@ package dev.clearclip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 import static org.assertj.core.api.Assertions.catchThrowable;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
+import dev.clearclip.gguf.testing.BadGgufCorpus;
 import dev.clearclip.gguf.testing.BadGgufCorpus.Expect;
 import dev.clearclip.gguf.testing.BadGgufCorpus.Input;
 import java.nio.file.Path;
@@ -52,14 +52,7 @@ class BadModelCorpusTest {
 
     @TestFactory
     Stream<DynamicTest> everyInputLoadsAndRunsOrIsRefusedCleanly() {
-        return corpus.stream().map(input -> DynamicTest.dynamicTest(input.toString(), () ->
-                assertTimeoutPreemptively(LIMIT, () -> {
-                    try {
-                        check(input);
-                    } catch (AssertionError e) {
-                        throw new AssertionError(input + ": " + e.getMessage(), e); // dynamic tests are reported by index
-                    }
-                })));
+        return BadGgufCorpus.dynamicTests(corpus, LIMIT, BadModelCorpusTest::check);
     }
 
     private static void check(Input input) {

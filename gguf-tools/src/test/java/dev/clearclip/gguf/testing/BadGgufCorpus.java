@@ -7,11 +7,14 @@ import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Random;
+import java.util.stream.Stream;
+import org.junit.jupiter.api.DynamicTest;
 
 /**
  * The bad-input corpus of issue #7, generated at test time from {@link TinyClip}: truncations at
@@ -52,6 +55,27 @@ public final class BadGgufCorpus {
 
     private BadGgufCorpus(Path dir) {
         this.dir = dir;
+    }
+
+    /** What a test does with one corpus input. */
+    @FunctionalInterface
+    public interface InputCheck {
+        void check(Input input) throws Exception;
+    }
+
+    /**
+     * One dynamic test per input, each within {@code limit} (so a hang fails instead of stalling the
+     * run); a failure names the input, since JUnit reports dynamic tests by index only.
+     */
+    public static Stream<DynamicTest> dynamicTests(List<Input> corpus, Duration limit, InputCheck check) {
+        return corpus.stream().map(input -> DynamicTest.dynamicTest(input.toString(), () ->
+                org.junit.jupiter.api.Assertions.assertTimeoutPreemptively(limit, () -> {
+                    try {
+                        check.check(input);
+                    } catch (AssertionError e) {
+                        throw new AssertionError(input + ": " + e.getMessage(), e);
+                    }
+                })));
     }
 
     /** Writes the whole corpus into {@code dir} (which must exist) and lists it. */

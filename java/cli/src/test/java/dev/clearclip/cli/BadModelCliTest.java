@@ -1,7 +1,6 @@
 package dev.clearclip.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
-import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 
 import dev.clearclip.gguf.testing.BadGgufCorpus;
 import dev.clearclip.gguf.testing.BadGgufCorpus.Expect;
@@ -84,14 +83,7 @@ class BadModelCliTest {
 
     @TestFactory
     Stream<DynamicTest> everyModelCommandFailsCleanlyOnBadInput() {
-        return corpus.stream().map(input -> DynamicTest.dynamicTest(input.toString(), () ->
-                assertTimeoutPreemptively(LIMIT, () -> {
-                    try {
-                        check(input);
-                    } catch (AssertionError e) {
-                        throw new AssertionError(input + ": " + e.getMessage(), e); // dynamic tests are reported by index
-                    }
-                })));
+        return BadGgufCorpus.dynamicTests(corpus, LIMIT, BadModelCliTest::check);
     }
 
     private static void check(Input input) throws Exception {
