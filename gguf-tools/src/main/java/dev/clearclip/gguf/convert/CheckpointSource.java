@@ -21,6 +21,11 @@ interface CheckpointSource extends AutoCloseable {
     /** Where the tokenizer was looked for, for the error message when there is none. */
     String vocabularySearchDescription();
 
+    /** What the source mended or assumed, for a person to read (none by default). */
+    default List<String> notes() {
+        return List.of();
+    }
+
     @Override
     void close();
 }

@@ -39,7 +39,9 @@ import java.util.Optional;
 public final class ClipConverter {
     /** Layout of the checkpoint to convert. */
     public enum SourceFormat {
-        HUGGING_FACE, OPEN_CLIP
+        HUGGING_FACE, OPEN_CLIP,
+        /** A CLIP GGUF: ours, or monatis/clip.cpp's layout (the CLIP GGUFs on the Hugging Face hub). */
+        GGUF
     }
 
     private final SourceFormat format;
@@ -84,12 +86,26 @@ public final class ClipConverter {
     }
 
     /**
-     * Recognises the layout: {@code open_clip_config.json} means open_clip; {@code config.json}
+     * A CLIP GGUF file, rewritten into our layout: monatis/clip.cpp's files (whose
+     * {@code projection_dim} keys are wrong and whose tokenizer has no merges) or our own. The
+     * output type defaults to the type of the file's matrices (f32 if that is not a type we write).
+     */
+    public static ClipConverter fromGguf(Path file) {
+        GgmlType type = Files.isRegularFile(file) ? GgufSource.mainType(file) : GgmlType.F32;
+        return new ClipConverter(SourceFormat.GGUF, file, Optional.empty(), Optional.empty(),
+                type, Towers.BOTH, Optional.empty());
+    }
+
+    /**
+     * Recognises the layout: a file starting with the GGUF magic is a GGUF; {@code open_clip_config.json} means open_clip; {@code config.json}
      * with {@code model.safetensors} (or its shard index) means Hugging Face.
      *
      * @throws ConversionException if neither is recognised
      */
     public static ClipConverter detect(Path path) {
+        if (GgufSource.looksLike(path)) {
+            return fromGguf(path);
+        }
         if (Files.isDirectory(path) && HuggingFaceSource.looksLike(path)) {
             return fromHuggingFace(path);
         }
@@ -98,7 +114,7 @@ public final class ClipConverter {
         }
         throw new ConversionException(path + ": not a recognised CLIP checkpoint: expected a Hugging Face directory ("
                 + HuggingFaceSource.CONFIG + " + " + HuggingFaceSource.SINGLE_FILE + ") or an open_clip checkpoint ("
-                + OpenClipSource.CONFIG + " + " + OpenClipSource.WEIGHTS + ")");
+                + OpenClipSource.CONFIG + " + " + OpenClipSource.WEIGHTS + ") or a CLIP GGUF file");
     }
 
     /**
@@ -152,7 +168,12 @@ public final class ClipConverter {
     public ConversionResult write(Path output, ProgressListener listener) {
         Objects.requireNonNull(output, "output");
         Objects.requireNonNull(listener, "listener");
+        if (sameFile(source, output)) {
+            throw new ConversionException(output + ": is the file being converted; write to another name (the "
+                    + "input would be replaced before you could check the result)");
+        }
         try (CheckpointSource checkpoint = openSource()) {
+            checkpoint.notes().forEach(listener::note);
             ClipParameters parameters = checkpoint.parameters();
             Optional<ClipVocabulary> vocabulary = checkpoint.vocabulary();
             if (parameters.text().isPresent()) {
@@ -204,7 +225,17 @@ public final class ClipConverter {
         return switch (format) {
             case HUGGING_FACE -> HuggingFaceSource.open(source, towers, tokenizer);
             case OPEN_CLIP -> OpenClipSource.open(source, openClipConfig, towers, tokenizer);
+            case GGUF -> GgufSource.open(source, towers, tokenizer);
         };
+    }
+
+    private static boolean sameFile(Path a, Path b) {
+        try {
+            return Files.exists(a) && Files.exists(b) ? Files.isSameFile(a, b)
+                    : a.toAbsolutePath().normalize().equals(b.toAbsolutePath().normalize());
+        } catch (java.io.IOException e) {
+            return false;
+        }
     }
 
     private GgufMetadata metadata(ClipParameters parameters, Optional<ClipVocabulary> vocabulary, String modelName) {

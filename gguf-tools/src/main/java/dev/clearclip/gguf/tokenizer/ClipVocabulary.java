@@ -137,6 +137,17 @@ public record ClipVocabulary(List<String> tokens, List<String> merges) {
     }
 
     /**
+     * A vocabulary stored without its merges (as monatis/clip.cpp's converter writes
+     * {@code tokenizer.ggml.tokens}): the merges are rebuilt from the token order, see
+     * {@link MergeRebuilder}.
+     *
+     * @throws MergeRebuilder.NotOrderedException if the tokens are not in CLIP's order
+     */
+    public static ClipVocabulary fromOrderedTokens(List<String> tokens) {
+        return new ClipVocabulary(tokens, MergeRebuilder.rebuild(tokens));
+    }
+
+    /**
      * Reads merges, one "left right" pair a line, skipping a first line that is a version header
      * ("#version: ..." in Hugging Face files, "bpe_simple_vocab_16e6.txt#version: 0.2" in CLIP's).
      */
