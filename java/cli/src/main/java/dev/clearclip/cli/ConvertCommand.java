@@ -16,7 +16,11 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "convert", mixinStandardHelpOptions = true,
-        description = "Convert a CLIP checkpoint (Hugging Face directory or open_clip checkpoint) to GGUF.")
+        description = {"Convert a CLIP checkpoint (Hugging Face directory or open_clip checkpoint) to GGUF, or rewrite "
+                + "a CLIP GGUF made by another converter (monatis/clip.cpp's, as published on the Hugging Face hub) "
+                + "into clearclip's layout.",
+                "A GGUF's own metadata is checked against its tensors; where they disagree the tensors are used "
+                + "and a note says so. The output is never the input file."})
 final class ConvertCommand implements Callable<Integer> {
 
     @ParentCommand
@@ -26,14 +30,16 @@ final class ConvertCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "SRC",
-            description = "Hugging Face CLIP directory (config.json + model.safetensors) or open_clip checkpoint.")
+            description = "Hugging Face CLIP directory (config.json + model.safetensors), open_clip checkpoint, "
+                    + "or CLIP GGUF file.")
     Path source;
 
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.gguf", description = "Output file.")
     Path output;
 
-    @Option(names = "--type", paramLabel = "T", defaultValue = "f32",
-            description = "Type of the matrices: f32, f16, q8_0, q5_1, q5_0, q4_1, q4_0 (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--type", paramLabel = "T",
+            description = "Type of the matrices: f32, f16, q8_0, q5_1, q5_0, q4_1, q4_0 (default: f32; for a GGUF "
+                    + "input, the type of its matrices).")
     String type;
 
     @Option(names = "--tokenizer", paramLabel = "PATH",
@@ -46,8 +52,12 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        GgmlType t = parseType(type);
-        ClipConverter converter = ClipConverter.detect(source).outputType(t);
+        GgmlType requested = type == null ? null : parseType(type);
+        ClipConverter converter = ClipConverter.detect(source);
+        if (requested != null) {
+            converter = converter.outputType(requested);
+        }
+        GgmlType t = converter.outputType();
         if (tokenizer != null) {
             converter = converter.tokenizer(tokenizer);
         }

@@ -1,5 +1,6 @@
 package dev.clearclip.cli;
 
+import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -17,7 +18,9 @@ import java.nio.file.StandardOpenOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
+import java.util.ArrayList;
 import java.util.HexFormat;
+import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
 import java.util.regex.Pattern;
@@ -143,6 +146,54 @@ final class HubDownloader {
         }
         throw new IOException(what + ": download failed after " + MAX_ATTEMPTS + " attempts"
                 + (lastFailure == null ? "" : ": " + describe(lastFailure)) + "; run pull again to resume");
+    }
+
+    /**
+     * The files of a repository at a revision, from the hub's model API
+     * ({@code /api/models/<repo>/revision/<revision>}, its {@code siblings}).
+     *
+     * @throws IOException naming the repository and the problem
+     */
+    List<String> listFiles(String repo, String revision) throws IOException {
+        URI uri = URI.create(endpoint + "/api/models/" + repo + "/revision/"
+                + URLEncoder.encode(revision, StandardCharsets.UTF_8));
+        HttpRequest.Builder b = HttpRequest.newBuilder(uri).timeout(Duration.ofMinutes(1)).GET()
+                .header("User-Agent", "clearclip");
+        token.ifPresent(t -> b.header("Authorization", "Bearer " + t));
+        HttpResponse<byte[]> response;
+        try {
+            response = http.send(b.build(), HttpResponse.BodyHandlers.ofByteArray());
+        } catch (InterruptedException e) {
+            Thread.currentThread().interrupt();
+            throw new IOException(repo + ": interrupted while listing its files", e);
+        } catch (IOException e) {
+            throw new IOException(repo + ": cannot list its files: " + describe(e), e);
+        }
+        int status = response.statusCode();
+        if (status == 401 || status == 403) {
+            throw new IOException(repo + ": access denied (HTTP " + status + ") when listing its files; for gated or "
+                    + "private repositories set HF_TOKEN to a Hugging Face access token");
+        }
+        if (status == 404) {
+            throw new IOException(repo + ": no such repository or revision " + revision + " (HTTP 404 from " + uri + ")");
+        }
+        if (status != 200) {
+            throw new IOException(repo + ": HTTP " + status + " when listing its files from " + uri);
+        }
+        JsonNode siblings;
+        try {
+            siblings = Json.MAPPER.readTree(response.body()).path("siblings");
+        } catch (IOException e) {
+            throw new IOException(repo + ": the hub's file list is not JSON (" + uri + ")", e);
+        }
+        List<String> files = new ArrayList<>();
+        for (JsonNode sibling : siblings) {
+            String name = sibling.path("rfilename").asText("");
+            if (!name.isEmpty() && !name.startsWith("/") && !name.contains("..")) {
+                files.add(name);
+            }
+        }
+        return files;
     }
 
     private record Response(HttpResponse<InputStream> response, String sha256, long expectedSize) {
