@@ -3,6 +3,7 @@ package dev.clearclip.gguf.convert;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.clearclip.gguf.quantize.TensorClass;
 import dev.clearclip.gguf.tokenizer.ClipVocabulary;
+import dev.clearclip.gguf.torch.TorchCheckpoint;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -28,6 +29,8 @@ import java.util.stream.Stream;
 final class OpenClipSource extends SourceSupport {
     static final String CONFIG = "open_clip_config.json";
     static final String WEIGHTS = "open_clip_model.safetensors";
+    /** The pickled PyTorch weights older open_clip uploads have instead (read by {@link TorchCheckpoint}). */
+    static final String TORCH_WEIGHTS = "open_clip_pytorch_model.bin";
     static final String CLIP_BPE = "bpe_simple_vocab_16e6.txt.gz";
 
     private static final String VISION = "visual.";
@@ -37,6 +40,8 @@ final class OpenClipSource extends SourceSupport {
     private final ClipParameters parameters;
     private final Optional<ClipVocabulary> vocabulary;
     private final String vocabularySearch;
+    /** The safetensors copy of a PyTorch checkpoint, deleted on close. */
+    private Optional<Path> temporary = Optional.empty();
 
     private OpenClipSource(Path weights, Path configFile, Checkpoint checkpoint, Towers towers, Optional<Path> tokenizer) {
         super(checkpoint);
@@ -137,12 +142,52 @@ final class OpenClipSource extends SourceSupport {
             throw new ConversionException(configFile + ": missing: an open_clip checkpoint needs its " + CONFIG
                     + " ({\"model_cfg\": {...}}) beside the weights");
         }
-        Checkpoint checkpoint = Checkpoint.open(weights.toString(), List.of(weights), Map.of());
+        Path readable = weights;
+        Optional<Path> temporary = Optional.empty();
+        if (weights.getFileName().toString().endsWith(".bin")) {
+            // PyTorch's pickle format: rewritten once to safetensors, which the mapping below reads
+            try {
+                readable = Files.createTempFile("clearclip-openclip-", ".safetensors");
+            } catch (IOException e) {
+                throw new ConversionException(weights + ": cannot make a temporary file to read it: " + e.getMessage(), e);
+            }
+            temporary = Optional.of(readable);
+            try {
+                TorchCheckpoint.toSafetensors(weights, readable);
+            } catch (RuntimeException e) {
+                deleteQuietly(readable);
+                throw e;
+            }
+        }
+        Checkpoint checkpoint;
         try {
-            return new OpenClipSource(weights, configFile, checkpoint, towers, tokenizer);
+            checkpoint = Checkpoint.open(weights.toString(), List.of(readable), Map.of());
+        } catch (RuntimeException e) {
+            temporary.ifPresent(OpenClipSource::deleteQuietly);
+            throw e;
+        }
+        try {
+            OpenClipSource source = new OpenClipSource(weights, configFile, checkpoint, towers, tokenizer);
+            source.temporary = temporary;
+            return source;
         } catch (RuntimeException e) {
             checkpoint.close();
+            temporary.ifPresent(OpenClipSource::deleteQuietly);
             throw e;
+        }
+    }
+
+    @Override
+    public void close() {
+        super.close();
+        temporary.ifPresent(OpenClipSource::deleteQuietly);
+    }
+
+    private static void deleteQuietly(Path file) {
+        try {
+            Files.deleteIfExists(file);
+        } catch (IOException e) {
+            // a temporary file; nothing more to do
         }
     }
 
@@ -157,9 +202,12 @@ final class OpenClipSource extends SourceSupport {
             return path.resolve(WEIGHTS);
         }
         List<Path> candidates = safetensorsIn(path);
+        if (candidates.isEmpty() && Files.isRegularFile(path.resolve(TORCH_WEIGHTS))) {
+            return path.resolve(TORCH_WEIGHTS);
+        }
         if (candidates.size() != 1) {
             throw new ConversionException(path + ": no " + WEIGHTS + (candidates.isEmpty()
-                    ? " and no other .safetensors file"
+                    ? ", no other .safetensors file and no " + TORCH_WEIGHTS
                     : ", and " + candidates.size() + " other .safetensors files: name the one to convert"));
         }
         return candidates.getFirst();
