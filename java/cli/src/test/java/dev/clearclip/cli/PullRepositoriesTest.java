@@ -7,6 +7,7 @@ import com.sun.net.httpserver.HttpServer;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.testing.ClipCppGguf;
 import dev.clearclip.gguf.testing.Fixtures;
+import dev.clearclip.gguf.testing.TorchZip;
 import java.io.IOException;
 import java.io.OutputStream;
 import java.net.InetAddress;
@@ -202,6 +203,20 @@ class PullRepositoriesTest {
             assertThat(gguf.metadata().getString("general.name")).isEqualTo("org/openclip-tiny");
             assertThat(gguf.metadata().getBoolean("clip.use_gelu")).isTrue();
             assertThat(gguf.metadata().getStringList("tokenizer.ggml.merges")).hasSize(48894);
+        }
+    }
+
+    @Test
+    void openClipRepositoryWithOnlyPyTorchWeights() throws IOException {
+        Map<String, byte[]> oc = repos.get("org/openclip-tiny");
+        Path bin = TorchZip.fromSafetensors(Fixtures.model("openclip-tiny").resolve("open_clip_model.safetensors"),
+                tmp.resolve("open_clip_pytorch_model.bin"));
+        oc.remove("open_clip_model.safetensors");
+        oc.put("open_clip_pytorch_model.bin", Files.readAllBytes(bin));
+        Cli pull = Cli.run("pull", "org/openclip-tiny", "--type", "f16", "--endpoint", endpoint);
+        assertThat(pull.exit()).as(pull.err()).isZero();
+        try (GgufFile gguf = GgufFile.open(tmp.resolve("cache/models/org--openclip-tiny-f16.gguf"))) {
+            assertThat(gguf.metadata().getLong("clip.vision.block_count")).isEqualTo(3);
         }
     }
 

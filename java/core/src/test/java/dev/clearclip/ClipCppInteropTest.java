@@ -1,0 +1,118 @@
+package dev.clearclip;
+
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
+import dev.clearclip.gguf.GgmlType;
+import dev.clearclip.gguf.ProgressListener;
+import dev.clearclip.gguf.convert.ClipConverter;
+import dev.clearclip.gguf.testing.ClipCppGguf;
+import dev.clearclip.gguf.testing.CosineStats;
+import dev.clearclip.gguf.testing.Fixtures;
+import java.io.IOException;
+import java.nio.file.Path;
+import java.util.List;
+import org.junit.jupiter.api.AfterAll;
+import org.junit.jupiter.api.BeforeAll;
+import org.junit.jupiter.api.Test;
+import org.junit.jupiter.api.io.TempDir;
+
+/**
+ * CLIP GGUFs in monatis/clip.cpp's layout (written from the hf-tiny reference weights by
+ * {@link ClipCppGguf}: projection_dim 512, fc1/fc2 names swapped, no BPE merges) against our own
+ * conversion of the same weights: the tokenizer built from merges rebuilt out of the vocabulary
+ * gives open_clip's ids, and text embeddings, dense features and segmentations agree.
+ */
+class ClipCppInteropTest {
+    /** Cosine bound: the clip.cpp file rounds position embeddings to f16 where ours keeps f32. */
+    static final double COSINE = 0.99999;
+    /** Share of pixels with the same label (random weights make near-ties that f16 rounding can flip). */
+    static final double LABELS = 0.995;
+
+    @TempDir
+    static Path dir;
+    static Path clipCpp;
+    static ClipModel ours;
+    static ClipModel converted;
+
+    @BeforeAll
+    static void models() {
+        Path hf = Fixtures.model("hf-tiny");
+        clipCpp = ClipCppGguf.write(hf, dir.resolve("clip.cpp-f16.gguf"), ClipCppGguf.Kind.F16);
+        Path oursFile = dir.resolve("ours-f16.gguf");
+        ClipConverter.fromHuggingFace(hf).outputType(GgmlType.F16).write(oursFile, ProgressListener.NONE);
+        Path convertedFile = dir.resolve("converted-f16.gguf");
+        ClipConverter.fromGguf(clipCpp).write(convertedFile, ProgressListener.NONE);
+        ModelOptions options = ModelOptions.builder().noTextCache().build();
+        ours = ClipModel.load(oursFile, options);
+        converted = ClipModel.load(convertedFile, options);
+    }
+
+    @AfterAll
+    static void close() {
+        ours.close();
+        converted.close();
+    }
+
+    static void assertTokenizerMatchesOpenClip(ClipModel model) throws IOException {
+        JsonNode corpus = new ObjectMapper().readTree(Fixtures.file("tokenizer/corpus.json").toFile());
+        assertThat(corpus.size()).isGreaterThan(20);
+        for (JsonNode item : corpus) {
+            String text = item.get("text").asText();
+            int[] expected = new int[item.get("ids").size()];
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] = item.get("ids").get(i).asInt();
+            }
+            assertThat(model.tokenize(text)).as("ids of \"%s\"", text).containsExactly(expected);
+        }
+    }
+
+    /** A picture with edges and colour regions, so that dense features and labels vary across it. */
+    static RgbImage picture(int w, int h) {
+        byte[] rgb = new byte[w * h * 3];
+        for (int y = 0; y < h; y++) {
+            for (int x = 0; x < w; x++) {
+                int i = (y * w + x) * 3;
+                boolean disc = (x - w / 3) * (x - w / 3) + (y - h / 2) * (y - h / 2) < (h / 4) * (h / 4);
+                rgb[i] = (byte) (disc ? 230 : x * 255 / w);
+                rgb[i + 1] = (byte) (y > h * 2 / 3 ? 200 : y * 255 / h);
+                rgb[i + 2] = (byte) ((x / 32 + y / 32) % 2 == 0 ? 40 : 180);
+            }
+        }
+        return new RgbImage(w, h, rgb);
+    }
+
+    static void assertSameOutputs(ClipModel a, ClipModel b) {
+        List<String> texts = List.of("a photo of a fox", "a red car on a road", "café, naïve 😀");
+        float[][] ta = a.encodeText(texts);
+        float[][] tb = b.encodeText(texts);
+        for (int i = 0; i < texts.size(); i++) {
+            assertThat(CosineStats.of(ta[i], tb[i], ta[i].length).min()).as(texts.get(i)).isGreaterThanOrEqualTo(COSINE);
+        }
+        RgbImage image = picture(448, 336);
+        DenseFeatures fa = a.denseFeatures(image, BlockMode.CLEARCLIP);
+        DenseFeatures fb = b.denseFeatures(image, BlockMode.CLEARCLIP);
+        assertThat(fa.gridWidth()).isEqualTo(fb.gridWidth());
+        assertThat(CosineStats.of(fa.data(), fb.data(), fa.dim()).mean()).isGreaterThanOrEqualTo(COSINE);
+        ClassSet classes = ClassSet.parse("sky;road;car,truck;person;tree");
+        int[] la = a.segment(image, classes, SegmentOptions.defaults()).labels();
+        int[] lb = b.segment(image, classes, SegmentOptions.defaults()).labels();
+        int same = 0;
+        for (int i = 0; i < la.length; i++) {
+            same += la[i] == lb[i] ? 1 : 0;
+        }
+        assertThat((double) same / la.length).isGreaterThanOrEqualTo(LABELS);
+    }
+
+    @Test
+    void rebuiltMergesGiveOpenClipsIdsOnTheWholeCorpus() throws IOException {
+        assertTokenizerMatchesOpenClip(converted);
+    }
+
+    @Test
+    void convertedFileComputesWhatOurConversionDoes() {
+        assertThat(converted.info().projectionDim()).isEqualTo(64);
+        assertSameOutputs(converted, ours);
+    }
+}
