@@ -20,31 +20,30 @@ static clearclip_status cc_load_tokenizer(clearclip_model * m, const cc_loader *
     clearclip_status st = CLEARCLIP_OK;
     m->bos_id = CC_DEFAULT_BOS;
     m->eos_id = CC_DEFAULT_EOS;
-    if ((st = cc_get_int(ld, "tokenizer.ggml.bos_token_id", false, 0, &m->bos_id))) return st;
-    if ((st = cc_get_int(ld, "tokenizer.ggml.eos_token_id", false, 0, &m->eos_id))) return st;
+    if ((st = cc_get_int(ld, KEY_BOS_ID, false, 0, &m->bos_id))) return st;
+    if ((st = cc_get_int(ld, KEY_EOS_ID, false, 0, &m->eos_id))) return st;
     /* The text graph looks the ids up in the token embedding (ggml asserts on a row outside it),
      * and the EOT row is not checked again per call. */
     if (m->hp.has_text && (m->bos_id >= m->hp.vocab_size || m->eos_id >= m->hp.vocab_size)) {
         return cc_error(CLEARCLIP_ERR_MODEL,
-                        "%s: tokenizer.ggml.%s_token_id %d is outside the vocabulary of %d tokens "
-                        "(t.token_embd.weight)",
-                        ld->path, m->bos_id >= m->hp.vocab_size ? "bos" : "eos",
+                        "%s: %s %d is outside the vocabulary of %d tokens (" TN_TOKEN_EMBD ")",
+                        ld->path, m->bos_id >= m->hp.vocab_size ? KEY_BOS_ID : KEY_EOS_ID,
                         m->bos_id >= m->hp.vocab_size ? m->bos_id : m->eos_id, m->hp.vocab_size);
     }
-    int64_t tok_id   = gguf_find_key(ld->gguf, "tokenizer.ggml.tokens");
-    int64_t merge_id = gguf_find_key(ld->gguf, "tokenizer.ggml.merges");
+    int64_t tok_id   = gguf_find_key(ld->gguf, KEY_TOKENS);
+    int64_t merge_id = gguf_find_key(ld->gguf, KEY_MERGES);
     if (tok_id < 0) {
         return CLEARCLIP_OK; /* a vision-only file, or ids-only use of the text tower */
     }
     if (gguf_get_kv_type(ld->gguf, tok_id) != GGUF_TYPE_ARRAY ||
         gguf_get_arr_type(ld->gguf, tok_id) != GGUF_TYPE_STRING) {
-        return cc_error(CLEARCLIP_ERR_MODEL, "%s: tokenizer.ggml.tokens must be a string array",
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: " KEY_TOKENS " must be a string array",
                         ld->path);
     }
     if (merge_id < 0 || gguf_get_kv_type(ld->gguf, merge_id) != GGUF_TYPE_ARRAY ||
         gguf_get_arr_type(ld->gguf, merge_id) != GGUF_TYPE_STRING) {
         return cc_error(CLEARCLIP_ERR_MODEL,
-                        "%s: tokenizer.ggml.merges is missing or not a string array", ld->path);
+                        "%s: " KEY_MERGES " is missing or not a string array", ld->path);
     }
     size_t n_tok = gguf_get_arr_n(ld->gguf, tok_id);
     size_t n_merge = gguf_get_arr_n(ld->gguf, merge_id);
@@ -53,7 +52,7 @@ static clearclip_status cc_load_tokenizer(clearclip_model * m, const cc_loader *
     }
     if (m->hp.has_text && (int64_t) n_tok != m->hp.vocab_size) {
         return cc_error(CLEARCLIP_ERR_MODEL,
-                        "%s: tokenizer has %zu tokens but t.token_embd.weight has %d rows",
+                        "%s: tokenizer has %zu tokens but " TN_TOKEN_EMBD " has %d rows",
                         ld->path, n_tok, m->hp.vocab_size);
     }
     const char ** toks = malloc((n_tok + 1) * sizeof(char *));

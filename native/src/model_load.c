@@ -237,8 +237,8 @@ static clearclip_status cc_check_tensor(const cc_loader * ld, const char * name,
 static clearclip_status cc_check_ffn(const cc_loader * ld, const char * prefix, int blk, int32_t w,
                                      int32_t f) {
     char up[96], down[96];
-    snprintf(up, sizeof(up), "%s.blk.%d.ffn_up.weight", prefix, blk);
-    snprintf(down, sizeof(down), "%s.blk.%d.ffn_down.weight", prefix, blk);
+    snprintf(up, sizeof(up), TN_BLK, prefix, blk, TN_BLK_FFN_UP_W);
+    snprintf(down, sizeof(down), TN_BLK, prefix, blk, TN_BLK_FFN_DOWN_W);
     int64_t id_up = gguf_find_tensor(ld->gguf, up);
     bool swapped = false;
     if (id_up >= 0 && w != f) {
@@ -251,29 +251,29 @@ static clearclip_status cc_check_ffn(const cc_loader * ld, const char * prefix, 
     if (st) return st;
     st = cc_check_tensor(ld, down, CC_MAT, 2, swapped ? w : f, swapped ? f : w, 1, 1);
     if (st) return st;
-    snprintf(name, sizeof(name), "%s.blk.%d.ffn_up.bias", prefix, blk);
+    snprintf(name, sizeof(name), TN_BLK, prefix, blk, TN_BLK_FFN_UP_B);
     st = cc_check_tensor(ld, name, CC_VEC, 1, swapped ? w : f, 1, 1, 1);
     if (st) return st;
-    snprintf(name, sizeof(name), "%s.blk.%d.ffn_down.bias", prefix, blk);
+    snprintf(name, sizeof(name), TN_BLK, prefix, blk, TN_BLK_FFN_DOWN_B);
     return cc_check_tensor(ld, name, CC_VEC, 1, swapped ? f : w, 1, 1, 1);
 }
 
 static clearclip_status cc_check_blocks(const cc_loader * ld, const char * prefix,
                                         const cc_tower_hparams * hp) {
-    static const char * const vec_names[] = { "ln1.weight", "ln1.bias", "ln2.weight", "ln2.bias",
-                                              "attn_q.bias", "attn_k.bias", "attn_v.bias",
-                                              "attn_out.bias" };
-    static const char * const mat_names[] = { "attn_q.weight", "attn_k.weight", "attn_v.weight",
-                                              "attn_out.weight" };
+    static const char * const vec_names[] = { TN_BLK_LN1_W, TN_BLK_LN1_B, TN_BLK_LN2_W, TN_BLK_LN2_B,
+                                              TN_BLK_Q_B, TN_BLK_K_B, TN_BLK_V_B,
+                                              TN_BLK_OUT_B };
+    static const char * const mat_names[] = { TN_BLK_Q_W, TN_BLK_K_W, TN_BLK_V_W,
+                                              TN_BLK_OUT_W };
     char name[96];
     for (int i = 0; i < hp->layers; i++) {
         for (size_t j = 0; j < sizeof(mat_names) / sizeof(mat_names[0]); j++) {
-            snprintf(name, sizeof(name), "%s.blk.%d.%s", prefix, i, mat_names[j]);
+            snprintf(name, sizeof(name), TN_BLK, prefix, i, mat_names[j]);
             clearclip_status st = cc_check_tensor(ld, name, CC_MAT, 2, hp->width, hp->width, 1, 1);
             if (st) return st;
         }
         for (size_t j = 0; j < sizeof(vec_names) / sizeof(vec_names[0]); j++) {
-            snprintf(name, sizeof(name), "%s.blk.%d.%s", prefix, i, vec_names[j]);
+            snprintf(name, sizeof(name), TN_BLK, prefix, i, vec_names[j]);
             clearclip_status st = cc_check_tensor(ld, name, CC_VEC, 1, hp->width, 1, 1, 1);
             if (st) return st;
         }
@@ -287,18 +287,18 @@ static clearclip_status cc_read_tower_hparams(const cc_loader * ld, const char *
                                               cc_tower_hparams * hp) {
     char key[96];
     clearclip_status st;
-#define CC_INT(field, suffix, max)                                                \
-    snprintf(key, sizeof(key), "clip.%s.%s", tower, suffix);                      \
+#define CC_INT(field, key_fmt, max)                                                  \
+    snprintf(key, sizeof(key), key_fmt, tower);                                 \
     if ((st = cc_get_int_in(ld, key, true, 1, max, &hp->field)) != CLEARCLIP_OK) { \
         return st;                                                                \
     }
-    CC_INT(width, "embedding_length", CC_MAX_WIDTH);
-    CC_INT(ffn, "feed_forward_length", CC_MAX_FFN);
-    CC_INT(layers, "block_count", CC_MAX_LAYERS);
-    CC_INT(proj_dim, "projection_dim", CC_MAX_WIDTH);
-    CC_INT(heads, "attention.head_count", CC_MAX_WIDTH);
+    CC_INT(width, KEY_TOWER_WIDTH, CC_MAX_WIDTH);
+    CC_INT(ffn, KEY_TOWER_FFN, CC_MAX_FFN);
+    CC_INT(layers, KEY_TOWER_LAYERS, CC_MAX_LAYERS);
+    CC_INT(proj_dim, KEY_TOWER_PROJ_DIM, CC_MAX_WIDTH);
+    CC_INT(heads, KEY_TOWER_HEADS, CC_MAX_WIDTH);
 #undef CC_INT
-    snprintf(key, sizeof(key), "clip.%s.attention.layer_norm_epsilon", tower);
+    snprintf(key, sizeof(key), KEY_TOWER_EPS, tower);
     if ((st = cc_get_float(ld, key, &hp->eps)) != CLEARCLIP_OK) {
         return st;
     }
@@ -326,11 +326,11 @@ static clearclip_status cc_llava_error(const cc_loader * ld, const char * why) {
 
 static clearclip_status cc_check_llava_keys(const cc_loader * ld) {
     clearclip_status st = CLEARCLIP_OK;
-    if (cc_get_bool(ld, "clip.has_llava_projector", &st) == 1) {
-        return cc_llava_error(ld, "clip.has_llava_projector is set");
+    if (cc_get_bool(ld, KEY_LLAVA_HAS_PROJECTOR, &st) == 1) {
+        return cc_llava_error(ld, KEY_LLAVA_HAS_PROJECTOR " is set");
     }
-    if (gguf_find_key(ld->gguf, "clip.projector_type") >= 0) {
-        return cc_llava_error(ld, "it has clip.projector_type");
+    if (gguf_find_key(ld->gguf, KEY_LLAVA_PROJECTOR_TYPE) >= 0) {
+        return cc_llava_error(ld, "it has " KEY_LLAVA_PROJECTOR_TYPE);
     }
     return st;
 }
@@ -340,18 +340,19 @@ static clearclip_status cc_check_llava_tensors(const cc_loader * ld, const cc_hp
         return CLEARCLIP_OK; /* no vision tower in the file */
     }
     char name[96];
-    snprintf(name, sizeof(name), "v.blk.%d.attn_q.weight", hp->vision.layers - 1);
+    snprintf(name, sizeof(name), TN_BLK, TN_VISION, hp->vision.layers - 1, TN_BLK_Q_W);
     if (gguf_find_tensor(ld->gguf, name) < 0) {
-        snprintf(name, sizeof(name), "v.blk.%d.attn_q.weight", hp->vision.layers - 2);
+        snprintf(name, sizeof(name), TN_BLK, TN_VISION, hp->vision.layers - 2, TN_BLK_Q_W);
         if (hp->vision.layers >= 2 && gguf_find_tensor(ld->gguf, name) >= 0) {
             return cc_llava_error(ld, "the vision tower has no last block");
         }
     }
-    bool has_post = gguf_find_tensor(ld->gguf, "v.post_ln.weight") >= 0;
-    bool has_proj = gguf_find_tensor(ld->gguf, "visual_projection.weight") >= 0;
+    bool has_post = gguf_find_tensor(ld->gguf, TN_VISION_POST_LN_W) >= 0;
+    bool has_proj = gguf_find_tensor(ld->gguf, TN_VISION_PROJ) >= 0;
     bool has_mm   = false;
     for (int64_t i = 0; i < gguf_get_n_tensors(ld->gguf); i++) {
-        if (strncmp(gguf_get_tensor_name(ld->gguf, i), "mm.", 3) == 0) {
+        const char * tn = gguf_get_tensor_name(ld->gguf, i);
+        if (strncmp(tn, TN_LLAVA_MM_PREFIX, strlen(TN_LLAVA_MM_PREFIX)) == 0) {
             has_mm = true;
             break;
         }
@@ -368,47 +369,47 @@ static clearclip_status cc_check_llava_tensors(const cc_loader * ld, const cc_hp
 clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_model_params * mp,
                                         cc_hparams * hp) {
     clearclip_status st = CLEARCLIP_OK;
-    int64_t arch = gguf_find_key(ld->gguf, "general.architecture");
+    int64_t arch = gguf_find_key(ld->gguf, KEY_GENERAL_ARCHITECTURE);
     if (arch < 0) {
-        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key 'general.architecture'", ld->path);
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key '" KEY_GENERAL_ARCHITECTURE "'", ld->path);
     }
     if (gguf_get_kv_type(ld->gguf, arch) != GGUF_TYPE_STRING) {
         return cc_error(CLEARCLIP_ERR_MODEL,
-                        "%s: key 'general.architecture' has type %s, expected a string", ld->path,
+                        "%s: key '" KEY_GENERAL_ARCHITECTURE "' has type %s, expected a string", ld->path,
                         gguf_type_name(gguf_get_kv_type(ld->gguf, arch)));
     }
     const char * arch_name = gguf_get_val_str(ld->gguf, arch);
-    if (strcmp(arch_name, "clip") != 0) {
+    if (strcmp(arch_name, CC_ARCH_CLIP) != 0) {
         return cc_error(CLEARCLIP_ERR_MODEL,
-                        "%s: general.architecture is '%s', expected 'clip'", ld->path, arch_name);
+                        "%s: " KEY_GENERAL_ARCHITECTURE " is '%s', expected '" CC_ARCH_CLIP "'", ld->path, arch_name);
     }
-    int has_text   = cc_get_bool(ld, "clip.has_text_encoder", &st);
-    int has_vision = cc_get_bool(ld, "clip.has_vision_encoder", &st);
-    int use_gelu   = cc_get_bool(ld, "clip.use_gelu", &st);
+    int has_text   = cc_get_bool(ld, KEY_HAS_TEXT, &st);
+    int has_vision = cc_get_bool(ld, KEY_HAS_VISION, &st);
+    int use_gelu   = cc_get_bool(ld, KEY_USE_GELU, &st);
     if (st) return st;
     /* Older writers omit the tower flags; the towers' embedding tensors tell the same. */
-    if (has_text < 0) has_text = gguf_find_tensor(ld->gguf, "t.token_embd.weight") >= 0;
-    if (has_vision < 0) has_vision = gguf_find_tensor(ld->gguf, "v.patch_embd.weight") >= 0;
+    if (has_text < 0) has_text = gguf_find_tensor(ld->gguf, TN_TOKEN_EMBD) >= 0;
+    if (has_vision < 0) has_vision = gguf_find_tensor(ld->gguf, TN_PATCH_EMBD) >= 0;
     if ((st = cc_check_llava_keys(ld))) return st;
     if (use_gelu < 0) {
-        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key 'clip.use_gelu'", ld->path);
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing key '" KEY_USE_GELU "'", ld->path);
     }
     hp->has_text   = has_text && mp->load_text;
     hp->has_vision = has_vision && mp->load_vision;
     hp->use_gelu   = use_gelu;
-    if ((st = cc_get_int(ld, "general.file_type", false, 0, &hp->file_type))) return st;
-    int64_t name = gguf_find_key(ld->gguf, "general.name");
+    if ((st = cc_get_int(ld, KEY_GENERAL_FILE_TYPE, false, 0, &hp->file_type))) return st;
+    int64_t name = gguf_find_key(ld->gguf, KEY_GENERAL_NAME);
     if (name >= 0) {
         if (gguf_get_kv_type(ld->gguf, name) != GGUF_TYPE_STRING) {
             return cc_error(CLEARCLIP_ERR_MODEL,
-                            "%s: key 'general.name' has type %s, expected a string", ld->path,
+                            "%s: key '" KEY_GENERAL_NAME "' has type %s, expected a string", ld->path,
                             gguf_type_name(gguf_get_kv_type(ld->gguf, name)));
         }
         snprintf(hp->name, sizeof(hp->name), "%s", gguf_get_val_str(ld->gguf, name));
     }
     if (has_vision) {
         /* Read even when not loaded, so an mmproj file is still recognised as such. */
-        if ((st = cc_read_tower_hparams(ld, "vision", &hp->vision))) return st;
+        if ((st = cc_read_tower_hparams(ld, CC_TOWER_VISION, &hp->vision))) return st;
     }
     if ((st = cc_check_llava_tensors(ld, hp))) return st;
     if (!hp->has_text && !hp->has_vision) {
@@ -422,23 +423,23 @@ clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_model_par
                         : mp->load_vision ? "the vision tower only" : "neither tower");
     }
     if (hp->has_text) {
-        if ((st = cc_read_tower_hparams(ld, "text", &hp->text))) return st;
-        if ((st = cc_get_int_in(ld, "clip.text.context_length", true, 2, CC_MAX_CONTEXT,
+        if ((st = cc_read_tower_hparams(ld, CC_TOWER_TEXT, &hp->text))) return st;
+        if ((st = cc_get_int_in(ld, KEY_CONTEXT_LENGTH, true, 2, CC_MAX_CONTEXT,
                                 &hp->context_length))) {
             return st;
         }
     }
     if (hp->has_vision) {
-        if ((st = cc_get_int_in(ld, "clip.vision.image_size", true, 1, CC_MAX_IMAGE,
+        if ((st = cc_get_int_in(ld, KEY_IMAGE_SIZE, true, 1, CC_MAX_IMAGE,
                                 &hp->image_size))) {
             return st;
         }
-        if ((st = cc_get_int_in(ld, "clip.vision.patch_size", true, 1, CC_MAX_IMAGE,
+        if ((st = cc_get_int_in(ld, KEY_PATCH_SIZE, true, 1, CC_MAX_IMAGE,
                                 &hp->patch_size))) {
             return st;
         }
-        if ((st = cc_get_float3(ld, "clip.vision.image_mean", hp->image_mean))) return st;
-        if ((st = cc_get_float3(ld, "clip.vision.image_std", hp->image_std))) return st;
+        if ((st = cc_get_float3(ld, KEY_IMAGE_MEAN, hp->image_mean))) return st;
+        if ((st = cc_get_float3(ld, KEY_IMAGE_STD, hp->image_std))) return st;
         if (hp->image_size % hp->patch_size != 0) {
             return cc_error(CLEARCLIP_ERR_MODEL,
                             "%s: image size %d is not a multiple of the patch size %d", ld->path,
@@ -447,7 +448,7 @@ clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_model_par
         for (int i = 0; i < 3; i++) {
             if (!(hp->image_std[i] > 0.0f)) {
                 return cc_error(CLEARCLIP_ERR_MODEL,
-                                "%s: clip.vision.image_std element %d is %g, must be positive",
+                                "%s: " KEY_IMAGE_STD " element %d is %g, must be positive",
                                 ld->path, i, (double) hp->image_std[i]);
             }
         }
@@ -466,9 +467,9 @@ clearclip_status cc_check_tensors(const cc_loader * ld, cc_hparams * hp) {
     clearclip_status st;
     if (hp->has_text) {
         const cc_tower_hparams * t = &hp->text;
-        int64_t id = gguf_find_tensor(ld->gguf, "t.token_embd.weight");
+        int64_t id = gguf_find_tensor(ld->gguf, TN_TOKEN_EMBD);
         if (id < 0) {
-            return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing tensor 't.token_embd.weight'",
+            return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing tensor '" TN_TOKEN_EMBD "'",
                             ld->path);
         }
         int64_t vocab = gguf_get_tensor_ne(ld->gguf, id)[1];
@@ -477,13 +478,13 @@ clearclip_status cc_check_tensors(const cc_loader * ld, cc_hparams * hp) {
                             vocab);
         }
         hp->vocab_size = (int32_t) vocab;
-        if ((st = cc_check_tensor(ld, "t.token_embd.weight", CC_MAT, 2, t->width, vocab, 1, 1)) ||
-            (st = cc_check_tensor(ld, "t.position_embd.weight", CC_VEC, 2, t->width,
+        if ((st = cc_check_tensor(ld, TN_TOKEN_EMBD, CC_MAT, 2, t->width, vocab, 1, 1)) ||
+            (st = cc_check_tensor(ld, TN_TEXT_POS_EMBD, CC_VEC, 2, t->width,
                                   hp->context_length, 1, 1)) ||
-            (st = cc_check_blocks(ld, "t", t)) ||
-            (st = cc_check_tensor(ld, "t.post_ln.weight", CC_VEC, 1, t->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, "t.post_ln.bias", CC_VEC, 1, t->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, "text_projection.weight", CC_MAT, 2, t->width, t->proj_dim,
+            (st = cc_check_blocks(ld, TN_TEXT, t)) ||
+            (st = cc_check_tensor(ld, TN_TEXT_POST_LN_W, CC_VEC, 1, t->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, TN_TEXT_POST_LN_B, CC_VEC, 1, t->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, TN_TEXT_PROJ, CC_MAT, 2, t->width, t->proj_dim,
                                   1, 1))) {
             return st;
         }
@@ -491,17 +492,17 @@ clearclip_status cc_check_tensors(const cc_loader * ld, cc_hparams * hp) {
     if (hp->has_vision) {
         const cc_tower_hparams * v = &hp->vision;
         int64_t g0 = hp->image_size / hp->patch_size;
-        if ((st = cc_check_tensor(ld, "v.class_embd", CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, "v.patch_embd.weight", CC_MAT, 4, hp->patch_size,
+        if ((st = cc_check_tensor(ld, TN_CLASS_EMBD, CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, TN_PATCH_EMBD, CC_MAT, 4, hp->patch_size,
                                   hp->patch_size, 3, v->width)) ||
-            (st = cc_check_tensor(ld, "v.position_embd.weight", CC_VEC, 2, v->width, g0 * g0 + 1,
+            (st = cc_check_tensor(ld, TN_VISION_POS_EMBD, CC_VEC, 2, v->width, g0 * g0 + 1,
                                   1, 1)) ||
-            (st = cc_check_tensor(ld, "v.pre_ln.weight", CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, "v.pre_ln.bias", CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_blocks(ld, "v", v)) ||
-            (st = cc_check_tensor(ld, "v.post_ln.weight", CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, "v.post_ln.bias", CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, "visual_projection.weight", CC_MAT, 2, v->width,
+            (st = cc_check_tensor(ld, TN_PRE_LN_W, CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, TN_PRE_LN_B, CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_blocks(ld, TN_VISION, v)) ||
+            (st = cc_check_tensor(ld, TN_VISION_POST_LN_W, CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, TN_VISION_POST_LN_B, CC_VEC, 1, v->width, 1, 1, 1)) ||
+            (st = cc_check_tensor(ld, TN_VISION_PROJ, CC_MAT, 2, v->width,
                                   v->proj_dim, 1, 1))) {
             return st;
         }

@@ -3,6 +3,7 @@
 #ifndef CLEARCLIP_MODEL_LOAD_H
 #define CLEARCLIP_MODEL_LOAD_H
 
+#include "gguf_names.h"
 #include "internal.h"
 
 #include "gguf.h"

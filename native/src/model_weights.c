@@ -19,10 +19,10 @@
 #endif
 
 static bool cc_wanted_tensor(const cc_hparams * hp, const char * name) {
-    if (strncmp(name, "t.", 2) == 0 || strcmp(name, "text_projection.weight") == 0) {
+    if (strncmp(name, TN_TEXT ".", 2) == 0 || strcmp(name, TN_TEXT_PROJ) == 0) {
         return hp->has_text;
     }
-    if (strncmp(name, "v.", 2) == 0 || strcmp(name, "visual_projection.weight") == 0) {
+    if (strncmp(name, TN_VISION ".", 2) == 0 || strcmp(name, TN_VISION_PROJ) == 0) {
         return hp->has_vision;
     }
     return false;
@@ -37,25 +37,25 @@ static struct ggml_tensor * cc_get(struct ggml_context * ctx, const char * fmt, 
 
 static void cc_bind_layers(struct ggml_context * ctx, const char * prefix, int n, int32_t width,
                            cc_layer * layers) {
-    const char * f = "%s.blk.%d.%s";
+    const char * f = TN_BLK;
     for (int i = 0; i < n; i++) {
         cc_layer * l = &layers[i];
-        l->ln1_w = cc_get(ctx, f, prefix, i, "ln1.weight");
-        l->ln1_b = cc_get(ctx, f, prefix, i, "ln1.bias");
-        l->ln2_w = cc_get(ctx, f, prefix, i, "ln2.weight");
-        l->ln2_b = cc_get(ctx, f, prefix, i, "ln2.bias");
-        l->q_w   = cc_get(ctx, f, prefix, i, "attn_q.weight");
-        l->q_b   = cc_get(ctx, f, prefix, i, "attn_q.bias");
-        l->k_w   = cc_get(ctx, f, prefix, i, "attn_k.weight");
-        l->k_b   = cc_get(ctx, f, prefix, i, "attn_k.bias");
-        l->v_w   = cc_get(ctx, f, prefix, i, "attn_v.weight");
-        l->v_b   = cc_get(ctx, f, prefix, i, "attn_v.bias");
-        l->o_w   = cc_get(ctx, f, prefix, i, "attn_out.weight");
-        l->o_b   = cc_get(ctx, f, prefix, i, "attn_out.bias");
-        struct ggml_tensor * up_w   = cc_get(ctx, f, prefix, i, "ffn_up.weight");
-        struct ggml_tensor * up_b   = cc_get(ctx, f, prefix, i, "ffn_up.bias");
-        struct ggml_tensor * down_w = cc_get(ctx, f, prefix, i, "ffn_down.weight");
-        struct ggml_tensor * down_b = cc_get(ctx, f, prefix, i, "ffn_down.bias");
+        l->ln1_w = cc_get(ctx, f, prefix, i, TN_BLK_LN1_W);
+        l->ln1_b = cc_get(ctx, f, prefix, i, TN_BLK_LN1_B);
+        l->ln2_w = cc_get(ctx, f, prefix, i, TN_BLK_LN2_W);
+        l->ln2_b = cc_get(ctx, f, prefix, i, TN_BLK_LN2_B);
+        l->q_w   = cc_get(ctx, f, prefix, i, TN_BLK_Q_W);
+        l->q_b   = cc_get(ctx, f, prefix, i, TN_BLK_Q_B);
+        l->k_w   = cc_get(ctx, f, prefix, i, TN_BLK_K_W);
+        l->k_b   = cc_get(ctx, f, prefix, i, TN_BLK_K_B);
+        l->v_w   = cc_get(ctx, f, prefix, i, TN_BLK_V_W);
+        l->v_b   = cc_get(ctx, f, prefix, i, TN_BLK_V_B);
+        l->o_w   = cc_get(ctx, f, prefix, i, TN_BLK_OUT_W);
+        l->o_b   = cc_get(ctx, f, prefix, i, TN_BLK_OUT_B);
+        struct ggml_tensor * up_w   = cc_get(ctx, f, prefix, i, TN_BLK_FFN_UP_W);
+        struct ggml_tensor * up_b   = cc_get(ctx, f, prefix, i, TN_BLK_FFN_UP_B);
+        struct ggml_tensor * down_w = cc_get(ctx, f, prefix, i, TN_BLK_FFN_DOWN_W);
+        struct ggml_tensor * down_b = cc_get(ctx, f, prefix, i, TN_BLK_FFN_DOWN_B);
         /* fc1 is the matrix consuming the tower width (validated in cc_check_ffn). */
         bool swapped = up_w->ne[0] != width;
         l->fc1_w = swapped ? down_w : up_w;
@@ -70,25 +70,25 @@ static clearclip_status cc_weights_bind(const cc_hparams * hp, cc_weights * w) {
     if (hp->has_text) {
         w->t_layers = calloc((size_t) hp->text.layers, sizeof(cc_layer));
         if (!w->t_layers) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
-        w->t_token_embd = ggml_get_tensor(c, "t.token_embd.weight");
-        w->t_pos_embd   = ggml_get_tensor(c, "t.position_embd.weight");
-        w->t_post_ln_w  = ggml_get_tensor(c, "t.post_ln.weight");
-        w->t_post_ln_b  = ggml_get_tensor(c, "t.post_ln.bias");
-        w->t_proj       = ggml_get_tensor(c, "text_projection.weight");
-        cc_bind_layers(c, "t", hp->text.layers, hp->text.width, w->t_layers);
+        w->t_token_embd = ggml_get_tensor(c, TN_TOKEN_EMBD);
+        w->t_pos_embd   = ggml_get_tensor(c, TN_TEXT_POS_EMBD);
+        w->t_post_ln_w  = ggml_get_tensor(c, TN_TEXT_POST_LN_W);
+        w->t_post_ln_b  = ggml_get_tensor(c, TN_TEXT_POST_LN_B);
+        w->t_proj       = ggml_get_tensor(c, TN_TEXT_PROJ);
+        cc_bind_layers(c, TN_TEXT, hp->text.layers, hp->text.width, w->t_layers);
     }
     if (hp->has_vision) {
         w->v_layers = calloc((size_t) hp->vision.layers, sizeof(cc_layer));
         if (!w->v_layers) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
-        w->v_class_embd = ggml_get_tensor(c, "v.class_embd");
-        w->v_patch_embd = ggml_get_tensor(c, "v.patch_embd.weight");
-        w->v_pos_embd   = ggml_get_tensor(c, "v.position_embd.weight");
-        w->v_pre_ln_w   = ggml_get_tensor(c, "v.pre_ln.weight");
-        w->v_pre_ln_b   = ggml_get_tensor(c, "v.pre_ln.bias");
-        w->v_post_ln_w  = ggml_get_tensor(c, "v.post_ln.weight");
-        w->v_post_ln_b  = ggml_get_tensor(c, "v.post_ln.bias");
-        w->v_proj       = ggml_get_tensor(c, "visual_projection.weight");
-        cc_bind_layers(c, "v", hp->vision.layers, hp->vision.width, w->v_layers);
+        w->v_class_embd = ggml_get_tensor(c, TN_CLASS_EMBD);
+        w->v_patch_embd = ggml_get_tensor(c, TN_PATCH_EMBD);
+        w->v_pos_embd   = ggml_get_tensor(c, TN_VISION_POS_EMBD);
+        w->v_pre_ln_w   = ggml_get_tensor(c, TN_PRE_LN_W);
+        w->v_pre_ln_b   = ggml_get_tensor(c, TN_PRE_LN_B);
+        w->v_post_ln_w  = ggml_get_tensor(c, TN_VISION_POST_LN_W);
+        w->v_post_ln_b  = ggml_get_tensor(c, TN_VISION_POST_LN_B);
+        w->v_proj       = ggml_get_tensor(c, TN_VISION_PROJ);
+        cc_bind_layers(c, TN_VISION, hp->vision.layers, hp->vision.width, w->v_layers);
     }
     return CLEARCLIP_OK;
 }
@@ -242,7 +242,7 @@ static clearclip_status cc_check_finite(const clearclip_model * m, const cc_weig
     for (struct ggml_tensor * t = ggml_get_first_tensor(w->ctx); t;
          t = ggml_get_next_tensor(w->ctx, t)) {
         const bool vector = t->ne[1] == 1 && t->ne[2] == 1 && t->ne[3] == 1;
-        if (!vector && !strstr(ggml_get_name(t), "position_embd")) continue;
+        if (!vector && !strstr(ggml_get_name(t), "position_embd")) continue; /* TN_*_POS_EMBD */
         if (!cc_all_finite(t)) {
             return cc_error(CLEARCLIP_ERR_MODEL, "%s: tensor '%s' contains NaN or infinity",
                             m->path, ggml_get_name(t));
