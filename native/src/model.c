@@ -1,6 +1,7 @@
 /* The model object: loading (open the file, check it, read metadata, weights and tokenizer; see
  * model_load.c and model_weights.c), freeing, information and tokenizing. */
 #include "model_load.h"
+#include "bpe_rebuild.h"
 
 #include <errno.h>
 #include <stdio.h>
@@ -40,13 +41,12 @@ static clearclip_status cc_load_tokenizer(clearclip_model * m, const cc_loader *
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: " KEY_TOKENS " must be a string array",
                         ld->path);
     }
-    if (merge_id < 0 || gguf_get_kv_type(ld->gguf, merge_id) != GGUF_TYPE_ARRAY ||
-        gguf_get_arr_type(ld->gguf, merge_id) != GGUF_TYPE_STRING) {
-        return cc_error(CLEARCLIP_ERR_MODEL,
-                        "%s: " KEY_MERGES " is missing or not a string array", ld->path);
+    if (merge_id >= 0 && (gguf_get_kv_type(ld->gguf, merge_id) != GGUF_TYPE_ARRAY ||
+                          gguf_get_arr_type(ld->gguf, merge_id) != GGUF_TYPE_STRING)) {
+        return cc_error(CLEARCLIP_ERR_MODEL, "%s: " KEY_MERGES " is not a string array", ld->path);
     }
     size_t n_tok = gguf_get_arr_n(ld->gguf, tok_id);
-    size_t n_merge = gguf_get_arr_n(ld->gguf, merge_id);
+    size_t n_merge = merge_id >= 0 ? gguf_get_arr_n(ld->gguf, merge_id) : 0;
     if (n_tok > INT32_MAX || n_merge > INT32_MAX) {
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: tokenizer is too large", ld->path);
     }
@@ -65,10 +65,31 @@ static clearclip_status cc_load_tokenizer(clearclip_model * m, const cc_loader *
     for (size_t i = 0; i < n_tok; i++) toks[i] = gguf_get_arr_str(ld->gguf, tok_id, i);
     for (size_t i = 0; i < n_merge; i++) merges[i] = gguf_get_arr_str(ld->gguf, merge_id, i);
     char err[512] = "";
-    m->tokenizer = clip_tokenizer_init(toks, (int32_t) n_tok, merges, (int32_t) n_merge, m->bos_id,
-                                       m->eos_id, err, sizeof(err));
+    char ** rebuilt = NULL;
+    if (merge_id < 0) {
+        /* monatis/clip.cpp's files store the vocabulary without merges; CLIP's vocabulary order
+         * determines them (bpe_rebuild.h). */
+        int32_t n_rebuilt = 0;
+        rebuilt = clip_bpe_rebuild_merges(toks, (int32_t) n_tok, &n_rebuilt, err, sizeof(err));
+        if (!rebuilt) {
+            free(toks);
+            free(merges);
+            return cc_error(CLEARCLIP_ERR_MODEL,
+                            "%s: " KEY_TOKENS " comes without " KEY_MERGES " and the merges cannot be "
+                            "rebuilt from it: %s",
+                            ld->path, err);
+        }
+        cc_log(CLEARCLIP_LOG_INFO,
+               "clearclip: %s: no " KEY_MERGES "; rebuilt %d BPE merges from the order of " KEY_TOKENS,
+               ld->path, n_rebuilt);
+        n_merge = (size_t) n_rebuilt;
+    }
+    m->tokenizer = clip_tokenizer_init(toks, (int32_t) n_tok,
+                                       rebuilt ? (const char * const *) rebuilt : merges,
+                                       (int32_t) n_merge, m->bos_id, m->eos_id, err, sizeof(err));
     free(toks);
     free(merges);
+    free(rebuilt);
     if (!m->tokenizer) {
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: invalid tokenizer: %s", ld->path, err);
     }

@@ -218,10 +218,18 @@ static clearclip_status cc_check_tensor(const cc_loader * ld, const char * name,
                         ggml_type_name(type), name, cc_supported_types);
     }
     if (kind == CC_VEC && type != GGML_TYPE_F32 && type != GGML_TYPE_F16) {
+        /* monatis/clip.cpp's quantizer quantizes every 2-D weight, position embeddings included;
+         * our converter reads such files and writes those back in f32. */
+        bool clip_cpp_quantized = n_dims == 2 && strstr(name, "position_embd") != NULL;
         return cc_error(CLEARCLIP_ERR_UNSUPPORTED,
                         "%s: unsupported tensor type %s for '%s' (supported for vectors and "
-                        "embeddings: f32, f16)",
-                        ld->path, ggml_type_name(type), name);
+                        "embeddings: f32, f16)%s",
+                        ld->path, ggml_type_name(type), name,
+                        clip_cpp_quantized
+                            ? "; files quantized by monatis/clip.cpp quantize the position "
+                              "embeddings too: rewrite this one with `clearclip convert FILE -o "
+                              "NEW.gguf`, which keeps its type and stores those in f32"
+                            : "");
     }
     if (ne[0] % ggml_blck_size(type) != 0) {
         return cc_error(CLEARCLIP_ERR_MODEL,
@@ -312,6 +320,30 @@ static clearclip_status cc_read_tower_hparams(const cc_loader * ld, const char *
                         tower, hp->width, hp->heads);
     }
     return CLEARCLIP_OK;
+}
+
+/* monatis/clip.cpp's converter writes clip.*.projection_dim from the config's tower sections,
+ * which transformers fills with 512 whatever the model's projection is (ViT-L/14 projects to
+ * 768). Its files are otherwise consistent, so where the projection tensor is a [width, P]
+ * matrix its P is used, and the disagreement is logged for --verbose. */
+static void cc_trust_projection_shape(const cc_loader * ld, const char * tower,
+                                      const char * tensor, cc_tower_hparams * hp) {
+    int64_t id = gguf_find_tensor(ld->gguf, tensor);
+    if (id < 0) {
+        return; /* the tensor check names it as missing */
+    }
+    const int64_t * ne = gguf_get_tensor_ne(ld->gguf, id);
+    if (ne[0] != hp->width || ne[1] < 1 || ne[1] > CC_MAX_WIDTH || ne[2] != 1 || ne[3] != 1) {
+        return; /* not a projection of this tower: the tensor check reports it */
+    }
+    if (ne[1] != hp->proj_dim) {
+        cc_log(CLEARCLIP_LOG_INFO,
+               "clearclip: %s: clip.%s.projection_dim says %d but %s is [%" PRId64 ", %" PRId64
+               "]; using %" PRId64 " (monatis/clip.cpp's converter writes 512 whatever the "
+               "projection is)",
+               ld->path, tower, hp->proj_dim, tensor, ne[0], ne[1], ne[1]);
+        hp->proj_dim = (int32_t) ne[1];
+    }
 }
 
 /* llama.cpp's LLaVA "mmproj" files also say architecture "clip" but stop before what ClearCLIP
@@ -454,6 +486,12 @@ clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_model_par
         }
     } else {
         memset(&hp->vision, 0, sizeof(hp->vision));
+    }
+    if (hp->has_text) {
+        cc_trust_projection_shape(ld, CC_TOWER_TEXT, TN_TEXT_PROJ, &hp->text);
+    }
+    if (hp->has_vision) {
+        cc_trust_projection_shape(ld, CC_TOWER_VISION, TN_VISION_PROJ, &hp->vision);
     }
     if (hp->has_text && hp->has_vision && hp->text.proj_dim != hp->vision.proj_dim) {
         return cc_error(CLEARCLIP_ERR_MODEL,

@@ -612,7 +612,7 @@ static void metadata(void) {
     expect_edit("tokenizer.ggml.tokens", E_U32, 3, CLEARCLIP_ERR_MODEL,
                 "tokenizer.ggml.tokens must be a string array");
     expect_edit("tokenizer.ggml.merges", E_TOKENIZER, 0, CLEARCLIP_ERR_MODEL,
-                "tokenizer.ggml.merges is missing or not a string array");
+                "tokenizer.ggml.merges is not a string array");
     expect_edit(NULL, E_TOKENIZER, 0, CLEARCLIP_ERR_MODEL,
                 "tokenizer has 3 tokens but t.token_embd.weight has 16 rows");
 

@@ -1,6 +1,7 @@
 package dev.clearclip;
 
 import static org.assertj.core.api.Assertions.assertThat;
+import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
@@ -108,6 +109,32 @@ class ClipCppInteropTest {
     @Test
     void rebuiltMergesGiveOpenClipsIdsOnTheWholeCorpus() throws IOException {
         assertTokenizerMatchesOpenClip(converted);
+    }
+
+    /** The engine loads clip.cpp's file itself: projection from the matrix, merges rebuilt, fc1/fc2 by shape. */
+    @Test
+    void clipCppFileLoadsAsItIs() throws IOException {
+        try (ClipModel direct = ClipModel.load(clipCpp, ModelOptions.builder().noTextCache().build())) {
+            assertThat(direct.info().projectionDim()).isEqualTo(64);
+            assertTokenizerMatchesOpenClip(direct);
+            assertSameOutputs(direct, ours);
+        }
+    }
+
+    @Test
+    void clipCppQuantizedFileSaysHowToMakeItLoadable() {
+        Path q8 = ClipCppGguf.write(Fixtures.model("hf-tiny"), dir.resolve("clip.cpp-q8_0.gguf"), ClipCppGguf.Kind.Q8_0);
+        assertThatThrownBy(() -> ClipModel.load(q8))
+                .isInstanceOf(ClearClipException.class)
+                .hasMessageContaining("unsupported tensor type q8_0 for 't.position_embd.weight'")
+                .hasMessageContaining("clearclip convert");
+        Path fixed = dir.resolve("clip.cpp-q8_0-converted.gguf");
+        ClipConverter.fromGguf(q8).write(fixed, ProgressListener.NONE);
+        try (ClipModel model = ClipModel.load(fixed, ModelOptions.builder().noTextCache().build())) {
+            float[] a = model.encodeText("a photo of a fox");
+            float[] b = ours.encodeText("a photo of a fox");
+            assertThat(CosineStats.of(a, b, a.length).min()).isGreaterThan(0.995);
+        }
     }
 
     @Test

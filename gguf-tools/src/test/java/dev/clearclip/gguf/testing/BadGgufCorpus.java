@@ -266,6 +266,9 @@ public final class BadGgufCorpus {
             case "tokenizer.ggml.bos_token_id", "tokenizer.ggml.eos_token_id" -> Expect.ENGINE_REJECTS;
             // no vocabulary: a model usable with token ids only
             case "tokenizer.ggml.tokens" -> Expect.EITHER;
+            // TinyClip's vocabulary is in CLIP's order, so the engine rebuilds the merges from it
+            // (monatis/clip.cpp's files have no merges)
+            case "tokenizer.ggml.merges" -> Expect.VALID;
             default -> Expect.ENGINE_REJECTS;
         };
     }
@@ -534,7 +537,6 @@ public final class BadGgufCorpus {
                 {"eps-negative", "clip.vision.attention.layer_norm_epsilon", Value.f32(-1f)},
                 {"std-zero", "clip.vision.image_std", Value.floats(0f, 0.2f, 0.2f)},
                 {"std-nan", "clip.vision.image_std", Value.floats(Float.NaN, 0.2f, 0.2f)},
-                {"projection-differs", "clip.vision.projection_dim", Value.u32(8)},
                 {"bos-outside-vocabulary", "tokenizer.ggml.bos_token_id", Value.u32(100_000)},
                 {"eos-negative", "tokenizer.ggml.eos_token_id", Value.i32(-1)},
                 {"merge-without-space", "tokenizer.ggml.merges", Value.strings(List.of("hel"))},
@@ -544,6 +546,16 @@ public final class BadGgufCorpus {
         }) {
             add("value-" + c[0], model.copy().put((String) c[1], (Value) c[2]), Expect.ENGINE_REJECTS);
         }
+        // a projection_dim that disagrees with the projection matrix is what monatis/clip.cpp's
+        // converter writes (512 whatever the projection): the engine uses the matrix's shape
+        for (String key : List.of("clip.vision.projection_dim", "clip.text.projection_dim")) {
+            add("value-" + key + "-differs-from-the-matrix", model.copy().put(key, Value.u32(512)), Expect.VALID);
+        }
+        // no merges and a vocabulary out of CLIP's merge order: the merges cannot be rebuilt
+        List<String> outOfOrder = new ArrayList<>(TinyClip.vocabulary());
+        java.util.Collections.swap(outOfOrder, 512, 513);
+        add("merges-missing-vocabulary-out-of-order", model.copy().remove("tokenizer.ggml.merges")
+                .put("tokenizer.ggml.tokens", Value.strings(outOfOrder)), Expect.ENGINE_REJECTS);
         // a vocabulary of the right size that lacks a byte token
         List<String> vocab = new ArrayList<>(TinyClip.vocabulary());
         vocab.set(5, "not-a-byte");
