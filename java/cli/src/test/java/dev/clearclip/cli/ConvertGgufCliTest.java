@@ -33,6 +33,21 @@ class ConvertGgufCliTest {
     }
 
     @Test
+    void verboseSaysWhatTheEngineMendedInAClipCppFile() {
+        Path in = ClipCppGguf.write(Fixtures.hfTiny(), tmp.resolve("clip.cpp.gguf"), ClipCppGguf.Kind.F16);
+        Cli quiet = Cli.run("tokenize", "-m", in.toString(), "a photo of a fox");
+        assertThat(quiet.exit()).as(quiet.err()).isZero();
+        assertThat(quiet.err()).doesNotContain("projection_dim");
+        Cli verbose = Cli.run("--verbose", "tokenize", "-m", in.toString(), "a photo of a fox");
+        assertThat(verbose.exit()).as(verbose.err()).isZero();
+        assertThat(verbose.out()).isEqualTo(quiet.out());
+        assertThat(verbose.err()).contains(
+                "clip.text.projection_dim says 512 but text_projection.weight is [64, 64]; using 64",
+                "clip.vision.projection_dim says 512 but visual_projection.weight is [96, 64]; using 64",
+                "no tokenizer.ggml.merges; rebuilt 48894 BPE merges from the order of tokenizer.ggml.tokens");
+    }
+
+    @Test
     void refusesToWriteOverItsInput() throws Exception {
         Path in = ClipCppGguf.write(Fixtures.hfTiny(), tmp.resolve("same.gguf"), ClipCppGguf.Kind.F16);
         byte[] before = Files.readAllBytes(in);
