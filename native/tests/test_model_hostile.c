@@ -7,6 +7,7 @@
 #include "clearclip.h"
 #include "test_common.h"
 #include "tiny_model.h"
+#include "segment_call.h"
 
 #if defined(__GNUC__)
 #  define CC_TEST_PRINTF __attribute__((format(printf, 1, 2)))
@@ -698,7 +699,7 @@ static void non_finite_weights(void) {
         sp.short_side = 0;
         sp.crop = 32;
         sp.stride = 16;
-        CHECK_STATUS(clearclip_segment(c, rgb, 32, 32, 32 * 3, emb, 2, NULL, 2, sp, labels, NULL),
+        CHECK_STATUS(segment_call(TINY_P, c, rgb, 32, 32, 32 * 3, emb, 2, NULL, 2, sp, labels, NULL),
                      CLEARCLIP_ERR_MODEL, needle);
         /* the text tower is intact and still works */
         const int32_t ids[3] = { TINY_BOS, 3, TINY_EOS };
