@@ -219,6 +219,8 @@ public final class SegmentJob implements Callable<Integer> {
         long start = System.nanoTime();
         ClearClipSpark.segment(files, spec, pictures, errors).select(columns).write()
                 .mode(resume ? SaveMode.Append : overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists)
+                // JSON: "error":null on good rows (and null results on bad ones), as segment's JSON has them
+                .option("ignoreNullFields", "false")
                 .format(fmt).save(output);
         double seconds = (System.nanoTime() - start) / 1e9;
         summary = new Summary(pictures.value(), errors.value(), skipped, seconds);

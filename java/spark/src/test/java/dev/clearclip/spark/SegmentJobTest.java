@@ -194,7 +194,7 @@ class SegmentJobTest {
                 }).toList();
         assertThat(lines).hasSize(2).allSatisfy(l -> assertThat(l).startsWith("{\"path\":")
                 .contains("\"width\":", "\"height\":", "\"classes\":[{\"name\":", "\"pixels\":", "\"fraction\":",
-                        "\"labels_png\":"));
+                        "\"labels_png\":", "\"error\":null"));
 
         // an existing output is refused without --resume / --overwrite
         Run again = job(args("--input", in.toString(), "--output", out.toString(), "--format", "json", "--with-labels"));
