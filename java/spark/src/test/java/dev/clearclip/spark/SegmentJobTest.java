@@ -245,6 +245,20 @@ class SegmentJobTest {
     }
 
     @Test
+    void aModelShippedWithFilesIsFoundByItsName() throws IOException {
+        // what spark-submit --files does: the file reaches every node's SparkFiles folder
+        // from the class-wide folder: later tasks of this session fetch the added file again
+        Path shipped = Files.copy(model, shared.resolve("shipped-tiny.gguf"));
+        spark.sparkContext().addFile(shipped.toString());
+        Path found = ExecutorModels.resolve("shipped-tiny.gguf");
+        assertThat(found).isNotEqualTo(shipped.toAbsolutePath());
+        assertThat(found.getFileName().toString()).isEqualTo("shipped-tiny.gguf");
+        assertThat(Files.mismatch(found, model)).isEqualTo(-1L);
+        // a path that exists is taken as given
+        assertThat(ExecutorModels.resolve(model.toString())).isEqualTo(model.toAbsolutePath());
+    }
+
+    @Test
     void badArgumentsAreUsageErrors() {
         Run noClasses = job("-m", model.toString(), "--input", tmp.toString(), "--output", tmp.resolve("o").toString());
         assertThat(noClasses.exit()).isEqualTo(SegmentJob.EXIT_USAGE);
