@@ -259,7 +259,7 @@ test: jdk $(GGML_STAMP) $(FIXTURE_STAMP)
 	 exit $$rc
 
 clean:
-	rm -rf native/target bindings/target gguf-tools/target java/core/target java/cli/target build/.test-started
+	rm -rf native/target bindings/target gguf-tools/target java/core/target java/cli/target java/spark/target build/.test-started
 
 distclean: clean
 	rm -rf build $(VENV)

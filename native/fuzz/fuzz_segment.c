@@ -170,8 +170,16 @@ static void fuzz_segment(fuzz_reader * r) {
     int32_t * labels = malloc(sizeof(int32_t) * n_px);
     float * probs = want_probs && n_classes > 0 ? malloc(sizeof(float) * n_px * (size_t) n_classes)
                                                 : NULL;
-    clearclip_status st = clearclip_segment(fuzz_ctx, rgb, width, height, row_stride, emb, n_names,
-                                            name_class, n_classes, sp, labels, probs);
+    /* the class set refuses what is wrong with the names (counts, map, non-finite values) */
+    clearclip_classes * classes = NULL;
+    clearclip_status st = clearclip_classes_init(emb, n_names, P, name_class, n_classes, &classes);
+    FUZZ_ASSERT((st == CLEARCLIP_OK) == (classes != NULL), "class set %p with status %s",
+                (void *) classes, clearclip_status_name(st));
+    if (st == CLEARCLIP_OK) {
+        const clearclip_image image = { rgb, width, height, row_stride };
+        st = clearclip_segment(fuzz_ctx, &image, classes, sp, labels, probs);
+    }
+    clearclip_classes_free(classes);
     if (fuzz_verbose()) {
         fprintf(stderr, "segment %dx%d stride %d short %d crop %d stride %d mode %d names %d classes "
                 "%d map %d probs %d -> %s %s\n", width, height, row_stride, sp.short_side, sp.crop,

@@ -16,8 +16,9 @@
  *     The one exception is the log callback (clearclip_log_set), which is
  *     process-wide by nature because ggml's own logger is.
  *
- * Image input is float32, planar (CHW, 3 x height x width), already normalised
- * with the model's mean/std (see clearclip_image_normalize).
+ * Image input of the vision functions is float32, planar (CHW, 3 x height x
+ * width), already normalised with the model's mean/std (see
+ * clearclip_image_normalize); segmentation takes 8-bit RGB (clearclip_image).
  */
 #ifndef CLEARCLIP_H
 #define CLEARCLIP_H
@@ -71,6 +72,7 @@ typedef enum clearclip_block_mode {
 
 typedef struct clearclip_model   clearclip_model;
 typedef struct clearclip_context clearclip_context;
+typedef struct clearclip_classes clearclip_classes;
 
 /* ---- library ------------------------------------------------------------ */
 
@@ -306,6 +308,39 @@ CLEARCLIP_API clearclip_status clearclip_pamr(const float * image,
 
 /* ---- segmentation ------------------------------------------------------- */
 
+/* An 8-bit RGB picture as the caller holds it; the engine only reads it during the call. */
+typedef struct clearclip_image {
+    const uint8_t * rgb;        /* interleaved R, G, B bytes, row after row            */
+    int32_t         width;      /* pixels, 1..16384                                    */
+    int32_t         height;     /* pixels, 1..16384                                    */
+    int32_t         row_stride; /* bytes from one row to the next, >= 3 * width        */
+} clearclip_image;
+
+/*
+ * A class set: the classes of a segmentation, given by the embeddings of their names, made once
+ * and used by any number of clearclip_segment calls (on any context and thread: it is read-only
+ * after creation). The arrays are copied.
+ *
+ * name_embeddings: n_names x dim floats, all finite; L2-normalised (e.g. from
+ *   clearclip_encode_text, averaged over prompt templates); dim must be the projection_dim of
+ *   the model it is used with.
+ * name_class: the class index (0..n_classes-1) of each name, so that synonyms share a class;
+ *   NULL means name i is class i (then n_names == n_classes).
+ * Refused with CLEARCLIP_ERR_INVALID_ARGUMENT: counts or dim not positive, a class index out of
+ * range, a NaN or infinite value (the message names it).
+ */
+CLEARCLIP_API clearclip_status clearclip_classes_init(const float * name_embeddings,
+                                                      int32_t n_names,
+                                                      int32_t dim,
+                                                      const int32_t * name_class,
+                                                      int32_t n_classes,
+                                                      clearclip_classes ** out);
+/* Frees a class set; NULL is ignored. */
+CLEARCLIP_API void clearclip_classes_free(clearclip_classes * classes);
+/* Number of classes (planes of class_probs) and of names of a class set; 0 for NULL. */
+CLEARCLIP_API int32_t clearclip_classes_n_classes(const clearclip_classes * classes);
+CLEARCLIP_API int32_t clearclip_classes_n_names(const clearclip_classes * classes);
+
 /* Segmentation progress: called on the calling thread after each sliding window with the
  * windows done so far and the window count (windows_done == n_windows after the last). */
 typedef void (*clearclip_progress_callback)(int32_t windows_done, int32_t n_windows,
@@ -331,8 +366,8 @@ typedef struct clearclip_segment_params {
 CLEARCLIP_API clearclip_segment_params clearclip_segment_default_params(void);
 
 /*
- * Open-vocabulary segmentation of one 8-bit RGB image with the reference
- * ClearCLIP pipeline: short-side resize, sliding windows (each zero-padded to
+ * Open-vocabulary segmentation of one 8-bit RGB image into the classes of a class set, with the
+ * reference ClearCLIP pipeline: short-side resize, sliding windows (each zero-padded to
  * the patch size after normalisation), dense features of the chosen final
  * block scored against the name embeddings (cosine), window logits upsampled
  * bilinearly and averaged over overlaps, resized to the input size, refined with PAMR
@@ -342,23 +377,14 @@ CLEARCLIP_API clearclip_segment_params clearclip_segment_default_params(void);
  * input size (n_names * width * height floats) plus 8 * n_pamr_dilations + 4 planes of
  * width * height floats, and runs on the calling thread.
  *
- * name_embeddings: n_names x projection_dim, L2-normalised (e.g. from
- *   clearclip_encode_text, averaged over prompt templates).
- * name_class: class index (0..n_classes-1) of each name, so that synonyms
- *   share a class; NULL means name i is class i (then n_names == n_classes).
+ * classes: from clearclip_classes_init, with the model's projection_dim.
  * labels: out, width * height class indices, row-major.
  * class_probs: NULL, or out n_classes * width * height probabilities
  *   (class-major planes), the max over each class's names.
  */
 CLEARCLIP_API clearclip_status clearclip_segment(clearclip_context * ctx,
-                                                 const uint8_t * rgb,
-                                                 int32_t width,
-                                                 int32_t height,
-                                                 int32_t row_stride,
-                                                 const float * name_embeddings,
-                                                 int32_t n_names,
-                                                 const int32_t * name_class,
-                                                 int32_t n_classes,
+                                                 const clearclip_image * image,
+                                                 const clearclip_classes * classes,
                                                  clearclip_segment_params params,
                                                  int32_t * labels,
                                                  float * class_probs);

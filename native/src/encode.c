@@ -446,7 +446,7 @@ clearclip_status clearclip_dense_features_ex(clearclip_context * ctx, const floa
     cc_clear_error();
     clearclip_status st = cc_check_image_args(ctx, pixels, width, height, out);
     if (st) return st;
-    if ((int) mode < CLEARCLIP_MODE_CLEARCLIP || (int) mode > CLEARCLIP_MODE_NACLIP) {
+    if (!cc_mode_known(mode)) {
         return cc_error(CLEARCLIP_ERR_UNSUPPORTED, "unknown block mode %d", (int) mode);
     }
     if (!isfinite(gaussian_std) || !(gaussian_std > 0.0f)) {

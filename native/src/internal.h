@@ -147,8 +147,21 @@ static inline clearclip_status cc_need_text(const clearclip_model * model) {
     return CLEARCLIP_OK;
 }
 
+/* Whether mode is one of clearclip_block_mode's values (a new mode extends this range). */
+static inline bool cc_mode_known(clearclip_block_mode mode) {
+    return (int) mode >= CLEARCLIP_MODE_CLEARCLIP && (int) mode <= CLEARCLIP_MODE_NACLIP;
+}
+
 /* Reads the f32 value of a (f32 or f16) host tensor into dst (ggml_nelements floats). */
 void cc_tensor_to_f32_host(const struct ggml_tensor * t, float * dst);
+
+/* ---- class sets (classes.c) ---------------------------------------------- */
+
+struct clearclip_classes {
+    int32_t   n_names, n_classes, dim;
+    float *   embeddings; /* n_names x dim, finite */
+    int32_t * name_class; /* n_names entries in 0..n_classes-1 (identity when none was given) */
+};
 
 /* ---- context (context.c) ------------------------------------------------- */
 

@@ -124,16 +124,18 @@ static void cc_seg_accumulate(const float * logits, const cc_seg_window * win, i
     }
 }
 
-static clearclip_status cc_check_segment_args(const clearclip_context * ctx, const uint8_t * rgb,
-                                              int32_t width, int32_t height, int32_t row_stride,
-                                              const float * emb, int32_t n_names,
-                                              const int32_t * name_class, int32_t n_classes,
+/* The class set was checked when it was made (clearclip_classes_init); here the rest. */
+static clearclip_status cc_check_segment_args(const clearclip_context * ctx,
+                                              const clearclip_image * image,
+                                              const clearclip_classes * classes,
                                               const clearclip_segment_params * p,
                                               const int32_t * labels) {
-    if (!ctx || !rgb || !emb || !labels) {
+    if (!ctx || !image || !image->rgb || !classes || !labels) {
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
-                        "ctx, rgb, name_embeddings and labels must not be NULL");
+                        "ctx, image, image->rgb, classes and labels must not be NULL");
     }
+    const int32_t width = image->width, height = image->height, row_stride = image->row_stride;
+    const int32_t n_classes = classes->n_classes;
     if (width <= 0 || height <= 0 || width > CC_MAX_SIDE || height > CC_MAX_SIDE) {
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
                         "image size %dx%d must be within 1..%d per side", width, height,
@@ -143,22 +145,6 @@ static clearclip_status cc_check_segment_args(const clearclip_context * ctx, con
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
                         "row_stride %d is smaller than 3 * width = %lld", row_stride,
                         (long long) width * 3);
-    }
-    if (n_names <= 0 || n_classes <= 0) {
-        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
-                        "n_names (%d) and n_classes (%d) must be positive", n_names, n_classes);
-    }
-    if (!name_class && n_names != n_classes) {
-        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
-                        "name_class is NULL, so n_names (%d) must equal n_classes (%d)", n_names,
-                        n_classes);
-    }
-    for (int32_t i = 0; name_class && i < n_names; i++) {
-        if (name_class[i] < 0 || name_class[i] >= n_classes) {
-            return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
-                            "name_class[%d] = %d is outside 0..%d", i, name_class[i],
-                            n_classes - 1);
-        }
     }
     if (p->short_side < 0 || p->short_side > CC_MAX_SIDE) {
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "short_side %d must be within 0..%d",
@@ -175,7 +161,7 @@ static clearclip_status cc_check_segment_args(const clearclip_context * ctx, con
                         "stride %d is larger than crop %d: windows would leave pixels uncovered",
                         p->stride, p->crop);
     }
-    if ((int) p->mode < CLEARCLIP_MODE_CLEARCLIP || (int) p->mode > CLEARCLIP_MODE_NACLIP) {
+    if (!cc_mode_known(p->mode)) {
         return cc_error(CLEARCLIP_ERR_UNSUPPORTED, "unknown block mode %d", (int) p->mode);
     }
     if (!isfinite(p->naclip_std) || !(p->naclip_std > 0.0f)) {
@@ -209,7 +195,14 @@ static clearclip_status cc_check_segment_args(const clearclip_context * ctx, con
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "background_class %d is outside 0..%d",
                         p->background_class, n_classes - 1);
     }
-    return cc_need_vision(ctx->model);
+    clearclip_status st = cc_need_vision(ctx->model);
+    if (st) return st;
+    if (classes->dim != ctx->model->hp.vision.proj_dim) {
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT,
+                        "the classes' embeddings have %d dimensions, the model projects to %d",
+                        classes->dim, ctx->model->hp.vision.proj_dim);
+    }
+    return CLEARCLIP_OK;
 }
 
 /* Scales, softmaxes over names, takes each class's best name and the best class per pixel for
@@ -313,17 +306,13 @@ static void cc_seg_pamr_image(cc_seg_buffers * b, const uint8_t * rgb, int32_t w
     }
 }
 
-clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb, int32_t width,
-                                   int32_t height, int32_t row_stride,
-                                   const float * name_embeddings, int32_t n_names,
-                                   const int32_t * name_class, int32_t n_classes,
-                                   clearclip_segment_params params, int32_t * labels,
-                                   float * class_probs) {
-    cc_clear_error();
-    clearclip_status st = cc_check_segment_args(ctx, rgb, width, height, row_stride,
-                                                name_embeddings, n_names, name_class, n_classes,
-                                                &params, labels);
-    if (st) return st;
+static clearclip_status cc_segment_run(clearclip_context * ctx, const uint8_t * rgb,
+                                       int32_t width, int32_t height, int32_t row_stride,
+                                       const float * name_embeddings, int32_t n_names,
+                                       const int32_t * name_class, int32_t n_classes,
+                                       clearclip_segment_params params, int32_t * labels,
+                                       float * class_probs) {
+    clearclip_status st = CLEARCLIP_OK;
     const cc_hparams * hp = &ctx->model->hp;
     const int32_t P = hp->vision.proj_dim, patch = hp->patch_size;
 
@@ -479,4 +468,16 @@ clearclip_status clearclip_segment(clearclip_context * ctx, const uint8_t * rgb,
     }
     cc_seg_free(&b);
     return CLEARCLIP_OK;
+}
+
+clearclip_status clearclip_segment(clearclip_context * ctx, const clearclip_image * image,
+                                   const clearclip_classes * classes,
+                                   clearclip_segment_params params, int32_t * labels,
+                                   float * class_probs) {
+    cc_clear_error();
+    clearclip_status st = cc_check_segment_args(ctx, image, classes, &params, labels);
+    if (st) return st;
+    return cc_segment_run(ctx, image->rgb, image->width, image->height, image->row_stride,
+                          classes->embeddings, classes->n_names, classes->name_class,
+                          classes->n_classes, params, labels, class_probs);
 }

@@ -2,6 +2,7 @@
 #include "clearclip.h"
 #include "test_common.h"
 #include "tiny_model.h"
+#include "segment_call.h"
 
 #include "ggml.h"
 #include "gguf.h"
@@ -187,7 +188,7 @@ static void abort_and_progress(const char * model_path) {
     progress_record pr = { .abort_after = -1 };
     p.progress = record_progress;
     p.progress_user_data = &pr;
-    CHECK(clearclip_segment(c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, full, NULL) == CLEARCLIP_OK);
+    CHECK(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, full, NULL) == CLEARCLIP_OK);
     CHECK_MSG(pr.calls == n_windows && pr.total == n_windows && pr.last_done == n_windows,
               "%d progress calls, total %d, last %d; the reference grid has %d windows", pr.calls,
               pr.total, pr.last_done, n_windows);
@@ -197,7 +198,7 @@ static void abort_and_progress(const char * model_path) {
     progress_record ab = { .abort_after = 5 };
     p.progress_user_data = &ab;
     clearclip_context_set_abort_callback(c, abort_after_windows, &ab);
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, again, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, again, NULL),
                  CLEARCLIP_ERR_ABORTED, "aborted by the caller");
     CHECK_MSG(ab.calls == 5, "%d windows ran before the abort took effect", ab.calls);
     CHECK(strcmp(clearclip_status_name(CLEARCLIP_ERR_ABORTED), "CLEARCLIP_ERR_ABORTED") == 0);
@@ -205,13 +206,13 @@ static void abort_and_progress(const char * model_path) {
     /* the context stays usable: with the callback cleared the same result as before */
     clearclip_context_set_abort_callback(c, NULL, NULL);
     p.progress = NULL;
-    CHECK(clearclip_segment(c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, again, NULL) == CLEARCLIP_OK);
+    CHECK(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, again, NULL) == CLEARCLIP_OK);
     CHECK(memcmp(full, again, sizeof(int32_t) * W * H) == 0);
 
     /* a callback that never asks to stop changes nothing */
     ab = (progress_record) { .abort_after = -1 };
     clearclip_context_set_abort_callback(c, abort_after_windows, &ab);
-    CHECK(clearclip_segment(c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, again, NULL) == CLEARCLIP_OK);
+    CHECK(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, again, NULL) == CLEARCLIP_OK);
     CHECK(memcmp(full, again, sizeof(int32_t) * W * H) == 0);
 
     /* inside one graph: the first call is the engine's check before the graph, later ones are

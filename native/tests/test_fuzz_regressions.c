@@ -8,6 +8,7 @@
 #include "clearclip.h"
 #include "test_common.h"
 #include "tiny_model.h"
+#include "segment_call.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -83,14 +84,14 @@ static void test_stride_larger_than_crop(void) {
     sp.short_side = 0;
     sp.crop = 1;  /* the fuzzer's input: 48x48, crop 1, stride 26 */
     sp.stride = 26;
-    CHECK_STATUS(clearclip_segment(ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
+    CHECK_STATUS(segment_call(d.p, ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "uncovered");
     sp.crop = 20;
     sp.stride = 21;
-    CHECK_STATUS(clearclip_segment(ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
+    CHECK_STATUS(segment_call(d.p, ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "stride 21 is larger than crop 20");
     sp.stride = 20; /* windows touch: every pixel covered */
-    CHECK_STATUS(clearclip_segment(ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
+    CHECK_STATUS(segment_call(d.p, ctx, rgb, W, H, W * 3, emb, N, NULL, N, sp, labels, probs),
                  CLEARCLIP_OK, "");
     for (int i = 0; i < W * H; i++) {
         const float p0 = probs[i], p1 = probs[W * H + i];

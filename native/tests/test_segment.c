@@ -5,6 +5,7 @@
 #include "clearclip.h"
 #include "test_common.h"
 #include "tiny_model.h"
+#include "segment_call.h"
 #include "pamr_naive.h"
 
 #include <math.h>
@@ -153,7 +154,7 @@ static void compare(clearclip_model * m, clearclip_context * c, const uint8_t * 
     int * want = malloc(sizeof(int) * W * H), * got = malloc(sizeof(int) * W * H);
     float * pw = malloc(sizeof(float) * 2 * W * H), * pg = malloc(sizeof(float) * 2 * W * H);
     reference(m, c, rgb, W, H, emb, n_names, name_class, n_classes, p, want, pw);
-    CHECK_MSG(clearclip_segment(c, rgb, W, H, W * 3, emb, n_names, name_class, n_classes, p, got, pg) ==
+    CHECK_MSG(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, n_names, name_class, n_classes, p, got, pg) ==
                   CLEARCLIP_OK, "%s: %s", what, clearclip_last_error());
     float worst = 0;
     int label_diff = 0;
@@ -165,6 +166,79 @@ static void compare(clearclip_model * m, clearclip_context * c, const uint8_t * 
     free(got);
     free(pw);
     free(pg);
+}
+
+/* A class set checks its input once, copies it, serves any number of calls, and must match the
+ * model it is used with. */
+static void test_class_sets(clearclip_context * c, const uint8_t * rgb, int W, int H,
+                            const float * emb) {
+    clearclip_classes * cs = NULL;
+    float bad[3 * TINY_P];
+    memcpy(bad, emb, sizeof(bad));
+    bad[TINY_P + 3] = NAN;
+    CHECK_STATUS(clearclip_classes_init(bad, 3, TINY_P, NULL, 3, &cs),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "(name 1, element 3)");
+    CHECK(cs == NULL);
+    bad[TINY_P + 3] = -INFINITY;
+    CHECK_STATUS(clearclip_classes_init(bad, 3, TINY_P, NULL, 3, &cs),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "must be finite");
+    CHECK_STATUS(clearclip_classes_init(emb, 3, 0, NULL, 3, &cs), CLEARCLIP_ERR_INVALID_ARGUMENT,
+                 "dim 0");
+    CHECK_STATUS(clearclip_classes_init(NULL, 3, TINY_P, NULL, 3, &cs),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "name_embeddings must not be NULL");
+    CHECK_STATUS(clearclip_classes_init(emb, 0, TINY_P, NULL, 0, &cs),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "must be positive");
+    CHECK_STATUS(clearclip_classes_init(emb, 3, TINY_P, NULL, 3, NULL),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "out must not be NULL");
+    CHECK(clearclip_classes_n_classes(NULL) == 0 && clearclip_classes_n_names(NULL) == 0);
+    clearclip_classes_free(NULL);
+
+    clearclip_segment_params p = clearclip_segment_default_params();
+    p.short_side = 0;
+    p.crop = 24;
+    p.stride = 16;
+    const clearclip_image image = { rgb, W, H, W * 3 };
+    int32_t * l1 = malloc(sizeof(int32_t) * W * H), * l2 = malloc(sizeof(int32_t) * W * H);
+    float * p1 = malloc(sizeof(float) * 2 * W * H), * p2 = malloc(sizeof(float) * 2 * W * H);
+
+    /* embeddings of another width than the model's projection */
+    CHECK_STATUS(clearclip_classes_init(emb, 3, TINY_P / 2, NULL, 3, &cs), CLEARCLIP_OK, "");
+    CHECK_STATUS(clearclip_segment(c, &image, cs, p, l1, NULL), CLEARCLIP_ERR_INVALID_ARGUMENT,
+                 "the model projects to 16");
+    clearclip_classes_free(cs);
+    cs = NULL;
+
+    /* one set, two calls, the caller's arrays overwritten in between: the same result, equal to
+     * a set made for one call */
+    float own[3 * TINY_P];
+    int32_t name_class[3] = { 0, 1, 1 };
+    memcpy(own, emb, sizeof(own));
+    CHECK_STATUS(clearclip_classes_init(own, 3, TINY_P, name_class, 2, &cs), CLEARCLIP_OK, "");
+    CHECK(clearclip_classes_n_classes(cs) == 2 && clearclip_classes_n_names(cs) == 3);
+    CHECK(clearclip_segment(c, &image, cs, p, l1, p1) == CLEARCLIP_OK);
+    for (int i = 0; i < 3 * TINY_P; i++) own[i] = NAN;
+    name_class[1] = 7;
+    CHECK(clearclip_segment(c, &image, cs, p, l2, p2) == CLEARCLIP_OK);
+    CHECK(memcmp(l1, l2, sizeof(int32_t) * W * H) == 0);
+    CHECK(memcmp(p1, p2, sizeof(float) * 2 * W * H) == 0);
+    const int32_t fresh_class[3] = { 0, 1, 1 };
+    CHECK(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 3, fresh_class, 2, p, l2, p2) ==
+          CLEARCLIP_OK);
+    CHECK(memcmp(l1, l2, sizeof(int32_t) * W * H) == 0);
+    CHECK(memcmp(p1, p2, sizeof(float) * 2 * W * H) == 0);
+
+    CHECK_STATUS(clearclip_segment(c, NULL, cs, p, l1, NULL), CLEARCLIP_ERR_INVALID_ARGUMENT,
+                 "must not be NULL");
+    CHECK_STATUS(clearclip_segment(c, &image, NULL, p, l1, NULL), CLEARCLIP_ERR_INVALID_ARGUMENT,
+                 "must not be NULL");
+    const clearclip_image no_pixels = { NULL, W, H, W * 3 };
+    CHECK_STATUS(clearclip_segment(c, &no_pixels, cs, p, l1, NULL),
+                 CLEARCLIP_ERR_INVALID_ARGUMENT, "must not be NULL");
+    clearclip_classes_free(cs);
+    free(l1);
+    free(l2);
+    free(p1);
+    free(p2);
 }
 
 int main(void) {
@@ -239,39 +313,40 @@ int main(void) {
     int * labels = malloc(sizeof(int) * W * H);
     float * probs = malloc(sizeof(float) * W * H);
     p = clearclip_segment_default_params();
-    CHECK(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, probs) == CLEARCLIP_OK);
+    CHECK(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, probs) == CLEARCLIP_OK);
     int bad = 0;
     for (int i = 0; i < W * H; i++) bad += labels[i] != 0 || fabsf(probs[i] - 1) > 1e-6f;
     CHECK(bad == 0);
 
     const int32_t bad_class[2] = { 0, 2 };
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 2, bad_class, 2, p, labels, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 2, bad_class, 2, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "name_class[1] = 2");
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 2, emb, 1, NULL, 1, p, labels, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 2, emb, 1, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "row_stride");
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 2, NULL, 1, p, labels, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 2, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "must equal n_classes");
     p.mode = CLEARCLIP_MODE_NACLIP;
     p.naclip_std = 0.0f;
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "naclip_std");
     p.naclip_std = 5.0f;
     p.pamr_steps = 3;
     p.n_pamr_dilations = 0;
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "n_pamr_dilations");
     p.n_pamr_dilations = 1;
     p.pamr_dilations[0] = -2;
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "pamr_dilations[0] = -2");
     p.pamr_steps = 0;
     p.mode = (clearclip_block_mode) 5;
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_UNSUPPORTED, "unknown block mode 5");
     p.mode = CLEARCLIP_MODE_CLEARCLIP;
     p.stride = 0;
-    CHECK_STATUS(clearclip_segment(c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
+    CHECK_STATUS(segment_call(TINY_P, c, rgb, W, H, W * 3, emb, 1, NULL, 1, p, labels, NULL),
                  CLEARCLIP_ERR_INVALID_ARGUMENT, "stride");
+    test_class_sets(c, rgb, W, H, emb);
     free(labels);
     free(probs);
     free(rgb);

@@ -4,6 +4,7 @@ import static dev.clearclip.bindings.ffi.ClearClipNative.*;
 
 import dev.clearclip.bindings.ffi.clearclip_abort_callback;
 import dev.clearclip.bindings.ffi.clearclip_context_params;
+import dev.clearclip.bindings.ffi.clearclip_image;
 import dev.clearclip.bindings.ffi.clearclip_log_callback;
 import dev.clearclip.bindings.ffi.clearclip_model_info;
 import dev.clearclip.bindings.ffi.clearclip_model_params;
@@ -364,8 +365,11 @@ final class NativeEngine {
         try (Arena arena = Arena.ofConfined(); Call call = new Call(ctx, options.timeout(), listener)) {
             MemorySegment rgb = arena.allocate(image.rgb().length);
             MemorySegment.copy(image.rgb(), 0, rgb, ValueLayout.JAVA_BYTE, 0, image.rgb().length);
-            MemorySegment emb = arena.allocateFrom(ValueLayout.JAVA_FLOAT, nameEmbeddings);
-            MemorySegment classes = arena.allocateFrom(ValueLayout.JAVA_INT, nameClass);
+            MemorySegment img = clearclip_image.allocate(arena);
+            clearclip_image.rgb(img, rgb);
+            clearclip_image.width(img, image.width());
+            clearclip_image.height(img, image.height());
+            clearclip_image.row_stride(img, image.width() * 3);
             MemorySegment params = clearclip_segment_default_params(arena);
             clearclip_segment_params.short_side(params, options.shortSide());
             clearclip_segment_params.crop(params, options.crop());
@@ -387,8 +391,12 @@ final class NativeEngine {
             MemorySegment outLabels = arena.allocate(ValueLayout.JAVA_INT, labels.length);
             MemorySegment outProbs = probs == null ? MemorySegment.NULL
                     : arena.allocate(ValueLayout.JAVA_FLOAT, (long) nClasses * labels.length);
-            call.check(clearclip_segment(ctx, rgb, image.width(), image.height(), image.width() * 3, emb, nNames,
-                    classes, nClasses, params, outLabels, outProbs), "segmenting");
+            MemorySegment classes = classSet(arena, nameEmbeddings, nNames, nameClass, nClasses);
+            try {
+                call.check(clearclip_segment(ctx, img, classes, params, outLabels, outProbs), "segmenting");
+            } finally {
+                clearclip_classes_free(classes);
+            }
             MemorySegment.copy(outLabels, ValueLayout.JAVA_INT, 0, labels, 0, labels.length);
             if (probs != null) {
                 for (int c = 0; c < nClasses; c++) {
@@ -397,6 +405,20 @@ final class NativeEngine {
                 }
             }
         }
+    }
+
+    /**
+     * The engine's class set for {@code nNames} embeddings of {@code nameEmbeddings.length / nNames} floats
+     * each and their classes; the caller frees it with clearclip_classes_free.
+     */
+    private static MemorySegment classSet(Arena arena, float[] nameEmbeddings, int nNames, int[] nameClass,
+                                          int nClasses) {
+        int dim = nNames > 0 ? nameEmbeddings.length / nNames : 0;
+        MemorySegment emb = arena.allocateFrom(ValueLayout.JAVA_FLOAT, nameEmbeddings);
+        MemorySegment map = arena.allocateFrom(ValueLayout.JAVA_INT, nameClass);
+        MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
+        check(clearclip_classes_init(emb, nNames, dim, map, nClasses, out), "preparing the classes");
+        return out.get(ValueLayout.ADDRESS, 0);
     }
 
     /**

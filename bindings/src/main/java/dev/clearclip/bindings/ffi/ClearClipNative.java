@@ -1619,6 +1619,242 @@ public class ClearClipNative {
         }
     }
 
+    private static class clearclip_classes_init {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_classes_init");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_classes_init(const float *name_embeddings, int32_t n_names, int32_t dim, const int32_t *name_class, int32_t n_classes, clearclip_classes **out)
+     * }
+     */
+    public static FunctionDescriptor clearclip_classes_init$descriptor() {
+        return clearclip_classes_init.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_classes_init(const float *name_embeddings, int32_t n_names, int32_t dim, const int32_t *name_class, int32_t n_classes, clearclip_classes **out)
+     * }
+     */
+    public static MethodHandle clearclip_classes_init$handle() {
+        return clearclip_classes_init.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_classes_init(const float *name_embeddings, int32_t n_names, int32_t dim, const int32_t *name_class, int32_t n_classes, clearclip_classes **out)
+     * }
+     */
+    public static MemorySegment clearclip_classes_init$address() {
+        return clearclip_classes_init.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * clearclip_status clearclip_classes_init(const float *name_embeddings, int32_t n_names, int32_t dim, const int32_t *name_class, int32_t n_classes, clearclip_classes **out)
+     * }
+     */
+    public static int clearclip_classes_init(MemorySegment name_embeddings, int n_names, int dim, MemorySegment name_class, int n_classes, MemorySegment out) {
+        var mh$ = clearclip_classes_init.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_classes_init", name_embeddings, n_names, dim, name_class, n_classes, out);
+            }
+            return (int)mh$.invokeExact(name_embeddings, n_names, dim, name_class, n_classes, out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clearclip_classes_free {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_classes_free");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void clearclip_classes_free(clearclip_classes *classes)
+     * }
+     */
+    public static FunctionDescriptor clearclip_classes_free$descriptor() {
+        return clearclip_classes_free.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void clearclip_classes_free(clearclip_classes *classes)
+     * }
+     */
+    public static MethodHandle clearclip_classes_free$handle() {
+        return clearclip_classes_free.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void clearclip_classes_free(clearclip_classes *classes)
+     * }
+     */
+    public static MemorySegment clearclip_classes_free$address() {
+        return clearclip_classes_free.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void clearclip_classes_free(clearclip_classes *classes)
+     * }
+     */
+    public static void clearclip_classes_free(MemorySegment classes) {
+        var mh$ = clearclip_classes_free.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_classes_free", classes);
+            }
+            mh$.invokeExact(classes);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clearclip_classes_n_classes {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_classes_n_classes");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clearclip_classes_n_classes(const clearclip_classes *classes)
+     * }
+     */
+    public static FunctionDescriptor clearclip_classes_n_classes$descriptor() {
+        return clearclip_classes_n_classes.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clearclip_classes_n_classes(const clearclip_classes *classes)
+     * }
+     */
+    public static MethodHandle clearclip_classes_n_classes$handle() {
+        return clearclip_classes_n_classes.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clearclip_classes_n_classes(const clearclip_classes *classes)
+     * }
+     */
+    public static MemorySegment clearclip_classes_n_classes$address() {
+        return clearclip_classes_n_classes.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clearclip_classes_n_classes(const clearclip_classes *classes)
+     * }
+     */
+    public static int clearclip_classes_n_classes(MemorySegment classes) {
+        var mh$ = clearclip_classes_n_classes.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_classes_n_classes", classes);
+            }
+            return (int)mh$.invokeExact(classes);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clearclip_classes_n_names {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_classes_n_names");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clearclip_classes_n_names(const clearclip_classes *classes)
+     * }
+     */
+    public static FunctionDescriptor clearclip_classes_n_names$descriptor() {
+        return clearclip_classes_n_names.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clearclip_classes_n_names(const clearclip_classes *classes)
+     * }
+     */
+    public static MethodHandle clearclip_classes_n_names$handle() {
+        return clearclip_classes_n_names.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clearclip_classes_n_names(const clearclip_classes *classes)
+     * }
+     */
+    public static MemorySegment clearclip_classes_n_names$address() {
+        return clearclip_classes_n_names.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clearclip_classes_n_names(const clearclip_classes *classes)
+     * }
+     */
+    public static int clearclip_classes_n_names(MemorySegment classes) {
+        var mh$ = clearclip_classes_n_names.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_classes_n_names", classes);
+            }
+            return (int)mh$.invokeExact(classes);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
     private static class clearclip_segment_default_params {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
             clearclip_segment_params.layout()    );
@@ -1680,13 +1916,7 @@ public class ClearClipNative {
             ClearClipNative.C_INT,
             ClearClipNative.C_POINTER,
             ClearClipNative.C_POINTER,
-            ClearClipNative.C_INT,
-            ClearClipNative.C_INT,
-            ClearClipNative.C_INT,
             ClearClipNative.C_POINTER,
-            ClearClipNative.C_INT,
-            ClearClipNative.C_POINTER,
-            ClearClipNative.C_INT,
             clearclip_segment_params.layout(),
             ClearClipNative.C_POINTER,
             ClearClipNative.C_POINTER
@@ -1700,7 +1930,7 @@ public class ClearClipNative {
     /**
      * Function descriptor for:
      * {@snippet lang=c :
-     * clearclip_status clearclip_segment(clearclip_context *ctx, const uint8_t *rgb, int32_t width, int32_t height, int32_t row_stride, const float *name_embeddings, int32_t n_names, const int32_t *name_class, int32_t n_classes, clearclip_segment_params params, int32_t *labels, float *class_probs)
+     * clearclip_status clearclip_segment(clearclip_context *ctx, const clearclip_image *image, const clearclip_classes *classes, clearclip_segment_params params, int32_t *labels, float *class_probs)
      * }
      */
     public static FunctionDescriptor clearclip_segment$descriptor() {
@@ -1710,7 +1940,7 @@ public class ClearClipNative {
     /**
      * Downcall method handle for:
      * {@snippet lang=c :
-     * clearclip_status clearclip_segment(clearclip_context *ctx, const uint8_t *rgb, int32_t width, int32_t height, int32_t row_stride, const float *name_embeddings, int32_t n_names, const int32_t *name_class, int32_t n_classes, clearclip_segment_params params, int32_t *labels, float *class_probs)
+     * clearclip_status clearclip_segment(clearclip_context *ctx, const clearclip_image *image, const clearclip_classes *classes, clearclip_segment_params params, int32_t *labels, float *class_probs)
      * }
      */
     public static MethodHandle clearclip_segment$handle() {
@@ -1720,7 +1950,7 @@ public class ClearClipNative {
     /**
      * Address for:
      * {@snippet lang=c :
-     * clearclip_status clearclip_segment(clearclip_context *ctx, const uint8_t *rgb, int32_t width, int32_t height, int32_t row_stride, const float *name_embeddings, int32_t n_names, const int32_t *name_class, int32_t n_classes, clearclip_segment_params params, int32_t *labels, float *class_probs)
+     * clearclip_status clearclip_segment(clearclip_context *ctx, const clearclip_image *image, const clearclip_classes *classes, clearclip_segment_params params, int32_t *labels, float *class_probs)
      * }
      */
     public static MemorySegment clearclip_segment$address() {
@@ -1729,16 +1959,16 @@ public class ClearClipNative {
 
     /**
      * {@snippet lang=c :
-     * clearclip_status clearclip_segment(clearclip_context *ctx, const uint8_t *rgb, int32_t width, int32_t height, int32_t row_stride, const float *name_embeddings, int32_t n_names, const int32_t *name_class, int32_t n_classes, clearclip_segment_params params, int32_t *labels, float *class_probs)
+     * clearclip_status clearclip_segment(clearclip_context *ctx, const clearclip_image *image, const clearclip_classes *classes, clearclip_segment_params params, int32_t *labels, float *class_probs)
      * }
      */
-    public static int clearclip_segment(MemorySegment ctx, MemorySegment rgb, int width, int height, int row_stride, MemorySegment name_embeddings, int n_names, MemorySegment name_class, int n_classes, MemorySegment params, MemorySegment labels, MemorySegment class_probs) {
+    public static int clearclip_segment(MemorySegment ctx, MemorySegment image, MemorySegment classes, MemorySegment params, MemorySegment labels, MemorySegment class_probs) {
         var mh$ = clearclip_segment.HANDLE;
         try {
             if (TRACE_DOWNCALLS) {
-                traceDowncall("clearclip_segment", ctx, rgb, width, height, row_stride, name_embeddings, n_names, name_class, n_classes, params, labels, class_probs);
+                traceDowncall("clearclip_segment", ctx, image, classes, params, labels, class_probs);
             }
-            return (int)mh$.invokeExact(ctx, rgb, width, height, row_stride, name_embeddings, n_names, name_class, n_classes, params, labels, class_probs);
+            return (int)mh$.invokeExact(ctx, image, classes, params, labels, class_probs);
         } catch (Throwable ex$) {
            throw new AssertionError("should not reach here", ex$);
         }
