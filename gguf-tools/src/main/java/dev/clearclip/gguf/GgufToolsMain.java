@@ -34,7 +34,8 @@ public final class GgufToolsMain {
               quantize IN.gguf OUT.gguf --type TYPE [--quiet]
               inspect  FILE.gguf [--json] [--full-arrays]
             TYPE: f32, f16, q8_0, q5_1, q5_0, q4_1, q4_0
-            SOURCE: a Hugging Face CLIP directory, or an open_clip directory / .safetensors file
+            SOURCE: a Hugging Face CLIP directory, an open_clip directory / .safetensors / .bin file,
+                    or a CLIP GGUF (e.g. monatis/clip.cpp's) to rewrite in our layout (without --format)
             --tokenizer: a directory with vocab.json + merges.txt, or CLIP's bpe_simple_vocab_16e6.txt.gz
             """;
 
