@@ -6,17 +6,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-/* Beyond this side length the attention matrices alone would not fit in memory anyway. */
-#define CC_MAX_SIDE 16384
-
-static clearclip_status cc_need_text(const clearclip_context * ctx) {
-    if (!ctx->model->hp.has_text) {
-        return cc_error(CLEARCLIP_ERR_NO_TOWER, "%s: the model has no text tower (loaded)",
-                        ctx->model->path);
-    }
-    return CLEARCLIP_OK;
-}
-
 /* A NaN or infinity in a weight matrix (the loader checks only the small tensors) spreads to
  * every output it touches: fail instead of returning garbage with success. */
 static clearclip_status cc_check_output(const clearclip_context * ctx, const float * out,
@@ -32,13 +21,6 @@ static clearclip_status cc_check_output(const clearclip_context * ctx, const flo
     return CLEARCLIP_OK;
 }
 
-static clearclip_status cc_need_vision(const clearclip_context * ctx) {
-    if (!ctx->model->hp.has_vision) {
-        return cc_error(CLEARCLIP_ERR_NO_TOWER, "%s: the model has no vision tower (loaded)",
-                        ctx->model->path);
-    }
-    return CLEARCLIP_OK;
-}
 
 /*
  * Prompts that begin with the same tokens share those tokens' hidden states: under the causal
@@ -309,7 +291,7 @@ clearclip_status clearclip_encode_tokens(clearclip_context * ctx, const int32_t 
                         "n_texts (%d) must be positive and row_length (%d) at least 2", n_texts,
                         row_length);
     }
-    clearclip_status st = cc_need_text(ctx);
+    clearclip_status st = cc_need_text(ctx->model);
     if (st) return st;
     return cc_encode_ids(ctx, tokens, n_texts, row_length, out);
 }
@@ -324,7 +306,7 @@ clearclip_status clearclip_encode_text(clearclip_context * ctx, const char * con
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "n_texts must be positive, got %d",
                         n_texts);
     }
-    clearclip_status st = cc_need_text(ctx);
+    clearclip_status st = cc_need_text(ctx->model);
     if (st) return st;
     const int32_t L = ctx->model->hp.context_length;
     int32_t * ids = malloc(sizeof(int32_t) * (size_t) n_texts * (size_t) L);
@@ -357,7 +339,7 @@ static clearclip_status cc_check_image_args(const clearclip_context * ctx, const
                         "image size %dx%d must be within 1..%d per side", width, height,
                         CC_MAX_SIDE);
     }
-    clearclip_status st = cc_need_vision(ctx);
+    clearclip_status st = cc_need_vision(ctx->model);
     if (st) return st;
     /* so that a non-finite output can only come from the weights */
     for (size_t i = 0, n = (size_t) 3 * (size_t) width * (size_t) height; i < n; i++) {
@@ -415,10 +397,8 @@ clearclip_status clearclip_dense_grid(const clearclip_model * model, int32_t wid
                         "image size %dx%d must be within 1..%d per side", width, height,
                         CC_MAX_SIDE);
     }
-    if (!model->hp.has_vision) {
-        return cc_error(CLEARCLIP_ERR_NO_TOWER, "%s: the model has no vision tower (loaded)",
-                        model->path);
-    }
+    clearclip_status st = cc_need_vision(model);
+    if (st) return st;
     const int32_t p = model->hp.patch_size;
     *grid_width  = (width + p - 1) / p;
     *grid_height = (height + p - 1) / p;

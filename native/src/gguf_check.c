@@ -6,6 +6,7 @@
  * internal.h, and a failure names the key or tensor and the byte offset. A file that passes is
  * one gguf_init accepts (its checks are a subset of these), so ggml never logs a complaint.
  * The rules are written down for other readers in models/README.md ("What a loader accepts"). */
+#include "gguf_names.h"
 #include "internal.h"
 
 #include "gguf.h"
@@ -226,9 +227,9 @@ static clearclip_status cc_check_kvs(cc_reader * r, int64_t n_kv, uint32_t * ali
             } else {
                 st = cc_skip(r, n * cc_gguf_scalar_size(et), what);
             }
-            if (!st && strcmp(key, "general.alignment") == 0) {
+            if (!st && strcmp(key, KEY_GENERAL_ALIGNMENT) == 0) {
                 st = cc_error(CLEARCLIP_ERR_FORMAT,
-                              "%s: key 'general.alignment' is an array, must be a uint32", r->path);
+                              "%s: key '" KEY_GENERAL_ALIGNMENT "' is an array, must be a uint32", r->path);
             }
             continue;
         }
@@ -238,10 +239,10 @@ static clearclip_status cc_check_kvs(cc_reader * r, int64_t n_kv, uint32_t * ali
             break;
         }
         snprintf(what, sizeof(what), "the value of key '%s'", key);
-        bool is_alignment = strcmp(key, "general.alignment") == 0;
+        bool is_alignment = strcmp(key, KEY_GENERAL_ALIGNMENT) == 0;
         if (is_alignment && type != GGUF_TYPE_UINT32) {
             st = cc_error(CLEARCLIP_ERR_FORMAT,
-                          "%s: key 'general.alignment' has type %s, must be a uint32", r->path,
+                          "%s: key '" KEY_GENERAL_ALIGNMENT "' has type %s, must be a uint32", r->path,
                           cc_gguf_type_str(type));
             break;
         }
@@ -252,7 +253,7 @@ static clearclip_status cc_check_kvs(cc_reader * r, int64_t n_kv, uint32_t * ali
             if ((st = cc_rd_u32(r, &a, what))) break;
             if (a < 8 || a > CC_GGUF_MAX_ALIGNMENT || (a & (a - 1)) != 0) {
                 st = cc_error(CLEARCLIP_ERR_FORMAT,
-                              "%s: general.alignment is %u; it must be a power of two from 8 to "
+                              "%s: " KEY_GENERAL_ALIGNMENT " is %u; it must be a power of two from 8 to "
                               "%u",
                               r->path, a, (unsigned) CC_GGUF_MAX_ALIGNMENT);
                 break;

@@ -50,13 +50,9 @@ static struct ggml_tensor * cc_head_view(struct ggml_context * ctx, struct ggml_
 
 /* softmax(k^T q * scale + mask) per head: [n_k, n_q, heads, B]. */
 static struct ggml_tensor * cc_attn_probs(struct ggml_context * ctx, struct ggml_tensor * q,
-                                          struct ggml_tensor * k, float scale, bool causal,
+                                          struct ggml_tensor * k, float scale,
                                           struct ggml_tensor * mask) {
-    struct ggml_tensor * kq = ggml_mul_mat(ctx, k, q);
-    if (causal) {
-        kq = ggml_diag_mask_inf(ctx, kq, 0);
-    }
-    return ggml_soft_max_ext(ctx, kq, mask, scale, 0.0f);
+    return ggml_soft_max_ext(ctx, ggml_mul_mat(ctx, k, q), mask, scale, 0.0f);
 }
 
 /* probs [n_k, n_q, heads, B] applied to v [head_dim, n_k, heads, B]; heads merged back to
@@ -93,7 +89,7 @@ struct ggml_tensor * cc_attention(struct ggml_context * ctx, struct ggml_tensor 
     }
     struct ggml_tensor * qh = cc_split_heads(ctx, q, o->heads);
     struct ggml_tensor * kh = k == q ? qh : cc_split_heads(ctx, k, o->heads);
-    return cc_attn_apply(ctx, cc_attn_probs(ctx, qh, kh, o->scale, o->causal, o->mask),
+    return cc_attn_apply(ctx, cc_attn_probs(ctx, qh, kh, o->scale, o->mask),
                          cc_split_heads(ctx, v, o->heads));
 }
 
@@ -107,8 +103,8 @@ struct ggml_tensor * cc_attention_sclip(struct ggml_context * ctx, struct ggml_t
     }
     struct ggml_tensor * qh = cc_split_heads(ctx, q, o->heads);
     struct ggml_tensor * kh = cc_split_heads(ctx, k, o->heads);
-    struct ggml_tensor * p = ggml_add(ctx, cc_attn_probs(ctx, qh, qh, o->scale, false, o->mask),
-                                      cc_attn_probs(ctx, kh, kh, o->scale, false, o->mask));
+    struct ggml_tensor * p = ggml_add(ctx, cc_attn_probs(ctx, qh, qh, o->scale, o->mask),
+                                      cc_attn_probs(ctx, kh, kh, o->scale, o->mask));
     return cc_attn_apply(ctx, p, cc_split_heads(ctx, v, o->heads));
 }
 
@@ -119,7 +115,7 @@ struct ggml_tensor * cc_attention_biased(struct ggml_context * ctx, struct ggml_
      * matrix, whose softmax adds the bias after scaling (so the bias is not scaled). */
     struct ggml_tensor * qh = cc_split_heads(ctx, q, o->heads);
     struct ggml_tensor * kh = k == q ? qh : cc_split_heads(ctx, k, o->heads);
-    return cc_attn_apply(ctx, cc_attn_probs(ctx, qh, kh, o->scale, false, bias),
+    return cc_attn_apply(ctx, cc_attn_probs(ctx, qh, kh, o->scale, bias),
                          cc_split_heads(ctx, v, o->heads));
 }
 

@@ -41,7 +41,7 @@ bool cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
      * the plain path with its mask serves. */
     cc_attn_opts attn = {
         .heads = hp->text.heads, .scale = 1.0f / sqrtf((float) (W / hp->text.heads)),
-        .impl = CC_ATTN_PLAIN, .scratch = NULL, .causal = false, .mask = g->in_mask,
+        .impl = CC_ATTN_PLAIN, .scratch = NULL, .mask = g->in_mask,
     };
     for (int32_t i = 0; i < L - 1; i++) {
         x = cc_block(ctx, x, &w->t_layers[i], eps, hp->use_gelu, &attn);

@@ -51,7 +51,7 @@ bool cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
     const float eps = hp->vision.eps;
     cc_attn_opts attn = {
         .heads = heads, .scale = 1.0f / sqrtf((float) (W / heads)),
-        .impl = cctx->vision_attn, .scratch = NULL, .causal = false, .mask = NULL,
+        .impl = cctx->vision_attn, .scratch = NULL, .mask = NULL,
     };
 
     /* For the plain attention the sequence is padded so that the score products suit ggml's

@@ -86,10 +86,8 @@ clearclip_status clearclip_image_normalize(const clearclip_model * model, const 
                         "row_stride %d is smaller than 3 * width = %lld", row_stride,
                         (long long) width * 3);
     }
-    if (!model->hp.has_vision) {
-        return cc_error(CLEARCLIP_ERR_NO_TOWER, "%s: the model has no vision tower (loaded)",
-                        model->path);
-    }
+    clearclip_status st = cc_need_vision(model);
+    if (st) return st;
     cc_normalize_rgb(model->hp.image_mean, model->hp.image_std, rgb, width, height, row_stride, out);
     return CLEARCLIP_OK;
 }

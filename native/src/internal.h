@@ -27,6 +27,10 @@
  * (llamafile sgemm needs it divisible by its SIMD width). */
 #define CC_SEQ_PAD 32
 
+/* Largest image side (and short side, crop, stride, PAMR dilation) the public calls accept:
+ * beyond it the attention matrices alone would not fit in memory anyway. */
+#define CC_MAX_SIDE 16384
+
 /* ---- errors (errors.c) --------------------------------------------------- */
 
 #if defined(__GNUC__)
@@ -131,6 +135,24 @@ clearclip_status cc_weights_copy(const clearclip_model * model, ggml_backend_buf
                                  cc_weights * out);
 void             cc_weights_free(cc_weights * w);
 
+/* CLEARCLIP_OK if the model has its vision (text) tower loaded, else CLEARCLIP_ERR_NO_TOWER
+ * with the message every entry point gives. */
+static inline clearclip_status cc_need_vision(const clearclip_model * model) {
+    if (!model->hp.has_vision) {
+        return cc_error(CLEARCLIP_ERR_NO_TOWER, "%s: the model has no vision tower (loaded)",
+                        model->path);
+    }
+    return CLEARCLIP_OK;
+}
+
+static inline clearclip_status cc_need_text(const clearclip_model * model) {
+    if (!model->hp.has_text) {
+        return cc_error(CLEARCLIP_ERR_NO_TOWER, "%s: the model has no text tower (loaded)",
+                        model->path);
+    }
+    return CLEARCLIP_OK;
+}
+
 /* Reads the f32 value of a (f32 or f16) host tensor into dst (ggml_nelements floats). */
 void cc_tensor_to_f32_host(const struct ggml_tensor * t, float * dst);
 
@@ -214,12 +236,13 @@ typedef struct cc_attn_opts {
     float                scale;     /* head_dim^-0.5 */
     enum cc_attn_impl    impl;
     struct ggml_tensor * scratch;   /* FUSED: working memory, see cc_fused_attention_scratch */
-    bool                 causal;    /* PLAIN only */
-    struct ggml_tensor * mask;      /* PLAIN only: additive [n_k, n_q, 1|heads, 1|B] mask, or NULL */
+    /* PLAIN only: additive [n_k, n_q, 1|heads, 1|B] mask, or NULL (the text tower's causal
+     * mask is one of these, built with the graph's inputs) */
+    struct ggml_tensor * mask;
 } cc_attn_opts;
 
 /* Attention of q, k, v: [W, n, B] (heads not yet split; k may be q). scores = k^T q * scale
- * (+ mask, causal) per head. Returns [W, n_q, B] (heads merged). */
+ * (+ mask) per head. Returns [W, n_q, B] (heads merged). */
 struct ggml_tensor * cc_attention(struct ggml_context * ctx, struct ggml_tensor * q,
                                   struct ggml_tensor * k, struct ggml_tensor * v,
                                   const cc_attn_opts * o);

@@ -1,11 +1,12 @@
-/* The reference ClearCLIP sliding-window segmentation pipeline (spec section 4). */
+/* The reference ClearCLIP sliding-window segmentation pipeline: short-side resize, crop x crop
+ * windows every stride pixels (the last flush with the edge), dense features per window,
+ * patch logits upsampled bilinearly and averaged where windows overlap, softmax over the names,
+ * the best name per class, optional PAMR and background threshold. */
 #include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-
-#define CC_MAX_SIDE 16384
 
 clearclip_segment_params clearclip_segment_default_params(void) {
     clearclip_segment_params p = {
@@ -208,11 +209,7 @@ static clearclip_status cc_check_segment_args(const clearclip_context * ctx, con
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "background_class %d is outside 0..%d",
                         p->background_class, n_classes - 1);
     }
-    if (!ctx->model->hp.has_vision) {
-        return cc_error(CLEARCLIP_ERR_NO_TOWER, "%s: the model has no vision tower (loaded)",
-                        ctx->model->path);
-    }
-    return CLEARCLIP_OK;
+    return cc_need_vision(ctx->model);
 }
 
 /* Scales, softmaxes over names, takes each class's best name and the best class per pixel for

@@ -148,7 +148,8 @@ static bool abort_at_call(void * ud) {
     return ++a->calls >= a->stop_at;
 }
 
-/* Windows along one axis per the spec: max(size - crop + stride - 1, 0) / stride + 1. */
+/* Windows along one axis as mmseg's slide inference counts them:
+ * max(size - crop + stride - 1, 0) / stride + 1. */
 static int spec_windows(int size, int crop, int stride) {
     int d = size - crop + stride - 1;
     return (d > 0 ? d : 0) / stride + 1;
@@ -188,7 +189,7 @@ static void abort_and_progress(const char * model_path) {
     p.progress_user_data = &pr;
     CHECK(clearclip_segment(c, rgb, W, H, W * 3, emb, 2, NULL, 2, p, full, NULL) == CLEARCLIP_OK);
     CHECK_MSG(pr.calls == n_windows && pr.total == n_windows && pr.last_done == n_windows,
-              "%d progress calls, total %d, last %d; the spec's grid has %d windows", pr.calls,
+              "%d progress calls, total %d, last %d; the reference grid has %d windows", pr.calls,
               pr.total, pr.last_done, n_windows);
     CHECK(pr.out_of_order == 0);
 

@@ -1,4 +1,5 @@
-/* clearclip_segment against a step-by-step implementation of the spec's pipeline written here
+/* clearclip_segment against a step-by-step implementation of ClearCLIP's reference pipeline
+ * (mmseg's slide inference as the ClearCLIP code runs it) written here
  * (short-side resize, window grid, per-window padding and cut, bilinear upsampling, averaging,
  * resize back, softmax, class max, argmax, threshold), built on the public dense features. */
 #include "clearclip.h"

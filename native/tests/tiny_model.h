@@ -4,6 +4,7 @@
 
 #include "ggml.h"
 #include "gguf.h"
+#include "gguf_names.h" /* the engine's table of names; test_gguf_names checks it */
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -112,8 +113,8 @@ static void tiny_write_tokenizer(struct gguf_context * g) {
     }
     toks[512 + TINY_N_MERGES] = "<|startoftext|>";
     toks[513 + TINY_N_MERGES] = "<|endoftext|>";
-    gguf_set_arr_str(g, "tokenizer.ggml.tokens", toks, TINY_TOKENIZER_VOCAB);
-    gguf_set_arr_str(g, "tokenizer.ggml.merges", (const char **) tiny_merges, TINY_N_MERGES);
+    gguf_set_arr_str(g, KEY_TOKENS, toks, TINY_TOKENIZER_VOCAB);
+    gguf_set_arr_str(g, KEY_MERGES, (const char **) tiny_merges, TINY_N_MERGES);
 }
 
 static uint32_t tiny_rng_state;
@@ -153,29 +154,33 @@ static void tiny_tower(struct gguf_context * g, struct ggml_context * ctx, const
     const tiny_dims d = tiny_dims_of(v);
     char n[96];
     for (int i = 0; i < layers; i++) {
-        const char * mats[] = { "attn_q", "attn_k", "attn_v", "attn_out" };
+        const char * mats[][2] = { { TN_BLK_Q_W, TN_BLK_Q_B }, { TN_BLK_K_W, TN_BLK_K_B },
+                                   { TN_BLK_V_W, TN_BLK_V_B }, { TN_BLK_OUT_W, TN_BLK_OUT_B } };
         for (int j = 0; j < 4; j++) {
-            snprintf(n, sizeof(n), "%s.blk.%d.%s.weight", pre, i, mats[j]);
+            snprintf(n, sizeof(n), TN_BLK, pre, i, mats[j][0]);
             tiny_add(g, ctx, v, n, mt, 2, d.w, d.w, 1, 1, 0.6f);
-            snprintf(n, sizeof(n), "%s.blk.%d.%s.bias", pre, i, mats[j]);
+            snprintf(n, sizeof(n), TN_BLK, pre, i, mats[j][1]);
             tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
         }
-        const char * lns[] = { "ln1", "ln2" };
+        const char * lns[][2] = { { TN_BLK_LN1_W, TN_BLK_LN1_B }, { TN_BLK_LN2_W, TN_BLK_LN2_B } };
         for (int j = 0; j < 2; j++) {
-            snprintf(n, sizeof(n), "%s.blk.%d.%s.weight", pre, i, lns[j]);
+            snprintf(n, sizeof(n), TN_BLK, pre, i, lns[j][0]);
             tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
-            snprintf(n, sizeof(n), "%s.blk.%d.%s.bias", pre, i, lns[j]);
+            snprintf(n, sizeof(n), TN_BLK, pre, i, lns[j][1]);
             tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
         }
-        const char * fc1 = v->swap_ffn ? "ffn_down" : "ffn_up";
-        const char * fc2 = v->swap_ffn ? "ffn_up" : "ffn_down";
-        snprintf(n, sizeof(n), "%s.blk.%d.%s.weight", pre, i, fc1);
+        /* clip.cpp's naming (swap_ffn) stores fc1 under ffn_down */
+        const char * up[2] = { TN_BLK_FFN_UP_W, TN_BLK_FFN_UP_B };
+        const char * down[2] = { TN_BLK_FFN_DOWN_W, TN_BLK_FFN_DOWN_B };
+        const char * const * fc1 = v->swap_ffn ? down : up;
+        const char * const * fc2 = v->swap_ffn ? up : down;
+        snprintf(n, sizeof(n), TN_BLK, pre, i, fc1[0]);
         tiny_add(g, ctx, v, n, mt, 2, d.w, d.f, 1, 1, 0.6f);
-        snprintf(n, sizeof(n), "%s.blk.%d.%s.bias", pre, i, fc1);
+        snprintf(n, sizeof(n), TN_BLK, pre, i, fc1[1]);
         tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.f, 1, 1, 1, 0.1f);
-        snprintf(n, sizeof(n), "%s.blk.%d.%s.weight", pre, i, fc2);
+        snprintf(n, sizeof(n), TN_BLK, pre, i, fc2[0]);
         tiny_add(g, ctx, v, n, mt, 2, d.f, d.w, 1, 1, 0.2f);
-        snprintf(n, sizeof(n), "%s.blk.%d.%s.bias", pre, i, fc2);
+        snprintf(n, sizeof(n), TN_BLK, pre, i, fc2[1]);
         tiny_add(g, ctx, v, n, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
     }
 }
@@ -184,22 +189,22 @@ static void tiny_tower_keys(struct gguf_context * g, const tiny_variant * v, con
                             int layers) {
     const tiny_dims d = tiny_dims_of(v);
     char k[96];
-    snprintf(k, sizeof(k), "clip.%s.embedding_length", tower);
+    snprintf(k, sizeof(k), KEY_TOWER_WIDTH, tower);
     gguf_set_val_u32(g, k, d.w);
-    snprintf(k, sizeof(k), "clip.%s.feed_forward_length", tower);
+    snprintf(k, sizeof(k), KEY_TOWER_FFN, tower);
     gguf_set_val_u32(g, k, d.f);
-    snprintf(k, sizeof(k), "clip.%s.block_count", tower);
+    snprintf(k, sizeof(k), KEY_TOWER_LAYERS, tower);
     if (v->wide_int_keys) {
         if (tower[0] == 't') gguf_set_val_u8(g, k, (uint8_t) layers);
         else gguf_set_val_i64(g, k, layers);
     } else {
         gguf_set_val_u32(g, k, (uint32_t) layers);
     }
-    snprintf(k, sizeof(k), "clip.%s.projection_dim", tower);
+    snprintf(k, sizeof(k), KEY_TOWER_PROJ_DIM, tower);
     gguf_set_val_u32(g, k, d.p);
-    snprintf(k, sizeof(k), "clip.%s.attention.head_count", tower);
+    snprintf(k, sizeof(k), KEY_TOWER_HEADS, tower);
     gguf_set_val_u32(g, k, TINY_HEADS);
-    snprintf(k, sizeof(k), "clip.%s.attention.layer_norm_epsilon", tower);
+    snprintf(k, sizeof(k), KEY_TOWER_EPS, tower);
     gguf_set_val_f32(g, k, 1e-5f);
 }
 
@@ -211,45 +216,45 @@ static bool write_tiny_model(const char * path, const tiny_variant * v) {
     struct ggml_context * ctx = ggml_init(ip);
     struct gguf_context * g = gguf_init_empty();
     const int text_layers = 1, vision_layers = 2, g0 = d.image / d.patch;
-    gguf_set_val_str(g, "general.architecture", v->arch ? v->arch : "clip");
-    gguf_set_val_str(g, "general.name", "tiny test model");
-    gguf_set_val_u32(g, "general.file_type", 0);
-    gguf_set_val_bool(g, "clip.has_text_encoder", !v->no_text);
-    gguf_set_val_bool(g, "clip.has_vision_encoder", !v->no_vision);
-    gguf_set_val_bool(g, "clip.use_gelu", true);
-    if (v->llava_key) gguf_set_val_bool(g, "clip.has_llava_projector", true);
-    gguf_set_val_u32(g, "tokenizer.ggml.bos_token_id", d.bos);
-    gguf_set_val_u32(g, "tokenizer.ggml.eos_token_id", d.eos);
+    gguf_set_val_str(g, KEY_GENERAL_ARCHITECTURE, v->arch ? v->arch : CC_ARCH_CLIP);
+    gguf_set_val_str(g, KEY_GENERAL_NAME, "tiny test model");
+    gguf_set_val_u32(g, KEY_GENERAL_FILE_TYPE, 0);
+    gguf_set_val_bool(g, KEY_HAS_TEXT, !v->no_text);
+    gguf_set_val_bool(g, KEY_HAS_VISION, !v->no_vision);
+    gguf_set_val_bool(g, KEY_USE_GELU, true);
+    if (v->llava_key) gguf_set_val_bool(g, KEY_LLAVA_HAS_PROJECTOR, true);
+    gguf_set_val_u32(g, KEY_BOS_ID, d.bos);
+    gguf_set_val_u32(g, KEY_EOS_ID, d.eos);
     if (v->tokenizer) tiny_write_tokenizer(g);
     if (!v->no_text) {
-        tiny_tower_keys(g, v, "text", text_layers);
-        gguf_set_val_u32(g, "clip.text.context_length", TINY_CTX);
-        tiny_add(g, ctx, v, "t.token_embd.weight", v->mat_type, 2, d.w, d.vocab, 1, 1, 1.0f);
-        tiny_add(g, ctx, v, "t.position_embd.weight", GGML_TYPE_F32, 2, d.w, TINY_CTX, 1, 1, 0.5f);
-        tiny_tower(g, ctx, v, "t", text_layers);
-        tiny_add(g, ctx, v, "t.post_ln.weight", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
-        tiny_add(g, ctx, v, "t.post_ln.bias", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
-        tiny_add(g, ctx, v, "text_projection.weight", v->mat_type, 2, d.w, d.p, 1, 1, 0.6f);
+        tiny_tower_keys(g, v, CC_TOWER_TEXT, text_layers);
+        gguf_set_val_u32(g, KEY_CONTEXT_LENGTH, TINY_CTX);
+        tiny_add(g, ctx, v, TN_TOKEN_EMBD, v->mat_type, 2, d.w, d.vocab, 1, 1, 1.0f);
+        tiny_add(g, ctx, v, TN_TEXT_POS_EMBD, GGML_TYPE_F32, 2, d.w, TINY_CTX, 1, 1, 0.5f);
+        tiny_tower(g, ctx, v, TN_TEXT, text_layers);
+        tiny_add(g, ctx, v, TN_TEXT_POST_LN_W, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
+        tiny_add(g, ctx, v, TN_TEXT_POST_LN_B, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
+        tiny_add(g, ctx, v, TN_TEXT_PROJ, v->mat_type, 2, d.w, d.p, 1, 1, 0.6f);
     }
     if (!v->no_vision) {
         const float mean[3] = { 0.48145466f, 0.4578275f, 0.40821073f };
         const float std[3]  = { 0.26862954f, 0.26130258f, 0.27577711f };
-        tiny_tower_keys(g, v, "vision", vision_layers);
-        gguf_set_val_u32(g, "clip.vision.image_size", d.image);
-        gguf_set_val_u32(g, "clip.vision.patch_size", d.patch);
-        gguf_set_arr_data(g, "clip.vision.image_mean", GGUF_TYPE_FLOAT32, mean, 3);
-        gguf_set_arr_data(g, "clip.vision.image_std", GGUF_TYPE_FLOAT32, std, 3);
-        tiny_add(g, ctx, v, "v.class_embd", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 1.0f);
-        tiny_add(g, ctx, v, "v.patch_embd.weight", GGML_TYPE_F16, 4, d.patch, d.patch, 3,
+        tiny_tower_keys(g, v, CC_TOWER_VISION, vision_layers);
+        gguf_set_val_u32(g, KEY_IMAGE_SIZE, d.image);
+        gguf_set_val_u32(g, KEY_PATCH_SIZE, d.patch);
+        gguf_set_arr_data(g, KEY_IMAGE_MEAN, GGUF_TYPE_FLOAT32, mean, 3);
+        gguf_set_arr_data(g, KEY_IMAGE_STD, GGUF_TYPE_FLOAT32, std, 3);
+        tiny_add(g, ctx, v, TN_CLASS_EMBD, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 1.0f);
+        tiny_add(g, ctx, v, TN_PATCH_EMBD, GGML_TYPE_F16, 4, d.patch, d.patch, 3,
                  d.w, 0.1f);
-        tiny_add(g, ctx, v, "v.position_embd.weight", GGML_TYPE_F32, 2, d.w, g0 * g0 + 1, 1, 1,
+        tiny_add(g, ctx, v, TN_VISION_POS_EMBD, GGML_TYPE_F32, 2, d.w, g0 * g0 + 1, 1, 1,
                  0.5f);
-        tiny_add(g, ctx, v, "v.pre_ln.weight", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
-        tiny_add(g, ctx, v, "v.pre_ln.bias", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
-        tiny_tower(g, ctx, v, "v", vision_layers);
-        tiny_add(g, ctx, v, "v.post_ln.weight", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
-        tiny_add(g, ctx, v, "v.post_ln.bias", GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
-        tiny_add(g, ctx, v, "visual_projection.weight", v->mat_type, 2, d.w, d.p, 1, 1, 0.6f);
+        tiny_add(g, ctx, v, TN_PRE_LN_W, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
+        tiny_add(g, ctx, v, TN_PRE_LN_B, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
+        tiny_tower(g, ctx, v, TN_VISION, vision_layers);
+        tiny_add(g, ctx, v, TN_VISION_POST_LN_W, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.2f);
+        tiny_add(g, ctx, v, TN_VISION_POST_LN_B, GGML_TYPE_F32, 1, d.w, 1, 1, 1, 0.1f);
+        tiny_add(g, ctx, v, TN_VISION_PROJ, v->mat_type, 2, d.w, d.p, 1, 1, 0.6f);
     }
     if (v->edit) v->edit(g);
     bool ok = gguf_write_to_file(g, path, false);

@@ -1,0 +1,361 @@
+/* Model weights: tensors created for the loaded towers, bound into the file mapping or read into
+ * a CPU buffer, named fields bound, small tensors scanned for NaN/Inf, matrices repacked for the
+ * CPU backend's faster layout, copies for other devices. */
+#if defined(__linux__) && !defined(_DEFAULT_SOURCE)
+#  define _DEFAULT_SOURCE /* madvise(MADV_DONTNEED), which POSIX leaves out */
+#endif
+#include "model_load.h"
+
+#include "ggml-cpu.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#if defined(CC_HAVE_MMAP)
+#  include <sys/mman.h>
+#  include <unistd.h>
+#endif
+
+static bool cc_wanted_tensor(const cc_hparams * hp, const char * name) {
+    if (strncmp(name, TN_TEXT ".", 2) == 0 || strcmp(name, TN_TEXT_PROJ) == 0) {
+        return hp->has_text;
+    }
+    if (strncmp(name, TN_VISION ".", 2) == 0 || strcmp(name, TN_VISION_PROJ) == 0) {
+        return hp->has_vision;
+    }
+    return false;
+}
+
+static struct ggml_tensor * cc_get(struct ggml_context * ctx, const char * fmt, const char * prefix,
+                                   int blk, const char * what) {
+    char name[96];
+    snprintf(name, sizeof(name), fmt, prefix, blk, what);
+    return ggml_get_tensor(ctx, name);
+}
+
+static void cc_bind_layers(struct ggml_context * ctx, const char * prefix, int n, int32_t width,
+                           cc_layer * layers) {
+    const char * f = TN_BLK;
+    for (int i = 0; i < n; i++) {
+        cc_layer * l = &layers[i];
+        l->ln1_w = cc_get(ctx, f, prefix, i, TN_BLK_LN1_W);
+        l->ln1_b = cc_get(ctx, f, prefix, i, TN_BLK_LN1_B);
+        l->ln2_w = cc_get(ctx, f, prefix, i, TN_BLK_LN2_W);
+        l->ln2_b = cc_get(ctx, f, prefix, i, TN_BLK_LN2_B);
+        l->q_w   = cc_get(ctx, f, prefix, i, TN_BLK_Q_W);
+        l->q_b   = cc_get(ctx, f, prefix, i, TN_BLK_Q_B);
+        l->k_w   = cc_get(ctx, f, prefix, i, TN_BLK_K_W);
+        l->k_b   = cc_get(ctx, f, prefix, i, TN_BLK_K_B);
+        l->v_w   = cc_get(ctx, f, prefix, i, TN_BLK_V_W);
+        l->v_b   = cc_get(ctx, f, prefix, i, TN_BLK_V_B);
+        l->o_w   = cc_get(ctx, f, prefix, i, TN_BLK_OUT_W);
+        l->o_b   = cc_get(ctx, f, prefix, i, TN_BLK_OUT_B);
+        struct ggml_tensor * up_w   = cc_get(ctx, f, prefix, i, TN_BLK_FFN_UP_W);
+        struct ggml_tensor * up_b   = cc_get(ctx, f, prefix, i, TN_BLK_FFN_UP_B);
+        struct ggml_tensor * down_w = cc_get(ctx, f, prefix, i, TN_BLK_FFN_DOWN_W);
+        struct ggml_tensor * down_b = cc_get(ctx, f, prefix, i, TN_BLK_FFN_DOWN_B);
+        /* fc1 is the matrix consuming the tower width (validated in cc_check_ffn). */
+        bool swapped = up_w->ne[0] != width;
+        l->fc1_w = swapped ? down_w : up_w;
+        l->fc1_b = swapped ? down_b : up_b;
+        l->fc2_w = swapped ? up_w : down_w;
+        l->fc2_b = swapped ? up_b : down_b;
+    }
+}
+
+static clearclip_status cc_weights_bind(const cc_hparams * hp, cc_weights * w) {
+    struct ggml_context * c = w->ctx;
+    if (hp->has_text) {
+        w->t_layers = calloc((size_t) hp->text.layers, sizeof(cc_layer));
+        if (!w->t_layers) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+        w->t_token_embd = ggml_get_tensor(c, TN_TOKEN_EMBD);
+        w->t_pos_embd   = ggml_get_tensor(c, TN_TEXT_POS_EMBD);
+        w->t_post_ln_w  = ggml_get_tensor(c, TN_TEXT_POST_LN_W);
+        w->t_post_ln_b  = ggml_get_tensor(c, TN_TEXT_POST_LN_B);
+        w->t_proj       = ggml_get_tensor(c, TN_TEXT_PROJ);
+        cc_bind_layers(c, TN_TEXT, hp->text.layers, hp->text.width, w->t_layers);
+    }
+    if (hp->has_vision) {
+        w->v_layers = calloc((size_t) hp->vision.layers, sizeof(cc_layer));
+        if (!w->v_layers) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+        w->v_class_embd = ggml_get_tensor(c, TN_CLASS_EMBD);
+        w->v_patch_embd = ggml_get_tensor(c, TN_PATCH_EMBD);
+        w->v_pos_embd   = ggml_get_tensor(c, TN_VISION_POS_EMBD);
+        w->v_pre_ln_w   = ggml_get_tensor(c, TN_PRE_LN_W);
+        w->v_pre_ln_b   = ggml_get_tensor(c, TN_PRE_LN_B);
+        w->v_post_ln_w  = ggml_get_tensor(c, TN_VISION_POST_LN_W);
+        w->v_post_ln_b  = ggml_get_tensor(c, TN_VISION_POST_LN_B);
+        w->v_proj       = ggml_get_tensor(c, TN_VISION_PROJ);
+        cc_bind_layers(c, TN_VISION, hp->vision.layers, hp->vision.width, w->v_layers);
+    }
+    return CLEARCLIP_OK;
+}
+
+void cc_weights_free(cc_weights * w) {
+    if (w->repack_buffer) ggml_backend_buffer_free(w->repack_buffer);
+    if (w->repack_ctx) ggml_free(w->repack_ctx);
+    if (w->buffer) ggml_backend_buffer_free(w->buffer);
+    if (w->ctx) ggml_free(w->ctx);
+    free(w->t_layers);
+    free(w->v_layers);
+    memset(w, 0, sizeof(*w));
+}
+
+static struct ggml_context * cc_new_meta_ctx(size_t n_tensors) {
+    struct ggml_init_params ip = {
+        .mem_size   = (n_tensors + 1) * ggml_tensor_overhead(),
+        .mem_buffer = NULL,
+        .no_alloc   = true,
+    };
+    return ggml_init(ip);
+}
+
+#ifdef CC_HAVE_MMAP
+/* The extra buffer type of ggml's CPU backend that can run mul_mat(t, f32 activations) from a
+ * re-laid-out copy of t (e.g. "CPU_REPACK": q4_0 in interleaved 8x8 blocks on AVX2, whose GEMM
+ * kernels are markedly faster than the plain layout's), or NULL. Asked the way ggml's users do:
+ * a mul_mat node whose weight sits in a (zero-size) buffer of that type. */
+static ggml_backend_buffer_type_t cc_repack_buft(struct ggml_tensor * t) {
+    ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    if (!dev) return NULL;
+    ggml_backend_dev_get_extra_bufts_t get_extra = (ggml_backend_dev_get_extra_bufts_t)
+        ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(dev),
+                                          "ggml_backend_dev_get_extra_bufts");
+    if (!get_extra) return NULL;
+    struct ggml_context * c = cc_new_meta_ctx(3);
+    if (!c) return NULL;
+    struct ggml_tensor * w = ggml_dup_tensor(c, t);
+    struct ggml_tensor * op = ggml_mul_mat(c, w, ggml_new_tensor_2d(c, GGML_TYPE_F32, t->ne[0], 64));
+    ggml_backend_buffer_type_t found = NULL;
+    for (ggml_backend_buffer_type_t * b = get_extra(dev); b && *b && !found; b++) {
+        ggml_backend_buffer_t probe = ggml_backend_buft_alloc_buffer(*b, 0);
+        if (!probe) continue;
+        w->buffer = probe;
+        if (ggml_backend_dev_supports_op(dev, op)) found = *b;
+        w->buffer = NULL;
+        ggml_backend_buffer_free(probe);
+    }
+    ggml_free(c);
+    return found;
+}
+
+/* Copies the block matrices that the CPU backend multiplies faster from another layout into a
+ * buffer of that layout and points the model's fields at the copies. The file pages they were
+ * read from are dropped from the process again (they stay in the page cache and the mapping). */
+static clearclip_status cc_repack_weights(clearclip_model * m) {
+    cc_weights * w = &m->weights;
+    const cc_hparams * hp = &m->hp;
+    const int32_t n_text = hp->has_text ? hp->text.layers : 0;
+    const int32_t n_vision = hp->has_vision ? hp->vision.layers : 0;
+    const size_t cap = 6 * (size_t) (n_text + n_vision) + 2;
+    struct ggml_tensor *** fields = malloc(cap * sizeof(*fields));
+    struct ggml_tensor ** copies = calloc(cap, sizeof(*copies));
+    if (!fields || !copies) {
+        free(fields);
+        free(copies);
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    size_t n = 0;
+    for (int32_t i = 0; i < n_text + n_vision; i++) {
+        cc_layer * l = i < n_text ? &w->t_layers[i] : &w->v_layers[i - n_text];
+        fields[n++] = &l->q_w;
+        fields[n++] = &l->k_w;
+        fields[n++] = &l->v_w;
+        fields[n++] = &l->o_w;
+        fields[n++] = &l->fc1_w;
+        fields[n++] = &l->fc2_w;
+    }
+    if (w->t_proj) fields[n++] = &w->t_proj;
+    if (w->v_proj) fields[n++] = &w->v_proj;
+
+    /* one extra buffer type serves all (the CPU backend offers one that applies) */
+    ggml_backend_buffer_type_t buft = NULL;
+    size_t n_copies = 0;
+    for (size_t i = 0; i < n; i++) {
+        ggml_backend_buffer_type_t b = cc_repack_buft(*fields[i]);
+        if (b && (!buft || b == buft)) {
+            buft = b;
+            n_copies++;
+        } else {
+            fields[i] = NULL;
+        }
+    }
+    clearclip_status st = CLEARCLIP_OK;
+    if (n_copies > 0 && !(w->repack_ctx = cc_new_meta_ctx(n_copies))) {
+        st = cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    for (size_t i = 0; i < n && !st; i++) {
+        if (!fields[i]) continue;
+        copies[i] = ggml_dup_tensor(w->repack_ctx, *fields[i]);
+        ggml_set_name(copies[i], ggml_get_name(*fields[i]));
+    }
+    if (n_copies > 0 && !st) {
+        w->repack_buffer = ggml_backend_alloc_ctx_tensors_from_buft(w->repack_ctx, buft);
+        if (!w->repack_buffer) {
+            st = cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate %s weights", m->path,
+                          ggml_backend_buft_name(buft));
+        } else {
+            ggml_backend_buffer_set_usage(w->repack_buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+        }
+    }
+    const uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    for (size_t i = 0; i < n && !st; i++) {
+        if (!fields[i]) continue;
+        struct ggml_tensor * src = *fields[i];
+        ggml_backend_tensor_set(copies[i], src->data, 0, ggml_nbytes(src));
+        uintptr_t lo = ((uintptr_t) src->data + page - 1) / page * page;
+        uintptr_t hi = ((uintptr_t) src->data + ggml_nbytes(src)) / page * page;
+        if (hi > lo) madvise((void *) lo, hi - lo, MADV_DONTNEED);
+        *fields[i] = copies[i];
+    }
+    free(fields);
+    free(copies);
+    return st;
+}
+#endif
+
+/* Whether n values of an f32 or f16 tensor are all finite: exponent bits not all ones. */
+static bool cc_all_finite(const struct ggml_tensor * t) {
+    const int64_t n = ggml_nelements(t);
+    if (t->type == GGML_TYPE_F32) {
+        const uint32_t * v = t->data;
+        uint32_t bad = 0;
+        for (int64_t i = 0; i < n; i++) bad |= (uint32_t) ((v[i] & 0x7F800000u) == 0x7F800000u);
+        return !bad;
+    }
+    if (t->type == GGML_TYPE_F16) {
+        const uint16_t * v = t->data;
+        uint32_t bad = 0;
+        for (int64_t i = 0; i < n; i++) bad |= (uint32_t) ((v[i] & 0x7C00u) == 0x7C00u);
+        return !bad;
+    }
+    return true;
+}
+
+/* The vectors and embeddings (norms, biases, class and position embeddings: the f32/f16 tensors
+ * that are not matrices) are few and small, so a NaN or infinity in them is caught at load with
+ * the tensor's name; the matrices are too large to scan on every load, and a non-finite value in
+ * them shows in the output, which every encoder checks (cc_check_output). */
+static clearclip_status cc_check_finite(const clearclip_model * m, const cc_weights * w) {
+    for (struct ggml_tensor * t = ggml_get_first_tensor(w->ctx); t;
+         t = ggml_get_next_tensor(w->ctx, t)) {
+        const bool vector = t->ne[1] == 1 && t->ne[2] == 1 && t->ne[3] == 1;
+        if (!vector && !strstr(ggml_get_name(t), "position_embd")) continue; /* TN_*_POS_EMBD */
+        if (!cc_all_finite(t)) {
+            return cc_error(CLEARCLIP_ERR_MODEL, "%s: tensor '%s' contains NaN or infinity",
+                            m->path, ggml_get_name(t));
+        }
+    }
+    return CLEARCLIP_OK;
+}
+
+clearclip_status cc_load_weights(clearclip_model * m, const cc_loader * ld, bool use_mmap) {
+    cc_weights * w = &m->weights;
+    int64_t n = gguf_get_n_tensors(ld->gguf);
+    w->ctx = cc_new_meta_ctx((size_t) n);
+    if (!w->ctx) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    for (int64_t i = 0; i < n; i++) {
+        const char * name = gguf_get_tensor_name(ld->gguf, i);
+        if (!cc_wanted_tensor(&m->hp, name)) continue;
+        const int64_t * ne = gguf_get_tensor_ne(ld->gguf, i);
+        struct ggml_tensor * t = ggml_new_tensor(w->ctx, gguf_get_tensor_type(ld->gguf, i), 4, ne);
+        ggml_set_name(t, name);
+    }
+#ifdef CC_HAVE_MMAP
+    if (use_mmap && ld->file_size > 0) {
+        void * addr = mmap(NULL, ld->file_size, PROT_READ, MAP_SHARED, ld->fd, 0);
+        if (addr == MAP_FAILED) {
+            return cc_error(CLEARCLIP_ERR_IO, "%s: cannot map: %s", m->path, strerror(errno));
+        }
+        m->mapping      = addr;
+        m->mapping_size = ld->file_size;
+        /* Graphs only read weights, so the CPU backend can use the read-only mapping directly. */
+        w->buffer = ggml_backend_cpu_buffer_from_ptr(addr, ld->file_size);
+        if (!w->buffer) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "cannot wrap the mapping");
+        ggml_backend_buffer_set_usage(w->buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+        for (struct ggml_tensor * t = ggml_get_first_tensor(w->ctx); t;
+             t = ggml_get_next_tensor(w->ctx, t)) {
+            int64_t id = gguf_find_tensor(ld->gguf, ggml_get_name(t));
+            char * data = (char *) addr + ld->data_offset + gguf_get_tensor_offset(ld->gguf, id);
+            if (ggml_backend_tensor_alloc(w->buffer, t, data) != GGML_STATUS_SUCCESS) {
+                return cc_error(CLEARCLIP_ERR_BACKEND, "cannot bind tensor '%s'", ggml_get_name(t));
+            }
+        }
+        clearclip_status st = cc_weights_bind(&m->hp, w);
+        if (!st) st = cc_check_finite(m, w);
+        return st ? st : cc_repack_weights(m);
+    }
+#else
+    (void) use_mmap;
+#endif
+    w->buffer = ggml_backend_alloc_ctx_tensors_from_buft(w->ctx, ggml_backend_cpu_buffer_type());
+    if (!w->buffer && ggml_get_first_tensor(w->ctx)) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate the weights", m->path);
+    }
+    if (w->buffer) ggml_backend_buffer_set_usage(w->buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    for (struct ggml_tensor * t = ggml_get_first_tensor(w->ctx); t;
+         t = ggml_get_next_tensor(w->ctx, t)) {
+        int64_t id = gguf_find_tensor(ld->gguf, ggml_get_name(t));
+        size_t off = ld->data_offset + gguf_get_tensor_offset(ld->gguf, id);
+        size_t size = ggml_nbytes(t), done = 0;
+        while (done < size) {
+            ssize_t got = pread(ld->fd, (char *) t->data + done, size - done, (off_t) (off + done));
+            if (got < 0 && errno == EINTR) continue;
+            if (got <= 0) {
+                return cc_error(CLEARCLIP_ERR_IO, "%s: cannot read tensor '%s': %s", m->path,
+                                ggml_get_name(t), got < 0 ? strerror(errno) : "unexpected end");
+            }
+            done += (size_t) got;
+        }
+    }
+    clearclip_status st = cc_weights_bind(&m->hp, w);
+    return st ? st : cc_check_finite(m, w);
+}
+
+clearclip_status cc_weights_copy(const clearclip_model * model, ggml_backend_buffer_type_t buft,
+                                 cc_weights * out) {
+    memset(out, 0, sizeof(*out));
+    const cc_weights * src = &model->weights;
+    size_t n = 0;
+    for (struct ggml_tensor * t = ggml_get_first_tensor(src->ctx); t;
+         t = ggml_get_next_tensor(src->ctx, t)) {
+        n++;
+    }
+    out->ctx = cc_new_meta_ctx(n);
+    if (!out->ctx) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    for (struct ggml_tensor * t = ggml_get_first_tensor(src->ctx); t;
+         t = ggml_get_next_tensor(src->ctx, t)) {
+        struct ggml_tensor * d = ggml_dup_tensor(out->ctx, t);
+        ggml_set_name(d, ggml_get_name(t));
+    }
+    if (n > 0) {
+        out->buffer = ggml_backend_alloc_ctx_tensors_from_buft(out->ctx, buft);
+        if (!out->buffer) {
+            cc_weights_free(out);
+            return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY,
+                            "cannot allocate %zu MiB of weights in %s memory",
+                            ggml_backend_alloc_ctx_tensors_from_buft_size(src->ctx, buft) >> 20,
+                            ggml_backend_buft_name(buft));
+        }
+        ggml_backend_buffer_set_usage(out->buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    }
+    for (struct ggml_tensor * t = ggml_get_first_tensor(src->ctx); t;
+         t = ggml_get_next_tensor(src->ctx, t)) {
+        ggml_backend_tensor_set(ggml_get_tensor(out->ctx, ggml_get_name(t)), t->data, 0,
+                                ggml_nbytes(t));
+    }
+    clearclip_status st = cc_weights_bind(&model->hp, out);
+    if (st) cc_weights_free(out);
+    return st;
+}
+
+void cc_tensor_to_f32_host(const struct ggml_tensor * t, float * dst) {
+    int64_t n = ggml_nelements(t);
+    if (t->type == GGML_TYPE_F32) {
+        memcpy(dst, t->data, (size_t) n * sizeof(float));
+    } else {
+        ggml_get_type_traits(t->type)->to_float(t->data, dst, n);
+    }
+}
