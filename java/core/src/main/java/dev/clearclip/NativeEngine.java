@@ -188,6 +188,7 @@ final class NativeEngine {
     }
 
     static String systemInfo() {
+        routeLogs(); // it loads the backends, and ggml announces the variant it loads
         return clearclip_system_info().reinterpret(Long.MAX_VALUE).getString(0);
     }
 
