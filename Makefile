@@ -15,8 +15,8 @@
 #   make clean     removes the Maven/CMake outputs (keeps .venv and build/fixtures, slow to remake)
 #   make distclean also removes build/ (fixtures) and .venv
 #
-# Variables: PYTHON (interpreter used to create .venv), GGML_NATIVE (ON to tune ggml for this
-# CPU), JAVA_HOME (used when it is a JDK >= 22), MVN, MVN_ARGS (extra Maven arguments),
+# Variables: PYTHON (interpreter used to create .venv), GGML_NATIVE (ON: ggml tuned to this CPU
+# instead of run-time CPU variants; local use only), JAVA_HOME (used when it is a JDK >= 22), MVN, MVN_ARGS (extra Maven arguments),
 # ARM64 (ON/OFF/auto: linux-aarch64 natives in the jar, see below), ARM64_MARCH.
 # SAN_CC (compiler of the sanitizer/fuzz build), FUZZ_SECONDS, FUZZ_CI_SECONDS, FUZZ_ARGS.
 
@@ -36,14 +36,28 @@ JOBS       := $(shell nproc 2>/dev/null || echo 2)
 # ggml is a dependency built from its sdist by pip, never vendored.
 # GGML_LLAMAFILE=ON: llamafile's sgemm kernels make ggml's matrix products 2-3x faster on CPU,
 #   the largest single performance lever of this project (see the spec's measurements).
-# GGML_NATIVE=OFF: no -march=native; ggml then compiles its CPU backend for a fixed baseline
-#   (SSE4.2, AVX, AVX2, FMA, F16C, BMI2; no AVX-512), so the libraries packaged into the jar run
-#   on any AVX2 machine, not only on the one that built them. GGML_NATIVE=ON tunes ggml to the
-#   build machine (e.g. AVX-512) for local use; such a jar may crash elsewhere.
+# GGML_BACKEND_DL=ON + GGML_CPU_ALL_VARIANTS=ON (default): ggml's CPU backend is built once per
+#   x86-64 generation (x64, sse42, sandybridge, haswell, skylakex, icelake, zen4, sapphirerapids,
+#   ...) as libggml-cpu-<variant>.so modules; at run time the engine has ggml score them against
+#   the CPU and load the best, so one jar gets AVX-512/VNNI/AMX kernels where the CPU has them and
+#   still runs on any x86-64. Costs 8-15 minutes on 2 cores and ~17 MB of libraries.
+# GGML_NATIVE=ON: one CPU backend tuned to the build machine (-march=native), linked in; ggml
+#   cannot combine it with GGML_BACKEND_DL. For local use only: such a jar may crash elsewhere.
 GGML_PACKAGE := libggml-python
 GGML_VERSION := 0.20.2.post1
 GGML_NATIVE  ?= OFF
-GGML_STAMP   := $(VENV)/.stamp-ggml-$(GGML_VERSION)-native-$(GGML_NATIVE)
+ifeq ($(filter ON on 1 yes true,$(GGML_NATIVE)),)
+GGML_FLAVOUR := cpu-variants
+GGML_CPU_DEFINES := -C cmake.define.GGML_NATIVE=OFF -C cmake.define.GGML_BACKEND_DL=ON \
+                    -C cmake.define.GGML_CPU_ALL_VARIANTS=ON
+else
+GGML_FLAVOUR := native
+GGML_CPU_DEFINES := -C cmake.define.GGML_NATIVE=ON -C cmake.define.GGML_BACKEND_DL=OFF \
+                    -C cmake.define.GGML_CPU_ALL_VARIANTS=OFF
+endif
+# Keyed by version and build options: a checkout with other options (e.g. an older .venv with
+# the single-AVX2 build) builds ggml anew instead of using what is there.
+GGML_STAMP   := $(VENV)/.stamp-ggml-$(GGML_VERSION)-$(GGML_FLAVOUR)-llamafile
 # native/build-aarch64.sh builds the same ggml version for linux-aarch64
 export GGML_VERSION
 REF_REQUIREMENTS := gguf-tools/reference/requirements.txt
@@ -110,20 +124,22 @@ $(VENV_PY):
 	$(PYTHON) -m venv $(VENV)
 	$(VENV_PY) -m pip install -q --disable-pip-version-check --upgrade pip
 
-# The stamp name carries the version and GGML_NATIVE, so changing either rebuilds ggml.
+# The stamp name carries the version and the CPU options, so changing either rebuilds ggml.
 # --no-cache-dir: pip's wheel cache does not key on -C options, so a cached wheel could carry
 # other build flags than the ones asked for here.
 $(GGML_STAMP): | $(VENV_PY)
-	@echo "Building $(GGML_PACKAGE)==$(GGML_VERSION) from source (GGML_LLAMAFILE=ON, GGML_NATIVE=$(GGML_NATIVE)); 1-3 minutes..."
+	@echo "Building $(GGML_PACKAGE)==$(GGML_VERSION) from source (GGML_LLAMAFILE=ON, $(GGML_FLAVOUR)); 8-15 minutes on 2 cores..."
 	@rm -f $(VENV)/.stamp-ggml-*
 	@$(VENV_PY) -m pip install --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps \
 	    --no-binary $(GGML_PACKAGE) $(GGML_PACKAGE)==$(GGML_VERSION) \
-	    -C cmake.define.GGML_LLAMAFILE=ON -C cmake.define.GGML_NATIVE=$(GGML_NATIVE) \
+	    -C cmake.define.GGML_LLAMAFILE=ON $(GGML_CPU_DEFINES) \
 	    > $(VENV)/pip-ggml.log 2>&1 \
 	  || { cat $(VENV)/pip-ggml.log >&2; echo "ERROR: building $(GGML_PACKAGE) failed (log: $(VENV)/pip-ggml.log)" >&2; exit 1; }
 	@prefix="$$($(GGML_PREFIX_CMD))"; \
 	 if [ ! -f "$$prefix/lib/cmake/ggml/ggml-config.cmake" ] && [ ! -f "$$prefix/lib64/cmake/ggml/ggml-config.cmake" ]; then \
 	   echo "ERROR: $(GGML_PACKAGE) installed but no CMake config under $$prefix/lib{,64}/cmake/ggml" >&2; exit 1; fi; \
+	 if [ "$(GGML_FLAVOUR)" = cpu-variants ] && ! ls "$$prefix"/lib*/libggml-cpu-*.so >/dev/null 2>&1; then \
+	   echo "ERROR: $(GGML_PACKAGE) installed without its CPU variants (no $$prefix/lib/libggml-cpu-*.so)" >&2; exit 1; fi; \
 	 echo "ggml installed at $$prefix"
 	@touch $@
 

@@ -75,7 +75,12 @@ ggml_defines=(
     -DCMAKE_BUILD_TYPE=Release
     -DCMAKE_INSTALL_LIBDIR=lib
     -DBUILD_SHARED_LIBS=ON
-    # the same choices as the host package (Makefile, and libggml-python's pyproject.toml)
+    # the same choices as the host package (Makefile, and libggml-python's pyproject.toml), except
+    # GGML_BACKEND_DL: arm64 keeps one CPU backend linked in, built for ARM64_MARCH. ggml has arm
+    # variants too (GGML_CPU_ALL_VARIANTS: armv8.0 ... armv9.2 with SVE/SME), but their build
+    # roughly triples this cross build's time and none of the boards we test on (qemu, Pi 5) has
+    # more than the dot-product baseline; switching is -DGGML_BACKEND_DL=ON
+    # -DGGML_CPU_ALL_VARIANTS=ON here, the engine and the packaging handle both.
     -DGGML_NATIVE=OFF
     -DGGML_LLAMAFILE=ON
     -DGGML_OPENMP=OFF
@@ -161,7 +166,7 @@ cmake -S "$here" -B "$BUILD_DIR" -DCMAKE_TOOLCHAIN_FILE="$toolchain" -DCMAKE_BUI
 cmake --build "$BUILD_DIR" --parallel "$JOBS" >&2
 rm -rf "$STAGE_DIR"
 cmake --install "$BUILD_DIR" --prefix "$STAGE_DIR" >&2
-bash "$here/package-natives.sh" "$dest" "$STAGE_DIR/lib" "$STAGE_DIR/lib64" "$ggml_prefix/lib" >&2
+bash "$here/package-natives.sh" "$dest" "$STAGE_DIR/lib" "$STAGE_DIR/lib64" >&2
 
 # Guard against packaging host libraries under the aarch64 name (e.g. a stale search path).
 while read -r name; do

@@ -1,9 +1,12 @@
 #!/usr/bin/env bash
 # Copies libclearclip and the shared libraries it needs from the given search directories
-# (the CMake install stage first, then ggml's prefix) into DEST, as real files named by their
-# SONAME: jars cannot hold symlinks, and the dynamic linker looks dependencies up by SONAME.
+# (the CMake install stage, where `cmake --install` collected the ggml runtime: that install rule
+# is the one place that decides what ships) into DEST, as real files named by their SONAME: jars
+# cannot hold symlinks, and the dynamic linker looks dependencies up by SONAME.
 # Writes DEST/natives.list with the file names in load order (dependencies first), which is
-# the order dev.clearclip.bindings.NativeLibrary loads them in.
+# the order dev.clearclip.bindings.NativeLibrary loads them in, and DEST/backends.list with the
+# ggml backend modules of a GGML_BACKEND_DL build (libggml-cpu-<variant>.so, ...): extracted
+# beside libclearclip but never loaded by Java, since ggml picks one and dlopens it itself.
 #
 # One jar may carry several platforms (DEST is .../dev/clearclip/native/<os>-<arch>); the parent
 # directory's platforms.list names the platform directories present, so the loader can say which
@@ -73,5 +76,19 @@ rm -rf "$dest"
 mkdir -p "$dest"
 visit "$root"
 printf '%s\n' "${order[@]}" > "$dest/natives.list"
+# Backend modules: ggml's own file pattern (lib)ggml-<name>-<variant>.so / ggml-<name>.so, named
+# as installed (ggml matches the file name, so no SONAME renaming), minus what is linked.
+backends=()
+for d in "${search_dirs[@]}"; do
+    for f in "$d"/libggml-*.so; do
+        [[ -f $f ]] || continue
+        name=$(basename "$f")
+        [[ -n ${visited[$name]:-} || -n ${visited[$(soname_of "$f")]:-} ]] && continue
+        [[ -e $dest/$name ]] && continue
+        cp -f "$(readlink -f "$f")" "$dest/$name"
+        backends+=("$name")
+    done
+done
+printf '%s\n' "${backends[@]}" | sed '/^$/d' | sort > "$dest/backends.list"
 write_platforms_index "$(dirname "$dest")"
-echo "package-natives: ${order[*]} -> $dest"
+echo "package-natives: ${order[*]} -> $dest${backends:+ (backend modules: ${backends[*]})}"

@@ -85,6 +85,34 @@ CLEARCLIP_API const char * clearclip_version(void);
 /* Human-readable description of the ggml build in use (version, CPU features). */
 CLEARCLIP_API const char * clearclip_system_info(void);
 
+/* ---- backends (CPU variants) -------------------------------------------- */
+
+/*
+ * A ggml built with GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS (the packaged one on x86-64) keeps its
+ * CPU backend in one library per CPU generation, libggml-cpu-<variant> (haswell, skylakex, zen4,
+ * sapphirerapids, ...), loaded at run time: ggml scores every variant against this CPU and loads
+ * the best. clearclip_backend_load(dir) loads the backends found in dir; with NULL it looks in the
+ * directory of the ggml library in use, then in that of libclearclip. The first call that registers
+ * a CPU backend wins: later calls return CLEARCLIP_OK and change nothing. Model loading and
+ * context creation call it with NULL when nothing is registered yet, so calling it is needed only
+ * to name another directory. With a ggml whose CPU backend is linked in it does nothing.
+ * Thread-safe. Fails with CLEARCLIP_ERR_BACKEND, naming the directories searched, when no CPU
+ * backend can be loaded.
+ */
+CLEARCLIP_API clearclip_status clearclip_backend_load(const char * dir);
+
+typedef struct clearclip_backend_info {
+    char variant[64];   /* CPU variant in use ("haswell", "zen4", ...), "builtin" when ggml's
+                           CPU backend is linked in (no GGML_BACKEND_DL)                  */
+    char features[512]; /* what that variant was compiled for, as ggml reports it, space
+                           separated ("SSE3 SSSE3 AVX AVX2 F16C FMA BMI2 ... LLAMAFILE")   */
+    char library[512];  /* file of the CPU backend (truncated)                            */
+    char cpu[128];      /* the CPU device's description (model name)                      */
+} clearclip_backend_info;
+
+/* Loads the backends like clearclip_backend_load(NULL) if needed, then describes the CPU one. */
+CLEARCLIP_API clearclip_status clearclip_backend_get_info(clearclip_backend_info * out);
+
 /* ---- logging ------------------------------------------------------------ */
 
 /* Values equal ggml's enum ggml_log_level for the same levels. */

@@ -15,14 +15,6 @@
 #  include <unistd.h>
 #endif
 
-/* ggml built with GGML_BACKEND_DL registers no device until its backend libraries are loaded;
- * a statically registered build already lists them and needs nothing. */
-static void cc_load_backends(void) {
-    if (ggml_backend_dev_count() == 0) {
-        ggml_backend_load_all();
-    }
-}
-
 static int cc_cpu_count(void) {
 #if defined(_WIN32)
     SYSTEM_INFO si;
@@ -129,13 +121,9 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     *out = NULL;
     if (!model) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "model must not be NULL");
 
-#if defined(_WIN32)
-    cc_load_backends();
-#else
-    /* ggml's backend registry is not thread-safe while backends are being registered. */
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    pthread_once(&once, cc_load_backends);
-#endif
+    /* a GGML_BACKEND_DL build registers no device until its backend libraries are loaded */
+    clearclip_status loaded = cc_backend_ensure();
+    if (loaded) return loaded;
     ggml_backend_dev_t dev = cc_find_device(params.backend);
     if (!dev) {
         char list[512];

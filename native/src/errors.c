@@ -1,7 +1,6 @@
 /* Thread-local error reporting and library-level queries. */
 #include "internal.h"
 
-#include "ggml-cpu.h"
 
 #include <stdarg.h>
 #include <stdio.h>
@@ -57,22 +56,14 @@ const char * clearclip_system_info(void) {
         if (n_ > 0 && (size_t) n_ < left) { p += n_; left -= n_; } \
     } while (0)
 
-    CC_APPEND("clearclip %s; ggml %s (%s); CPU:", CC_VERSION, ggml_version(), ggml_commit());
-    static const struct { const char * name; int (*has)(void); } feats[] = {
-        { "SSE3", ggml_cpu_has_sse3 },       { "SSSE3", ggml_cpu_has_ssse3 },
-        { "AVX", ggml_cpu_has_avx },         { "AVX2", ggml_cpu_has_avx2 },
-        { "AVX_VNNI", ggml_cpu_has_avx_vnni }, { "F16C", ggml_cpu_has_f16c },
-        { "FMA", ggml_cpu_has_fma },         { "BMI2", ggml_cpu_has_bmi2 },
-        { "AVX512", ggml_cpu_has_avx512 },   { "AVX512_VBMI", ggml_cpu_has_avx512_vbmi },
-        { "AVX512_VNNI", ggml_cpu_has_avx512_vnni }, { "AVX512_BF16", ggml_cpu_has_avx512_bf16 },
-        { "NEON", ggml_cpu_has_neon },       { "ARM_FMA", ggml_cpu_has_arm_fma },
-        { "DOTPROD", ggml_cpu_has_dotprod }, { "SVE", ggml_cpu_has_sve },
-        { "LLAMAFILE", ggml_cpu_has_llamafile },
-    };
-    for (size_t i = 0; i < sizeof(feats) / sizeof(feats[0]); i++) {
-        if (feats[i].has()) {
-            CC_APPEND(" %s", feats[i].name);
-        }
+    CC_APPEND("clearclip %s; ggml %s (%s); ", CC_VERSION, ggml_version(), ggml_commit());
+    /* The CPU features are those of the loaded CPU variant (ggml_cpu_has_* lives in the variant
+     * libraries of a GGML_BACKEND_DL build, out of reach of a direct link). */
+    clearclip_backend_info bi;
+    if (clearclip_backend_get_info(&bi) == CLEARCLIP_OK) {
+        CC_APPEND("CPU variant %s: %s", bi.variant, bi.features);
+    } else {
+        CC_APPEND("CPU backend not loaded (%s)", clearclip_last_error());
     }
     CC_APPEND("; devices:");
     size_t n_dev = ggml_backend_dev_count();

@@ -49,6 +49,12 @@ void             cc_clear_error(void);
 /* Sends one line (newline added) to the clearclip_log_set callback; nothing when none is set. */
 void cc_log(clearclip_log_level level, const char * fmt, ...) CC_PRINTF(2, 3);
 
+/* ---- backends (backend.c) ----------------------------------------------- */
+
+/* clearclip_backend_load(NULL) unless a CPU backend is registered already; every entry point that
+ * needs a device (model loading's repack probe, context creation) calls it first. */
+clearclip_status cc_backend_ensure(void);
+
 /* ---- GGUF structure (gguf_check.c) --------------------------------------- */
 
 /* Limits of what the loader accepts (models/README.md, "What a loader accepts"): far above any

@@ -162,6 +162,10 @@ clearclip_status clearclip_model_load(const char * path, clearclip_model_params 
     if (!out) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "out must not be NULL");
     *out = NULL;
     if (!path) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "path must not be NULL");
+    /* The repack probe (model_weights.c) asks the CPU device, which a GGML_BACKEND_DL build
+     * registers only once its backend libraries are loaded. */
+    clearclip_status loaded = cc_backend_ensure();
+    if (loaded) return loaded;
 
     cc_loader ld = { .path = path, .fd = -1 };
     clearclip_status st = cc_open_file(&ld);

@@ -6,7 +6,6 @@
 #endif
 #include "model_load.h"
 
-#include "ggml-cpu.h"
 
 #include <errno.h>
 #include <stdio.h>

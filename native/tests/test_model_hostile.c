@@ -737,6 +737,10 @@ int main(void) {
     /* ggml must print nothing for any of these files: its log goes to stderr, which is
      * captured here and must stay empty (our own check failures land there too and are then
      * shown). */
+    /* A GGML_BACKEND_DL build announces the CPU variant it loads, once per process (ggml's
+     * default logger, left alone by the engine): that line is about the machine, not about a
+     * file, so the backends are loaded before stderr is watched. */
+    CHECK(clearclip_backend_load(NULL) == CLEARCLIP_OK);
     char cap_path[1024];
     snprintf(cap_path, sizeof(cap_path), "%s/hostile-stderr.txt", test_tmp_dir());
     fflush(stderr);

@@ -44,6 +44,11 @@ import java.util.stream.Stream;
  * Libraries are loaded with {@link System#load} in dependency order (ggml before clearclip), so
  * loading works whether or not the files carry an {@code $ORIGIN} run path: the dynamic linker
  * matches the dependencies of libclearclip against the already loaded libraries by SONAME.
+ *
+ * <p>ggml's backend modules ({@value #BACKENDS_INDEX}: one {@code libggml-cpu-<variant>} per
+ * x86-64 CPU generation) are extracted into the same directory but never loaded here: the engine
+ * asks ggml to score them against this CPU and dlopen the best one, by their exact file names,
+ * from the directory of the ggml library in use.
  */
 public final class NativeLibrary {
     public static final String LIBRARY_PATH_PROPERTY = "clearclip.library.path";
@@ -54,10 +59,14 @@ public final class NativeLibrary {
     static final String INDEX_NAME = "natives.list";
     /** Platform directories present under {@link #RESOURCE_ROOT}, one a line (package-natives.sh). */
     static final String PLATFORMS_INDEX = "platforms.list";
-    static final String ENGINE_LIBRARY = "libclearclip.so";
+    /** ggml backend modules to extract beside the libraries but not load, one a line (package-natives.sh). */
+    static final String BACKENDS_INDEX = "backends.list";
+    /** File name of the engine on this OS ({@code libclearclip.so}, {@code libclearclip.dylib}, ...). */
+    static final String ENGINE_LIBRARY = System.mapLibraryName("clearclip");
     /** Load order in a directory without an index: the ggml libraries present, then the engine. */
-    private static final List<String> DIRECTORY_LOAD_ORDER =
-            List.of("libggml-base.so", "libggml-cpu.so", "libggml.so", ENGINE_LIBRARY);
+    private static final List<String> DIRECTORY_LOAD_ORDER = List.of(
+            System.mapLibraryName("ggml-base"), System.mapLibraryName("ggml-cpu"),
+            System.mapLibraryName("ggml"), ENGINE_LIBRARY);
 
     private static final String HINT_DIRECTORY = ". The directory must also hold the ggml libraries"
             + " (or contain " + INDEX_NAME + "), like native/target/classes/" + RESOURCE_ROOT + "<os>-<arch>/"
@@ -121,6 +130,15 @@ public final class NativeLibrary {
     public static synchronized List<Path> loadedLibraries() {
         load();
         return loaded;
+    }
+
+    /**
+     * The directory of the loaded engine, which also holds ggml's backend modules when they were
+     * extracted from the jar. Loads the libraries first.
+     */
+    public static synchronized Path directory() {
+        load();
+        return loaded.getLast().getParent();
     }
 
     /** Where the loaded libraries came from (property, environment or jar). Loads them first. */
@@ -189,7 +207,7 @@ public final class NativeLibrary {
             }
         }
         boolean hasEngine = files.stream()
-                .anyMatch(f -> f.getFileName().toString().startsWith("libclearclip.so"));
+                .anyMatch(f -> f.getFileName().toString().startsWith(ENGINE_LIBRARY));
         if (!hasEngine) {
             throw new NativeLibraryException(from + ": " + ENGINE_LIBRARY + " not found in " + dir);
         }
@@ -215,22 +233,34 @@ public final class NativeLibrary {
             throw new NativeLibraryException(missingPlatformMessage(loader, platform));
         }
         Map<String, byte[]> contents = new LinkedHashMap<>();
-        for (String name : parseIndex(new String(indexBytes, StandardCharsets.UTF_8))) {
+        List<String> toLoad = parseIndex(new String(indexBytes, StandardCharsets.UTF_8));
+        readListed(loader, base, INDEX_NAME, toLoad, contents);
+        if (contents.isEmpty()) {
+            throw new NativeLibraryException(base + INDEX_NAME + " lists no library");
+        }
+        // Absent from jars whose ggml links its CPU backend in (no run-time variants).
+        byte[] backendIndex = readResource(loader, base + BACKENDS_INDEX);
+        if (backendIndex != null) {
+            List<String> backends = parseIndex(new String(backendIndex, StandardCharsets.UTF_8));
+            readListed(loader, base, BACKENDS_INDEX, backends, contents);
+        }
+        Path dir = extractionDirectory(contents);
+        return toLoad.stream().map(dir::resolve).toList();
+    }
+
+    private static void readListed(ClassLoader loader, String base, String index, List<String> names,
+                                   Map<String, byte[]> contents) {
+        for (String name : names) {
             if (name.contains("/") || name.contains("\\") || name.startsWith(".")) {
-                throw new NativeLibraryException("bad library name in " + base + INDEX_NAME + ": " + name);
+                throw new NativeLibraryException("bad library name in " + base + index + ": " + name);
             }
             byte[] bytes = readResource(loader, base + name);
             if (bytes == null) {
-                throw new NativeLibraryException(base + INDEX_NAME + " lists " + name
+                throw new NativeLibraryException(base + index + " lists " + name
                         + " but the resource " + base + name + " is missing");
             }
             contents.put(name, bytes);
         }
-        if (contents.isEmpty()) {
-            throw new NativeLibraryException(base + INDEX_NAME + " lists no library");
-        }
-        Path dir = extractionDirectory(contents);
-        return contents.keySet().stream().map(dir::resolve).toList();
     }
 
     /** Why there is nothing to load for this platform, naming the platforms the jar has. */
@@ -238,7 +268,7 @@ public final class NativeLibrary {
         String where = "no clearclip native libraries for this platform, " + platform + " (os.name="
                 + System.getProperty("os.name") + ", os.arch=" + System.getProperty("os.arch") + "): ";
         String fix = " Set -D" + LIBRARY_PATH_PROPERTY + " or " + LIBRARY_PATH_ENV
-                + " to a directory holding libclearclip.so and the ggml libraries built for it.";
+                + " to a directory holding " + ENGINE_LIBRARY + " and the ggml libraries built for it.";
         byte[] platforms = readResource(loader, RESOURCE_ROOT + PLATFORMS_INDEX);
         if (platforms == null) {
             return where + "resource " + RESOURCE_ROOT + platform + "/" + INDEX_NAME + " is not on the"

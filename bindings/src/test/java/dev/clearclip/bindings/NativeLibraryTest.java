@@ -107,6 +107,36 @@ class NativeLibraryTest {
     }
 
     @Test
+    void backendModulesAreExtractedBesideTheEngineButNotLoaded(@TempDir Path jar, @TempDir Path tmp)
+            throws IOException {
+        String base = NativeLibrary.RESOURCE_ROOT + "linux-x86_64/";
+        write(jar, base + "libggml-base.so.0", "base");
+        write(jar, base + "libclearclip.so", "engine");
+        write(jar, base + NativeLibrary.INDEX_NAME, "libggml-base.so.0\nlibclearclip.so\n");
+        write(jar, base + "libggml-cpu-haswell.so", "avx2 variant");
+        write(jar, base + "libggml-cpu-zen4.so", "avx512 variant");
+        write(jar, base + NativeLibrary.BACKENDS_INDEX, "libggml-cpu-haswell.so\nlibggml-cpu-zen4.so\n");
+        String savedTmp = System.getProperty("java.io.tmpdir");
+        System.setProperty("java.io.tmpdir", tmp.toString());
+        try (URLClassLoader loader = resources(jar)) {
+            List<Path> files = NativeLibrary.extractFromJar(loader, "linux-x86_64");
+            assertThat(files).extracting(f -> f.getFileName().toString())
+                    .containsExactly("libggml-base.so.0", "libclearclip.so");
+            Path dir = files.getLast().getParent();
+            assertThat(dir.resolve("libggml-cpu-haswell.so")).hasContent("avx2 variant");
+            assertThat(dir.resolve("libggml-cpu-zen4.so")).hasContent("avx512 variant");
+
+            // a listed module that is missing from the jar is named
+            Files.delete(jar.resolve(base + "libggml-cpu-zen4.so"));
+            assertThatThrownBy(() -> NativeLibrary.extractFromJar(loader, "linux-x86_64"))
+                    .isInstanceOf(NativeLibraryException.class)
+                    .hasMessageContaining(NativeLibrary.BACKENDS_INDEX + " lists libggml-cpu-zen4.so");
+        } finally {
+            System.setProperty("java.io.tmpdir", savedTmp);
+        }
+    }
+
+    @Test
     void missingPlatformNamesThePlatformsTheJarHas(@TempDir Path jar) throws IOException {
         write(jar, NativeLibrary.RESOURCE_ROOT + "linux-x86_64/" + NativeLibrary.INDEX_NAME, "libclearclip.so\n");
         write(jar, NativeLibrary.RESOURCE_ROOT + NativeLibrary.PLATFORMS_INDEX, "linux-x86_64\n");
@@ -156,7 +186,18 @@ class NativeLibraryTest {
                 case "linux-aarch64" -> 183; // EM_AARCH64
                 default -> throw new AssertionError("unexpected platform in the jar: " + platform);
             };
-            for (String name : names) {
+            List<String> all = new java.util.ArrayList<>(names);
+            if (platform.equals("linux-x86_64")) {
+                // the x86-64 jar carries ggml's CPU variants as modules (at least the AVX2 one,
+                // haswell; the full build has x64 ... sapphirerapids), none of them in natives.list
+                List<String> backends = NativeLibrary.parseIndex(
+                        new String(readResource(loader, base + NativeLibrary.BACKENDS_INDEX)));
+                assertThat(backends).contains("libggml-cpu-haswell.so")
+                        .allMatch(b -> b.matches("libggml-[a-z0-9]+(-[a-z0-9_.]+)?\\.so"))
+                        .doesNotContainAnyElementsOf(names);
+                all.addAll(backends);
+            }
+            for (String name : all) {
                 byte[] head = readResource(loader, base + name);
                 assertThat(head).as(base + name).startsWith((byte) 0x7f, (byte) 'E', (byte) 'L', (byte) 'F');
                 int machine = (head[18] & 0xff) | (head[19] & 0xff) << 8;

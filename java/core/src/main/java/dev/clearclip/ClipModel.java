@@ -105,9 +105,19 @@ public final class ClipModel implements AutoCloseable {
         return NativeEngine.version();
     }
 
-    /** Description of the ggml build in use (version, CPU features). */
+    /** Description of the ggml build in use (version, CPU variant and its features). */
     public static String systemInfo() {
         return NativeEngine.systemInfo();
+    }
+
+    /**
+     * The CPU backend in use: the ggml CPU variant chosen for this CPU and its features. Loads
+     * the backends first if no model did yet.
+     *
+     * @throws ClearClipException (status BACKEND) when no CPU backend can be loaded
+     */
+    public static CpuBackend cpuBackend() {
+        return NativeEngine.cpuBackend();
     }
 
     public Path path() {

@@ -3,6 +3,7 @@ package dev.clearclip;
 import static dev.clearclip.bindings.ffi.ClearClipNative.*;
 
 import dev.clearclip.bindings.ffi.clearclip_abort_callback;
+import dev.clearclip.bindings.ffi.clearclip_backend_info;
 import dev.clearclip.bindings.ffi.clearclip_context_params;
 import dev.clearclip.bindings.ffi.clearclip_image;
 import dev.clearclip.bindings.ffi.clearclip_log_callback;
@@ -188,7 +189,40 @@ final class NativeEngine {
     }
 
     static String systemInfo() {
+        routeLogs(); // it loads the backends, and ggml announces the variant it loads
         return clearclip_system_info().reinterpret(Long.MAX_VALUE).getString(0);
+    }
+
+    /**
+     * Loads ggml's backend libraries (the CPU variant best for this CPU) unless that happened
+     * already; a failure is a {@link ClearClipException} with status BACKEND naming where the
+     * engine looked.
+     */
+    static void loadBackends() {
+        routeLogs(); // ggml reports the variant it loads; that line goes to the logger too
+        int status = clearclip_backend_load(MemorySegment.NULL);
+        if (status != CLEARCLIP_OK()) {
+            throw new ClearClipException(ClearClipException.Status.fromNative(status),
+                    describe(status, "loading the ggml CPU backend"));
+        }
+    }
+
+    static CpuBackend cpuBackend() {
+        routeLogs();
+        try (Arena arena = Arena.ofConfined()) {
+            MemorySegment s = clearclip_backend_info.allocate(arena);
+            int status = clearclip_backend_get_info(s);
+            if (status != CLEARCLIP_OK()) {
+                throw new ClearClipException(ClearClipException.Status.fromNative(status),
+                        describe(status, "loading the ggml CPU backend"));
+            }
+            String features = clearclip_backend_info.features(s).getString(0).strip();
+            return new CpuBackend(
+                    clearclip_backend_info.variant(s).getString(0),
+                    features.isEmpty() ? List.of() : List.of(features.split(" +")),
+                    clearclip_backend_info.library(s).getString(0),
+                    clearclip_backend_info.cpu(s).getString(0));
+        }
     }
 
     private static String lastError() {
@@ -211,6 +245,8 @@ final class NativeEngine {
 
     static MemorySegment loadModel(Path path, boolean mmap) {
         routeLogs(); // before the first ggml call, so that ggml's messages about this file are routed too
+        // before the first load: the q4_0/q8_0 repack of the weights asks the CPU device
+        loadBackends();
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = clearclip_model_default_params(arena);
             clearclip_model_params.use_mmap(params, mmap);

@@ -438,6 +438,122 @@ public class ClearClipNative {
            throw new AssertionError("should not reach here", ex$);
         }
     }
+
+    private static class clearclip_backend_load {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_backend_load");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_backend_load(const char *dir)
+     * }
+     */
+    public static FunctionDescriptor clearclip_backend_load$descriptor() {
+        return clearclip_backend_load.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_backend_load(const char *dir)
+     * }
+     */
+    public static MethodHandle clearclip_backend_load$handle() {
+        return clearclip_backend_load.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_backend_load(const char *dir)
+     * }
+     */
+    public static MemorySegment clearclip_backend_load$address() {
+        return clearclip_backend_load.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * clearclip_status clearclip_backend_load(const char *dir)
+     * }
+     */
+    public static int clearclip_backend_load(MemorySegment dir) {
+        var mh$ = clearclip_backend_load.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_backend_load", dir);
+            }
+            return (int)mh$.invokeExact(dir);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clearclip_backend_get_info {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            ClearClipNative.C_INT,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_backend_get_info");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_backend_get_info(clearclip_backend_info *out)
+     * }
+     */
+    public static FunctionDescriptor clearclip_backend_get_info$descriptor() {
+        return clearclip_backend_get_info.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_backend_get_info(clearclip_backend_info *out)
+     * }
+     */
+    public static MethodHandle clearclip_backend_get_info$handle() {
+        return clearclip_backend_get_info.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * clearclip_status clearclip_backend_get_info(clearclip_backend_info *out)
+     * }
+     */
+    public static MemorySegment clearclip_backend_get_info$address() {
+        return clearclip_backend_get_info.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * clearclip_status clearclip_backend_get_info(clearclip_backend_info *out)
+     * }
+     */
+    public static int clearclip_backend_get_info(MemorySegment out) {
+        var mh$ = clearclip_backend_get_info.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_backend_get_info", out);
+            }
+            return (int)mh$.invokeExact(out);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
     private static final int CLEARCLIP_LOG_DEBUG = (int)1L;
     /**
      * {@snippet lang=c :

@@ -7,33 +7,22 @@ import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
+import dev.clearclip.CpuBackend;
 import dev.clearclip.ModelOptions;
 import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
-import java.awt.BasicStroke;
-import java.awt.Color;
-import java.awt.Font;
-import java.awt.Graphics2D;
-import java.awt.RenderingHints;
-import java.awt.image.BufferedImage;
-import java.io.BufferedReader;
 import java.io.IOException;
-import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.lang.management.ManagementFactory;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;
-import java.util.ArrayList;
 import java.util.Arrays;
 import java.util.List;
-import java.util.Locale;
-import java.util.Map;
 import java.util.Random;
 import java.util.concurrent.Callable;
 import java.util.function.Supplier;
@@ -155,22 +144,26 @@ final class BenchCommand implements Callable<Integer> {
         report.put("date", OffsetDateTime.now().truncatedTo(ChronoUnit.SECONDS).toString());
         report.put("engine_version", ClipModel.engineVersion());
         report.put("system_info", ClipModel.systemInfo());
-        report.put("cpu", cpuModel());
+        CpuBackend cpuBackend = ClipModel.cpuBackend();
+        report.put("cpu_variant", cpuBackend.variant());
+        report.put("cpu_variant_features", String.join(" ", cpuBackend.features()));
+        report.put("cpu", BenchProcess.cpuModel());
         report.put("cores", Runtime.getRuntime().availableProcessors());
         report.put("java", Runtime.version().toString());
         report.put("repeat", repeat);
         report.put("process_per_run", !inProcess);
-        report.put("load_average_start", loadAverage());
+        report.put("load_average_start", BenchProcess.loadAverage());
         ArrayNode runs = report.putArray("runs");
         for (Path m : models) {
             for (int t : threads) {
                 spec.commandLine().getErr().printf("bench: %s, %d thread%s...%n", m.getFileName(), t,
                         t == 1 ? "" : "s");
-                runs.add(inProcess ? measure(m, t, "shared") : runChild(m, t));
+                runs.add(inProcess ? measure(m, t, "shared") : BenchProcess.runChild(workerArgs(m, t), m, t,
+                        spec.commandLine().getErr()));
             }
         }
-        report.put("load_average_end", loadAverage());
-        String table = markdown(report);
+        report.put("load_average_end", BenchProcess.loadAverage());
+        String table = BenchReport.markdown(report);
         out.print(table);
         if (json != null) {
             writeFile(json, Json.MAPPER.writeValueAsString(report) + "\n");
@@ -180,7 +173,7 @@ final class BenchCommand implements Callable<Integer> {
         }
         if (chart != null) {
             createParent(chart);
-            ImageIO.write(chart(report), "png", chart.toFile());
+            ImageIO.write(BenchReport.chart(report), "png", chart.toFile());
         }
         return Main.EXIT_OK;
     }
@@ -211,6 +204,13 @@ final class BenchCommand implements Callable<Integer> {
         return Main.EXIT_OK;
     }
 
+    /** The arguments of a child JVM measuring one model at one thread count. */
+    private List<String> workerArgs(Path model, int threads) {
+        return List.of("--backend", main.backend, "bench", "--worker", "-m", model.toString(),
+                "--thread-counts", Integer.toString(threads), "--repeat", Integer.toString(repeat),
+                "--method", method);
+    }
+
     private List<Integer> threadCounts() {
         List<Integer> counts = threadCounts;
         if (counts == null || counts.isEmpty()) {
@@ -234,7 +234,7 @@ final class BenchCommand implements Callable<Integer> {
         r.put("name", modelPath.getFileName().toString());
         r.put("threads", threads);
         r.put("process", process);
-        r.put("load_average_before", loadAverage());
+        r.put("load_average_before", BenchProcess.loadAverage());
         try {
             r.put("file_bytes", Files.size(modelPath));
         } catch (IOException e) {
@@ -243,7 +243,7 @@ final class BenchCommand implements Callable<Integer> {
         // Loads the native libraries, so that the load timings below are the model's alone.
         ClipModel.engineVersion();
         ObjectNode rss = Json.MAPPER.createObjectNode();
-        rss.put("before_load", residentMb("VmRSS"));
+        rss.put("before_load", BenchProcess.residentMb("VmRSS"));
 
         // No on-disk cache: the text row measures the encoder, not a file read.
         ModelOptions options = ModelOptions.builder().threads(threads).backend(main.backend).contexts(1)
@@ -259,13 +259,13 @@ final class BenchCommand implements Callable<Integer> {
         try (ClipModel m = ClipModel.load(modelPath, options)) {
             r.put("file_type", m.info().fileTypeName());
             r.put("backend", m.backendName());
-            rss.put("after_load", residentMb("VmRSS"));
+            rss.put("after_load", BenchProcess.residentMb("VmRSS"));
 
             ClassSet voc = Preset.VOC21.classes();
             ClassEmbeddings[] embeddings = new ClassEmbeddings[1];
             r.set("text_21x80_s", time(0, () -> embeddings[0] = m.classEmbeddings(voc)));
             r.put("text_prompts", voc.allNames().size() * embeddings[0].templates().size());
-            double peak = residentMb("VmHWM");
+            double peak = BenchProcess.residentMb("VmHWM");
             rss.put("peak_after_text", peak);
 
             // Segmentation right after the class embeddings, as `clearclip segment` runs: the peak
@@ -277,7 +277,7 @@ final class BenchCommand implements Callable<Integer> {
             JsonNode seg = time(1, () -> m.segment(picture, embeddings[0], segment));
             r.set("segment_500x375_s", seg);
             r.put("segment_images_per_s", 1.0 / seg.get("median").asDouble());
-            peak = Math.max(peak, residentMb("VmHWM"));
+            peak = Math.max(peak, BenchProcess.residentMb("VmHWM"));
             rss.put("peak_segment", peak);
             if (segment.pamrSteps() > 0) {
                 // PAMR's own cost: the same segmentation without the refinement, medians subtracted.
@@ -294,10 +294,10 @@ final class BenchCommand implements Callable<Integer> {
             r.set("global_224_s", time(1, () -> m.encodeImage(w224)));
             // The kernel folds the current RSS into VmHWM only at some events (e.g. unmapping), so a
             // later reading can be a little lower than an earlier one: the peaks are running maxima.
-            rss.put("peak", Math.max(peak, residentMb("VmHWM")));
+            rss.put("peak", Math.max(peak, BenchProcess.residentMb("VmHWM")));
         }
         r.set("rss_mb", rss);
-        r.put("load_average_after", loadAverage());
+        r.put("load_average_after", BenchProcess.loadAverage());
         return r;
     }
 
@@ -387,201 +387,6 @@ final class BenchCommand implements Callable<Integer> {
     }
 
     // ---- child JVMs ---------------------------------------------------------------------------
-
-    private ObjectNode runChild(Path modelPath, int threads) throws IOException, InterruptedException {
-        List<String> cmd = new ArrayList<>();
-        cmd.add(Path.of(System.getProperty("java.home"), "bin", "java").toString());
-        // Heap and GC settings of this JVM (java -Xmx... -jar clearclip.jar bench) apply to the children.
-        for (String arg : ManagementFactory.getRuntimeMXBean().getInputArguments()) {
-            if (arg.startsWith("-X")) {
-                cmd.add(arg);
-            }
-        }
-        cmd.add("--enable-native-access=ALL-UNNAMED");
-        cmd.add("-Djava.awt.headless=true");
-        for (Map.Entry<Object, Object> p : System.getProperties().entrySet()) {
-            if (p.getKey().toString().startsWith("clearclip.")) {
-                cmd.add("-D" + p.getKey() + "=" + p.getValue());
-            }
-        }
-        cmd.add("-cp");
-        cmd.add(System.getProperty("java.class.path"));
-        cmd.add(Main.class.getName());
-        cmd.addAll(List.of("--backend", main.backend, "bench", "--worker", "-m", modelPath.toString(),
-                "--thread-counts", Integer.toString(threads), "--repeat", Integer.toString(repeat),
-                "--method", method));
-        Process child = new ProcessBuilder(cmd).start();
-        child.getOutputStream().close();
-        PrintWriter err = spec.commandLine().getErr();
-        Thread errPump = Thread.ofPlatform().daemon().start(() -> {
-            try (BufferedReader r = new BufferedReader(
-                    new InputStreamReader(child.getErrorStream(), StandardCharsets.UTF_8))) {
-                r.lines().forEach(line -> {
-                    synchronized (err) {
-                        err.println(line);
-                    }
-                });
-            } catch (IOException e) {
-                // the child ended; its exit code says whether that matters
-            }
-        });
-        String stdout = new String(child.getInputStream().readAllBytes(), StandardCharsets.UTF_8);
-        int code = child.waitFor();
-        errPump.join();
-        if (code != 0) {
-            throw new IllegalStateException("benchmark of " + modelPath + " with " + threads
-                    + " threads failed (child JVM exit code " + code + ")");
-        }
-        String last = stdout.strip().lines().reduce((a, b) -> b).orElse("");
-        return (ObjectNode) Json.MAPPER.readTree(last);
-    }
-
-    // ---- system facts -------------------------------------------------------------------------
-
-    /** A line of /proc/self/status in MB (VmRSS: now, VmHWM: peak so far); -1 where there is no /proc. */
-    static double residentMb(String key) {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(key + ":")) {
-                    String kb = line.substring(key.length() + 1).trim().split("\\s+")[0];
-                    return Math.round(Long.parseLong(kb) / 1024.0 * 10) / 10.0;
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // not Linux
-        }
-        return -1;
-    }
-
-    static String loadAverage() {
-        try {
-            String[] f = Files.readString(Path.of("/proc/loadavg")).trim().split("\\s+");
-            return f[0] + " " + f[1] + " " + f[2];
-        } catch (IOException | RuntimeException e) {
-            return "unknown";
-        }
-    }
-
-    private static String cpuModel() {
-        try {
-            for (String line : Files.readAllLines(Path.of("/proc/cpuinfo"))) {
-                if (line.startsWith("model name")) {
-                    return line.substring(line.indexOf(':') + 1).trim();
-                }
-            }
-        } catch (IOException | RuntimeException e) {
-            // not Linux
-        }
-        return System.getProperty("os.arch");
-    }
-
-    // ---- reports -------------------------------------------------------------------------------
-
-    static String markdown(JsonNode report) {
-        StringBuilder sb = new StringBuilder();
-        sb.append("# clearclip bench\n\n");
-        sb.append(String.format(Locale.ROOT, "%s, %d cores, %s; engine %s; %d timed runs per cell (median, min in "
-                        + "parentheses); load average %s at the start, %s at the end.%n%n",
-                report.path("cpu").asText(), report.path("cores").asInt(), report.path("date").asText(),
-                report.path("engine_version").asText(), report.path("repeat").asInt(),
-                report.path("load_average_start").asText(), report.path("load_average_end").asText()));
-        sb.append("| model | type | threads |");
-        for (String[] row : ROWS) {
-            sb.append(' ').append(row[1]).append(" |");
-        }
-        sb.append(" 500x375 (img/s) | segmentation peak RSS (MB) | peak RSS (MB) |\n|---|---|---|");
-        sb.append("---|".repeat(ROWS.size() + 3)).append('\n');
-        for (JsonNode run : report.path("runs")) {
-            sb.append("| ").append(run.path("name").asText()).append(" | ").append(run.path("file_type").asText())
-                    .append(" | ").append(run.path("threads").asInt()).append(" |");
-            for (String[] row : ROWS) {
-                JsonNode s = run.path(row[0]);
-                sb.append(String.format(Locale.ROOT, " %s (%s) |", fmt(s.path("median").asDouble()),
-                        fmt(s.path("min").asDouble())));
-            }
-            sb.append(String.format(Locale.ROOT, " %.2f | %.0f | %.0f |%n", run.path("segment_images_per_s").asDouble(),
-                    run.path("rss_mb").path("peak_segment").asDouble(), run.path("rss_mb").path("peak").asDouble()));
-        }
-        for (JsonNode run : report.path("runs")) {
-            if (run.has("pamr_500x375_s")) {
-                sb.append(String.format(Locale.ROOT, "%nPAMR (%s, %s threads): %s s per 500x375 picture (segment %s s "
-                                + "with, %s s without).%n", run.path("name").asText(), run.path("threads").asInt(),
-                        fmt(run.path("pamr_500x375_s").asDouble()),
-                        fmt(run.path("segment_500x375_s").path("median").asDouble()),
-                        fmt(run.path("segment_500x375_no_pamr_s").path("median").asDouble())));
-            }
-        }
-        boolean shared = !report.path("process_per_run").asBoolean(true);
-        sb.append(String.format(Locale.ROOT, "%nWindows: dense ClearCLIP features of one 224x224 / 448x448 picture. "
-                + "Segment: the whole VOC21 pipeline (short side 448; with --method clearclip 448 crops, stride 224: "
-                + "2 windows; naclip 224 crops, stride 112, and PAMR) on a "
-                + "generated 500x375 picture with precomputed class embeddings. Prompts: 21 VOC classes x 80 "
-                + "templates through the text tower, no cache. Segmentation peak RSS: VmHWM after loading, the "
-                + "class embeddings and the segmentation runs (what `clearclip segment` does); peak RSS: after all "
-                + "rows. VmHWM of %s.%n",
-                shared ? "the one process that measured all rows so far (cumulative)"
-                        : "the process that measured the row (one JVM per row)"));
-        return sb.toString();
-    }
-
-    private static String fmt(double seconds) {
-        return seconds >= 10 ? String.format(Locale.ROOT, "%.1f", seconds)
-                : seconds >= 0.1 ? String.format(Locale.ROOT, "%.3f", seconds)
-                : String.format(Locale.ROOT, "%.4f", seconds);
-    }
-
-    /** One panel per timed row (medians, seconds), one bar per run. */
-    static BufferedImage chart(JsonNode report) {
-        List<JsonNode> runs = new ArrayList<>();
-        report.path("runs").forEach(runs::add);
-        List<String[]> rows = ROWS.subList(1, ROWS.size());
-        int cols = 3;
-        int panelW = 420;
-        int barH = 18;
-        int panelH = 50 + Math.max(1, runs.size()) * (barH + 6);
-        int gridRows = (rows.size() + cols - 1) / cols;
-        BufferedImage img = new BufferedImage(cols * panelW, 40 + gridRows * panelH, BufferedImage.TYPE_INT_RGB);
-        Graphics2D g = img.createGraphics();
-        g.setRenderingHint(RenderingHints.KEY_ANTIALIASING, RenderingHints.VALUE_ANTIALIAS_ON);
-        g.setRenderingHint(RenderingHints.KEY_TEXT_ANTIALIASING, RenderingHints.VALUE_TEXT_ANTIALIAS_ON);
-        g.setColor(Color.WHITE);
-        g.fillRect(0, 0, img.getWidth(), img.getHeight());
-        g.setColor(Color.BLACK);
-        g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 15));
-        g.drawString("clearclip bench: median seconds (shorter is faster), " + report.path("cpu").asText(), 10, 24);
-        Color[] palette = {new Color(0x4E79A7), new Color(0xF28E2B), new Color(0x59A14F), new Color(0xE15759),
-            new Color(0x76B7B2), new Color(0xEDC948), new Color(0xB07AA1), new Color(0xFF9DA7)};
-        for (int p = 0; p < rows.size(); p++) {
-            int x0 = (p % cols) * panelW + 10;
-            int y0 = 40 + (p / cols) * panelH;
-            String key = rows.get(p)[0];
-            double max = runs.stream().mapToDouble(r -> r.path(key).path("median").asDouble()).max().orElse(1);
-            g.setColor(Color.BLACK);
-            g.setFont(new Font(Font.SANS_SERIF, Font.BOLD, 13));
-            g.drawString(rows.get(p)[1], x0, y0 + 16);
-            g.setFont(new Font(Font.SANS_SERIF, Font.PLAIN, 11));
-            int labelW = 150;
-            int maxBar = panelW - labelW - 80;
-            for (int i = 0; i < runs.size(); i++) {
-                JsonNode run = runs.get(i);
-                double v = run.path(key).path("median").asDouble();
-                int y = y0 + 28 + i * (barH + 6);
-                String label = run.path("file_type").asText() + ", " + run.path("threads").asInt() + "t";
-                g.setColor(Color.DARK_GRAY);
-                g.drawString(label, x0, y + barH - 5);
-                g.setColor(palette[i % palette.length]);
-                int w = max > 0 ? (int) Math.round(maxBar * v / max) : 0;
-                g.fillRect(x0 + labelW, y, Math.max(1, w), barH);
-                g.setColor(Color.BLACK);
-                g.drawString(fmt(v), x0 + labelW + w + 4, y + barH - 5);
-            }
-            g.setColor(Color.LIGHT_GRAY);
-            g.setStroke(new BasicStroke(1));
-            g.drawLine(x0 + labelW, y0 + 24, x0 + labelW, y0 + 28 + runs.size() * (barH + 6));
-        }
-        g.dispose();
-        return img;
-    }
 
     private static void writeFile(Path file, String text) throws IOException {
         createParent(file);

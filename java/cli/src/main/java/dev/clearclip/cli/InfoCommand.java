@@ -1,5 +1,7 @@
 package dev.clearclip.cli;
 
+import dev.clearclip.ClipModel;
+import dev.clearclip.CpuBackend;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.inspect.GgufInspector;
 import java.nio.file.Path;
@@ -11,7 +13,9 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 @Command(name = "info", mixinStandardHelpOptions = true,
-        description = "Describe a GGUF model: header, metadata keys and tensors.")
+        description = {"Describe a GGUF model: header, metadata keys and tensors.",
+                "The text form ends with the engine that would run it: version and the ggml CPU"
+                        + " variant chosen for this CPU, with its features."})
 final class InfoCommand implements Callable<Integer> {
 
     @Spec
@@ -32,6 +36,20 @@ final class InfoCommand implements Callable<Integer> {
             String text = json ? GgufInspector.json(file, full) : GgufInspector.text(file, full);
             spec.commandLine().getOut().println(text.stripTrailing());
         }
+        if (!json) {
+            spec.commandLine().getOut().println(engineLine());
+        }
         return Main.EXIT_OK;
+    }
+
+    /** The file is described by Java alone; the engine is asked only here, and may be missing. */
+    static String engineLine() {
+        try {
+            CpuBackend cpu = ClipModel.cpuBackend();
+            return "engine: clearclip " + ClipModel.engineVersion() + ", CPU variant " + cpu.describe()
+                    + " on " + cpu.cpu();
+        } catch (RuntimeException | LinkageError e) {
+            return "engine: not available (" + e.getMessage() + ")";
+        }
     }
 }

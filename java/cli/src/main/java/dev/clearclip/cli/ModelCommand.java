@@ -44,7 +44,8 @@ abstract class ModelCommand implements Callable<Integer> {
         ClipModel m = ClipModel.load(modelPath(), options);
         if (main.verbose) {
             spec.commandLine().getErr().println("model " + m.path() + ": " + m.info().name() + " ("
-                    + m.info().fileTypeName() + "), backend " + m.backendName());
+                    + m.info().fileTypeName() + "), backend " + m.backendName() + ", CPU variant "
+                    + ClipModel.cpuBackend().describe());
         }
         return m;
     }

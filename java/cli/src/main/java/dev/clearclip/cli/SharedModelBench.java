@@ -87,7 +87,7 @@ final class SharedModelBench {
         report.put("tasks", tasks);
         report.put("rounds", rounds);
         report.put("picture", pictureWidth + "x" + pictureHeight);
-        report.put("load_average_start", BenchCommand.loadAverage());
+        report.put("load_average_start", BenchProcess.loadAverage());
 
         // The reference: every segmentation of every configuration must give these labels.
         int[] reference;
@@ -122,7 +122,7 @@ final class SharedModelBench {
             r.put("segmentations_per_s", tasks / s.get("median").asDouble());
             r.put("identical_to_single_thread", identical[p]);
         }
-        report.put("load_average_end", BenchCommand.loadAverage());
+        report.put("load_average_end", BenchProcess.loadAverage());
         return report;
     }
 

@@ -1,0 +1,153 @@
+/* Loading ggml's backend libraries (GGML_BACKEND_DL builds) and describing the CPU variant. */
+#if !defined(_WIN32)
+/* dladdr: where the ggml library and libclearclip live, the default place of the variants */
+#  define _GNU_SOURCE
+#endif
+#include "internal.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#if defined(_WIN32)
+#  include <windows.h>
+#else
+#  include <dlfcn.h>
+#  include <pthread.h>
+#endif
+
+/* ggml's backend registry is process-wide and not thread-safe while backends are registered, so
+ * every registration goes through this lock. It is the engine's only process-wide state, and it
+ * only ever guards the one-time registry load. */
+#if defined(_WIN32)
+static SRWLOCK cc_backend_lock = SRWLOCK_INIT;
+#  define CC_LOCK()   AcquireSRWLockExclusive(&cc_backend_lock)
+#  define CC_UNLOCK() ReleaseSRWLockExclusive(&cc_backend_lock)
+#else
+static pthread_mutex_t cc_backend_lock = PTHREAD_MUTEX_INITIALIZER;
+#  define CC_LOCK()   pthread_mutex_lock(&cc_backend_lock)
+#  define CC_UNLOCK() pthread_mutex_unlock(&cc_backend_lock)
+#endif
+
+static bool cc_have_cpu(void) {
+    return ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU) != NULL;
+}
+
+/* Directory of the shared object holding addr, or false (static link, Windows). */
+static bool cc_dir_of(const void * addr, char * buf, size_t size) {
+#if defined(_WIN32)
+    (void) addr; (void) buf; (void) size;
+    return false;
+#else
+    Dl_info info;
+    if (!dladdr(addr, &info) || !info.dli_fname) return false;
+    const char * slash = strrchr(info.dli_fname, '/');
+    if (!slash) return false;
+    size_t n = (size_t) (slash - info.dli_fname);
+    if (n + 1 > size) return false;
+    memcpy(buf, info.dli_fname, n);
+    buf[n] = '\0';
+    return true;
+#endif
+}
+
+static clearclip_status cc_backend_load_locked(const char * dir) {
+    if (cc_have_cpu()) return CLEARCLIP_OK;
+    char tried[2 * 1024 + 8] = "";
+    if (dir) {
+        ggml_backend_load_all_from_path(dir);
+        snprintf(tried, sizeof(tried), "%s", dir);
+    } else {
+        /* Beside ggml itself (its pip or CMake install), then beside libclearclip (the jar's
+         * extraction directory, an installed lib/). Not the current directory: loading code from
+         * wherever the process happens to run is not a default we want. */
+        char dirs[2][1024];
+        int n = 0;
+        if (cc_dir_of((const void *) ggml_backend_load_all_from_path, dirs[n], sizeof(dirs[n]))) n++;
+        if (cc_dir_of((const void *) clearclip_backend_load, dirs[n], sizeof(dirs[n])) &&
+            (n == 0 || strcmp(dirs[0], dirs[n]) != 0)) {
+            n++;
+        }
+        for (int i = 0; i < n && !cc_have_cpu(); i++) {
+            ggml_backend_load_all_from_path(dirs[i]);
+            size_t len = strlen(tried);
+            snprintf(tried + len, sizeof(tried) - len, "%s%s", i ? ", " : "", dirs[i]);
+        }
+    }
+    if (!cc_have_cpu()) {
+        return cc_error(CLEARCLIP_ERR_BACKEND,
+                        "no CPU backend could be loaded: this ggml keeps its backends in separate "
+                        "libraries (GGML_BACKEND_DL) and none of [%s] holds a libggml-cpu-*"
+                        " this CPU can run; pass their directory to clearclip_backend_load",
+                        tried[0] ? tried : "no directory found");
+    }
+    cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: backends loaded from %s", tried);
+    return CLEARCLIP_OK;
+}
+
+clearclip_status clearclip_backend_load(const char * dir) {
+    cc_clear_error();
+    CC_LOCK();
+    clearclip_status st = cc_backend_load_locked(dir);
+    CC_UNLOCK();
+    return st;
+}
+
+clearclip_status cc_backend_ensure(void) {
+    CC_LOCK();
+    clearclip_status st = cc_backend_load_locked(NULL);
+    CC_UNLOCK();
+    return st;
+}
+
+clearclip_status clearclip_backend_get_info(clearclip_backend_info * out) {
+    cc_clear_error();
+    if (!out) return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "out must not be NULL");
+    memset(out, 0, sizeof(*out));
+    clearclip_status st = cc_backend_ensure();
+    if (st) return st;
+    ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(dev);
+    snprintf(out->cpu, sizeof(out->cpu), "%s", ggml_backend_dev_description(dev));
+
+    ggml_backend_get_features_t get_features =
+        (ggml_backend_get_features_t) ggml_backend_reg_get_proc_address(reg,
+                                                                         "ggml_backend_get_features");
+    size_t pos = 0;
+    for (struct ggml_backend_feature * f = get_features ? get_features(reg) : NULL; f && f->name;
+         f++) {
+        /* flags come as NAME=1; valued ones (e.g. a thread count) keep their value */
+        bool flag = f->value && strcmp(f->value, "1") == 0;
+        int k = snprintf(out->features + pos, sizeof(out->features) - pos, "%s%s%s%s",
+                         pos ? " " : "", f->name, flag ? "" : "=", flag ? "" : f->value);
+        if (k < 0 || (size_t) k >= sizeof(out->features) - pos) break;
+        pos += (size_t) k;
+    }
+
+    /* The variant is not in the registry's vocabulary; it is in the file name the registry
+     * loaded: libggml-cpu-<variant>.so. Any other file (libggml-cpu.so, libggml.so) means the CPU
+     * backend is linked in. */
+    snprintf(out->variant, sizeof(out->variant), "builtin");
+#if !defined(_WIN32)
+    Dl_info info;
+    const void * addr = get_features ? (const void *) get_features
+                                     : (const void *) ggml_backend_dev_backend_reg;
+    if (dladdr(addr, &info) && info.dli_fname) {
+        snprintf(out->library, sizeof(out->library), "%s", info.dli_fname);
+        const char * base = strrchr(info.dli_fname, '/');
+        base = base ? base + 1 : info.dli_fname;
+        static const char prefix[] = "libggml-cpu-";
+        if (strncmp(base, prefix, sizeof(prefix) - 1) == 0) {
+            const char * v   = base + sizeof(prefix) - 1;
+            /* ".so" is searched, not the first dot: arm variants are named like armv8.2_1 */
+            const char * ext = strstr(v, ".so");
+            if (!ext) ext = strstr(v, ".dylib");
+            size_t n = ext ? (size_t) (ext - v) : strlen(v);
+            if (n > 0 && n < sizeof(out->variant)) {
+                memcpy(out->variant, v, n);
+                out->variant[n] = '\0';
+            }
+        }
+    }
+#endif
+    return CLEARCLIP_OK;
+}
