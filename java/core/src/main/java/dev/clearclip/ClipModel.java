@@ -94,6 +94,33 @@ public final class ClipModel implements AutoCloseable {
         return new ClipModel(path, options, handle, info);
     }
 
+    /**
+     * Version of this library, the Maven project version (e.g. {@code 0.1.0-SNAPSHOT}), which is the
+     * project's one version source: the engine's {@link #engineVersion()} is the same without the
+     * {@code -SNAPSHOT} suffix. Read from a resource Maven writes at build time.
+     */
+    public static String libraryVersion() {
+        return LibraryVersion.VALUE;
+    }
+
+    /** Loaded on first use only: a holder, so loading ClipModel does not read the resource. */
+    private static final class LibraryVersion {
+        static final String VALUE = read();
+
+        private static String read() {
+            try (var in = ClipModel.class.getResourceAsStream("version.properties")) {
+                if (in == null) {
+                    throw new IllegalStateException("dev/clearclip/version.properties is missing from the class path: build with Maven");
+                }
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                return p.getProperty("version");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
+    }
+
     /** Version of the native engine, e.g. {@code 0.1.0}. */
     public static String engineVersion() {
         return NativeEngine.version();
