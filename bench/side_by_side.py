@@ -105,7 +105,7 @@ def synthetic_rgb(width, height, seed):
 
 
 class TorchClearClip:
-    """transformers' CLIPModel for the stock parts; the ClearCLIP final block written from the spec:
+    """transformers' CLIPModel for the stock parts; the ClearCLIP final block written from the paper:
     y = ln_1(x); out = W_o softmax(q q^T / sqrt(d)) v + b_o, no residual, no FFN; patch tokens only,
     post-LN, projection, L2-normalised."""
 
