@@ -107,9 +107,14 @@ def synthetic_rgb(width, height, seed):
 
 
 class TorchClearClip:
-    """transformers' CLIPModel for the stock parts; the ClearCLIP final block written from the spec:
+    """transformers' CLIPModel for the stock parts; the ClearCLIP final block written from the paper:
     y = ln_1(x); out = W_o softmax(q q^T / sqrt(d)) v + b_o, no residual, no FFN; patch tokens only,
-    post-LN, projection, L2-normalised."""
+    post-LN, projection, L2-normalised.
+
+    Not gguf-tools/reference/clip_reference.py on purpose: that is the numerics reference (float64,
+    every final-block mode, explicit matmuls), the source of the goldens the tests compare with; this
+    is the speed baseline, PyTorch's fastest ordinary path (float32, SDPA), so the two answer
+    different questions and neither can stand in for the other."""
 
     def __init__(self, model):
         import torch

@@ -2,7 +2,7 @@
 
 Every golden comes from transformers / open_clip: through the library's own forward path, or,
 for the final-block variants of dense features, through code written here from the shared
-numerics (BRIEF) on the library's weights and blocks. Arithmetic is float64, files float32.
+numerics (README.md, "Numerics") on the library's weights and blocks. Arithmetic is float64, files float32.
 """
 
 import gzip
@@ -216,7 +216,7 @@ def make_tokenizer_fixture(out_dir, tokenizer_module):
     tokenizer = open_clip_tokenizer()
     texts, source = corpus_texts(tokenizer_module)
     corpus = [{"text": t, "ids": token_ids(tokenizer, t)} for t in texts]
-    # The check value of the spec guards against a tokenizer that loaded the wrong vocabulary.
+    # The check value ("a photo of a fox", ids from open_clip) guards against a tokenizer that loaded the wrong vocabulary.
     assert token_ids(tokenizer, "a photo of a fox") == [49406, 320, 1125, 539, 320, 3240, 49407]
     with open(tok_dir / "corpus.json", "w", encoding="utf-8") as f:
         f.write("[\n" + ",\n".join(json.dumps(e, ensure_ascii=False) for e in corpus) + "\n]\n")
@@ -297,7 +297,7 @@ class VisionTower:
         cls_pos, grid = self.positional_embedding[:1], self.positional_embedding[1:]
         width = grid.shape[-1]
         grid = grid.reshape(1, g0, g0, width).permute(0, 3, 1, 2)
-        # The factor, not the size ratio, as the ClearCLIP reference does (see BRIEF, Numerics).
+        # The factor, not the size ratio, as the ClearCLIP reference does (README.md, "Numerics").
         grid = F.interpolate(grid, scale_factor=((gh + 0.1) / g0, (gw + 0.1) / g0),
                              mode="bicubic", align_corners=False)
         assert tuple(grid.shape[-2:]) == (gh, gw), (grid.shape, gh, gw)
@@ -347,7 +347,7 @@ class VisionTower:
                     + torch.softmax(k @ k.transpose(-1, -2) * scale, dim=-1))
             mixed = attn @ v
         elif mode == "naclip":
-            # Key-key similarity plus the Gaussian bias (not scaled), spec section 9.
+            # Key-key similarity plus the Gaussian bias (not scaled), as NACLIP's reference code does.
             bias = naclip_bias(grid[0], grid[1], NACLIP_STD).to(k.dtype)
             mixed = torch.softmax(k @ k.transpose(-1, -2) * scale + bias, dim=-1) @ v
         else:

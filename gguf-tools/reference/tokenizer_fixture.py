@@ -16,7 +16,7 @@ LONG_SENTENCE = ("a photograph of a large brown dog running across a green field
                  "children chase a red ball near the old wooden fence under a cloudy grey sky, ")
 
 CORPUS_TEXTS = [
-    # the spec's check value and plain prompts
+    # the tokenizer check value ("a photo of a fox") and plain prompts
     "a photo of a fox",
     "a bad photo of a cat.",
     "A Photo Of The Large DOG",

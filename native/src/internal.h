@@ -13,7 +13,10 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define CC_VERSION "0.1.0"
+/* CC_VERSION comes from CMakeLists.txt, which reads it from the top-level pom.xml (one source). */
+#ifndef CC_VERSION
+#error "CC_VERSION is defined by native/CMakeLists.txt; build the engine through CMake"
+#endif
 
 /* CLIP's fixed special tokens, used when a file carries no tokenizer ids. */
 #define CC_DEFAULT_BOS 49406

@@ -25,6 +25,16 @@ class GgmlTypeTest {
         assertThat(GgmlType.BF16.typeSize()).isEqualTo(2);
     }
 
+    /** The ids handed to the engine's clearclip_quantize are the header's clearclip_type values. */
+    @Test
+    void outputTypeIdsAreTheEnginesTypeConstants() throws Exception {
+        for (GgmlType t : GgmlType.outputTypes()) {
+            java.lang.reflect.Method constant = dev.clearclip.bindings.ffi.ClearClipNative.class
+                    .getMethod("CLEARCLIP_TYPE_" + t.name());
+            assertThat(t.id()).as(t.ggmlName()).isEqualTo(constant.invoke(null));
+        }
+    }
+
     @Test
     void idsAreGgmlEnumValues() {
         assertThat(GgmlType.F32.id()).isZero();

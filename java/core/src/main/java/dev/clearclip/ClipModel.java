@@ -3,16 +3,10 @@ package dev.clearclip;
 import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.util.ArrayDeque;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.Comparator;
-import java.util.Deque;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
-import java.util.concurrent.locks.Condition;
-import java.util.concurrent.locks.ReentrantLock;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
 
@@ -31,43 +25,43 @@ import java.util.function.Function;
  * when it closed, throw {@link IllegalStateException} ("model ... is closed"); none ever touches freed
  * native memory. Calling {@code close()} from inside a call on the same model (e.g. from a callback)
  * throws {@link IllegalStateException} instead of waiting for itself forever.
+ *
+ * <p><b>Synonyms.</b> {@link #segment} and {@link #classify} combine the names of one class by the
+ * same rule, the ClearCLIP reference's: a softmax over all names' logits, then the best probability
+ * among each class's names (so with synonyms the class probabilities need not sum to 1).
+ *
+ * <p>This class owns the native model and its lifetime; the context pool ({@code ContextPool}) and
+ * the prompt-ensemble and zero-shot maths ({@code ZeroShot}) live in classes of their own.
  */
 public final class ClipModel implements AutoCloseable {
 
     /** CLIP's trained logit scale (its upper clamp), used for zero-shot classification. */
     public static final float CLASSIFY_LOGIT_SCALE = 100f;
 
-    /** How many prompts go to the engine in one text-encoding call. */
-    private static final int TEXT_BATCH = 256;
-
     private final Path path;
     private final ModelOptions options;
     private final MemorySegment model;
     private final ModelInfo info;
-    private final Optional<TextEmbeddingCache> textCache;
 
     /** Calls hold the read lock; close takes the write lock, so it never frees memory a call is using. */
     private final ReentrantReadWriteLock lifecycle = new ReentrantReadWriteLock();
     private volatile boolean closed;
 
-    /** Pool size fixed at load time from the options and the cores then available. */
-    private final int maxContexts;
-    private final int threadsPerContext;
-
-    private final ReentrantLock poolLock = new ReentrantLock();
-    private final Condition contextReturned = poolLock.newCondition();
-    private final Deque<MemorySegment> idle = new ArrayDeque<>();
-    private final List<MemorySegment> all = new ArrayList<>();
+    /** Sized once at load time from the options and the cores then available. */
+    private final ContextPool<MemorySegment> pool;
+    private final ZeroShot zeroShot;
 
     private ClipModel(Path path, ModelOptions options, MemorySegment model, ModelInfo info) {
         this.path = path;
         this.options = options;
         this.model = model;
         this.info = info;
-        this.textCache = options.textCacheDir().map(TextEmbeddingCache::new);
-        ModelOptions.PoolSize pool = ModelOptions.pool(options.threads(), options.contexts(), ModelOptions.availableCores());
-        this.maxContexts = pool.contexts();
-        this.threadsPerContext = pool.threadsPerContext();
+        Optional<TextEmbeddingCache> textCache = options.textCacheDir().map(TextEmbeddingCache::new);
+        ModelOptions.PoolSize size = ModelOptions.pool(options.threads(), options.contexts(), ModelOptions.availableCores());
+        this.pool = new ContextPool<>(size,
+                () -> NativeEngine.initContext(model, size.threadsPerContext(), options.backend()), NativeEngine::freeContext);
+        this.zeroShot = new ZeroShot(this::encodeText, info.projectionDim(), textCache,
+                () -> ModelFileHash.of(path, Optional.of(textCache.orElseThrow().dir().resolve("model-hashes"))));
     }
 
     /** Loads a model with the default options. */
@@ -98,6 +92,33 @@ public final class ClipModel implements AutoCloseable {
             throw e;
         }
         return new ClipModel(path, options, handle, info);
+    }
+
+    /**
+     * Version of this library, the Maven project version (e.g. {@code 0.1.0-SNAPSHOT}), which is the
+     * project's one version source: the engine's {@link #engineVersion()} is the same without the
+     * {@code -SNAPSHOT} suffix. Read from a resource Maven writes at build time.
+     */
+    public static String libraryVersion() {
+        return LibraryVersion.VALUE;
+    }
+
+    /** Loaded on first use only: a holder, so loading ClipModel does not read the resource. */
+    private static final class LibraryVersion {
+        static final String VALUE = read();
+
+        private static String read() {
+            try (var in = ClipModel.class.getResourceAsStream("version.properties")) {
+                if (in == null) {
+                    throw new IllegalStateException("dev/clearclip/version.properties is missing from the class path: build with Maven");
+                }
+                java.util.Properties p = new java.util.Properties();
+                p.load(in);
+                return p.getProperty("version");
+            } catch (java.io.IOException e) {
+                throw new java.io.UncheckedIOException(e);
+            }
+        }
     }
 
     /** Version of the native engine, e.g. {@code 0.1.0}. */
@@ -134,12 +155,12 @@ public final class ClipModel implements AutoCloseable {
 
     /** Most native contexts, i.e. calls that run at once (see {@link ModelOptions}). */
     public int maxContexts() {
-        return maxContexts;
+        return pool.maxContexts();
     }
 
     /** CPU threads each native context runs (see {@link ModelOptions}). */
     public int threadsPerContext() {
-        return threadsPerContext;
+        return pool.threadsPerContext();
     }
 
     /** Name of the backend inference runs on, e.g. {@code CPU}. */
@@ -175,8 +196,8 @@ public final class ClipModel implements AutoCloseable {
         Texts.requireEncodable(texts, "text");
         int dim = info.projectionDim();
         float[][] out = new float[texts.size()][];
-        for (int start = 0; start < texts.size(); start += TEXT_BATCH) {
-            List<String> batch = texts.subList(start, Math.min(texts.size(), start + TEXT_BATCH));
+        for (int start = 0; start < texts.size(); start += ZeroShot.TEXT_BATCH) {
+            List<String> batch = texts.subList(start, Math.min(texts.size(), start + ZeroShot.TEXT_BATCH));
             float[] flat = withContext(ctx -> NativeEngine.encodeText(ctx, batch, dim));
             for (int i = 0; i < batch.size(); i++) {
                 out[start + i] = Arrays.copyOfRange(flat, i * dim, (i + 1) * dim);
@@ -198,71 +219,17 @@ public final class ClipModel implements AutoCloseable {
 
     /**
      * Embeds every name of every class with a prompt ensemble: each template filled with the name is
-     * encoded (L2-normalised), the embeddings are averaged and the mean is normalised again.
+     * encoded (L2-normalised), the embeddings are averaged and the mean is normalised again. Cached
+     * on disk when {@link ModelOptions#textCacheDir()} is set.
      */
     public ClassEmbeddings classEmbeddings(ClassSet classes, List<String> templates) {
         requireText();
-        if (templates.isEmpty()) {
-            throw new IllegalArgumentException("no prompt templates given");
-        }
-        // Class names were checked when the ClassSet was made; a filled template is then valid too.
-        Texts.requireEncodable(templates, "prompt template");
-        List<String> names = classes.allNames();
-        int dim = info.projectionDim();
-        Optional<String> key = textCache.map(c -> TextEmbeddingCache.key(modelHash(c), names, templates));
-        if (key.isPresent()) {
-            Optional<float[][]> hit = textCache.get().load(key.get(), names.size(), dim);
-            if (hit.isPresent()) {
-                return new ClassEmbeddings(classes, templates, hit.get());
-            }
-        }
-        float[][] embeddings = new float[names.size()][];
-        int namesPerBatch = Math.max(1, TEXT_BATCH / templates.size());
-        for (int start = 0; start < names.size(); start += namesPerBatch) {
-            int end = Math.min(names.size(), start + namesPerBatch);
-            List<String> prompts = new ArrayList<>();
-            for (String name : names.subList(start, end)) {
-                for (String t : templates) {
-                    prompts.add(PromptTemplates.fill(t, name));
-                }
-            }
-            float[][] rows = encodeText(prompts);
-            for (int n = start; n < end; n++) {
-                embeddings[n] = ensemble(rows, (n - start) * templates.size(), templates.size(), dim);
-            }
-        }
-        if (key.isPresent()) {
-            textCache.get().store(key.get(), embeddings);
-        }
-        return new ClassEmbeddings(classes, templates, embeddings);
+        return zeroShot.classEmbeddings(classes, templates);
     }
 
-    private String modelHash(TextEmbeddingCache cache) {
-        return ModelFileHash.of(path, Optional.of(cache.dir().resolve("model-hashes")));
-    }
-
+    /** Normalised mean of normalised rows; kept here for the tests that call it by this name. */
     static float[] ensemble(float[][] rows, int from, int count, int dim) {
-        double[] sum = new double[dim];
-        for (int r = from; r < from + count; r++) {
-            double norm = 0;
-            for (float v : rows[r]) {
-                norm += (double) v * v;
-            }
-            norm = Math.sqrt(norm);
-            for (int j = 0; j < dim; j++) {
-                sum[j] += rows[r][j] / norm;
-            }
-        }
-        double norm = 0;
-        for (double v : sum) {
-            norm += v * v;
-        }
-        norm = Math.sqrt(norm);
-        float[] out = new float[dim];
-        for (int j = 0; j < dim; j++) {
-            out[j] = (float) (sum[j] / norm);
-        }
-        return out;
+        return ZeroShot.ensemble(rows, from, count, dim);
     }
 
     // ---- vision -----------------------------------------------------------------------------
@@ -374,39 +341,17 @@ public final class ClipModel implements AutoCloseable {
 
     /**
      * Zero-shot classification: the picture's global embedding against the classes' template-ensemble
-     * embeddings. A class's logit is its best name's cosine times {@value #CLASSIFY_LOGIT_SCALE}; the
-     * softmax runs over classes. Returns the {@code topK} best, most probable first.
+     * embeddings. A name's logit is its cosine times {@value #CLASSIFY_LOGIT_SCALE}; the softmax runs
+     * over all names and a class's probability is the best among its names (the rule segmentation
+     * uses per pixel, see the class comment); its similarity is its best name's cosine. Returns the
+     * {@code topK} most probable, most probable first.
      */
     public List<Classification> classify(RgbImage image, ClassSet classes, int topK) {
         if (topK < 1) {
             throw new IllegalArgumentException("topK must be >= 1, got " + topK);
         }
         ClassEmbeddings embeddings = classEmbeddings(classes);
-        float[] img = encodeImage(image);
-        int[] nameClass = classes.nameClasses();
-        double[] best = new double[classes.size()];
-        Arrays.fill(best, Double.NEGATIVE_INFINITY);
-        for (int n = 0; n < nameClass.length; n++) {
-            double cos = 0;
-            float[] e = embeddings.nameEmbeddings()[n];
-            for (int j = 0; j < e.length; j++) {
-                cos += (double) e[j] * img[j];
-            }
-            best[nameClass[n]] = Math.max(best[nameClass[n]], cos);
-        }
-        double max = Arrays.stream(best).max().orElse(0);
-        double[] p = new double[best.length];
-        double sum = 0;
-        for (int c = 0; c < best.length; c++) {
-            p[c] = Math.exp(CLASSIFY_LOGIT_SCALE * (best[c] - max));
-            sum += p[c];
-        }
-        List<Classification> out = new ArrayList<>();
-        for (int c = 0; c < best.length; c++) {
-            out.add(new Classification(c, classes.classNames().get(c), p[c] / sum, best[c]));
-        }
-        out.sort(Comparator.comparingDouble(Classification::probability).reversed());
-        return List.copyOf(out.subList(0, Math.min(topK, out.size())));
+        return ZeroShot.classify(encodeImage(image), embeddings, CLASSIFY_LOGIT_SCALE, topK);
     }
 
     // ---- lifecycle --------------------------------------------------------------------------
@@ -438,11 +383,11 @@ public final class ClipModel implements AutoCloseable {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            MemorySegment ctx = borrow();
+            MemorySegment ctx = pool.borrow();
             try {
                 return call.apply(ctx);
             } finally {
-                giveBack(ctx);
+                pool.giveBack(ctx);
             }
         } finally {
             lifecycle.readLock().unlock();
@@ -455,44 +400,9 @@ public final class ClipModel implements AutoCloseable {
         }
     }
 
-    private MemorySegment borrow() {
-        poolLock.lock();
-        try {
-            while (true) {
-                MemorySegment ctx = idle.pollFirst();
-                if (ctx != null) {
-                    return ctx;
-                }
-                if (all.size() < maxContexts) {
-                    MemorySegment created = NativeEngine.initContext(model, threadsPerContext, options.backend());
-                    all.add(created);
-                    return created;
-                }
-                contextReturned.awaitUninterruptibly();
-            }
-        } finally {
-            poolLock.unlock();
-        }
-    }
-
-    private void giveBack(MemorySegment ctx) {
-        poolLock.lock();
-        try {
-            idle.addFirst(ctx);
-            contextReturned.signal();
-        } finally {
-            poolLock.unlock();
-        }
-    }
-
     /** Number of native contexts created so far (for tests and diagnostics). */
     int contextsCreated() {
-        poolLock.lock();
-        try {
-            return all.size();
-        } finally {
-            poolLock.unlock();
-        }
+        return pool.created();
     }
 
     @Override
@@ -510,11 +420,7 @@ public final class ClipModel implements AutoCloseable {
                 return;
             }
             closed = true;
-            for (MemorySegment ctx : all) {
-                NativeEngine.freeContext(ctx);
-            }
-            all.clear();
-            idle.clear();
+            pool.freeAll();
             NativeEngine.freeModel(model);
         } finally {
             lifecycle.writeLock().unlock();

@@ -1,16 +1,10 @@
 package dev.clearclip;
 
 import java.io.IOException;
-import java.io.InputStream;
 import java.io.UncheckedIOException;
 import java.nio.charset.StandardCharsets;
-import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
-import java.util.HexFormat;
 import java.util.Map;
 import java.util.Optional;
 import java.util.concurrent.ConcurrentHashMap;
@@ -34,7 +28,7 @@ final class ModelFileHash {
             if (known != null) {
                 return known;
             }
-            Path stored = storeDir.map(d -> d.resolve(sha256Hex(identity.getBytes(StandardCharsets.UTF_8)) + ".sha256"))
+            Path stored = storeDir.map(d -> d.resolve(FileSupport.sha256Hex(identity.getBytes(StandardCharsets.UTF_8)) + ".sha256"))
                     .orElse(null);
             if (stored != null && Files.isRegularFile(stored)) {
                 String text = Files.readString(stored, StandardCharsets.UTF_8).trim();
@@ -55,15 +49,7 @@ final class ModelFileHash {
     }
 
     private static String hashContent(Path file) throws IOException {
-        MessageDigest md = sha256();
-        byte[] buf = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
+        return FileSupport.sha256Hex(file);
     }
 
     /** Writes a cache entry atomically; a cache that cannot be written only costs time later. */
@@ -73,32 +59,9 @@ final class ModelFileHash {
 
     static void writeQuietly(Path target, byte[] data) {
         try {
-            Files.createDirectories(target.getParent());
-            Path tmp = Files.createTempFile(target.getParent(), target.getFileName().toString(), ".tmp");
-            try {
-                Files.write(tmp, data);
-                try {
-                    Files.move(tmp, target, StandardCopyOption.ATOMIC_MOVE, StandardCopyOption.REPLACE_EXISTING);
-                } catch (AtomicMoveNotSupportedException e) {
-                    Files.move(tmp, target, StandardCopyOption.REPLACE_EXISTING);
-                }
-            } finally {
-                Files.deleteIfExists(tmp);
-            }
+            FileSupport.writeAtomically(target, data);
         } catch (IOException e) {
             // deliberately ignored: see the method comment
         }
-    }
-
-    static MessageDigest sha256() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no SHA-256", e);
-        }
-    }
-
-    static String sha256Hex(byte[] data) {
-        return HexFormat.of().formatHex(sha256().digest(data));
     }
 }

@@ -46,7 +46,12 @@ public final class PromptTemplates {
         return template.replace("{}", className);
     }
 
-    /** Parses a JSON array of strings (the templates file format). */
+    /**
+     * Parses a JSON array of strings (the templates file format). Hand-written on purpose, and the
+     * library's only JSON reader: the library reads no other JSON, and a JSON library (the CLI and
+     * the GGUF tools use Jackson) would be a dependency of every program that embeds clearclip for
+     * the sake of one bundled list. Should the library need more JSON, switch to Jackson then.
+     */
     static List<String> parseStringArray(String json) {
         List<String> out = new ArrayList<>();
         int i = skipSpace(json, 0);

@@ -37,7 +37,7 @@ final class TextEmbeddingCache {
     }
 
     static String key(String modelHash, List<String> names, List<String> templates) {
-        MessageDigest md = ModelFileHash.sha256();
+        MessageDigest md = FileSupport.sha256();
         update(md, "clearclip-text-v1");
         update(md, modelHash);
         update(md, RECIPE);

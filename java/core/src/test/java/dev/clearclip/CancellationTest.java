@@ -62,12 +62,12 @@ class CancellationTest {
         return new RgbImage(w, h, rgb);
     }
 
-    /** The spec's window count along one axis: max(size - crop + stride - 1, 0) / stride + 1. */
+    /** The reference pipeline's (mmseg slide inference) window count along one axis: max(size - crop + stride - 1, 0) / stride + 1. */
     static int windows(int size, int crop, int stride) {
         return Math.max(size - crop + stride - 1, 0) / stride + 1;
     }
 
-    /** The spec's short-side resize (mmcv rounding: int(x * scale + 0.5)). */
+    /** The reference pipeline's short-side resize (mmcv rounding: int(x * scale + 0.5)). */
     static int[] resized(int w, int h, int shortSide) {
         if (shortSide == 0) {
             return new int[] {w, h};

@@ -65,7 +65,7 @@ class ClipModelTest {
 
     @Test
     void tokenizerMatchesOpenClip() {
-        // spec section 2's check value, from open_clip's SimpleTokenizer
+        // the tokenizer check value, from open_clip's SimpleTokenizer (gguf-tools/reference asserts it too)
         assertThat(model.tokenize("a photo of a fox")).containsExactly(49406, 320, 1125, 539, 320, 3240, 49407);
     }
 

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 
-/** Class counts and settings are those of the benchmarks (ClearCLIP reference configs, spec section 3-4). */
+/** Class counts and settings are those of the benchmarks (the ClearCLIP reference configs; README "Methods"). */
 class PresetTest {
 
     @Test

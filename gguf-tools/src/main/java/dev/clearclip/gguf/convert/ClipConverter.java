@@ -1,5 +1,6 @@
 package dev.clearclip.gguf.convert;
 
+import dev.clearclip.gguf.ClipNames;
 import dev.clearclip.gguf.GgmlType;
 import dev.clearclip.gguf.GgufMetadata;
 import dev.clearclip.gguf.GgufTensorInfo;
@@ -240,41 +241,41 @@ public final class ClipConverter {
 
     private GgufMetadata metadata(ClipParameters parameters, Optional<ClipVocabulary> vocabulary, String modelName) {
         GgufMetadata.Builder kv = GgufMetadata.builder()
-                .putString(ClipKeys.ARCHITECTURE, ClipKeys.ARCHITECTURE_CLIP)
-                .putString(ClipKeys.NAME, modelName)
-                .putU32(ClipKeys.FILE_TYPE, outputType.llamaFileType())
-                .putBool(ClipKeys.HAS_TEXT, parameters.text().isPresent())
-                .putBool(ClipKeys.HAS_VISION, parameters.vision().isPresent())
-                .putBool(ClipKeys.USE_GELU, parameters.useGelu());
-        parameters.logitScale().ifPresent(scale -> kv.putF32(ClipKeys.LOGIT_SCALE, scale));
+                .putString(ClipNames.ARCHITECTURE, ClipNames.ARCHITECTURE_CLIP)
+                .putString(ClipNames.NAME, modelName)
+                .putU32(ClipNames.FILE_TYPE, outputType.llamaFileType())
+                .putBool(ClipNames.HAS_TEXT, parameters.text().isPresent())
+                .putBool(ClipNames.HAS_VISION, parameters.vision().isPresent())
+                .putBool(ClipNames.USE_GELU, parameters.useGelu());
+        parameters.logitScale().ifPresent(scale -> kv.putF32(ClipNames.LOGIT_SCALE, scale));
         parameters.text().ifPresent(text -> {
-            kv.putU32(ClipKeys.TEXT_CONTEXT_LENGTH, text.contextLength());
+            kv.putU32(ClipNames.TEXT_CONTEXT_LENGTH, text.contextLength());
             putTower(kv, true, text.tower());
         });
         parameters.vision().ifPresent(vision -> {
-            kv.putU32(ClipKeys.VISION_IMAGE_SIZE, vision.imageSize());
-            kv.putU32(ClipKeys.VISION_PATCH_SIZE, vision.patchSize());
+            kv.putU32(ClipNames.VISION_IMAGE_SIZE, vision.imageSize());
+            kv.putU32(ClipNames.VISION_PATCH_SIZE, vision.patchSize());
             putTower(kv, false, vision.tower());
-            kv.putF32Array(ClipKeys.VISION_IMAGE_MEAN, vision.imageMean());
-            kv.putF32Array(ClipKeys.VISION_IMAGE_STD, vision.imageStd());
+            kv.putF32Array(ClipNames.VISION_IMAGE_MEAN, vision.imageMean());
+            kv.putF32Array(ClipNames.VISION_IMAGE_STD, vision.imageStd());
         });
         if (parameters.text().isPresent()) {
             ClipVocabulary vocab = vocabulary.orElseThrow();
-            kv.putString(ClipKeys.TOKENIZER_MODEL, ClipKeys.TOKENIZER_MODEL_CLIP)
-                    .putStringArray(ClipKeys.TOKENIZER_TOKENS, vocab.tokens())
-                    .putStringArray(ClipKeys.TOKENIZER_MERGES, vocab.merges())
-                    .putU32(ClipKeys.TOKENIZER_BOS, vocab.startOfTextId())
-                    .putU32(ClipKeys.TOKENIZER_EOS, vocab.endOfTextId());
+            kv.putString(ClipNames.TOKENIZER_MODEL, ClipNames.TOKENIZER_MODEL_CLIP)
+                    .putStringArray(ClipNames.TOKENIZER_TOKENS, vocab.tokens())
+                    .putStringArray(ClipNames.TOKENIZER_MERGES, vocab.merges())
+                    .putU32(ClipNames.TOKENIZER_BOS, vocab.startOfTextId())
+                    .putU32(ClipNames.TOKENIZER_EOS, vocab.endOfTextId());
         }
         return kv.build();
     }
 
     private static void putTower(GgufMetadata.Builder kv, boolean text, TowerParameters tower) {
-        kv.putU32(ClipKeys.embeddingLength(text), tower.width())
-                .putU32(ClipKeys.feedForwardLength(text), tower.feedForward())
-                .putU32(ClipKeys.blockCount(text), tower.blockCount())
-                .putU32(ClipKeys.projectionDim(text), tower.projectionDim())
-                .putU32(ClipKeys.headCount(text), tower.headCount())
-                .putF32(ClipKeys.layerNormEpsilon(text), tower.layerNormEpsilon());
+        kv.putU32(ClipNames.embeddingLength(text), tower.width())
+                .putU32(ClipNames.feedForwardLength(text), tower.feedForward())
+                .putU32(ClipNames.blockCount(text), tower.blockCount())
+                .putU32(ClipNames.projectionDim(text), tower.projectionDim())
+                .putU32(ClipNames.headCount(text), tower.headCount())
+                .putF32(ClipNames.layerNormEpsilon(text), tower.layerNormEpsilon());
     }
 }

@@ -1,5 +1,10 @@
 package dev.clearclip.gguf.convert;
 
+import static dev.clearclip.gguf.ClipNames.BIAS;
+import static dev.clearclip.gguf.ClipNames.WEIGHT;
+import static dev.clearclip.gguf.ClipNames.block;
+
+import dev.clearclip.gguf.ClipNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.clearclip.gguf.quantize.TensorClass;
 import dev.clearclip.gguf.tokenizer.ClipVocabulary;
@@ -183,14 +188,14 @@ final class HuggingFaceSource extends SourceSupport {
         float eps = (float) config.path("layer_norm_eps").asDouble(1e-5);
         TowerParameters tower = towerParameters(directory.resolve(CONFIG), "text", width, ffn, blocks, heads, eps, projection);
 
-        add("t.token_embd.weight", TensorClass.TOKEN_EMBEDDING, token, vocab, width);
-        add("t.position_embd.weight", TensorClass.POSITION_EMBEDDING, position, context, width);
+        add(ClipNames.TOKEN_EMBD, TensorClass.TOKEN_EMBEDDING, token, vocab, width);
+        add(ClipNames.positionEmbd(true), TensorClass.POSITION_EMBEDDING, position, context, width);
         for (int i = 0; i < blocks; i++) {
-            addBlock("t.blk." + i + ".", TEXT + "encoder.layers." + i + ".", width, ffn);
+            addBlock(true, i, TEXT + "encoder.layers." + i + ".", width, ffn);
         }
-        add("t.post_ln.weight", TensorClass.NORM, TEXT + "final_layer_norm.weight", width);
-        add("t.post_ln.bias", TensorClass.NORM, TEXT + "final_layer_norm.bias", width);
-        add("text_projection.weight", TensorClass.MATRIX, "text_projection.weight", projection, width);
+        add(ClipNames.postLn(true, ClipNames.WEIGHT), TensorClass.NORM, TEXT + "final_layer_norm.weight", width);
+        add(ClipNames.postLn(true, ClipNames.BIAS), TensorClass.NORM, TEXT + "final_layer_norm.bias", width);
+        add(ClipNames.TEXT_PROJECTION, TensorClass.MATRIX, "text_projection.weight", projection, width);
         return new TextParameters(tower, context, vocab);
     }
 
@@ -228,34 +233,34 @@ final class HuggingFaceSource extends SourceSupport {
             std = rgb(preprocessing.get("image_std"), std, "image_std", preprocessorConfig);
         }
 
-        add("v.class_embd", TensorClass.CLASS_EMBEDDING, classEmbedding, width);
-        add("v.patch_embd.weight", TensorClass.PATCH_EMBEDDING, patch, width, 3, patchSize, patchSize);
-        add("v.position_embd.weight", TensorClass.POSITION_EMBEDDING, position, positions, width);
+        add(ClipNames.CLASS_EMBD, TensorClass.CLASS_EMBEDDING, classEmbedding, width);
+        add(ClipNames.PATCH_EMBD, TensorClass.PATCH_EMBEDDING, patch, width, 3, patchSize, patchSize);
+        add(ClipNames.positionEmbd(false), TensorClass.POSITION_EMBEDDING, position, positions, width);
         // "pre_layrnorm" is how transformers spells it
-        add("v.pre_ln.weight", TensorClass.NORM, VISION + "pre_layrnorm.weight", width);
-        add("v.pre_ln.bias", TensorClass.NORM, VISION + "pre_layrnorm.bias", width);
+        add(ClipNames.preLn(ClipNames.WEIGHT), TensorClass.NORM, VISION + "pre_layrnorm.weight", width);
+        add(ClipNames.preLn(ClipNames.BIAS), TensorClass.NORM, VISION + "pre_layrnorm.bias", width);
         for (int i = 0; i < blocks; i++) {
-            addBlock("v.blk." + i + ".", VISION + "encoder.layers." + i + ".", width, ffn);
+            addBlock(false, i, VISION + "encoder.layers." + i + ".", width, ffn);
         }
-        add("v.post_ln.weight", TensorClass.NORM, VISION + "post_layernorm.weight", width);
-        add("v.post_ln.bias", TensorClass.NORM, VISION + "post_layernorm.bias", width);
-        add("visual_projection.weight", TensorClass.MATRIX, "visual_projection.weight", projection, width);
+        add(ClipNames.postLn(false, ClipNames.WEIGHT), TensorClass.NORM, VISION + "post_layernorm.weight", width);
+        add(ClipNames.postLn(false, ClipNames.BIAS), TensorClass.NORM, VISION + "post_layernorm.bias", width);
+        add(ClipNames.VISUAL_PROJECTION, TensorClass.MATRIX, "visual_projection.weight", projection, width);
         return new VisionParameters(tower, imageSize, patchSize, mean, std);
     }
 
-    private void addBlock(String gguf, String hf, int width, int ffn) {
-        for (String p : new String[] {"q", "k", "v", "out"}) {
-            add(gguf + "attn_" + p + ".weight", TensorClass.MATRIX, hf + "self_attn." + p + "_proj.weight", width, width);
-            add(gguf + "attn_" + p + ".bias", TensorClass.BIAS, hf + "self_attn." + p + "_proj.bias", width);
+    private void addBlock(boolean text, int index, String hf, int width, int ffn) {
+        for (String p : ClipNames.ATTN_PARTS) {
+            add(block(text, index, ClipNames.attn(p), WEIGHT), TensorClass.MATRIX, hf + "self_attn." + p + "_proj.weight", width, width);
+            add(block(text, index, ClipNames.attn(p), BIAS), TensorClass.BIAS, hf + "self_attn." + p + "_proj.bias", width);
         }
-        add(gguf + "ln1.weight", TensorClass.NORM, hf + "layer_norm1.weight", width);
-        add(gguf + "ln1.bias", TensorClass.NORM, hf + "layer_norm1.bias", width);
-        add(gguf + "ffn_up.weight", TensorClass.MATRIX, hf + "mlp.fc1.weight", ffn, width);
-        add(gguf + "ffn_up.bias", TensorClass.BIAS, hf + "mlp.fc1.bias", ffn);
-        add(gguf + "ffn_down.weight", TensorClass.MATRIX, hf + "mlp.fc2.weight", width, ffn);
-        add(gguf + "ffn_down.bias", TensorClass.BIAS, hf + "mlp.fc2.bias", width);
-        add(gguf + "ln2.weight", TensorClass.NORM, hf + "layer_norm2.weight", width);
-        add(gguf + "ln2.bias", TensorClass.NORM, hf + "layer_norm2.bias", width);
+        add(block(text, index, ClipNames.LN1, WEIGHT), TensorClass.NORM, hf + "layer_norm1.weight", width);
+        add(block(text, index, ClipNames.LN1, BIAS), TensorClass.NORM, hf + "layer_norm1.bias", width);
+        add(block(text, index, ClipNames.FFN_UP, WEIGHT), TensorClass.MATRIX, hf + "mlp.fc1.weight", ffn, width);
+        add(block(text, index, ClipNames.FFN_UP, BIAS), TensorClass.BIAS, hf + "mlp.fc1.bias", ffn);
+        add(block(text, index, ClipNames.FFN_DOWN, WEIGHT), TensorClass.MATRIX, hf + "mlp.fc2.weight", width, ffn);
+        add(block(text, index, ClipNames.FFN_DOWN, BIAS), TensorClass.BIAS, hf + "mlp.fc2.bias", width);
+        add(block(text, index, ClipNames.LN2, WEIGHT), TensorClass.NORM, hf + "layer_norm2.weight", width);
+        add(block(text, index, ClipNames.LN2, BIAS), TensorClass.NORM, hf + "layer_norm2.bias", width);
     }
 
     private boolean usesGelu(JsonNode config, String what) {

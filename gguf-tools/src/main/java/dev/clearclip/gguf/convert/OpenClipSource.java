@@ -1,5 +1,10 @@
 package dev.clearclip.gguf.convert;
 
+import static dev.clearclip.gguf.ClipNames.BIAS;
+import static dev.clearclip.gguf.ClipNames.WEIGHT;
+import static dev.clearclip.gguf.ClipNames.block;
+
+import dev.clearclip.gguf.ClipNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.clearclip.gguf.quantize.TensorClass;
 import dev.clearclip.gguf.tokenizer.ClipVocabulary;
@@ -235,14 +240,14 @@ final class OpenClipSource extends SourceSupport {
         int heads = config.path("heads").asInt(8);
         TowerParameters tower = towerParameters(configFile, "text", width, ffn, blocks, heads, eps, embed);
 
-        add("t.token_embd.weight", TensorClass.TOKEN_EMBEDDING, token, vocab, width);
-        add("t.position_embd.weight", TensorClass.POSITION_EMBEDDING, position, context, width);
+        add(ClipNames.TOKEN_EMBD, TensorClass.TOKEN_EMBEDDING, token, vocab, width);
+        add(ClipNames.positionEmbd(true), TensorClass.POSITION_EMBEDDING, position, context, width);
         for (int i = 0; i < blocks; i++) {
-            addBlock("t.blk." + i + ".", prefix + "transformer.resblocks." + i + ".", width, ffn);
+            addBlock(true, i, prefix + "transformer.resblocks." + i + ".", width, ffn);
         }
-        add("t.post_ln.weight", TensorClass.NORM, prefix + "ln_final.weight", width);
-        add("t.post_ln.bias", TensorClass.NORM, prefix + "ln_final.bias", width);
-        addTransposed("text_projection.weight", TensorClass.MATRIX, projection, width, embed);
+        add(ClipNames.postLn(true, ClipNames.WEIGHT), TensorClass.NORM, prefix + "ln_final.weight", width);
+        add(ClipNames.postLn(true, ClipNames.BIAS), TensorClass.NORM, prefix + "ln_final.bias", width);
+        addTransposed(ClipNames.TEXT_PROJECTION, TensorClass.MATRIX, projection, width, embed);
         return new TextParameters(tower, context, vocab);
     }
 
@@ -276,36 +281,37 @@ final class OpenClipSource extends SourceSupport {
         float[] mean = rgb(preprocessing.get("mean"), VisionParameters.OPENAI_MEAN, "preprocess_cfg.mean", configFile);
         float[] std = rgb(preprocessing.get("std"), VisionParameters.OPENAI_STD, "preprocess_cfg.std", configFile);
 
-        add("v.class_embd", TensorClass.CLASS_EMBEDDING, classEmbedding, width);
-        add("v.patch_embd.weight", TensorClass.PATCH_EMBEDDING, patch, width, 3, patchSize, patchSize);
-        add("v.position_embd.weight", TensorClass.POSITION_EMBEDDING, position, positions, width);
-        add("v.pre_ln.weight", TensorClass.NORM, VISION + "ln_pre.weight", width);
-        add("v.pre_ln.bias", TensorClass.NORM, VISION + "ln_pre.bias", width);
+        add(ClipNames.CLASS_EMBD, TensorClass.CLASS_EMBEDDING, classEmbedding, width);
+        add(ClipNames.PATCH_EMBD, TensorClass.PATCH_EMBEDDING, patch, width, 3, patchSize, patchSize);
+        add(ClipNames.positionEmbd(false), TensorClass.POSITION_EMBEDDING, position, positions, width);
+        add(ClipNames.preLn(ClipNames.WEIGHT), TensorClass.NORM, VISION + "ln_pre.weight", width);
+        add(ClipNames.preLn(ClipNames.BIAS), TensorClass.NORM, VISION + "ln_pre.bias", width);
         for (int i = 0; i < blocks; i++) {
-            addBlock("v.blk." + i + ".", VISION + "transformer.resblocks." + i + ".", width, ffn);
+            addBlock(false, i, VISION + "transformer.resblocks." + i + ".", width, ffn);
         }
-        add("v.post_ln.weight", TensorClass.NORM, VISION + "ln_post.weight", width);
-        add("v.post_ln.bias", TensorClass.NORM, VISION + "ln_post.bias", width);
-        addTransposed("visual_projection.weight", TensorClass.MATRIX, projection, width, embed);
+        add(ClipNames.postLn(false, ClipNames.WEIGHT), TensorClass.NORM, VISION + "ln_post.weight", width);
+        add(ClipNames.postLn(false, ClipNames.BIAS), TensorClass.NORM, VISION + "ln_post.bias", width);
+        addTransposed(ClipNames.VISUAL_PROJECTION, TensorClass.MATRIX, projection, width, embed);
         return new VisionParameters(tower, imageSize, patchSize, mean, std);
     }
 
-    private void addBlock(String gguf, String source, int width, int ffn) {
-        String[] parts = {"q", "k", "v"};
+    private void addBlock(boolean text, int index, String source, int width, int ffn) {
+        // open_clip packs q, k and v into one in_proj: slices 0, 1, 2 of 3, in ATTN_PARTS order
         for (int p = 0; p < 3; p++) {
-            addSlice(gguf + "attn_" + parts[p] + ".weight", TensorClass.MATRIX, source + "attn.in_proj_weight", p, 3, width, width);
-            addSlice(gguf + "attn_" + parts[p] + ".bias", TensorClass.BIAS, source + "attn.in_proj_bias", p, 3, width);
+            String stem = ClipNames.attn(ClipNames.ATTN_PARTS.get(p));
+            addSlice(block(text, index, stem, WEIGHT), TensorClass.MATRIX, source + "attn.in_proj_weight", p, 3, width, width);
+            addSlice(block(text, index, stem, BIAS), TensorClass.BIAS, source + "attn.in_proj_bias", p, 3, width);
         }
-        add(gguf + "attn_out.weight", TensorClass.MATRIX, source + "attn.out_proj.weight", width, width);
-        add(gguf + "attn_out.bias", TensorClass.BIAS, source + "attn.out_proj.bias", width);
-        add(gguf + "ln1.weight", TensorClass.NORM, source + "ln_1.weight", width);
-        add(gguf + "ln1.bias", TensorClass.NORM, source + "ln_1.bias", width);
-        add(gguf + "ffn_up.weight", TensorClass.MATRIX, source + "mlp.c_fc.weight", ffn, width);
-        add(gguf + "ffn_up.bias", TensorClass.BIAS, source + "mlp.c_fc.bias", ffn);
-        add(gguf + "ffn_down.weight", TensorClass.MATRIX, source + "mlp.c_proj.weight", width, ffn);
-        add(gguf + "ffn_down.bias", TensorClass.BIAS, source + "mlp.c_proj.bias", width);
-        add(gguf + "ln2.weight", TensorClass.NORM, source + "ln_2.weight", width);
-        add(gguf + "ln2.bias", TensorClass.NORM, source + "ln_2.bias", width);
+        add(block(text, index, ClipNames.attn("out"), WEIGHT), TensorClass.MATRIX, source + "attn.out_proj.weight", width, width);
+        add(block(text, index, ClipNames.attn("out"), BIAS), TensorClass.BIAS, source + "attn.out_proj.bias", width);
+        add(block(text, index, ClipNames.LN1, WEIGHT), TensorClass.NORM, source + "ln_1.weight", width);
+        add(block(text, index, ClipNames.LN1, BIAS), TensorClass.NORM, source + "ln_1.bias", width);
+        add(block(text, index, ClipNames.FFN_UP, WEIGHT), TensorClass.MATRIX, source + "mlp.c_fc.weight", ffn, width);
+        add(block(text, index, ClipNames.FFN_UP, BIAS), TensorClass.BIAS, source + "mlp.c_fc.bias", ffn);
+        add(block(text, index, ClipNames.FFN_DOWN, WEIGHT), TensorClass.MATRIX, source + "mlp.c_proj.weight", width, ffn);
+        add(block(text, index, ClipNames.FFN_DOWN, BIAS), TensorClass.BIAS, source + "mlp.c_proj.bias", width);
+        add(block(text, index, ClipNames.LN2, WEIGHT), TensorClass.NORM, source + "ln_2.weight", width);
+        add(block(text, index, ClipNames.LN2, BIAS), TensorClass.NORM, source + "ln_2.bias", width);
     }
 
     /** Refuses config options that change what the network computes. */

@@ -1,5 +1,6 @@
 package dev.clearclip.gguf.quantize;
 
+import dev.clearclip.gguf.ClipNames;
 import dev.clearclip.gguf.GgmlType;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.GgufMetadata;
@@ -63,7 +64,7 @@ public final class GgufQuantizer {
                 classes.add(tensorClass);
             }
             GgufMetadata metadata = in.metadata().toBuilder()
-                    .putU32("general.file_type", type.llamaFileType())
+                    .putU32(ClipNames.FILE_TYPE, type.llamaFileType())
                     .build();
             SizeReport.Builder sizes = new SizeReport.Builder();
             long total = specs.stream().mapToLong(GgufTensorSpec::byteSize).sum();

@@ -1,17 +1,15 @@
 package dev.clearclip.gguf.quantize;
 
-import dev.clearclip.bindings.NativeLibrary;
+import dev.clearclip.bindings.NativeCallException;
 import dev.clearclip.bindings.NativeLibraryException;
-import dev.clearclip.bindings.ffi.ClearClipNative;
+import dev.clearclip.bindings.NativeQuantization;
 import dev.clearclip.gguf.GgmlType;
-import java.lang.foreign.Arena;
-import java.lang.foreign.MemorySegment;
-import java.lang.foreign.ValueLayout;
 
 /**
  * ggml's own quantization, reached through the engine's {@code clearclip_quantize} and
- * {@code clearclip_quantized_size}, so that blocks are bit-for-bit what ggml expects. The native
- * library is loaded on first use.
+ * {@code clearclip_quantized_size} (via the bindings' {@link NativeQuantization}, the one place
+ * that touches the engine for this module), so that blocks are bit-for-bit what ggml expects. The
+ * native library is loaded on first use.
  */
 public final class NativeQuantizer {
     private NativeQuantizer() {
@@ -20,37 +18,28 @@ public final class NativeQuantizer {
     /** Bytes ggml needs for {@code rows} rows of {@code perRow} values of {@code type}. */
     public static long quantizedSize(GgmlType type, long rows, long perRow) {
         checkType(type);
-        ensureLoaded();
-        try (Arena arena = Arena.ofConfined()) {
-            MemorySegment size = arena.allocate(ValueLayout.JAVA_LONG);
-            int status;
-            try {
-                status = ClearClipNative.clearclip_quantized_size(type.id(), rows, perRow, size);
-            } catch (LinkageError e) {
-                throw missingSymbol("clearclip_quantized_size", e);
-            }
-            check(status, "clearclip_quantized_size(" + type + ", " + rows + " x " + perRow + ")");
-            return size.get(ValueLayout.JAVA_LONG, 0);
+        try {
+            return NativeQuantization.quantizedSize(type.id(), rows, perRow);
+        } catch (NativeLibraryException e) {
+            throw notLoaded(e);
+        } catch (NativeCallException e) {
+            throw failed(e, "clearclip_quantized_size(" + type + ", " + rows + " x " + perRow + ")");
         }
     }
 
     /**
-     * Quantizes {@code rows x perRow} floats ({@code src}, native-endian f32) into {@code dst},
-     * which must hold exactly {@link #quantizedSize} bytes.
+     * Quantizes {@code rows x perRow} floats of {@code src} into {@code dst}, which must hold
+     * exactly {@link #quantizedSize} bytes.
      */
-    public static void quantize(GgmlType type, MemorySegment src, long rows, long perRow, MemorySegment dst) {
+    public static void quantize(GgmlType type, float[] src, long rows, long perRow, byte[] dst) {
         checkType(type);
-        if (src.byteSize() != Math.multiplyExact(rows, perRow) * Float.BYTES) {
-            throw new IllegalArgumentException("source holds " + src.byteSize() + " bytes, expected " + rows + " x " + perRow + " floats");
-        }
-        ensureLoaded();
-        int status;
         try {
-            status = ClearClipNative.clearclip_quantize(type.id(), src, rows, perRow, dst, dst.byteSize());
-        } catch (LinkageError e) {
-            throw missingSymbol("clearclip_quantize", e);
+            NativeQuantization.quantize(type.id(), src, rows, perRow, dst);
+        } catch (NativeLibraryException e) {
+            throw notLoaded(e);
+        } catch (NativeCallException e) {
+            throw failed(e, "clearclip_quantize(" + type + ", " + rows + " x " + perRow + ")");
         }
-        check(status, "clearclip_quantize(" + type + ", " + rows + " x " + perRow + ")");
     }
 
     private static void checkType(GgmlType type) {
@@ -60,26 +49,14 @@ public final class NativeQuantizer {
         }
     }
 
-    private static void ensureLoaded() {
-        try {
-            NativeLibrary.load();
-        } catch (NativeLibraryException e) {
-            throw new QuantizationException("quantization needs the clearclip native library, which could not be loaded: "
-                    + e.getMessage(), e);
-        }
+    private static QuantizationException notLoaded(NativeLibraryException e) {
+        return new QuantizationException("quantization needs the clearclip native library, which could not be loaded: "
+                + e.getMessage(), e);
     }
 
-    /** The library loaded is not the one the bindings were generated for (typically an older build). */
-    private static QuantizationException missingSymbol(String function, LinkageError e) {
-        return new QuantizationException("the clearclip native library loaded from " + NativeLibrary.origin()
-                + " cannot provide " + function + " (" + e + "); it is probably older than these bindings: rebuild native/", e);
-    }
-
-    private static void check(int status, String call) {
-        if (status != ClearClipNative.CLEARCLIP_OK()) {
-            String name = ClearClipNative.clearclip_status_name(status).reinterpret(Long.MAX_VALUE).getString(0);
-            String message = ClearClipNative.clearclip_last_error().reinterpret(Long.MAX_VALUE).getString(0);
-            throw new QuantizationException(call + " failed: " + name + ": " + message);
-        }
+    private static QuantizationException failed(NativeCallException e, String call) {
+        // a missing function explains itself; a refused call is named with its arguments
+        return e.statusName() == null ? new QuantizationException(e.getMessage(), e)
+                : new QuantizationException(call + " failed: " + e.getMessage(), e);
     }
 }

@@ -1,11 +1,12 @@
 package dev.clearclip.gguf.quantize;
 
+import dev.clearclip.gguf.ClipNames;
 import dev.clearclip.gguf.GgmlType;
 import java.util.Locale;
 
 /**
  * What a tensor of a CLIP GGUF is, as far as its storage type is concerned. Derived from the
- * tensor name (models/README.md naming) and its number of dimensions.
+ * tensor name (models/README.md naming, {@link ClipNames}) and its number of dimensions.
  */
 public enum TensorClass {
     /** 2-D weights of attention, feed-forward and the projections. */
@@ -27,21 +28,21 @@ public enum TensorClass {
 
     /** Classifies a tensor by its GGUF name and shape (ggml order). */
     public static TensorClass of(String name, long[] ne) {
-        if (name.equals("t.token_embd.weight")) {
+        if (name.equals(ClipNames.TOKEN_EMBD)) {
             return TOKEN_EMBEDDING;
         }
-        if (name.equals("v.patch_embd.weight")) {
+        if (name.equals(ClipNames.PATCH_EMBD)) {
             return PATCH_EMBEDDING;
         }
-        if (name.contains("position_embd")) {
+        if (name.contains(ClipNames.POSITION_EMBD)) {
             return POSITION_EMBEDDING;
         }
-        if (name.equals("v.class_embd")) {
+        if (name.equals(ClipNames.CLASS_EMBD)) {
             return CLASS_EMBEDDING;
         }
         String[] parts = name.split("\\.");
         for (String part : parts) {
-            if (part.equals("ln1") || part.equals("ln2") || part.endsWith("_ln") || part.startsWith("ln_")
+            if (part.equals(ClipNames.LN1) || part.equals(ClipNames.LN2) || part.endsWith("_ln") || part.startsWith("ln_")
                     || part.contains("norm")) {
                 return NORM;
             }

@@ -37,9 +37,9 @@ public final class TensorEncoder {
                     throw new IllegalStateException("ggml sizes " + spec + " at "
                             + NativeQuantizer.quantizedSize(type, rows, perRow) + " bytes, the GGUF layout at " + spec.byteSize());
                 }
-                MemorySegment src = arena.allocate(ValueLayout.JAVA_FLOAT, values.length);
-                MemorySegment.copy(values, 0, src, ValueLayout.JAVA_FLOAT, 0, values.length);
-                NativeQuantizer.quantize(type, src, rows, perRow, out);
+                byte[] blocks = new byte[Math.toIntExact(spec.byteSize())];
+                NativeQuantizer.quantize(type, values, rows, perRow, blocks);
+                MemorySegment.copy(blocks, 0, out, ValueLayout.JAVA_BYTE, 0, blocks.length);
             }
         }
         return out;

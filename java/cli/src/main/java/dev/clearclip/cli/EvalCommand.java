@@ -1,7 +1,6 @@
 package dev.clearclip.cli;
 
-import com.fasterxml.jackson.databind.node.ArrayNode;
-import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clearclip.FileSupport;
 import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
@@ -14,21 +13,14 @@ import dev.clearclip.eval.Evaluator;
 import dev.clearclip.eval.SegmentationDataset;
 import dev.clearclip.eval.SegmentationMetrics;
 import dev.clearclip.eval.SegmentationPredictor;
-import java.io.IOException;
-import java.io.InputStream;
 import java.io.PrintWriter;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
-import java.util.ArrayList;
 import java.util.Arrays;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.List;
-import java.util.Locale;
 import java.util.Map;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -109,16 +101,16 @@ final class EvalCommand extends ModelCommand {
         if (!Files.isRegularFile(modelFile)) {
             throw new IllegalArgumentException(modelFile + ": no such file");
         }
-        String modelHash = sha256(modelFile);
+        String modelHash = FileSupport.sha256Hex(modelFile);
         Map<String, String> fingerprint = fingerprint(benchmark, modelHash, classes, options);
         EvalState state = loadOrStart(stateFile, fingerprint, data.classCount(), err);
 
-        Timings timings = new Timings();
-        ModelSummary model;
+        EvalReport.Timings timings = new EvalReport.Timings();
+        EvalReport.ModelSummary model;
         long t0 = System.nanoTime();
         try (ClipModel m = openModel()) {
             timings.loadSeconds = seconds(t0);
-            model = new ModelSummary(m.path().toAbsolutePath().normalize().toString(), m.info().name(),
+            model = new EvalReport.ModelSummary(m.path().toAbsolutePath().normalize().toString(), m.info().name(),
                     m.info().fileTypeName(), modelHash);
             long t1 = System.nanoTime();
             ClassEmbeddings embeddings = m.classEmbeddings(classes);
@@ -153,8 +145,9 @@ final class EvalCommand extends ModelCommand {
 
         boolean complete = split.stream().allMatch(state::isDone);
         SegmentationMetrics metrics = state.matrix().metrics();
-        printTables(stdout, benchmark, classes, state, metrics, model, options);
-        writeJson(out, benchmark, classes, state, metrics, model, options, split.size(), complete, timings);
+        EvalReport.printTables(stdout, benchmark, classes, state, metrics, model, options);
+        EvalReport.writeJson(out, new EvalReport.Run(benchmark, root, method, main.threads, main.backend), classes, state,
+                metrics, model, options, split.size(), complete, timings);
         stdout.println("wrote " + out);
         if (complete) {
             // the results file holds everything the state did
@@ -192,7 +185,7 @@ final class EvalCommand extends ModelCommand {
         f.put("model_sha256", modelHash);
         f.put("dataset", benchmark.id());
         f.put("classes", classes.size() + " classes, sha256 "
-                + sha256Hex(classes.toString().getBytes(StandardCharsets.UTF_8)).substring(0, 16));
+                + FileSupport.sha256Hex(classes.toString().getBytes(StandardCharsets.UTF_8)).substring(0, 16));
         f.put("mode", options.mode().id());
         f.put("short_side", Integer.toString(options.shortSide()));
         f.put("crop", Integer.toString(options.crop()));
@@ -231,187 +224,7 @@ final class EvalCommand extends ModelCommand {
         return state;
     }
 
-    private record ModelSummary(String path, String name, String fileType, String sha256) {
-    }
-
-    private static final class Timings {
-        double loadSeconds;
-        double classSeconds;
-        double runSeconds;
-        int runPictures;
-    }
-
-    // ---- output -------------------------------------------------------------------------------
-
-    private static String percent(double fraction) {
-        return Double.isNaN(fraction) ? "-" : String.format(Locale.ROOT, "%.2f", 100 * fraction);
-    }
-
-    private static void printTables(PrintWriter out, Benchmark benchmark, ClassSet classes, EvalState state,
-                                    SegmentationMetrics metrics, ModelSummary model, SegmentOptions options) {
-        List<String[]> rows = new ArrayList<>();
-        double[] iou = metrics.iou();
-        double[] acc = metrics.accuracy();
-        for (int c = 0; c < classes.size(); c++) {
-            rows.add(new String[] {classes.classNames().get(c), percent(iou[c]), percent(acc[c])});
-        }
-        out.println();
-        printTable(out, new String[] {"class", "IoU", "Acc"}, rows);
-        out.println("('-' IoU: class neither in the ground truth nor predicted, left out of the mean; '-' Acc: class "
-                + "not in the ground truth; mIoU over " + metrics.classesInMean() + " of " + classes.size()
-                + " classes)");
-        out.println();
-        printTable(out, new String[] {"model", "mode", "dataset", "images", "mIoU", "aAcc", "mAcc"},
-                List.<String[]>of(new String[] {model.name(), options.mode().id(), benchmark.id(),
-                        Integer.toString(state.doneCount()), percent(metrics.meanIoU()),
-                        percent(metrics.pixelAccuracy()), percent(metrics.meanAccuracy())}));
-    }
-
-    /** A Markdown table, padded so it also reads well in a terminal; numeric columns right-aligned. */
-    static void printTable(PrintWriter out, String[] header, List<String[]> rows) {
-        int[] width = new int[header.length];
-        boolean[] numeric = new boolean[header.length];
-        for (int c = 0; c < header.length; c++) {
-            width[c] = Math.max(3, header[c].length());
-            numeric[c] = !rows.isEmpty();
-            for (String[] r : rows) {
-                width[c] = Math.max(width[c], r[c].length());
-                numeric[c] &= r[c].matches("-|[0-9.]+");
-            }
-        }
-        StringBuilder sep = new StringBuilder("|");
-        for (int c = 0; c < header.length; c++) {
-            sep.append(numeric[c] ? "-".repeat(width[c] + 1) + ":|" : "-".repeat(width[c] + 2) + "|");
-        }
-        out.println(row(header, width, numeric));
-        out.println(sep);
-        for (String[] r : rows) {
-            out.println(row(r, width, numeric));
-        }
-    }
-
-    private static String row(String[] cells, int[] width, boolean[] rightAligned) {
-        StringBuilder sb = new StringBuilder("|");
-        for (int c = 0; c < cells.length; c++) {
-            String pad = " ".repeat(width[c] - cells[c].length());
-            sb.append(' ').append(rightAligned[c] ? pad + cells[c] : cells[c] + pad).append(" |");
-        }
-        return sb.toString();
-    }
-
-    private void writeJson(Path out, Benchmark benchmark, ClassSet classes, EvalState state,
-                           SegmentationMetrics metrics, ModelSummary model, SegmentOptions options, int splitSize,
-                           boolean complete, Timings timings)
-            throws IOException {
-        ObjectNode root = Json.MAPPER.createObjectNode();
-        root.put("dataset", benchmark.id());
-        root.put("root", this.root.toAbsolutePath().normalize().toString());
-        root.put("images", state.doneCount());
-        root.put("split_images", splitSize);
-        root.put("complete", complete);
-        ObjectNode m = root.putObject("model");
-        m.put("path", model.path());
-        m.put("name", model.name());
-        m.put("file_type", model.fileType());
-        m.put("sha256", model.sha256());
-        ObjectNode settings = root.putObject("settings");
-        settings.put("mode", options.mode().id());
-        settings.put("short_side", options.shortSide());
-        settings.put("crop", options.crop());
-        settings.put("stride", options.stride());
-        settings.put("logit_scale", options.logitScale());
-        settings.put("prob_threshold", options.probThreshold());
-        if (method != null) {
-            settings.put("method", Method.parse(method).id());
-        }
-        settings.put("naclip_std", options.naclipStd());
-        settings.put("pamr_steps", options.pamrSteps());
-        ArrayNode dil = settings.putArray("pamr_dilations");
-        for (int d : options.pamrDilations()) {
-            dil.add(d);
-        }
-        settings.put("threads", main.threads);
-        settings.put("backend", main.backend);
-        root.put("metric", "percent; confusion matrix over all pixels, label 255 ignored; IoU = TP/(TP+FP+FN), "
-                + "Acc = TP/(TP+FN); mIoU and mAcc = mean over classes with a defined value (nanmean, as mmseg), "
-                + "aAcc = correct/all pixels");
-        putPercent(root, "mIoU", metrics.meanIoU());
-        putPercent(root, "aAcc", metrics.pixelAccuracy());
-        putPercent(root, "mAcc", metrics.meanAccuracy());
-        root.put("classes_in_mean", metrics.classesInMean());
-        ArrayNode perClass = root.putArray("classes");
-        double[] iou = metrics.iou();
-        double[] acc = metrics.accuracy();
-        long[] gt = metrics.gtPixels();
-        long[] pred = metrics.predPixels();
-        for (int c = 0; c < classes.size(); c++) {
-            ObjectNode o = perClass.addObject();
-            o.put("index", c);
-            o.put("name", classes.classNames().get(c));
-            putPercent(o, "iou", iou[c]);
-            putPercent(o, "acc", acc[c]);
-            o.put("gt_pixels", gt[c]);
-            o.put("pred_pixels", pred[c]);
-        }
-        ArrayNode matrix = root.putArray("confusion_matrix");
-        int n = state.matrix().classes();
-        for (int g = 0; g < n; g++) {
-            ArrayNode r = matrix.addArray();
-            for (int p = 0; p < n; p++) {
-                r.add(state.matrix().count(g, p));
-            }
-        }
-        ObjectNode t = root.putObject("timings");
-        t.put("model_load_s", round(timings.loadSeconds));
-        t.put("class_embeddings_s", round(timings.classSeconds));
-        t.put("this_run_images", timings.runPictures);
-        t.put("this_run_s", round(timings.runSeconds));
-        t.put("predict_s_total", round(state.predictSeconds()));
-        t.put("predict_s_per_image", state.doneCount() == 0 ? 0 : round(state.predictSeconds() / state.doneCount()));
-        Path parent = out.toAbsolutePath().getParent();
-        Files.createDirectories(parent);
-        Json.MAPPER.writeValue(out.toFile(), root);
-    }
-
-    private static void putPercent(ObjectNode node, String key, double fraction) {
-        if (Double.isNaN(fraction)) {
-            node.putNull(key);
-        } else {
-            node.put(key, 100 * fraction);
-        }
-    }
-
-    private static double round(double seconds) {
-        return Math.round(seconds * 1000) / 1000.0;
-    }
-
     private static double seconds(long since) {
         return (System.nanoTime() - since) / 1e9;
-    }
-
-    // ---- model identity -------------------------------------------------------------------------
-
-    private static String sha256(Path file) throws IOException {
-        MessageDigest md = digest();
-        byte[] buf = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
-
-    private static String sha256Hex(byte[] data) {
-        return HexFormat.of().formatHex(digest().digest(data));
-    }
-
-    private static MessageDigest digest() {
-        try {
-            return MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("the JDK has no SHA-256", e);
-        }
     }
 }

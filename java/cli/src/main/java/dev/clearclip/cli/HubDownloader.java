@@ -1,6 +1,7 @@
 package dev.clearclip.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.clearclip.FileSupport;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.OutputStream;
@@ -15,11 +16,8 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.nio.file.StandardOpenOption;
-import java.security.MessageDigest;
-import java.security.NoSuchAlgorithmException;
 import java.time.Duration;
 import java.util.ArrayList;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Locale;
 import java.util.Optional;
@@ -134,7 +132,7 @@ final class HubDownloader {
                 continue;
             }
             if (r.sha256 != null) {
-                String actual = sha256(part);
+                String actual = FileSupport.sha256Hex(part);
                 if (!actual.equals(r.sha256)) {
                     Files.deleteIfExists(part);
                     throw new IOException(what + ": checksum mismatch: the hub announces SHA-256 " + r.sha256
@@ -294,22 +292,6 @@ final class HubDownloader {
         bar.finish(done);
     }
 
-    static String sha256(Path file) throws IOException {
-        MessageDigest md;
-        try {
-            md = MessageDigest.getInstance("SHA-256");
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-        byte[] buf = new byte[1 << 20];
-        try (InputStream in = Files.newInputStream(file)) {
-            int n;
-            while ((n = in.read(buf)) > 0) {
-                md.update(buf, 0, n);
-            }
-        }
-        return HexFormat.of().formatHex(md.digest());
-    }
 
     private String describe(IOException e) {
         if (e instanceof java.net.ConnectException || e instanceof java.net.UnknownHostException

@@ -101,8 +101,9 @@ public final class Main implements Runnable {
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"clearclip " + (v == null ? "(development build)" : v)};
+            // the Maven project version, the project's one version source (the shaded jar's
+            // manifest carries none)
+            return new String[] {"clearclip " + dev.clearclip.ClipModel.libraryVersion()};
         }
     }
 }

@@ -1,11 +1,11 @@
 package dev.clearclip.cli;
 
+import dev.clearclip.FileSupport;
 import dev.clearclip.CacheDirs;
 import java.io.IOException;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.nio.file.StandardCopyOption;
 import java.util.Optional;
 
 /**
@@ -47,10 +47,7 @@ final class ModelStore {
     }
 
     void setDefault(Path model) throws IOException {
-        Files.createDirectories(dir);
-        Path tmp = Files.createTempFile(dir, "default", ".tmp");
-        Files.writeString(tmp, model.toAbsolutePath().normalize() + "\n", StandardCharsets.UTF_8);
-        Files.move(tmp, dir.resolve("default"), StandardCopyOption.REPLACE_EXISTING, StandardCopyOption.ATOMIC_MOVE);
+        FileSupport.writeAtomically(dir.resolve("default"), model.toAbsolutePath().normalize() + "\n");
     }
 
     /** What to tell a person who has no model yet. */

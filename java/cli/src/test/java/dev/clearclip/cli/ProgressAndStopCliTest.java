@@ -35,7 +35,7 @@ class ProgressAndStopCliTest extends TinyModelCliTest {
         return file;
     }
 
-    /** The spec's window count along one axis: max(size - crop + stride - 1, 0) / stride + 1. */
+    /** The reference pipeline's (mmseg slide inference) window count along one axis: max(size - crop + stride - 1, 0) / stride + 1. */
     static int windows(int size, int crop, int stride) {
         return Math.max(size - crop + stride - 1, 0) / stride + 1;
     }

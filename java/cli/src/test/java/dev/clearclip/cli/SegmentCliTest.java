@@ -140,7 +140,7 @@ class SegmentCliTest extends TinyModelCliTest {
 
         Cli t = Cli.run("tokenize", "-m", model.toString(), "a photo of a fox", "x");
         assertThat(t.exit()).as(t.err()).isZero();
-        // ids of open_clip's tokenizer for this text (spec section 2)
+        // ids of open_clip's tokenizer for this text (the check value gguf-tools/reference asserts too)
         assertThat(t.out().lines().toList().get(0)).isEqualTo("[49406,320,1125,539,320,3240,49407]");
 
         Cli i = Cli.run("info", model.toString());

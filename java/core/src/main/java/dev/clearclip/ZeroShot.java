@@ -1,0 +1,160 @@
+package dev.clearclip;
+
+import java.util.ArrayList;
+import java.util.Arrays;
+import java.util.Comparator;
+import java.util.List;
+import java.util.Optional;
+import java.util.function.Function;
+import java.util.function.Supplier;
+
+/**
+ * The zero-shot side of a {@link ClipModel}: class embeddings from a prompt ensemble (cached on
+ * disk when enabled) and the one rule that turns name similarities into class probabilities.
+ *
+ * <p><b>Synonyms.</b> A class may have several names. Segmentation and classification combine
+ * them the same way, the way the ClearCLIP reference does per pixel: the logits of <em>all
+ * names</em> (cosine times the logit scale) go through one softmax, then each class takes the
+ * best probability among its names ({@link #classProbabilities}). The engine applies this rule per
+ * pixel in C ({@code native/src/segment.c}); {@code classify} applies it here to the picture's
+ * global embedding. With one name per class it is the plain softmax over classes. With synonyms
+ * the class probabilities need not sum to 1.
+ */
+final class ZeroShot {
+
+    /** How many prompts go to the engine in one text-encoding call. */
+    static final int TEXT_BATCH = 256;
+
+    private final Function<List<String>, float[][]> encodeText;
+    private final int dim;
+    private final Optional<TextEmbeddingCache> textCache;
+    private final Supplier<String> modelHash;
+
+    /**
+     * @param encodeText L2-normalised text embeddings, one row per text
+     * @param dim        the model's projection size
+     * @param textCache  on-disk cache of class embeddings, if enabled
+     * @param modelHash  the model file's hash, the cache key's first part (asked only when caching)
+     */
+    ZeroShot(Function<List<String>, float[][]> encodeText, int dim, Optional<TextEmbeddingCache> textCache,
+             Supplier<String> modelHash) {
+        this.encodeText = encodeText;
+        this.dim = dim;
+        this.textCache = textCache;
+        this.modelHash = modelHash;
+    }
+
+    /**
+     * Embeds every name of every class with a prompt ensemble: each template filled with the name is
+     * encoded (L2-normalised), the embeddings are averaged and the mean is normalised again.
+     */
+    ClassEmbeddings classEmbeddings(ClassSet classes, List<String> templates) {
+        if (templates.isEmpty()) {
+            throw new IllegalArgumentException("no prompt templates given");
+        }
+        // Class names were checked when the ClassSet was made; a filled template is then valid too.
+        Texts.requireEncodable(templates, "prompt template");
+        List<String> names = classes.allNames();
+        Optional<String> key = textCache.map(c -> TextEmbeddingCache.key(modelHash.get(), names, templates));
+        if (key.isPresent()) {
+            Optional<float[][]> hit = textCache.get().load(key.get(), names.size(), dim);
+            if (hit.isPresent()) {
+                return new ClassEmbeddings(classes, templates, hit.get());
+            }
+        }
+        float[][] embeddings = new float[names.size()][];
+        int namesPerBatch = Math.max(1, TEXT_BATCH / templates.size());
+        for (int start = 0; start < names.size(); start += namesPerBatch) {
+            int end = Math.min(names.size(), start + namesPerBatch);
+            List<String> prompts = new ArrayList<>();
+            for (String name : names.subList(start, end)) {
+                for (String t : templates) {
+                    prompts.add(PromptTemplates.fill(t, name));
+                }
+            }
+            float[][] rows = encodeText.apply(prompts);
+            for (int n = start; n < end; n++) {
+                embeddings[n] = ensemble(rows, (n - start) * templates.size(), templates.size(), dim);
+            }
+        }
+        if (key.isPresent()) {
+            textCache.get().store(key.get(), embeddings);
+        }
+        return new ClassEmbeddings(classes, templates, embeddings);
+    }
+
+    /** Normalised mean of the normalised rows {@code from .. from + count - 1}. */
+    static float[] ensemble(float[][] rows, int from, int count, int dim) {
+        double[] sum = new double[dim];
+        for (int r = from; r < from + count; r++) {
+            double norm = 0;
+            for (float v : rows[r]) {
+                norm += (double) v * v;
+            }
+            norm = Math.sqrt(norm);
+            for (int j = 0; j < dim; j++) {
+                sum[j] += rows[r][j] / norm;
+            }
+        }
+        double norm = 0;
+        for (double v : sum) {
+            norm += v * v;
+        }
+        norm = Math.sqrt(norm);
+        float[] out = new float[dim];
+        for (int j = 0; j < dim; j++) {
+            out[j] = (float) (sum[j] / norm);
+        }
+        return out;
+    }
+
+    /**
+     * The synonym rule (see the class comment): softmax over all names of {@code logitScale} times
+     * {@code nameCosines}, then the best probability among each class's names.
+     *
+     * @param nameClass class index of each name, as {@link ClassSet#nameClasses()}
+     */
+    static double[] classProbabilities(double[] nameCosines, int[] nameClass, int nClasses, double logitScale) {
+        double max = Arrays.stream(nameCosines).max().orElse(0);
+        double[] p = new double[nameCosines.length];
+        double sum = 0;
+        for (int n = 0; n < p.length; n++) {
+            p[n] = Math.exp(logitScale * (nameCosines[n] - max));
+            sum += p[n];
+        }
+        double[] out = new double[nClasses];
+        for (int n = 0; n < p.length; n++) {
+            out[nameClass[n]] = Math.max(out[nameClass[n]], p[n] / sum);
+        }
+        return out;
+    }
+
+    /**
+     * Zero-shot classification of a global image embedding: each class's probability by
+     * {@link #classProbabilities}, its similarity the best cosine among its names; the
+     * {@code topK} most probable, most probable first.
+     */
+    static List<Classification> classify(float[] image, ClassEmbeddings embeddings, double logitScale, int topK) {
+        ClassSet classes = embeddings.classes();
+        int[] nameClass = classes.nameClasses();
+        double[] cosines = new double[nameClass.length];
+        double[] best = new double[classes.size()];
+        Arrays.fill(best, Double.NEGATIVE_INFINITY);
+        for (int n = 0; n < nameClass.length; n++) {
+            double cos = 0;
+            float[] e = embeddings.nameEmbeddings()[n];
+            for (int j = 0; j < e.length; j++) {
+                cos += (double) e[j] * image[j];
+            }
+            cosines[n] = cos;
+            best[nameClass[n]] = Math.max(best[nameClass[n]], cos);
+        }
+        double[] p = classProbabilities(cosines, nameClass, classes.size(), logitScale);
+        List<Classification> out = new ArrayList<>();
+        for (int c = 0; c < best.length; c++) {
+            out.add(new Classification(c, classes.classNames().get(c), p[c], best[c]));
+        }
+        out.sort(Comparator.comparingDouble(Classification::probability).reversed());
+        return List.copyOf(out.subList(0, Math.min(topK, out.size())));
+    }
+}
