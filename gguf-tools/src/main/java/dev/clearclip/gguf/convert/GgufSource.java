@@ -1,5 +1,6 @@
 package dev.clearclip.gguf.convert;
 
+import dev.clearclip.gguf.ClipNames;
 import dev.clearclip.gguf.GgmlType;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.GgufMetadata;
@@ -32,7 +33,7 @@ import java.util.stream.Collectors;
  * reason.
  */
 final class GgufSource implements CheckpointSource {
-    private static final String GELU_KEY = ClipKeys.USE_GELU;
+    private static final String GELU_KEY = ClipNames.USE_GELU;
 
     private final Path path;
     private final GgufFile gguf;
@@ -48,8 +49,8 @@ final class GgufSource implements CheckpointSource {
         this.path = path;
         this.gguf = gguf;
         this.kv = gguf.metadata();
-        String architecture = kv.contains(ClipKeys.ARCHITECTURE) ? kv.getString(ClipKeys.ARCHITECTURE) : "";
-        if (!architecture.equals(ClipKeys.ARCHITECTURE_CLIP)) {
+        String architecture = kv.contains(ClipNames.ARCHITECTURE) ? kv.getString(ClipNames.ARCHITECTURE) : "";
+        if (!architecture.equals(ClipNames.ARCHITECTURE_CLIP)) {
             throw new ConversionException(path + ": general.architecture is '" + architecture
                     + "', so this is not a CLIP model file");
         }
@@ -70,8 +71,8 @@ final class GgufSource implements CheckpointSource {
         if (!kv.contains(GELU_KEY)) {
             notes.add(GELU_KEY + " is missing; using quick_gelu, CLIP's original activation");
         }
-        Optional<Float> logitScale = kv.contains(ClipKeys.LOGIT_SCALE)
-                ? Optional.of(kv.getFloat(ClipKeys.LOGIT_SCALE)) : Optional.empty();
+        Optional<Float> logitScale = kv.contains(ClipNames.LOGIT_SCALE)
+                ? Optional.of(kv.getFloat(ClipNames.LOGIT_SCALE)) : Optional.empty();
         try {
             this.parameters = new ClipParameters(textParameters, visionParameters, gelu, logitScale);
         } catch (IllegalArgumentException e) {
@@ -84,7 +85,7 @@ final class GgufSource implements CheckpointSource {
             this.vocabularySearch = tokenizer.get().toString();
         } else {
             this.vocabulary = text ? readVocabulary() : Optional.empty();
-            this.vocabularySearch = path + " (" + ClipKeys.TOKENIZER_TOKENS + ")";
+            this.vocabularySearch = path + " (" + ClipNames.TOKENIZER_TOKENS + ")";
         }
     }
 
@@ -173,11 +174,11 @@ final class GgufSource implements CheckpointSource {
         int blocks = countBlocks("t.blk.");
         int ffn = feedForward("t", width);
         int projection = projection("text_projection.weight", width);
-        trustShape(ClipKeys.embeddingLength(true), width);
-        trustShape(ClipKeys.TEXT_CONTEXT_LENGTH, context);
-        trustShape(ClipKeys.blockCount(true), blocks);
-        trustShape(ClipKeys.feedForwardLength(true), ffn);
-        trustShape(ClipKeys.projectionDim(true), projection);
+        trustShape(ClipNames.embeddingLength(true), width);
+        trustShape(ClipNames.TEXT_CONTEXT_LENGTH, context);
+        trustShape(ClipNames.blockCount(true), blocks);
+        trustShape(ClipNames.feedForwardLength(true), ffn);
+        trustShape(ClipNames.projectionDim(true), projection);
         TowerParameters tower = tower("text", width, ffn, blocks, projection);
 
         add("t.token_embd.weight", width, vocab);
@@ -205,15 +206,15 @@ final class GgufSource implements CheckpointSource {
         int blocks = countBlocks("v.blk.");
         int ffn = feedForward("v", width);
         int projection = projection("visual_projection.weight", width);
-        trustShape(ClipKeys.embeddingLength(false), width);
-        trustShape(ClipKeys.VISION_PATCH_SIZE, patchSize);
-        trustShape(ClipKeys.VISION_IMAGE_SIZE, imageSize);
-        trustShape(ClipKeys.blockCount(false), blocks);
-        trustShape(ClipKeys.feedForwardLength(false), ffn);
-        trustShape(ClipKeys.projectionDim(false), projection);
+        trustShape(ClipNames.embeddingLength(false), width);
+        trustShape(ClipNames.VISION_PATCH_SIZE, patchSize);
+        trustShape(ClipNames.VISION_IMAGE_SIZE, imageSize);
+        trustShape(ClipNames.blockCount(false), blocks);
+        trustShape(ClipNames.feedForwardLength(false), ffn);
+        trustShape(ClipNames.projectionDim(false), projection);
         TowerParameters tower = tower("vision", width, ffn, blocks, projection);
-        float[] mean = rgb(ClipKeys.VISION_IMAGE_MEAN, VisionParameters.OPENAI_MEAN);
-        float[] std = rgb(ClipKeys.VISION_IMAGE_STD, VisionParameters.OPENAI_STD);
+        float[] mean = rgb(ClipNames.VISION_IMAGE_MEAN, VisionParameters.OPENAI_MEAN);
+        float[] std = rgb(ClipNames.VISION_IMAGE_STD, VisionParameters.OPENAI_STD);
 
         add("v.class_embd", width);
         add("v.patch_embd.weight", patchSize, patchSize, 3, width);
@@ -234,8 +235,8 @@ final class GgufSource implements CheckpointSource {
     }
 
     private TowerParameters tower(String which, int width, int ffn, int blocks, int projection) {
-        String headsKey = ClipKeys.headCount(which.equals("text"));
-        String epsKey = ClipKeys.layerNormEpsilon(which.equals("text"));
+        String headsKey = ClipNames.headCount(which.equals("text"));
+        String epsKey = ClipNames.layerNormEpsilon(which.equals("text"));
         if (!kv.contains(headsKey)) {
             throw new ConversionException(path + ": " + headsKey + " is missing; the number of attention heads "
                     + "cannot be read from the tensors");
@@ -386,31 +387,31 @@ final class GgufSource implements CheckpointSource {
     }
 
     private Optional<ClipVocabulary> readVocabulary() {
-        if (!kv.contains(ClipKeys.TOKENIZER_TOKENS)) {
+        if (!kv.contains(ClipNames.TOKENIZER_TOKENS)) {
             return Optional.empty();
         }
-        List<String> tokens = kv.getStringList(ClipKeys.TOKENIZER_TOKENS);
+        List<String> tokens = kv.getStringList(ClipNames.TOKENIZER_TOKENS);
         try {
-            if (kv.contains(ClipKeys.TOKENIZER_MERGES)) {
-                return Optional.of(new ClipVocabulary(tokens, kv.getStringList(ClipKeys.TOKENIZER_MERGES)));
+            if (kv.contains(ClipNames.TOKENIZER_MERGES)) {
+                return Optional.of(new ClipVocabulary(tokens, kv.getStringList(ClipNames.TOKENIZER_MERGES)));
             }
             ClipVocabulary rebuilt = ClipVocabulary.fromOrderedTokens(tokens);
-            notes.add(ClipKeys.TOKENIZER_MERGES + " is missing; rebuilt " + rebuilt.merges().size()
-                    + " BPE merges from the order of " + ClipKeys.TOKENIZER_TOKENS);
+            notes.add(ClipNames.TOKENIZER_MERGES + " is missing; rebuilt " + rebuilt.merges().size()
+                    + " BPE merges from the order of " + ClipNames.TOKENIZER_TOKENS);
             return Optional.of(rebuilt);
         } catch (MergeRebuilder.NotOrderedException e) {
-            throw new ConversionException(path + ": " + ClipKeys.TOKENIZER_TOKENS + " comes without "
-                    + ClipKeys.TOKENIZER_MERGES + " and the merges cannot be rebuilt from it: " + e.getMessage()
+            throw new ConversionException(path + ": " + ClipNames.TOKENIZER_TOKENS + " comes without "
+                    + ClipNames.TOKENIZER_MERGES + " and the merges cannot be rebuilt from it: " + e.getMessage()
                     + ". Give the tokenizer (--tokenizer: vocab.json + merges.txt, or bpe_simple_vocab_16e6.txt.gz)");
         } catch (IllegalArgumentException e) {
-            throw new ConversionException(path + ": " + ClipKeys.TOKENIZER_TOKENS + ": " + e.getMessage());
+            throw new ConversionException(path + ": " + ClipNames.TOKENIZER_TOKENS + ": " + e.getMessage());
         }
     }
 
     @Override
     public String defaultName() {
-        if (kv.contains(ClipKeys.NAME)) {
-            return kv.getString(ClipKeys.NAME);
+        if (kv.contains(ClipNames.NAME)) {
+            return kv.getString(ClipNames.NAME);
         }
         String file = path.getFileName().toString();
         return file.endsWith(".gguf") ? file.substring(0, file.length() - 5) : file;
