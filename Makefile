@@ -35,7 +35,7 @@ JOBS       := $(shell nproc 2>/dev/null || echo 2)
 
 # ggml is a dependency built from its sdist by pip, never vendored.
 # GGML_LLAMAFILE=ON: llamafile's sgemm kernels make ggml's matrix products 2-3x faster on CPU,
-#   the largest single performance lever of this project (see the spec's measurements).
+#   the largest single performance lever of this project (measured with `make bench`).
 # GGML_BACKEND_DL=ON + GGML_CPU_ALL_VARIANTS=ON (default): ggml's CPU backend is built once per
 #   x86-64 generation (x64, sse42, sandybridge, haswell, skylakex, icelake, zen4, sapphirerapids,
 #   ...) as libggml-cpu-<variant>.so modules; at run time the engine has ggml score them against
@@ -126,15 +126,29 @@ $(VENV_PY):
 
 # The stamp name carries the version and the CPU options, so changing either rebuilds ggml.
 # --no-cache-dir: pip's wheel cache does not key on -C options, so a cached wheel could carry
-# other build flags than the ones asked for here.
+# other build flags than the ones asked for here. Our own cache does: the wheel pip builds is kept
+# under $CLEARCLIP_CACHE_DIR/wheels (default ~/.cache/clearclip), in a folder named by package version,
+# CPU options and Python version, so a new
+# clone on the same machine installs it in seconds instead of compiling for 8-15 minutes; a cold
+# machine (or CLEARCLIP_CACHE_DIR pointing somewhere empty) builds it as before.
+CLEARCLIP_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/clearclip
+GGML_WHEEL_DIR := $(CLEARCLIP_CACHE_DIR)/wheels/$(GGML_PACKAGE)-$(GGML_VERSION)-$(GGML_FLAVOUR)-llamafile
 $(GGML_STAMP): | $(VENV_PY)
-	@echo "Building $(GGML_PACKAGE)==$(GGML_VERSION) from source (GGML_LLAMAFILE=ON, $(GGML_FLAVOUR)); 8-15 minutes on 2 cores..."
 	@rm -f $(VENV)/.stamp-ggml-*
-	@$(VENV_PY) -m pip install --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps \
-	    --no-binary $(GGML_PACKAGE) $(GGML_PACKAGE)==$(GGML_VERSION) \
-	    -C cmake.define.GGML_LLAMAFILE=ON $(GGML_CPU_DEFINES) \
-	    > $(VENV)/pip-ggml.log 2>&1 \
-	  || { cat $(VENV)/pip-ggml.log >&2; echo "ERROR: building $(GGML_PACKAGE) failed (log: $(VENV)/pip-ggml.log)" >&2; exit 1; }
+	@wheels="$(GGML_WHEEL_DIR)-py$$($(VENV_PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')"; \
+	 if ! ls "$$wheels"/*.whl >/dev/null 2>&1; then \
+	   echo "Building $(GGML_PACKAGE)==$(GGML_VERSION) from source (GGML_LLAMAFILE=ON, $(GGML_FLAVOUR)); 8-15 minutes on 2 cores..."; \
+	   mkdir -p "$$(dirname "$$wheels")"; tmp=$$(mktemp -d "$$wheels.tmp.XXXXXX"); \
+	   $(VENV_PY) -m pip wheel --disable-pip-version-check --no-cache-dir --no-deps -w "$$tmp" \
+	       --no-binary $(GGML_PACKAGE) $(GGML_PACKAGE)==$(GGML_VERSION) \
+	       -C cmake.define.GGML_LLAMAFILE=ON $(GGML_CPU_DEFINES) \
+	       > $(VENV)/pip-ggml.log 2>&1 \
+	     || { rm -rf "$$tmp"; cat $(VENV)/pip-ggml.log >&2; echo "ERROR: building $(GGML_PACKAGE) failed (log: $(VENV)/pip-ggml.log)" >&2; exit 1; }; \
+	   rm -rf "$$wheels"; mv "$$tmp" "$$wheels"; \
+	 else echo "Installing $(GGML_PACKAGE)==$(GGML_VERSION) ($(GGML_FLAVOUR)) from the wheel cached in $$wheels"; fi; \
+	 $(VENV_PY) -m pip install --disable-pip-version-check --no-cache-dir --force-reinstall --no-deps "$$wheels"/*.whl \
+	     >> $(VENV)/pip-ggml.log 2>&1 \
+	   || { cat $(VENV)/pip-ggml.log >&2; echo "ERROR: installing $(GGML_PACKAGE) from $$wheels failed (delete that folder to rebuild)" >&2; exit 1; }
 	@prefix="$$($(GGML_PREFIX_CMD))"; \
 	 if [ ! -f "$$prefix/lib/cmake/ggml/ggml-config.cmake" ] && [ ! -f "$$prefix/lib64/cmake/ggml/ggml-config.cmake" ]; then \
 	   echo "ERROR: $(GGML_PACKAGE) installed but no CMake config under $$prefix/lib{,64}/cmake/ggml" >&2; exit 1; fi; \
