@@ -127,10 +127,10 @@ $(VENV_PY):
 # The stamp name carries the version and the CPU options, so changing either rebuilds ggml.
 # --no-cache-dir: pip's wheel cache does not key on -C options, so a cached wheel could carry
 # other build flags than the ones asked for here. Our own cache does: the wheel pip builds is kept
-# under $CLEARCLIP_CACHE_DIR/wheels (default ~/.cache/clearclip), in a folder named by package version,
-# CPU options and Python version, so a new
-# clone on the same machine installs it in seconds instead of compiling for 8-15 minutes; a cold
-# machine (or CLEARCLIP_CACHE_DIR pointing somewhere empty) builds it as before.
+# under $CLEARCLIP_CACHE_DIR/wheels (default ~/.cache/clearclip) in a folder named by package
+# version, CPU options and Python version, so a new clone on the same machine installs it in
+# seconds instead of compiling for 8-15 minutes; a cold machine (or an empty CLEARCLIP_CACHE_DIR)
+# builds it as before.
 CLEARCLIP_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/clearclip
 GGML_WHEEL_DIR := $(CLEARCLIP_CACHE_DIR)/wheels/$(GGML_PACKAGE)-$(GGML_VERSION)-$(GGML_FLAVOUR)-llamafile
 $(GGML_STAMP): | $(VENV_PY)
