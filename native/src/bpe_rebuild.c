@@ -1,7 +1,7 @@
 /* CLIP's BPE merges rebuilt from the vocabulary order; see bpe_rebuild.h for why this works. */
 #include "bpe_rebuild.h"
+#include "tokenizer.h"
 
-#include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,32 +9,6 @@
 
 #define FIRST_MERGE_TOKEN 512
 #define END_OF_WORD "</w>"
-
-static void rb_err(char * err, size_t size, const char * fmt, ...) {
-    if (!err || size == 0) {
-        return;
-    }
-    va_list ap;
-    va_start(ap, fmt);
-    vsnprintf(err, size, fmt, ap);
-    va_end(ap);
-}
-
-static uint64_t rb_mix(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    return x ^ (x >> 33);
-}
-
-static uint64_t rb_hash(const char * s, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL;
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (uint8_t) s[i]) * 0x100000001b3ULL;
-    }
-    return rb_mix(h);
-}
 
 typedef struct {
     /* string -> token id (first occurrence) */
@@ -52,7 +26,7 @@ typedef struct {
 #define RB_EMPTY UINT64_MAX
 
 static int32_t rb_find(const rb_maps * m, const char * s, size_t n) {
-    for (uint64_t i = rb_hash(s, n) & m->tok_mask;; i = (i + 1) & m->tok_mask) {
+    for (uint64_t i = cc_hash_bytes(s, n) & m->tok_mask;; i = (i + 1) & m->tok_mask) {
         int32_t id = m->tok_slots[i];
         if (id < 0) {
             return -1;
@@ -68,7 +42,7 @@ static uint64_t rb_pair(int32_t a, int32_t b) {
 }
 
 static int64_t rb_pair_slot(const rb_maps * m, uint64_t key) {
-    for (uint64_t i = rb_mix(key) & m->pair_mask;; i = (i + 1) & m->pair_mask) {
+    for (uint64_t i = cc_mix64(key) & m->pair_mask;; i = (i + 1) & m->pair_mask) {
         if (m->pair_keys[i] == key || m->pair_keys[i] == RB_EMPTY) {
             return (int64_t) i;
         }
@@ -120,7 +94,7 @@ static size_t rb_seq_len(unsigned char c) {
 static bool rb_expect(const char * const * tokens, int32_t id, const char * want, size_t n, const char * what,
                       char * err, size_t err_size) {
     if (strlen(tokens[id]) != n || memcmp(tokens[id], want, n) != 0) {
-        rb_err(err, err_size, "token %d is '%s' where CLIP's vocabulary has the %s '%.*s'", id, tokens[id], what,
+        cc_format_err(err, err_size, "token %d is '%s' where CLIP's vocabulary has the %s '%.*s'", id, tokens[id], what,
                (int) n, want);
         return false;
     }
@@ -130,13 +104,13 @@ static bool rb_expect(const char * const * tokens, int32_t id, const char * want
 char ** clip_bpe_rebuild_merges(const char * const * tokens, int32_t n_tokens, int32_t * n_merges,
                                 char * err, size_t err_size) {
     if (!tokens || n_tokens < FIRST_MERGE_TOKEN + 2) {
-        rb_err(err, err_size, "the vocabulary has %d tokens; CLIP's has at least the 512 byte tokens and the "
+        cc_format_err(err, err_size, "the vocabulary has %d tokens; CLIP's has at least the 512 byte tokens and the "
                "two special tokens", n_tokens);
         return NULL;
     }
     for (int32_t i = 0; i < n_tokens; i++) {
         if (!tokens[i]) {
-            rb_err(err, err_size, "token %d is missing", i);
+            cc_format_err(err, err_size, "token %d is missing", i);
             return NULL;
         }
     }
@@ -171,14 +145,14 @@ char ** clip_bpe_rebuild_merges(const char * const * tokens, int32_t n_tokens, i
     int32_t * syms = malloc(sizeof(int32_t) * 1024);
     char ** result = NULL;
     if (!m.tok_slots || !m.tok_len || !m.pair_keys || !m.pair_rank || !m.pair_result || !merges || !syms) {
-        rb_err(err, err_size, "out of memory rebuilding the BPE merges");
+        cc_format_err(err, err_size, "out of memory rebuilding the BPE merges");
         goto done;
     }
     memset(m.tok_slots, 0xFF, sizeof(int32_t) * (m.tok_mask + 1));
     for (int32_t id = 0; id < n_tokens; id++) {
         size_t n = strlen(tokens[id]);
         m.tok_len[id] = n;
-        for (uint64_t i = rb_hash(tokens[id], n) & m.tok_mask;; i = (i + 1) & m.tok_mask) {
+        for (uint64_t i = cc_hash_bytes(tokens[id], n) & m.tok_mask;; i = (i + 1) & m.tok_mask) {
             int32_t other = m.tok_slots[i];
             if (other < 0) {
                 m.tok_slots[i] = id;
@@ -201,7 +175,7 @@ char ** clip_bpe_rebuild_merges(const char * const * tokens, int32_t n_tokens, i
         bool eow = len > 4 && memcmp(t + len - 4, END_OF_WORD, 4) == 0;
         size_t core = eow ? len - 4 : len;
         if (core == 0 || core > 1000) {
-            rb_err(err, err_size, "token %d '%s' cannot be a CLIP merge result", id, t);
+            cc_format_err(err, err_size, "token %d '%s' cannot be a CLIP merge result", id, t);
             goto done;
         }
         /* initial symbols: one byte token per character, "</w>" joined to the last */
@@ -221,7 +195,7 @@ char ** clip_bpe_rebuild_merges(const char * const * tokens, int32_t n_tokens, i
             }
             int32_t s = rb_find(&m, buf, bl);
             if (s < 0 || s >= FIRST_MERGE_TOKEN) {
-                rb_err(err, err_size, "token %d '%s' has a character that is not one of CLIP's byte symbols", id, t);
+                cc_format_err(err, err_size, "token %d '%s' has a character that is not one of CLIP's byte symbols", id, t);
                 goto done;
             }
             syms[n++] = s;
@@ -255,7 +229,7 @@ char ** clip_bpe_rebuild_merges(const char * const * tokens, int32_t n_tokens, i
             n = w;
         }
         if (n != 2) {
-            rb_err(err, err_size, "token %d '%s' is not one merge of two earlier tokens (the merges before it make "
+            cc_format_err(err, err_size, "token %d '%s' is not one merge of two earlier tokens (the merges before it make "
                    "%d pieces of it), so the vocabulary is not in CLIP's merge order", id, t, n);
             goto done;
         }

@@ -38,7 +38,7 @@ struct clip_tokenizer {
 
 #define EMPTY_KEY UINT64_MAX
 
-static void set_err(char * err, size_t err_size, const char * fmt, ...) {
+void cc_format_err(char * err, size_t err_size, const char * fmt, ...) {
     if (!err || err_size == 0) {
         return;
     }
@@ -48,14 +48,6 @@ static void set_err(char * err, size_t err_size, const char * fmt, ...) {
     va_end(ap);
 }
 
-static uint64_t mix64(uint64_t x) {
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdULL;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ULL;
-    x ^= x >> 33;
-    return x;
-}
 
 static uint64_t pair_key(int32_t left, int32_t right) {
     return ((uint64_t)(uint32_t)left << 32) | (uint32_t)right;
@@ -64,7 +56,7 @@ static uint64_t pair_key(int32_t left, int32_t right) {
 /* Rank of merging (left, right), or -1; *result receives the merged token's id. */
 static int32_t merge_lookup(const clip_tokenizer * tok, int32_t left, int32_t right, int32_t * result) {
     uint64_t key = pair_key(left, right);
-    for (uint64_t i = mix64(key) & tok->merge_mask;; i = (i + 1) & tok->merge_mask) {
+    for (uint64_t i = cc_mix64(key) & tok->merge_mask;; i = (i + 1) & tok->merge_mask) {
         if (tok->merge_keys[i] == key) {
             *result = tok->merge_result[i];
             return tok->merge_rank[i];
@@ -117,16 +109,8 @@ typedef struct {
     uint64_t mask;
 } vocab_map;
 
-static uint64_t hash_bytes(const char * s, size_t n) {
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
-    for (size_t i = 0; i < n; i++) {
-        h = (h ^ (uint8_t)s[i]) * 0x100000001b3ULL;
-    }
-    return mix64(h);
-}
-
 static int32_t vocab_find(const vocab_map * m, const char * s, size_t n) {
-    for (uint64_t i = hash_bytes(s, n) & m->mask;; i = (i + 1) & m->mask) {
+    for (uint64_t i = cc_hash_bytes(s, n) & m->mask;; i = (i + 1) & m->mask) {
         int32_t id = m->slots[i];
         if (id < 0) {
             return -1;
@@ -150,17 +134,17 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
                                      int32_t bos_id, int32_t eos_id,
                                      char * err, size_t err_size) {
     if (!tokens || n_tokens <= 0 || n_merges < 0 || (n_merges > 0 && !merges)) {
-        set_err(err, err_size, "tokenizer: empty vocabulary or missing merges");
+        cc_format_err(err, err_size, "tokenizer: empty vocabulary or missing merges");
         return NULL;
     }
     if (bos_id < 0 || bos_id >= n_tokens || eos_id < 0 || eos_id >= n_tokens) {
-        set_err(err, err_size, "tokenizer: special token ids %d/%d outside the vocabulary of %d",
+        cc_format_err(err, err_size, "tokenizer: special token ids %d/%d outside the vocabulary of %d",
                 bos_id, eos_id, n_tokens);
         return NULL;
     }
     for (int32_t i = 0; i < n_tokens; i++) {
         if (!tokens[i]) {
-            set_err(err, err_size, "tokenizer: token %d is missing", i);
+            cc_format_err(err, err_size, "tokenizer: token %d is missing", i);
             return NULL;
         }
     }
@@ -177,7 +161,7 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
         tok->merge_result = malloc(sizeof(int32_t) * merge_cap);
     }
     if (!tok || !vm.lengths || !vm.slots || !tok->merge_keys || !tok->merge_rank || !tok->merge_result) {
-        set_err(err, err_size, "tokenizer: out of memory");
+        cc_format_err(err, err_size, "tokenizer: out of memory");
         goto fail;
     }
     tok->n_tokens = n_tokens;
@@ -189,7 +173,7 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
     for (int32_t id = 0; id < n_tokens; id++) {
         size_t n = strlen(tokens[id]);
         vm.lengths[id] = n;
-        for (uint64_t i = hash_bytes(tokens[id], n) & vm.mask;; i = (i + 1) & vm.mask) {
+        for (uint64_t i = cc_hash_bytes(tokens[id], n) & vm.mask;; i = (i + 1) & vm.mask) {
             int32_t other = vm.slots[i];
             if (other < 0 || (vm.lengths[other] == n && memcmp(tokens[other], tokens[id], n) == 0)) {
                 vm.slots[i] = id;
@@ -207,7 +191,7 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
         memcpy(buf + n, "</w>", 4);
         tok->byte_end_id[b] = vocab_find(&vm, buf, n + 4);
         if (tok->byte_id[b] < 0 || tok->byte_end_id[b] < 0) {
-            set_err(err, err_size,
+            cc_format_err(err, err_size,
                     "tokenizer: the vocabulary lacks the byte token for 0x%02X (or it with </w>): "
                     "not a CLIP byte-level BPE vocabulary", b);
             goto fail;
@@ -223,7 +207,7 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
         const char * m = merges[rank];
         const char * sp = m ? strchr(m, ' ') : NULL;
         if (!sp || sp == m || sp[1] == '\0' || strchr(sp + 1, ' ')) {
-            set_err(err, err_size, "tokenizer: merge %d is not \"left right\": \"%s\"", rank, m ? m : "(null)");
+            cc_format_err(err, err_size, "tokenizer: merge %d is not \"left right\": \"%s\"", rank, m ? m : "(null)");
             free(cat);
             goto fail;
         }
@@ -233,7 +217,7 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
             char * grown = realloc(cat, cat_cap);
             if (!grown) {
                 free(cat);
-                set_err(err, err_size, "tokenizer: out of memory");
+                cc_format_err(err, err_size, "tokenizer: out of memory");
                 goto fail;
             }
             cat = grown;
@@ -244,14 +228,14 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
         int32_t right = vocab_find(&vm, sp + 1, nr);
         int32_t merged = vocab_find(&vm, cat, nl + nr);
         if (left < 0 || right < 0 || merged < 0) {
-            set_err(err, err_size, "tokenizer: merge %d \"%s\" uses or makes a token that is not in the vocabulary",
+            cc_format_err(err, err_size, "tokenizer: merge %d \"%s\" uses or makes a token that is not in the vocabulary",
                     rank, m);
             free(cat);
             goto fail;
         }
         /* Like dict(zip(merges, range(...))): a repeated merge keeps its last rank. */
         uint64_t key = pair_key(left, right);
-        uint64_t i = mix64(key) & tok->merge_mask;
+        uint64_t i = cc_mix64(key) & tok->merge_mask;
         while (tok->merge_keys[i] != EMPTY_KEY && tok->merge_keys[i] != key) {
             i = (i + 1) & tok->merge_mask;
         }
@@ -505,7 +489,7 @@ int clip_tokenizer_encode(const clip_tokenizer * tok, const char * text,
         *n_ids = 0;
     }
     if (!tok || !text || !ids || !n_ids || max_ids < 2) {
-        set_err(err, err_size, "tokenizer: invalid arguments (max_ids must be >= 2)");
+        cc_format_err(err, err_size, "tokenizer: invalid arguments (max_ids must be >= 2)");
         return -1;
     }
     size_t len = strlen(text);
@@ -517,7 +501,7 @@ int clip_tokenizer_encode(const clip_tokenizer * tok, const char * text,
     }
     size_t bad = cc_utf8_decode((const uint8_t *)text, len, &a);
     if (bad != (size_t)-1) {
-        set_err(err, err_size, "tokenizer: invalid UTF-8 at byte offset %zu (byte 0x%02X)", bad,
+        cc_format_err(err, err_size, "tokenizer: invalid UTF-8 at byte offset %zu (byte 0x%02X)", bad,
                 (unsigned)(uint8_t)text[bad]);
         goto done;
     }
@@ -546,7 +530,7 @@ int clip_tokenizer_encode(const clip_tokenizer * tok, const char * text,
     rc = 0;
     goto done;
 oom:
-    set_err(err, err_size, "tokenizer: out of memory");
+    cc_format_err(err, err_size, "tokenizer: out of memory");
 done:
     free(a.v);
     free(b.v);

@@ -7,6 +7,29 @@
 
 typedef struct clip_tokenizer clip_tokenizer;
 
+/* Shared by the BPE code (tokenizer.c, bpe_rebuild.c). */
+
+/* splitmix64's finaliser: spreads a 64-bit key over the bits of an open-addressing table index. */
+static inline uint64_t cc_mix64(uint64_t x) {
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    return x ^ (x >> 33);
+}
+
+/* FNV-1a of n bytes, then cc_mix64: the key of a string in those tables. */
+static inline uint64_t cc_hash_bytes(const char * s, size_t n) {
+    uint64_t h = 0xcbf29ce484222325ULL;
+    for (size_t i = 0; i < n; i++) {
+        h = (h ^ (uint8_t) s[i]) * 0x100000001b3ULL;
+    }
+    return cc_mix64(h);
+}
+
+/* vsnprintf into a caller's error buffer; a NULL buffer or size 0 means the caller wants none. */
+void cc_format_err(char * err, size_t err_size, const char * fmt, ...);
+
 /*
  * Builds a tokenizer from the vocabulary (id order, CLIP byte-to-unicode spelling) and the merges
  * ("left right", rank order). The strings are copied. On failure returns NULL and writes a
