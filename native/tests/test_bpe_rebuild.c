@@ -8,6 +8,7 @@
 #include "test_common.h"
 #include "bpe_rebuild.h"
 #include "tokenizer.h"
+#include "tokenizer_fixture.h"
 
 #include <stdbool.h>
 #include <stdint.h>
@@ -15,77 +16,22 @@
 #include <stdlib.h>
 #include <string.h>
 
-typedef struct {
-    char * data;
-    char ** lines;
-    int32_t n;
-} lines_t;
-
-static bool load_lines(const char * path, lines_t * out) {
-    memset(out, 0, sizeof(*out));
-    FILE * f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s: make the fixtures (gguf-tools/reference/make_fixtures.py)\n", path);
-        return false;
-    }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    out->data = malloc((size_t) size + 1);
-    if (!out->data || fread(out->data, 1, (size_t) size, f) != (size_t) size) {
-        fclose(f);
-        return false;
-    }
-    fclose(f);
-    out->data[size] = '\0';
-    int32_t cap = 1;
-    for (long i = 0; i < size; i++) {
-        cap += out->data[i] == '\n';
-    }
-    out->lines = malloc(sizeof(char *) * (size_t) cap);
-    for (char * p = out->data; *p;) {
-        char * nl = strchr(p, '\n');
-        if (nl) {
-            *nl = '\0';
-        }
-        out->lines[out->n++] = p;
-        if (!nl) {
-            break;
-        }
-        p = nl + 1;
-    }
-    return true;
-}
-
-static int hexval(char c) {
-    return c >= '0' && c <= '9' ? c - '0' : c - 'a' + 10;
-}
-
 static void check_corpus(const clip_tokenizer * tok, const char * path) {
-    lines_t corpus;
-    if (!load_lines(path, &corpus)) {
+    line_file corpus;
+    if (!read_lines(path, &corpus)) {
         test_failures++;
         return;
     }
     int cases = 0;
     for (int32_t li = 0; li < corpus.n; li++) {
         char * line = corpus.lines[li];
-        char * tab = strchr(line, '\t');
-        if (!line[0] || !tab) {
+        corpus_case cc;
+        if (!line[0] || !parse_corpus_line(line, &cc)) {
             continue;
         }
-        size_t hex_len = (size_t) (tab - line);
-        char * text = malloc(hex_len / 2 + 1);
-        size_t n_text = 0;
-        for (size_t i = 0; i + 1 < hex_len; i += 2) {
-            text[n_text++] = (char) (hexval(line[i]) * 16 + hexval(line[i + 1]));
-        }
-        text[n_text] = '\0';
-        int32_t ref[128], n_ref = 0;
-        for (char * p = tab + 1; *p && n_ref < 128;) {
-            ref[n_ref++] = (int32_t) strtol(p, &p, 10);
-            while (*p == ' ') p++;
-        }
+        char * text = cc.text;
+        const int32_t * ref = cc.ref;
+        int32_t n_ref = cc.n_ref;
         int32_t ids[77], n_ids = 0;
         char err[256] = "";
         int rc = clip_tokenizer_encode(tok, text, ids, 77, &n_ids, err, sizeof(err));
@@ -95,11 +41,10 @@ static void check_corpus(const clip_tokenizer * tok, const char * path) {
         free(text);
     }
     CHECK_MSG(cases > 20, "only %d corpus cases", cases);
-    free(corpus.data);
-    free(corpus.lines);
+    free_lines(&corpus);
 }
 
-static void check_refusals(const lines_t * vocab) {
+static void check_refusals(const line_file * vocab) {
     const char ** tokens = malloc(sizeof(char *) * (size_t) vocab->n);
     memcpy(tokens, vocab->lines, sizeof(char *) * (size_t) vocab->n);
     char err[512] = "";
@@ -131,13 +76,13 @@ static void check_refusals(const lines_t * vocab) {
 int main(int argc, char ** argv) {
     const char * fixtures = argc > 1 ? argv[1] : test_fixtures_dir();
     char path[4096];
-    lines_t vocab, real;
+    line_file vocab, real;
     snprintf(path, sizeof(path), "%s/tokenizer/bpe_vocab.txt", fixtures);
-    if (!load_lines(path, &vocab)) {
+    if (!read_lines(path, &vocab)) {
         return 1;
     }
     snprintf(path, sizeof(path), "%s/tokenizer/bpe_merges.txt", fixtures);
-    if (!load_lines(path, &real)) {
+    if (!read_lines(path, &real)) {
         return 1;
     }
     char err[512] = "";
@@ -167,9 +112,7 @@ int main(int argc, char ** argv) {
         free(merges);
     }
     check_refusals(&vocab);
-    free(vocab.data);
-    free(vocab.lines);
-    free(real.data);
-    free(real.lines);
+    free_lines(&vocab);
+    free_lines(&real);
     return test_finish("test_bpe_rebuild");
 }

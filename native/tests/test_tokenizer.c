@@ -9,68 +9,13 @@
  */
 #include "test_common.h"
 #include "tokenizer.h"
+#include "tokenizer_fixture.h"
 
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct {
-    char * data;   /* the file, its '\n's replaced by NULs */
-    char ** lines;
-    int32_t n;
-} line_file;
-
-static bool read_lines(const char * path, line_file * out) {
-    memset(out, 0, sizeof(*out));
-    FILE * f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "cannot open %s: run gguf-tools/reference/make_fixtures.py "
-                        "(or native/tests/gen_tokenizer_corpus.py) to make the fixtures\n", path);
-        return false;
-    }
-    fseek(f, 0, SEEK_END);
-    long size = ftell(f);
-    fseek(f, 0, SEEK_SET);
-    out->data = malloc((size_t)size + 1);
-    if (!out->data || fread(out->data, 1, (size_t)size, f) != (size_t)size) {
-        fclose(f);
-        fprintf(stderr, "cannot read %s\n", path);
-        return false;
-    }
-    fclose(f);
-    out->data[size] = '\0';
-    int32_t cap = 1;
-    for (long i = 0; i < size; i++) {
-        cap += out->data[i] == '\n';
-    }
-    out->lines = malloc(sizeof(char *) * (size_t)cap);
-    char * p = out->data;
-    while (*p) {
-        char * nl = strchr(p, '\n');
-        if (nl) {
-            *nl = '\0';
-        }
-        out->lines[out->n++] = p;
-        if (!nl) {
-            break;
-        }
-        p = nl + 1;
-    }
-    return true;
-}
-
-static void free_lines(line_file * f) {
-    free(f->data);
-    free(f->lines);
-}
-
-static int hex_digit(char c) {
-    if (c >= '0' && c <= '9') return c - '0';
-    if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
 
 static void print_ids(const char * label, const int32_t * ids, int32_t n) {
     fprintf(stderr, "    %s (%d):", label, n);
@@ -103,23 +48,15 @@ static void test_corpus(const clip_tokenizer * tok, const char * path) {
         if (!line[0]) {
             continue;
         }
-        char * tab = strchr(line, '\t');
-        if (!tab) {
+        corpus_case cc;
+        if (!parse_corpus_line(line, &cc)) {
             CHECK_MSG(false, "%s:%d: no TAB", path, li + 1);
             continue;
         }
-        size_t hex_len = (size_t)(tab - line);
-        char * text = malloc(hex_len / 2 + 1);
-        size_t n_text = 0;
-        for (size_t i = 0; i + 1 < hex_len; i += 2) {
-            text[n_text++] = (char)(hex_digit(line[i]) * 16 + hex_digit(line[i + 1]));
-        }
-        text[n_text] = '\0';
-        int32_t ref[128], n_ref = 0;
-        for (char * p = tab + 1; *p && n_ref < 128;) {
-            ref[n_ref++] = (int32_t)strtol(p, &p, 10);
-            while (*p == ' ') p++;
-        }
+        char * text = cc.text;
+        size_t hex_len = cc.hex_len;
+        const int32_t * ref = cc.ref;
+        int32_t n_ref = cc.n_ref;
 
         cases++;
         int32_t ids[77], n_ids = 0;
