@@ -37,12 +37,15 @@ public final class Main implements Runnable {
     public static final int EXIT_RUNTIME = 1;
     public static final int EXIT_USAGE = 2;
 
-    @Option(names = "--threads", scope = ScopeType.INHERIT, paramLabel = "N",
-            description = "CPU threads per inference call (default: all cores).")
+    // Given before the command name they apply to any command that runs a model; after it they are
+    // accepted only by the commands where they act (EngineOptions), so other commands' help omits them.
+    @Option(names = "--threads", paramLabel = "N",
+            description = "CPU threads per inference call (default: all cores); for embed, features, segment, "
+                    + "classify, eval, bench and serve.")
     int threads;
 
-    @Option(names = "--backend", scope = ScopeType.INHERIT, paramLabel = "NAME",
-            description = "Compute backend: cpu, cuda, metal or auto (default: auto).")
+    @Option(names = "--backend", paramLabel = "NAME",
+            description = "Compute backend: cpu, cuda, metal or auto (default: auto); for the same commands.")
     String backend = "auto";
 
     @Option(names = "--max-image-pixels", scope = ScopeType.INHERIT, paramLabel = "N",
@@ -98,11 +101,34 @@ public final class Main implements Runnable {
         return code;
     }
 
+    /** This build's version, from version.properties (filled in by Maven). */
+    static String version() {
+        try (java.io.InputStream in = Main.class.getResourceAsStream("version.properties")) {
+            java.util.Properties p = new java.util.Properties();
+            if (in != null) {
+                p.load(in);
+            }
+            String v = p.getProperty("version", "");
+            return v.isEmpty() || v.startsWith("${") ? "(unknown version)" : v;
+        } catch (java.io.IOException e) {
+            return "(unknown version)";
+        }
+    }
+
+    /** clearclip's version, then the engine's and ggml's (with the CPU features it uses). */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            String v = Main.class.getPackage().getImplementationVersion();
-            return new String[] {"clearclip " + (v == null ? "(development build)" : v)};
+            String engine;
+            String ggml;
+            try {
+                engine = dev.clearclip.ClipModel.engineVersion();
+                ggml = dev.clearclip.ClipModel.systemInfo();
+            } catch (RuntimeException | LinkageError e) {
+                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                return new String[] {"clearclip " + version(), "engine: not loadable here (" + why + ")"};
+            }
+            return new String[] {"clearclip " + version(), "engine " + engine, "ggml: " + ggml};
         }
     }
 }
