@@ -120,15 +120,14 @@ public final class Main implements Runnable {
         @Override
         public String[] getVersion() {
             String engine;
-            String ggml;
             try {
-                engine = dev.clearclip.ClipModel.engineVersion();
-                ggml = dev.clearclip.ClipModel.systemInfo();
+                // "clearclip 0.1.0; ggml 0.20.2 (...); CPU: AVX2 ...": the engine's version, ggml's and its CPU features
+                engine = dev.clearclip.ClipModel.systemInfo();
             } catch (RuntimeException | LinkageError e) {
                 String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
                 return new String[] {"clearclip " + version(), "engine: not loadable here (" + why + ")"};
             }
-            return new String[] {"clearclip " + version(), "engine " + engine, "ggml: " + ggml};
+            return new String[] {"clearclip " + version(), "engine: " + engine};
         }
     }
 }

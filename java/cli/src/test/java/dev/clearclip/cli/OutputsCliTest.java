@@ -171,7 +171,7 @@ class OutputsCliTest extends TinyModelCliTest {
         assertThat(v.exit()).isZero();
         assertThat(v.out()).doesNotContain("development build", "unknown version");
         assertThat(v.out()).containsPattern("clearclip \\d+\\.\\d+\\.\\d+");
-        assertThat(v.out()).contains("engine ", "ggml");
+        assertThat(v.out()).containsPattern("engine: clearclip \\S+; ggml \\d+\\.\\d+");
     }
 
     @Test
