@@ -13,7 +13,7 @@ import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
 /**
- * Reads pictures for inference: JPEG (including CMYK/YCCK, through TwelveMonkeys), PNG, WebP, BMP, GIF,
+ * Reads pictures for inference: JPEG (including CMYK/YCCK, through TwelveMonkeys), PNG, WebP, BMP, GIF, TIFF,
  * with the EXIF orientation applied. Very large pictures are downscaled while they are decoded
  * (source subsampling) and then area-averaged, so memory stays bounded by the target size.
  *
@@ -110,7 +110,7 @@ public final class Images {
             }
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                throw new ImageReadException(file + ": not a supported image (JPEG, PNG, WebP, BMP or GIF expected)");
+                throw new ImageReadException(file + ": not a supported image (JPEG, PNG, WebP, BMP, GIF or TIFF expected)");
             }
             ImageReader reader = readers.next();
             try {
