@@ -162,12 +162,6 @@ final class SegmentCommand extends ModelCommand {
             try (ClipModel m = openModel()) {
                 ClassEmbeddings embeddings = m.classEmbeddings(classes);
                 List<String> overlong = m.overlongNames(classes, embeddings.templates());
-                if (!overlong.isEmpty()) {
-                    err.println("clearclip: warning: " + overlong.size() + " class name(s) too long for the model's "
-                            + m.info().contextLength() + "-token prompts, cut (names differing only past the cut get "
-                            + "the same embedding; listed as 'overlong_names' in the JSON): "
-                            + String.join("; ", overlong));
-                }
                 ProgressBar bar = inputs.size() > 1 ? new ProgressBar(err, "segmenting", inputs.size(), false) : null;
                 for (Path input : inputs) {
                     try {
@@ -198,6 +192,14 @@ final class SegmentCommand extends ModelCommand {
                 }
                 if (bar != null) {
                     bar.finish(done);
+                }
+                // after the pictures, and only when some were written: a run that fails prints its one
+                // error line and nothing else (BadModelCliTest), and the warning is not lost above a bar
+                if (!overlong.isEmpty() && done - failures > 0) {
+                    err.println("clearclip: warning: " + overlong.size() + " class name(s) too long for the model's "
+                            + m.info().contextLength() + "-token prompts, cut (names differing only past the cut get "
+                            + "the same embedding; listed as 'overlong_names' in the JSON): "
+                            + String.join("; ", overlong));
                 }
                 summaries.forEach(out::println);
                 if (bar != null) {
