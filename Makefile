@@ -12,6 +12,8 @@
 #   make fuzz-ci   the same, FUZZ_CI_SECONDS (default 20) per harness: what `make test` runs
 #   make fixtures  reference models and goldens under build/fixtures (PyTorch, slow the first time)
 #   make venv      only the Python environment (.venv) with the pinned ggml
+#   make install   build, then install the `clearclip` launcher and the jar under PREFIX (default
+#                  ~/.local): PREFIX/bin/clearclip, PREFIX/share/clearclip/clearclip.jar; DESTDIR too
 #   make clean     removes the Maven/CMake outputs (keeps .venv and build/fixtures, slow to remake)
 #   make distclean also removes build/ (fixtures) and .venv
 #
@@ -109,7 +111,7 @@ ARM64_TEST  := $(if $(filter auto,$(ARM64)),true,$(ARM64_BUILD))
 
 MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) $(MVN_ARGS)
 
-.PHONY: demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
+.PHONY: install install-files launcher-test demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
 
 jdk:
 	@if [ -z "$(JDK)" ]; then \
@@ -183,6 +185,30 @@ build: jdk $(GGML_STAMP)
 natives-arm64:
 	JOBS=$(JOBS) PYTHON=$(if $(wildcard $(VENV_PY)),$(VENV_PY),$(PYTHON)) CLEARCLIP_FIXTURES=$(FIXTURES) \
 	  bash native/build-aarch64.sh native/target/classes/dev/clearclip/native/linux-aarch64
+
+# --- install -----------------------------------------------------------------------------
+# bin/clearclip finds a JDK >= 22 itself (JAVA_HOME, /usr/lib/jvm, PATH) and the jar next to it
+# (../share/clearclip/clearclip.jar), so PREFIX/bin on PATH is all a user needs.
+PREFIX ?= $(HOME)/.local
+DESTDIR ?=
+CLI_JAR := java/cli/target/clearclip.jar
+
+install: build
+	@$(MAKE) --no-print-directory install-files
+
+# Without building: what `make test` uses after its own Maven run.
+install-files:
+	@test -f $(CLI_JAR) || { echo "ERROR: $(CLI_JAR) is missing: run 'make build' first" >&2; exit 1; }
+	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/clearclip"
+	install -m 644 $(CLI_JAR) "$(DESTDIR)$(PREFIX)/share/clearclip/clearclip.jar"
+	install -m 755 bin/clearclip "$(DESTDIR)$(PREFIX)/bin/clearclip"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/clearclip; put $(PREFIX)/bin on PATH if it is not (README, 'The command line')"
+
+# Installs into build/launcher-test and runs the installed command there (.ci/launcher_test.sh).
+launcher-test:
+	@rm -rf build/launcher-test
+	@$(MAKE) --no-print-directory install-files PREFIX=$(CURDIR)/build/launcher-test/prefix
+	bash .ci/launcher_test.sh $(CURDIR)/build/launcher-test $(FIXTURES)
 
 # --- demo --------------------------------------------------------------------------------
 # MODEL=path.gguf uses that file; otherwise the model cached by `clearclip pull`, pulling
@@ -280,6 +306,7 @@ fuzz-ci: sanitize-build
 test: jdk $(GGML_STAMP) $(FIXTURE_STAMP)
 	@mkdir -p build; touch build/.test-started
 	@rc=0; $(MAVEN) -Dclearclip.arm64=$(ARM64_TEST) install || rc=$$?; \
+	 if [ $$rc -eq 0 ]; then $(MAKE) --no-print-directory launcher-test || rc=$$?; fi; \
 	 if [ $$rc -eq 0 ] && [ $(ARM64_TEST) = true ]; then \
 	   $(VENV_PY) .ci/arm64_smoke.py --java "$(JAVA_HOME)/bin/java" --fixtures $(FIXTURES) || rc=$$?; fi; \
 	 $(MAKE) --no-print-directory sanitize || { r=$$?; [ $$rc -ne 0 ] || rc=$$r; }; \

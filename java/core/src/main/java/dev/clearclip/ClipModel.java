@@ -295,8 +295,49 @@ public final class ClipModel implements AutoCloseable {
         return segment(image, embeddings, options);
     }
 
+    /**
+     * Segments a picture file. The label map has the picture's displayed size: pictures up to
+     * {@value Images#ENGINE_MAX_SIDE} pixels per side are computed at that size (the engine upsamples the
+     * window logits to it, as the reference does); longer ones are computed at that long side and the
+     * labels scaled up to the picture's size ({@link SegmentationResult#scaledTo}).
+     */
     public SegmentationResult segment(Path file, ClassSet classes, SegmentOptions options) {
-        return segment(Images.read(file, Images.DEFAULT_MAX_SIDE, this.options.maxImagePixels()), classes, options);
+        int[] size = Images.displayedSize(file);
+        RgbImage image = Images.read(file, Images.ENGINE_MAX_SIDE, this.options.maxImagePixels());
+        return segment(image, classes, options).scaledTo(size[0], size[1]);
+    }
+
+    /**
+     * Names (of any class) whose prompts are longer than the model's context length with at least one of
+     * {@code templates}: the engine cuts such prompts, so two long names that differ only past the cut
+     * get the same embedding.
+     */
+    public List<String> overlongNames(ClassSet classes, List<String> templates) {
+        requireText();
+        int context = info.contextLength();
+        // Words and punctuation are split before BPE, so a prompt has about the name's tokens plus the
+        // template's; only names near the limit are checked prompt by prompt (2 tokens of margin).
+        int templateMax = 0;
+        for (String t : templates) {
+            String empty = PromptTemplates.fill(t, "");
+            templateMax = Math.max(templateMax, withModel(() -> NativeEngine.tokenize(model, empty, context + 1)).length);
+        }
+        List<String> out = new ArrayList<>();
+        for (String name : classes.allNames()) {
+            int alone = withModel(() -> NativeEngine.tokenize(model, name, context + 1)).length;
+            if (alone - 2 + templateMax + 2 <= context) {
+                continue;
+            }
+            for (String t : templates) {
+                String prompt = PromptTemplates.fill(t, name);
+                int n = withModel(() -> NativeEngine.tokenize(model, prompt, context + 1)).length;
+                if (n > context) {
+                    out.add(name);
+                    break;
+                }
+            }
+        }
+        return out;
     }
 
     /** Segmentation with class embeddings computed beforehand (e.g. reused over many pictures). */
@@ -309,9 +350,11 @@ public final class ClipModel implements AutoCloseable {
      * call, it stops within one window when the calling thread is interrupted or the options' timeout
      * passes, throwing {@link AbortedException}; the model stays usable.
      */
-    public SegmentationResult segment(RgbImage image, ClassEmbeddings embeddings, SegmentOptions options,
+    public SegmentationResult segment(RgbImage image, ClassEmbeddings embeddings, SegmentOptions requested,
                                       SegmentProgressListener progress) {
         requireVision();
+        // the short side a strip would need can exceed the engine's limit: lower it, keep the map's size
+        SegmentOptions options = requested.fittedTo(image.width(), image.height());
         ClassSet classes = embeddings.classes();
         if (options.probThreshold() > 0 && !classes.hasBackground()) {
             throw new IllegalArgumentException("a probability threshold needs a 'background' class at index 0");

@@ -13,7 +13,7 @@ import javax.imageio.ImageReader;
 import javax.imageio.stream.ImageInputStream;
 
 /**
- * Reads pictures for inference: JPEG (including CMYK/YCCK, through TwelveMonkeys), PNG, WebP, BMP, GIF,
+ * Reads pictures for inference: JPEG (including CMYK/YCCK, through TwelveMonkeys), PNG, WebP, BMP, GIF, TIFF,
  * with the EXIF orientation applied. Very large pictures are downscaled while they are decoded
  * (source subsampling) and then area-averaged, so memory stays bounded by the target size.
  *
@@ -29,6 +29,13 @@ public final class Images {
 
     /** Default bound of the longer side of a picture handed to the engine. */
     public static final int DEFAULT_MAX_SIDE = 4096;
+
+    /**
+     * Longest side the engine accepts, for the picture and for the picture resized to the short side
+     * of {@link SegmentOptions#shortSide()}. {@link ClipModel#segment(Path, ClassSet, SegmentOptions)}
+     * reads pictures up to this size unreduced.
+     */
+    public static final int ENGINE_MAX_SIDE = 16384;
 
     /** Default bound of the pixels (width x height) a picture's header may claim: 100 megapixels. */
     public static final long DEFAULT_MAX_PIXELS = 100_000_000L;
@@ -54,9 +61,14 @@ public final class Images {
         return ImageLimits.defaultMaxPixels();
     }
 
-    /** Reads a picture, downscaled if its longer side exceeds {@value #DEFAULT_MAX_SIDE}. */
+    /**
+     * Reads a picture at its displayed size, downscaled only if its longer side exceeds
+     * {@value #ENGINE_MAX_SIDE}: the picture {@link ClipModel#segment(Path, ClassSet, SegmentOptions)}
+     * computes on, so its label map and this picture have the same size (e.g. for
+     * {@link LabelImages#overlay}).
+     */
     public static RgbImage read(Path file) {
-        return read(file, DEFAULT_MAX_SIDE);
+        return read(file, ENGINE_MAX_SIDE);
     }
 
     /**
@@ -98,7 +110,7 @@ public final class Images {
             }
             Iterator<ImageReader> readers = ImageIO.getImageReaders(in);
             if (!readers.hasNext()) {
-                throw new ImageReadException(file + ": not a supported image (JPEG, PNG, WebP, BMP or GIF expected)");
+                throw new ImageReadException(file + ": not a supported image (JPEG, PNG, WebP, BMP, GIF or TIFF expected)");
             }
             ImageReader reader = readers.next();
             try {
@@ -147,6 +159,45 @@ public final class Images {
             orientation = ExifOrientation.NORMAL;
         }
         return ExifOrientation.apply(image, orientation);
+    }
+
+    /**
+     * Width and height of a picture as displayed (EXIF orientation applied), from its header only.
+     *
+     * @throws ImageReadException naming the file when it is missing or not a supported picture
+     */
+    public static int[] displayedSize(Path file) {
+        if (!Files.isRegularFile(file) || !Files.isReadable(file)) {
+            throw new ImageReadException(file + (Files.exists(file) ? ": not a readable file" : ": no such file"));
+        }
+        int w;
+        int h;
+        try (ImageInputStream in = ImageIO.createImageInputStream(file.toFile())) {
+            Iterator<ImageReader> readers = in == null ? null : ImageIO.getImageReaders(in);
+            if (readers == null || !readers.hasNext()) {
+                throw new ImageReadException(file + ": not a supported image (JPEG, PNG, WebP, BMP, GIF or TIFF expected)");
+            }
+            ImageReader reader = readers.next();
+            try {
+                reader.setInput(in, true, true);
+                w = reader.getWidth(0);
+                h = reader.getHeight(0);
+            } finally {
+                reader.dispose();
+            }
+        } catch (IOException | RuntimeException e) {
+            if (e instanceof ImageReadException ire) {
+                throw ire;
+            }
+            throw new ImageReadException(file + ": cannot read the image header: " + e.getMessage(), e);
+        }
+        int orientation;
+        try {
+            orientation = ExifOrientation.read(file);
+        } catch (IOException e) {
+            orientation = ExifOrientation.NORMAL;
+        }
+        return orientation >= 5 ? new int[] {h, w} : new int[] {w, h};
     }
 
     /**

@@ -122,6 +122,22 @@ public record SegmentOptions(
         return background || probThreshold > 0;
     }
 
+    /**
+     * These options for a picture of {@code width x height}: when resizing its short side to
+     * {@link #shortSide()} would make the long side exceed the engine's {@value Images#ENGINE_MAX_SIDE}
+     * pixels (a 3x1000 strip at 448 would be 448x149333), the short side is lowered so that the long side
+     * is exactly that limit; otherwise these options. The label map keeps the picture's size either way.
+     */
+    public SegmentOptions fittedTo(int width, int height) {
+        int shortIn = Math.min(width, height);
+        int longIn = Math.max(width, height);
+        if (shortSide() <= 0 || shortIn < 1 || (double) longIn * shortSide() / shortIn + 0.5 < Images.ENGINE_MAX_SIDE + 1) {
+            return this;
+        }
+        int fitted = (int) ((long) Images.ENGINE_MAX_SIDE * shortIn / longIn);
+        return toBuilder().shortSide(Math.max(1, fitted)).build();
+    }
+
     public Builder toBuilder() {
         return new Builder().shortSide(shortSide).crop(crop).stride(stride).mode(mode).logitScale(logitScale)
                 .probThreshold(probThreshold).background(background).keepProbabilities(keepProbabilities)

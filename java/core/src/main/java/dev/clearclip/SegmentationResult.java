@@ -55,4 +55,39 @@ public record SegmentationResult(
     public int classCount() {
         return classNames.size();
     }
+
+    /**
+     * This label map at another size, nearest neighbour (pixel centres mapped onto this map), with the
+     * probabilities scaled the same way when present and the fractions recounted. Used to give a
+     * picture computed at a reduced size its label map at the picture's own size.
+     */
+    public SegmentationResult scaledTo(int newWidth, int newHeight) {
+        if (newWidth < 1 || newHeight < 1) {
+            throw new IllegalArgumentException("size must be positive, got " + newWidth + "x" + newHeight);
+        }
+        if (newWidth == width && newHeight == height) {
+            return this;
+        }
+        int[] sx = new int[newWidth];
+        for (int x = 0; x < newWidth; x++) {
+            sx[x] = Math.min(width - 1, (int) ((x + 0.5) * width / newWidth));
+        }
+        int[] out = new int[Math.multiplyExact(newWidth, newHeight)];
+        float[][] probs = probabilities.map(p -> new float[p.length][out.length]).orElse(null);
+        for (int y = 0; y < newHeight; y++) {
+            int syRow = Math.min(height - 1, (int) ((y + 0.5) * height / newHeight)) * width;
+            for (int x = 0; x < newWidth; x++) {
+                out[y * newWidth + x] = labels[syRow + sx[x]];
+            }
+            if (probs != null) {
+                for (int c = 0; c < probs.length; c++) {
+                    float[] src = probabilities.get()[c];
+                    for (int x = 0; x < newWidth; x++) {
+                        probs[c][y * newWidth + x] = src[syRow + sx[x]];
+                    }
+                }
+            }
+        }
+        return of(newWidth, newHeight, out, classNames, Optional.ofNullable(probs));
+    }
 }

@@ -180,8 +180,8 @@ public final class ClipConverter {
             if (parameters.text().isPresent()) {
                 if (vocabulary.isEmpty()) {
                     throw new ConversionException(source + ": no tokenizer for the text tower; looked for "
-                            + checkpoint.vocabularySearchDescription() + ". Give one (a directory with vocab.json and "
-                            + "merges.txt, or CLIP's bpe_simple_vocab_16e6.txt.gz), or convert the vision tower only");
+                            + checkpoint.vocabularySearchDescription() + ". Give one with --tokenizer (a directory with vocab.json and "
+                            + "merges.txt, or CLIP's bpe_simple_vocab_16e6.txt.gz)");
                 }
                 int vocabSize = parameters.text().get().vocabSize();
                 if (vocabulary.get().tokens().size() != vocabSize) {

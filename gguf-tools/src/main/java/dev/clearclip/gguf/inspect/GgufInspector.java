@@ -43,7 +43,7 @@ public final class GgufInspector {
         int keyWidth = file.metadata().asMap().keySet().stream().mapToInt(String::length).max().orElse(0);
         for (Map.Entry<String, GgufValue> entry : file.metadata().asMap().entrySet()) {
             out.append(String.format("  %-" + keyWidth + "s  %-14s %s%n", entry.getKey(), typeName(entry.getValue()),
-                    valueText(entry.getValue(), fullArrays)));
+                    valueText(entry.getValue(), fullArrays) + fileTypeName(entry.getKey(), entry.getValue())));
         }
         long totalBytes = file.tensors().stream().mapToLong(GgufTensorInfo::byteSize).sum();
         out.append('\n').append("tensors (").append(file.tensors().size())
@@ -193,5 +193,19 @@ public final class GgufInspector {
             }
         }
         return out.append('"').toString();
+    }
+
+    /** " (q8_0)" after general.file_type: the number alone means nothing to most readers. */
+    static String fileTypeName(String key, GgufValue value) {
+        if (!key.equals("general.file_type")) {
+            return "";
+        }
+        String text = valueText(value, false).trim();
+        for (dev.clearclip.gguf.GgmlType t : dev.clearclip.gguf.GgmlType.outputTypes()) {
+            if (String.valueOf(t.llamaFileType()).equals(text)) {
+                return " (" + (t == dev.clearclip.gguf.GgmlType.F16 ? "mostly f16" : t.toString()) + ")";
+            }
+        }
+        return " (unknown file type)";
     }
 }

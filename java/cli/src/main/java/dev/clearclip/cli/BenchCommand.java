@@ -28,6 +28,7 @@ import java.util.concurrent.Callable;
 import java.util.function.Supplier;
 import javax.imageio.ImageIO;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -45,6 +46,9 @@ import picocli.CommandLine.Model.CommandSpec;
             "Timings are the median and minimum of --repeat runs after one warm-up run (the text and load "
                     + "timings have no warm-up: their first run is already what a user sees)."})
 final class BenchCommand implements Callable<Integer> {
+
+    @Mixin
+    EngineOptions engine;
 
     static final int SEGMENT_WIDTH = 500;
     static final int SEGMENT_HEIGHT = 375;

@@ -48,7 +48,12 @@ final class ClassOptions {
     ClassSet load() {
         requireOne();
         if (classes != null) {
-            return ClassSet.parse(classes);
+            try {
+                return ClassSet.parse(classes);
+            } catch (IllegalArgumentException e) {
+                // "" or ";;" is a mistake on the command line, not a runtime failure
+                throw new UsageException("--classes: " + e.getMessage());
+            }
         }
         if (classesFile != null) {
             return ClassSet.read(classesFile);

@@ -18,8 +18,12 @@ import picocli.CommandLine.Option;
         description = "Zero-shot classification of pictures against classes (80-template prompt ensemble).")
 final class ClassifyCommand extends ModelCommand {
 
-    @Option(names = "--image", required = true, arity = "1..*", paramLabel = "PATH", description = "Pictures.")
-    List<Path> images;
+    @Mixin
+    EngineOptions engine;
+
+    @Option(names = "--image", required = true, arity = "1..*", paramLabel = "PATH",
+            description = "Pictures, folders of pictures, or glob patterns (e.g. 'photos/*.jpg'), as for segment.")
+    List<String> images;
 
     @Mixin
     ClassOptions classOptions;
@@ -37,10 +41,11 @@ final class ClassifyCommand extends ModelCommand {
             throw new UsageException("--top-k must be >= 1");
         }
         ClassSet classes = classOptions.load();
+        List<Path> inputs = ImageInputs.expand(images);
         PrintWriter out = spec.commandLine().getOut();
         ArrayNode all = Json.MAPPER.createArrayNode();
         try (ClipModel m = openModel()) {
-            for (Path image : images) {
+            for (Path image : inputs) {
                 List<Classification> top = m.classify(Images.read(image, Images.DEFAULT_MAX_SIDE, main.maxImagePixels()), classes, topK);
                 if (json) {
                     ObjectNode o = all.addObject();

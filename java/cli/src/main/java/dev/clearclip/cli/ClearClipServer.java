@@ -3,6 +3,7 @@ package dev.clearclip.cli;
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clearclip.LabelImages;
 import dev.clearclip.AbortedException;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
@@ -277,7 +278,7 @@ final class ClearClipServer implements AutoCloseable {
         });
         String accept = ctx.header("Accept");
         if (accept != null && accept.toLowerCase(Locale.ROOT).contains("image/png")) {
-            ctx.contentType("image/png").result(png(LabelPictures.overlay(picture, result)));
+            ctx.contentType("image/png").result(png(LabelImages.overlay(picture, result)));
             return;
         }
         ObjectNode root = Json.MAPPER.createObjectNode();
@@ -285,7 +286,7 @@ final class ClearClipServer implements AutoCloseable {
         root.put("height", result.height());
         SegmentationJson.putSettings(root, options);
         SegmentationJson.putClasses(root, result, effective);
-        root.put("labels_png", Base64.getEncoder().encodeToString(png(LabelPictures.labelImage(result))));
+        root.put("labels_png", Base64.getEncoder().encodeToString(png(LabelImages.labelImage(result))));
         json(ctx, root);
     }
 

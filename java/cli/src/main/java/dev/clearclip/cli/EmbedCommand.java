@@ -8,6 +8,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "embed", mixinStandardHelpOptions = true,
@@ -15,6 +16,9 @@ import picocli.CommandLine.Option;
                 + "({\"text\":[{\"input\":..,\"embedding\":[..]}], \"image\":[..]}). Pictures get the standard "
                 + "CLIP preprocessing (bicubic short-side resize to the model's image size, centre crop).")
 final class EmbedCommand extends ModelCommand {
+
+    @Mixin
+    EngineOptions engine;
 
     @Option(names = "--text", paramLabel = "T", description = "A text to embed (repeatable).")
     List<String> texts = new ArrayList<>();

@@ -23,6 +23,7 @@ import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Map;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "eval", mixinStandardHelpOptions = true,
@@ -46,6 +47,9 @@ import picocli.CommandLine.Option;
                 "                        gtFine/val/<city>/*_gtFine_labelTrainIds.png",
                 "  ade20k                images/validation/*.jpg, annotations/validation/*.png"})
 final class EvalCommand extends ModelCommand {
+
+    @Mixin
+    EngineOptions engine;
 
     /** How often the confusion matrix is saved while running. */
     private static final Duration SAVE_EVERY = Duration.ofSeconds(30);

@@ -6,12 +6,16 @@ import dev.clearclip.DenseFeatures;
 import dev.clearclip.Images;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "features", mixinStandardHelpOptions = true,
         description = "Write the dense, L2-normalised patch features of a picture at its own size (zero-padded "
                 + "to the patch size, not resized) as a float32 .npy of shape [grid_h*grid_w, dim], row-major.")
 final class FeaturesCommand extends ModelCommand {
+
+    @Mixin
+    EngineOptions engine;
 
     @Option(names = "--image", required = true, paramLabel = "PATH", description = "The picture.")
     Path image;

@@ -18,7 +18,7 @@ import java.util.stream.Stream;
  */
 final class ImageInputs {
 
-    static final Set<String> EXTENSIONS = Set.of("jpg", "jpeg", "png", "webp", "bmp", "gif");
+    static final Set<String> EXTENSIONS = Set.of("jpg", "jpeg", "png", "webp", "bmp", "gif", "tif", "tiff");
 
     private ImageInputs() {
     }

@@ -37,12 +37,15 @@ public final class Main implements Runnable {
     public static final int EXIT_RUNTIME = 1;
     public static final int EXIT_USAGE = 2;
 
-    @Option(names = "--threads", scope = ScopeType.INHERIT, paramLabel = "N",
-            description = "CPU threads per inference call (default: all cores).")
+    // Given before the command name they apply to any command that runs a model; after it they are
+    // accepted only by the commands where they act (EngineOptions), so other commands' help omits them.
+    @Option(names = "--threads", paramLabel = "N",
+            description = "CPU threads per inference call (default: all cores); for embed, features, segment, "
+                    + "classify, eval, bench and serve.")
     int threads;
 
-    @Option(names = "--backend", scope = ScopeType.INHERIT, paramLabel = "NAME",
-            description = "Compute backend: cpu, cuda, metal or auto (default: auto).")
+    @Option(names = "--backend", paramLabel = "NAME",
+            description = "Compute backend: cpu, cuda, metal or auto (default: auto); for the same commands.")
     String backend = "auto";
 
     @Option(names = "--max-image-pixels", scope = ScopeType.INHERIT, paramLabel = "N",
@@ -98,12 +101,19 @@ public final class Main implements Runnable {
         return code;
     }
 
+    /** clearclip's version, then the engine's and ggml's (with the CPU features it uses). */
     static final class Version implements CommandLine.IVersionProvider {
         @Override
         public String[] getVersion() {
-            // the Maven project version, the project's one version source (the shaded jar's
-            // manifest carries none)
-            return new String[] {"clearclip " + dev.clearclip.ClipModel.libraryVersion()};
+            String engine;
+            try {
+                // "clearclip 0.1.0; ggml 0.20.2 (...); CPU: AVX2 ...": the engine's version, ggml's and its CPU features
+                engine = dev.clearclip.ClipModel.systemInfo();
+            } catch (RuntimeException | LinkageError e) {
+                String why = e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
+                return new String[] {"clearclip " + dev.clearclip.ClipModel.libraryVersion(), "engine: not loadable here (" + why + ")"};
+            }
+            return new String[] {"clearclip " + dev.clearclip.ClipModel.libraryVersion(), "engine: " + engine};
         }
     }
 }

@@ -22,6 +22,28 @@ abstract class ModelCommand implements Callable<Integer> {
             description = "Model file (default: the model recorded by 'clearclip pull').")
     Path model;
 
+    @Option(names = "--no-text-cache",
+            description = "Do not read or write the on-disk cache of class-name embeddings.")
+    boolean noTextCache;
+
+    @Option(names = "--text-cache", paramLabel = "DIR",
+            description = "Folder of the class-name embedding cache (default: $XDG_CACHE_HOME/clearclip/text, "
+                    + "else ~/.cache/clearclip/text).")
+    Path textCache;
+
+    /** Applies --no-text-cache / --text-cache to {@code b}. */
+    ModelOptions.Builder textCache(ModelOptions.Builder b) {
+        if (noTextCache && textCache != null) {
+            throw new UsageException("give --no-text-cache or --text-cache, not both");
+        }
+        if (noTextCache) {
+            b.noTextCache();
+        } else if (textCache != null) {
+            b.textCacheDir(textCache);
+        }
+        return b;
+    }
+
     Path modelPath() {
         if (model != null) {
             return model;
@@ -35,12 +57,11 @@ abstract class ModelCommand implements Callable<Integer> {
     }
 
     ClipModel openModel(int contexts) {
-        ModelOptions options = ModelOptions.builder()
+        ModelOptions options = textCache(ModelOptions.builder()
                 .threads(main.threads)
                 .backend(main.backend)
                 .contexts(contexts)
-                .maxImagePixels(main.maxImagePixels())
-                .build();
+                .maxImagePixels(main.maxImagePixels())).build();
         ClipModel m = ClipModel.load(modelPath(), options);
         if (main.verbose) {
             spec.commandLine().getErr().println("model " + m.path() + ": " + m.info().name() + " ("

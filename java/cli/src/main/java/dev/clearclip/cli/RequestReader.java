@@ -217,7 +217,8 @@ final class RequestReader {
             if (Files.size(tmp) == 0) {
                 throw ApiException.badRequest("bad_image", "the 'image' file is empty");
             }
-            return Images.read(tmp, Images.DEFAULT_MAX_SIDE, maxPixels);
+            // as segment reads pictures: the label map then has the upload's size (up to the engine's limit)
+            return Images.read(tmp, Images.ENGINE_MAX_SIDE, maxPixels);
         } catch (ImageReadException e) {
             String name = f.filename() == null || f.filename().isBlank() ? "image" : f.filename();
             String message = e.getMessage().replace(tmp.toString(), name);

@@ -1,6 +1,7 @@
 package dev.clearclip.cli;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clearclip.LabelImages;
 import dev.clearclip.AbortedException;
 import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
@@ -16,6 +17,7 @@ import dev.clearclip.SegmentationResult;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
@@ -29,6 +31,9 @@ import picocli.CommandLine.Option;
                 "Writes, per picture, NAME.labels.png (palette PNG: pixel value = class index), "
                         + "NAME.overlay.png (colours and legend) and NAME.json (summary)."})
 final class SegmentCommand extends ModelCommand {
+
+    @Mixin
+    EngineOptions engine;
 
     @Option(names = "--image", required = true, arity = "1..*", paramLabel = "PATH",
             description = "Pictures, folders of pictures, or glob patterns (e.g. 'photos/*.jpg').")
@@ -81,8 +86,10 @@ final class SegmentCommand extends ModelCommand {
     @Option(names = "--background", description = "Add a 'background' class at index 0.")
     boolean background;
 
-    @Option(names = "--max-side", paramLabel = "PX", defaultValue = "4096",
-            description = "Larger pictures are downscaled to this long side when read (default: ${DEFAULT-VALUE}).")
+    @Option(names = "--max-side", paramLabel = "PX", defaultValue = "16384",
+            description = "Pictures with a longer side are computed at this long side and their label map scaled "
+                    + "up to the picture's size, with a warning and 'computed_width'/'computed_height' in the JSON "
+                    + "(default: ${DEFAULT-VALUE}, the engine's limit).")
     int maxSide;
 
     SegmentOptions options(Preset preset) {
@@ -129,6 +136,9 @@ final class SegmentCommand extends ModelCommand {
 
     @Override
     public Integer call() throws Exception {
+        if (maxSide < 1 || maxSide > Images.ENGINE_MAX_SIDE) {
+            throw new UsageException("--max-side must be within 1.." + Images.ENGINE_MAX_SIDE + ", got " + maxSide);
+        }
         classOptions.requireOne();
         Preset preset = classOptions.presetOrNull();
         SegmentOptions options = options(preset);
@@ -140,7 +150,8 @@ final class SegmentCommand extends ModelCommand {
         Files.createDirectories(outputDir);
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
-        Map<Path, Path> stems = outputStems(inputs);
+        Map<Path, Path> stems = outputStems(inputs, outputDir);
+        List<String> summaries = new ArrayList<>();
 
         int failures = 0;
         int done = 0;
@@ -150,15 +161,18 @@ final class SegmentCommand extends ModelCommand {
         try (stop) {
             try (ClipModel m = openModel()) {
                 ClassEmbeddings embeddings = m.classEmbeddings(classes);
+                List<String> overlong = m.overlongNames(classes, embeddings.templates());
                 ProgressBar bar = inputs.size() > 1 ? new ProgressBar(err, "segmenting", inputs.size(), false) : null;
                 for (Path input : inputs) {
                     try {
                         // one picture: its sliding windows are the progress
                         WindowProgress windows = bar == null ? new WindowProgress(err, input) : null;
-                        Path written = segmentOne(m, embeddings, options, input, stems.get(input), windows);
+                        Outcome o = segmentOne(m, embeddings, options, input, stems.get(input), windows, overlong, err,
+                                bar != null);
                         if (bar == null) {
-                            out.println("wrote " + written);
+                            out.println("wrote " + o.json());
                         }
+                        summaries.add(o.summary());
                     } catch (AbortedException e) {
                         throw e;
                     } catch (RuntimeException e) {
@@ -178,6 +192,17 @@ final class SegmentCommand extends ModelCommand {
                 }
                 if (bar != null) {
                     bar.finish(done);
+                }
+                // after the pictures, and only when some were written: a run that fails prints its one
+                // error line and nothing else (BadModelCliTest), and the warning is not lost above a bar
+                if (!overlong.isEmpty() && done - failures > 0) {
+                    err.println("clearclip: warning: " + overlong.size() + " class name(s) too long for the model's "
+                            + m.info().contextLength() + "-token prompts, cut (names differing only past the cut get "
+                            + "the same embedding; listed as 'overlong_names' in the JSON): "
+                            + String.join("; ", overlong));
+                }
+                summaries.forEach(out::println);
+                if (bar != null) {
                     out.printf("segmented %d of %d pictures into %s%n", inputs.size() - failures, inputs.size(), outputDir);
                 }
             } catch (AbortedException e) {
@@ -196,18 +221,45 @@ final class SegmentCommand extends ModelCommand {
         return failures == 0 ? Main.EXIT_OK : Main.EXIT_RUNTIME;
     }
 
-    /** Output name of each input: its file name without extension, made unique with -2, -3, ... */
-    private Map<Path, Path> outputStems(List<Path> inputs) {
-        Map<Path, Path> out = new HashMap<>();
-        Map<String, Integer> seen = new HashMap<>();
+    /**
+     * Output name of each input: its file name without extension in {@code dir} when that is unique among
+     * the inputs; inputs whose stems collide (a/x.jpg and b/x.jpg, or x.jpg and x.png) keep their path
+     * relative to the folder common to all inputs, extension included (dir/a/x.jpg.json), so every
+     * output maps back to one input.
+     */
+    static Map<Path, Path> outputStems(List<Path> inputs, Path dir) {
+        Map<String, Integer> count = new HashMap<>();
         for (Path p : inputs) {
-            String name = p.getFileName().toString();
-            int dot = name.lastIndexOf('.');
-            String stem = dot > 0 ? name.substring(0, dot) : name;
-            int n = seen.merge(stem, 1, Integer::sum);
-            out.put(p, outputDir.resolve(n == 1 ? stem : stem + "-" + n));
+            count.merge(stem(p), 1, Integer::sum);
+        }
+        Path common = null;
+        for (Path p : inputs) {
+            Path parent = p.toAbsolutePath().normalize().getParent();
+            if (common == null) {
+                common = parent;
+            } else {
+                while (common != null && !parent.startsWith(common)) {
+                    common = common.getParent();
+                }
+            }
+        }
+        Map<Path, Path> out = new HashMap<>();
+        for (Path p : inputs) {
+            if (count.get(stem(p)) == 1) {
+                out.put(p, dir.resolve(stem(p)));
+            } else {
+                Path abs = p.toAbsolutePath().normalize();
+                Path rel = common == null ? abs.getFileName() : common.relativize(abs);
+                out.put(p, dir.resolve(rel.toString()));
+            }
         }
         return out;
+    }
+
+    private static String stem(Path p) {
+        String name = p.getFileName().toString();
+        int dot = name.lastIndexOf('.');
+        return dot > 0 ? name.substring(0, dot) : name;
     }
 
     /** A progress bar over the sliding windows of one picture, drawn once the window count is known. */
@@ -233,33 +285,84 @@ final class SegmentCommand extends ModelCommand {
         }
     }
 
-    private Path segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Path input, Path stem,
-                            SegmentProgressListener progress) throws java.io.IOException {
-        long t0 = System.nanoTime();
-        RgbImage picture = Images.read(input, maxSide, main.maxImagePixels());
-        SegmentationResult result = m.segment(picture, embeddings, options, progress);
-        double seconds = (System.nanoTime() - t0) / 1e9;
+    /** What one picture gave: its JSON file and a one-line summary for the console. */
+    record Outcome(Path json, String summary) {
+    }
 
+    private Outcome segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Path input, Path stem,
+                               SegmentProgressListener progress, List<String> overlong, PrintWriter err,
+                               boolean barShown) throws java.io.IOException {
+        long t0 = System.nanoTime();
+        int[] size = Images.displayedSize(input);
+        RgbImage picture = Images.read(input, maxSide, main.maxImagePixels());
+        SegmentOptions used = options.fittedTo(picture.width(), picture.height());
+        SegmentationResult computed = m.segment(picture, embeddings, used, progress);
+        SegmentationResult result = computed.scaledTo(size[0], size[1]);
+        double seconds = (System.nanoTime() - t0) / 1e9;
+        boolean reduced = computed != result;
+        String prefix = barShown ? System.lineSeparator() : "";
+        if (reduced) {
+            err.println(prefix + "clearclip: warning: " + input + ": " + size[0] + "x" + size[1] + " is longer than "
+                    + maxSide + " px: computed at " + picture.width() + "x" + picture.height()
+                    + ", label map scaled up to " + size[0] + "x" + size[1] + "; the overlay is at the computed size");
+        }
+        if (used.shortSide() != options.shortSide()) {
+            err.println(prefix + "clearclip: warning: " + input + ": aspect ratio " + picture.width() + "x"
+                    + picture.height() + ": short side " + used.shortSide() + " instead of " + options.shortSide()
+                    + " so that the long side stays within the engine's " + Images.ENGINE_MAX_SIDE + " px");
+        }
+
+        Files.createDirectories(stem.getParent());
         Path labels = Path.of(stem + ".labels.png");
         Path overlay = Path.of(stem + ".overlay.png");
         Path json = Path.of(stem + ".json");
-        LabelPictures.writeLabels(result, labels);
-        LabelPictures.writeOverlay(picture, result, overlay);
+        LabelImages.writeLabels(result, labels);
+        LabelImages.writeOverlay(picture, computed, overlay);
 
         ObjectNode root = Json.MAPPER.createObjectNode();
         root.put("image", input.toString());
         root.put("width", result.width());
         root.put("height", result.height());
+        if (reduced) {
+            root.put("computed_width", computed.width());
+            root.put("computed_height", computed.height());
+        }
         root.put("model", m.path().toString());
         root.put("labels", labels.getFileName().toString());
         root.put("overlay", overlay.getFileName().toString());
-        ObjectNode settings = SegmentationJson.putSettings(root, options);
+        ObjectNode settings = SegmentationJson.putSettings(root, used);
         if (method != null) {
             settings.put("method", Method.parse(method).id());
+        }
+        if (!overlong.isEmpty()) {
+            com.fasterxml.jackson.databind.node.ArrayNode a = root.putArray("overlong_names");
+            overlong.forEach(a::add);
         }
         SegmentationJson.putClasses(root, result, embeddings.classes());
         root.put("seconds", Math.round(seconds * 1000) / 1000.0);
         Json.MAPPER.writeValue(json.toFile(), root);
-        return json;
+        return new Outcome(json, summary(input, result));
+    }
+
+    /** "photo.jpg: sky 41.2%, road 30.5%, car 12.0% (+2 more)": the three largest classes. */
+    static String summary(Path input, SegmentationResult result) {
+        List<Integer> order = new ArrayList<>();
+        for (int c = 0; c < result.classCount(); c++) {
+            if (result.fractions()[c] > 0) {
+                order.add(c);
+            }
+        }
+        order.sort(java.util.Comparator.comparingDouble((Integer c) -> result.fractions()[c]).reversed()
+                .thenComparing(c -> c));
+        StringBuilder b = new StringBuilder(input.toString()).append(':');
+        for (int i = 0; i < Math.min(3, order.size()); i++) {
+            int c = order.get(i);
+            b.append(i == 0 ? " " : ", ").append(result.classNames().get(c))
+                    .append(String.format(java.util.Locale.ROOT, " %.1f%%", 100 * result.fractions()[c]));
+        }
+        if (order.size() > 3) {
+            b.append(" (+").append(order.size() - 3).append(" more)");
+        }
+        return b.toString();
     }
 }

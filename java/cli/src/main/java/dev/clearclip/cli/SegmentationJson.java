@@ -2,6 +2,7 @@ package dev.clearclip.cli;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clearclip.LabelImages;
 import dev.clearclip.ClassSet;
 import dev.clearclip.SegmentOptions;
 import dev.clearclip.SegmentationResult;
@@ -43,7 +44,7 @@ final class SegmentationJson {
             o.put("name", result.classNames().get(c));
             ArrayNode names = o.putArray("names");
             classes.classes().get(c).names().forEach(names::add);
-            o.put("colour", String.format("#%06x", LabelPictures.classColour(result, c)));
+            o.put("colour", String.format("#%06x", LabelImages.classColour(result, c)));
             o.put("pixels", Math.round(result.fractions()[c] * pixels));
             o.put("fraction", result.fractions()[c]);
         }

@@ -5,6 +5,7 @@ import dev.clearclip.ModelOptions;
 import java.io.PrintWriter;
 import java.util.concurrent.CountDownLatch;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 @Command(name = "serve", mixinStandardHelpOptions = true,
@@ -14,6 +15,9 @@ import picocli.CommandLine.Option;
                 "Prints 'listening on http://HOST:PORT' when ready; Ctrl-C or SIGTERM stops it after the "
                         + "running requests finish."})
 final class ServeCommand extends ModelCommand {
+
+    @Mixin
+    EngineOptions engine;
 
     @Option(names = "--host", paramLabel = "HOST", defaultValue = "127.0.0.1",
             description = "Address to bind (default: ${DEFAULT-VALUE}, this machine only; 0.0.0.0 for all).")
@@ -73,11 +77,11 @@ final class ServeCommand extends ModelCommand {
         PrintWriter out = spec.commandLine().getOut();
         PrintWriter err = spec.commandLine().getErr();
 
-        ClipModel m = ClipModel.load(modelPath(), ModelOptions.builder()
+        ClipModel m = ClipModel.load(modelPath(), textCache(ModelOptions.builder()
                 .threads(main.threads)
                 .backend(main.backend)
                 .contexts(contexts)
-                .maxImagePixels(pixels)
+                .maxImagePixels(pixels))
                 .build());
         ClearClipServer server;
         try {

@@ -1,0 +1,79 @@
+#!/usr/bin/env bash
+# Runs the installed `clearclip` command (make install-files PREFIX=WORK/prefix) as a user would:
+# from PATH, through a symlink, with and without a usable JDK. Writes a JUnit report to
+# java/cli/target/smoke-junit-launcher.xml for .ci/test_summary.py.
+#   .ci/launcher_test.sh WORK FIXTURES
+set -uo pipefail
+work=$1
+fixtures=$2
+prefix=$work/prefix
+report=java/cli/target/smoke-junit-launcher.xml
+mkdir -p "$work/run" "$(dirname "$report")"
+cases=()
+failures=0
+
+check() { # name, then a command that must succeed
+    local name=$1; shift
+    local log=$work/$name.log
+    if "$@" >"$log" 2>&1; then
+        echo "launcher: ok   $name"
+        cases+=("<testcase classname=\"launcher\" name=\"$name\"/>")
+    else
+        echo "launcher: FAIL $name (log: $log)" >&2; sed 's/^/  /' "$log" >&2
+        failures=$((failures + 1))
+        cases+=("<testcase classname=\"launcher\" name=\"$name\"><failure message=\"see $log\"/></testcase>")
+    fi
+}
+
+png_size() { python3 -c 'import struct,sys; d=open(sys.argv[1],"rb").read(24); print("%dx%d" % struct.unpack(">II", d[16:24]))' "$1"; }
+
+export PATH="$prefix/bin:$PATH"
+cd "$work/run" || exit 1
+
+repo=$OLDPWD
+scene=$repo/models/samples/scene.png
+
+t_version() {
+    local out; out=$(clearclip --version) || return 1
+    echo "$out"; grep -q '^clearclip [0-9]' <<<"$out" && grep -q '^engine: .*ggml [0-9]' <<<"$out"
+}
+t_segment_size() {
+    clearclip segment -m model.gguf --image "$scene" --classes 'sky;road;tree' -o out || return 1
+    echo "labels $(png_size out/scene.labels.png), picture $(png_size "$scene")"
+    [ "$(png_size out/scene.labels.png)" = "$(png_size "$scene")" ]
+}
+t_no_jdk() {
+    # a PATH with the tools the launcher uses but no java, and no JDK folder to search
+    local bin=$work/no-java-bin; mkdir -p "$bin"
+    for tool in sh sed readlink dirname; do ln -sf "$(command -v $tool)" "$bin/$tool"; done
+    local out rc
+    out=$(env -i PATH="$bin" CLEARCLIP_JDK_SEARCH_DIR=/nonexistent sh "$prefix/bin/clearclip" --version 2>&1); rc=$?
+    echo "exit $rc: $out"
+    [ $rc -eq 1 ] && grep -q 'no Java 22 or newer found' <<<"$out"
+}
+t_usage_exit() {
+    clearclip segment -m model.gguf --image "$scene" --classes '' -o out
+    [ $? -eq 2 ]
+}
+
+check version t_version
+check convert clearclip convert "$fixtures/hf-tiny" -o model.gguf
+check segment-size t_segment_size
+# through a symlink (how ~/bin or /usr/local/bin links usually point at an installation)
+ln -sf "$prefix/bin/clearclip" "$work/link-clearclip"
+check symlink "$work/link-clearclip" info model.gguf
+# a JAVA_HOME that is no JDK >= 22 is passed over for one that is
+check old-java-home env JAVA_HOME=/nonexistent clearclip tokenize -m model.gguf "a photo of a fox"
+# no JDK at all: one clear line and exit 1
+check no-jdk t_no_jdk
+# usage errors keep exit code 2 through the launcher
+check usage-exit t_usage_exit
+
+cd - >/dev/null || exit 1
+{
+    echo '<?xml version="1.0" encoding="UTF-8"?>'
+    echo "<testsuite name=\"launcher\" tests=\"${#cases[@]}\" failures=\"$failures\" errors=\"0\" skipped=\"0\">"
+    printf '%s\n' "${cases[@]}"
+    echo '</testsuite>'
+} > "$report"
+[ "$failures" -eq 0 ]
