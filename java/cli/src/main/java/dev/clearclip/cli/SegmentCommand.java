@@ -3,7 +3,6 @@ package dev.clearclip.cli;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.LabelImages;
 import dev.clearclip.AbortedException;
-import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
@@ -12,6 +11,7 @@ import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.SegmentOverrides;
 import dev.clearclip.SegmentProgressListener;
 import dev.clearclip.SegmentationResult;
 import java.io.PrintWriter;
@@ -93,42 +93,10 @@ final class SegmentCommand extends ModelCommand {
     int maxSide;
 
     SegmentOptions options(Preset preset) {
-        SegmentOptions.Builder b = preset != null ? preset.options().toBuilder() : SegmentOptions.builder();
         try {
-            if (method != null) {
-                b = Method.parse(method).apply(b);
-            }
-            if (naclipStd != null) {
-                b.naclipStd(naclipStd);
-            }
-            if (pamrSteps != null) {
-                b.pamrSteps(pamrSteps);
-            }
-            if (pamrDilations != null) {
-                b.pamrDilations(pamrDilations);
-            }
-            if (mode != null) {
-                b.mode(BlockMode.parse(mode));
-            }
-            if (shortSide != null) {
-                b.shortSide(shortSide);
-            }
-            if (crop != null) {
-                b.crop(crop);
-            }
-            if (stride != null) {
-                b.stride(stride);
-            }
-            if (logitScale != null) {
-                b.logitScale(logitScale);
-            }
-            if (threshold != null) {
-                b.probThreshold(threshold);
-            }
-            if (background) {
-                b.background(true);
-            }
-            return b.build();
+            return new SegmentOverrides(method, mode, naclipStd, pamrSteps, pamrDilations, shortSide, crop, stride,
+                    logitScale, threshold, background)
+                    .applyTo(preset != null ? preset.options() : SegmentOptions.defaults());
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -1,11 +1,10 @@
 package dev.clearclip.spark;
 
-import dev.clearclip.BlockMode;
 import dev.clearclip.ClassSet;
 import dev.clearclip.Images;
-import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.SegmentOverrides;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -243,41 +242,10 @@ public final class SegmentJob implements Callable<Integer> {
             Preset p = preset != null ? Preset.parse(preset) : null;
             ClassSet set = classes != null ? ClassSet.parse(classes)
                     : classesFile != null ? ClassSet.read(classesFile) : p.classes();
-            SegmentOptions.Builder b = p != null ? p.options().toBuilder() : SegmentOptions.builder();
-            if (method != null) {
-                b = Method.parse(method).apply(b);
-            }
-            if (naclipStd != null) {
-                b.naclipStd(naclipStd);
-            }
-            if (pamrSteps != null) {
-                b.pamrSteps(pamrSteps);
-            }
-            if (pamrDilations != null) {
-                b.pamrDilations(pamrDilations);
-            }
-            if (mode != null) {
-                b.mode(BlockMode.parse(mode));
-            }
-            if (shortSide != null) {
-                b.shortSide(shortSide);
-            }
-            if (crop != null) {
-                b.crop(crop);
-            }
-            if (stride != null) {
-                b.stride(stride);
-            }
-            if (logitScale != null) {
-                b.logitScale(logitScale);
-            }
-            if (threshold != null) {
-                b.probThreshold(threshold);
-            }
-            if (background) {
-                b.background(true);
-            }
-            return SegmentSpec.builder(model, set).options(b.build()).withLabels(withLabels).maxSide(maxSide).build();
+            SegmentOptions options = new SegmentOverrides(method, mode, naclipStd, pamrSteps, pamrDilations,
+                    shortSide, crop, stride, logitScale, threshold, background)
+                    .applyTo(p != null ? p.options() : SegmentOptions.defaults());
+            return SegmentSpec.builder(model, set).options(options).withLabels(withLabels).maxSide(maxSide).build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

@@ -1,0 +1,70 @@
+package dev.clearclip;
+
+/**
+ * Changes to a base {@link SegmentOptions} (a preset's, or the defaults) as a user gives them on a
+ * command line: a null field (false for {@code background}) keeps the base value; the method's
+ * settings come first and the single settings override them. {@code clearclip segment} and the
+ * Spark job both build their options through this one rule, so the same flags mean the same in
+ * both.
+ *
+ * @param method a {@link Method} name, or null
+ * @param mode a {@link BlockMode} name, or null
+ * @param pamrDilations PAMR dilations, or null (copied)
+ * @param threshold {@link SegmentOptions.Builder#probThreshold(float)}, or null
+ * @param background true adds a background class at index 0
+ */
+public record SegmentOverrides(String method, String mode, Float naclipStd, Integer pamrSteps, int[] pamrDilations,
+        Integer shortSide, Integer crop, Integer stride, Float logitScale, Float threshold, boolean background) {
+
+    public SegmentOverrides {
+        pamrDilations = pamrDilations == null ? null : pamrDilations.clone();
+    }
+
+    @Override
+    public int[] pamrDilations() {
+        return pamrDilations == null ? null : pamrDilations.clone();
+    }
+
+    /**
+     * The base options with these changes.
+     *
+     * @throws IllegalArgumentException for an unknown method or mode, or a value the options refuse
+     */
+    public SegmentOptions applyTo(SegmentOptions base) {
+        SegmentOptions.Builder b = base.toBuilder();
+        if (method != null) {
+            b = Method.parse(method).apply(b);
+        }
+        if (naclipStd != null) {
+            b.naclipStd(naclipStd);
+        }
+        if (pamrSteps != null) {
+            b.pamrSteps(pamrSteps);
+        }
+        if (pamrDilations != null) {
+            b.pamrDilations(pamrDilations);
+        }
+        if (mode != null) {
+            b.mode(BlockMode.parse(mode));
+        }
+        if (shortSide != null) {
+            b.shortSide(shortSide);
+        }
+        if (crop != null) {
+            b.crop(crop);
+        }
+        if (stride != null) {
+            b.stride(stride);
+        }
+        if (logitScale != null) {
+            b.logitScale(logitScale);
+        }
+        if (threshold != null) {
+            b.probThreshold(threshold);
+        }
+        if (background) {
+            b.background(true);
+        }
+        return b.build();
+    }
+}
