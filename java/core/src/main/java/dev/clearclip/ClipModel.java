@@ -1,6 +1,5 @@
 package dev.clearclip;
 
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -41,7 +40,7 @@ public final class ClipModel implements AutoCloseable {
 
     private final Path path;
     private final ModelOptions options;
-    private final MemorySegment model;
+    private final NativeEngine.ModelHandle model;
     private final ModelInfo info;
 
     /** Calls hold the read lock; close takes the write lock, so it never frees memory a call is using. */
@@ -49,10 +48,10 @@ public final class ClipModel implements AutoCloseable {
     private volatile boolean closed;
 
     /** Sized once at load time from the options and the cores then available. */
-    private final ContextPool<MemorySegment> pool;
+    private final ContextPool<NativeEngine.ContextHandle> pool;
     private final ZeroShot zeroShot;
 
-    private ClipModel(Path path, ModelOptions options, MemorySegment model, ModelInfo info) {
+    private ClipModel(Path path, ModelOptions options, NativeEngine.ModelHandle model, ModelInfo info) {
         this.path = path;
         this.options = options;
         this.model = model;
@@ -84,7 +83,7 @@ public final class ClipModel implements AutoCloseable {
         if (!Files.isRegularFile(path) || !Files.isReadable(path)) {
             throw new ModelLoadException(ClearClipException.Status.IO, path + ": not a readable file");
         }
-        MemorySegment handle = NativeEngine.loadModel(path, options.mmap());
+        NativeEngine.ModelHandle handle = NativeEngine.loadModel(path, options.mmap());
         ModelInfo info;
         try {
             info = NativeEngine.modelInfo(handle);
@@ -423,11 +422,11 @@ public final class ClipModel implements AutoCloseable {
         }
     }
 
-    private <T> T withContext(Function<MemorySegment, T> call) {
+    private <T> T withContext(Function<NativeEngine.ContextHandle, T> call) {
         lifecycle.readLock().lock();
         try {
             ensureOpen();
-            MemorySegment ctx = pool.borrow();
+            NativeEngine.ContextHandle ctx = pool.borrow();
             try {
                 return call.apply(ctx);
             } finally {

@@ -243,7 +243,13 @@ final class NativeEngine {
         }
     }
 
-    static MemorySegment loadModel(Path path, boolean mmap) {
+    /** A loaded model. Only this class sees the address, so no FFM type leaves it. */
+    record ModelHandle(MemorySegment address) {}
+
+    /** An inference context of a model; see {@link ModelHandle}. */
+    record ContextHandle(MemorySegment address) {}
+
+    static ModelHandle loadModel(Path path, boolean mmap) {
         routeLogs(); // before the first ggml call, so that ggml's messages about this file are routed too
         // before the first load: the q4_0/q8_0 repack of the weights asks the CPU device
         loadBackends();
@@ -260,18 +266,18 @@ final class NativeEngine {
                 String text = message.contains(path.toString()) ? message : path + ": " + message;
                 throw new ModelLoadException(ClearClipException.Status.fromNative(status), text);
             }
-            return out.get(ValueLayout.ADDRESS, 0);
+            return new ModelHandle(out.get(ValueLayout.ADDRESS, 0));
         }
     }
 
-    static void freeModel(MemorySegment model) {
-        clearclip_model_free(model);
+    static void freeModel(ModelHandle model) {
+        clearclip_model_free(model.address());
     }
 
-    static ModelInfo modelInfo(MemorySegment model) {
+    static ModelInfo modelInfo(ModelHandle model) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment s = clearclip_model_info.allocate(arena);
-            check(clearclip_model_get_info(model, s), "reading model information");
+            check(clearclip_model_get_info(model.address(), s), "reading model information");
             float[] mean = clearclip_model_info.image_mean(s).toArray(ValueLayout.JAVA_FLOAT);
             float[] std = clearclip_model_info.image_std(s).toArray(ValueLayout.JAVA_FLOAT);
             return new ModelInfo(
@@ -298,45 +304,45 @@ final class NativeEngine {
         }
     }
 
-    static int[] tokenize(MemorySegment model, String text, int maxTokens) {
+    static int[] tokenize(ModelHandle model, String text, int maxTokens) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment tokens = arena.allocate(ValueLayout.JAVA_INT, maxTokens);
             MemorySegment count = arena.allocate(ValueLayout.JAVA_INT);
-            check(clearclip_tokenize(model, arena.allocateFrom(text), tokens, maxTokens, count), "tokenizing");
+            check(clearclip_tokenize(model.address(), arena.allocateFrom(text), tokens, maxTokens, count), "tokenizing");
             return tokens.asSlice(0, (long) count.get(ValueLayout.JAVA_INT, 0) * Integer.BYTES)
                     .toArray(ValueLayout.JAVA_INT);
         }
     }
 
-    static MemorySegment initContext(MemorySegment model, int threads, String backend) {
+    static ContextHandle initContext(ModelHandle model, int threads, String backend) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment params = clearclip_context_default_params(arena);
             clearclip_context_params.n_threads(params, threads);
             clearclip_context_params.backend(params, arena.allocateFrom(backend));
             MemorySegment out = arena.allocate(ValueLayout.ADDRESS);
-            check(clearclip_context_init(model, params, out), "creating an inference context (backend " + backend + ")");
-            return out.get(ValueLayout.ADDRESS, 0);
+            check(clearclip_context_init(model.address(), params, out), "creating an inference context (backend " + backend + ")");
+            return new ContextHandle(out.get(ValueLayout.ADDRESS, 0));
         }
     }
 
-    static void freeContext(MemorySegment ctx) {
-        clearclip_context_free(ctx);
+    static void freeContext(ContextHandle ctx) {
+        clearclip_context_free(ctx.address());
     }
 
-    static String backendName(MemorySegment ctx) {
-        return clearclip_context_backend_name(ctx).reinterpret(Long.MAX_VALUE).getString(0);
+    static String backendName(ContextHandle ctx) {
+        return clearclip_context_backend_name(ctx.address()).reinterpret(Long.MAX_VALUE).getString(0);
     }
 
     /** Embeddings of the texts, {@code texts.size() * dim} floats. */
-    static float[] encodeText(MemorySegment ctx, List<String> texts, int dim) {
+    static float[] encodeText(ContextHandle ctx, List<String> texts, int dim) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment array = arena.allocate(ValueLayout.ADDRESS, texts.size());
             for (int i = 0; i < texts.size(); i++) {
                 array.setAtIndex(ValueLayout.ADDRESS, i, arena.allocateFrom(texts.get(i)));
             }
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, (long) texts.size() * dim);
-            try (Call call = new Call(ctx, null, null)) {
-                call.check(clearclip_encode_text(ctx, array, texts.size(), out), "encoding text");
+            try (Call call = new Call(ctx.address(), null, null)) {
+                call.check(clearclip_encode_text(ctx.address(), array, texts.size(), out), "encoding text");
             }
             return out.toArray(ValueLayout.JAVA_FLOAT);
         }
@@ -351,38 +357,38 @@ final class NativeEngine {
         return pixels;
     }
 
-    static float[] encodeImage(MemorySegment ctx, MemorySegment model, RgbImage image, int dim) {
+    static float[] encodeImage(ContextHandle ctx, ModelHandle model, RgbImage image, int dim) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pixels = normalize(arena, model, image);
+            MemorySegment pixels = normalize(arena, model.address(), image);
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, dim);
-            try (Call call = new Call(ctx, null, null)) {
-                call.check(clearclip_encode_image(ctx, pixels, image.width(), image.height(), out), "encoding image");
+            try (Call call = new Call(ctx.address(), null, null)) {
+                call.check(clearclip_encode_image(ctx.address(), pixels, image.width(), image.height(), out), "encoding image");
             }
             return out.toArray(ValueLayout.JAVA_FLOAT);
         }
     }
 
     /** Patch grid {width, height} of the dense features of an image of this size. */
-    static int[] denseGrid(MemorySegment model, int width, int height) {
+    static int[] denseGrid(ModelHandle model, int width, int height) {
         try (Arena arena = Arena.ofConfined()) {
             MemorySegment gw = arena.allocate(ValueLayout.JAVA_INT);
             MemorySegment gh = arena.allocate(ValueLayout.JAVA_INT);
-            check(clearclip_dense_grid(model, width, height, gw, gh), "computing the patch grid");
+            check(clearclip_dense_grid(model.address(), width, height, gw, gh), "computing the patch grid");
             return new int[] {gw.get(ValueLayout.JAVA_INT, 0), gh.get(ValueLayout.JAVA_INT, 0)};
         }
     }
 
-    static float[] denseFeatures(MemorySegment ctx, MemorySegment model, RgbImage image, BlockMode mode, long floats) {
+    static float[] denseFeatures(ContextHandle ctx, ModelHandle model, RgbImage image, BlockMode mode, long floats) {
         return denseFeatures(ctx, model, image, mode, BlockMode.NACLIP_DEFAULT_STD, floats);
     }
 
-    static float[] denseFeatures(MemorySegment ctx, MemorySegment model, RgbImage image, BlockMode mode,
+    static float[] denseFeatures(ContextHandle ctx, ModelHandle model, RgbImage image, BlockMode mode,
                                  float naclipStd, long floats) {
         try (Arena arena = Arena.ofConfined()) {
-            MemorySegment pixels = normalize(arena, model, image);
+            MemorySegment pixels = normalize(arena, model.address(), image);
             MemorySegment out = arena.allocate(ValueLayout.JAVA_FLOAT, floats);
-            try (Call call = new Call(ctx, null, null)) {
-                call.check(clearclip_dense_features_ex(ctx, pixels, image.width(), image.height(), mode.nativeId(),
+            try (Call call = new Call(ctx.address(), null, null)) {
+                call.check(clearclip_dense_features_ex(ctx.address(), pixels, image.width(), image.height(), mode.nativeId(),
                         naclipStd, out),
                         "computing dense features");
             }
@@ -395,10 +401,10 @@ final class NativeEngine {
      * class to receive the class probabilities. An interrupt of the calling thread, the options' timeout or
      * a failing listener stops it within one window.
      */
-    static void segment(MemorySegment ctx, RgbImage image, float[] nameEmbeddings, int nNames, int[] nameClass,
+    static void segment(ContextHandle ctx, RgbImage image, float[] nameEmbeddings, int nNames, int[] nameClass,
                         int nClasses, SegmentOptions options, int backgroundClass, int[] labels, float[][] probs,
                         SegmentProgressListener listener) {
-        try (Arena arena = Arena.ofConfined(); Call call = new Call(ctx, options.timeout(), listener)) {
+        try (Arena arena = Arena.ofConfined(); Call call = new Call(ctx.address(), options.timeout(), listener)) {
             MemorySegment rgb = arena.allocate(image.rgb().length);
             MemorySegment.copy(image.rgb(), 0, rgb, ValueLayout.JAVA_BYTE, 0, image.rgb().length);
             MemorySegment img = clearclip_image.allocate(arena);
@@ -429,7 +435,7 @@ final class NativeEngine {
                     : arena.allocate(ValueLayout.JAVA_FLOAT, (long) nClasses * labels.length);
             MemorySegment classes = classSet(arena, nameEmbeddings, nNames, nameClass, nClasses);
             try {
-                call.check(clearclip_segment(ctx, img, classes, params, outLabels, outProbs), "segmenting");
+                call.check(clearclip_segment(ctx.address(), img, classes, params, outLabels, outProbs), "segmenting");
             } finally {
                 clearclip_classes_free(classes);
             }

@@ -6,7 +6,6 @@ import static org.junit.jupiter.api.Assertions.assertTimeoutPreemptively;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.testing.BadGgufCorpus.Expect;
 import dev.clearclip.gguf.testing.BadGgufCorpus.Input;
-import java.lang.foreign.MemorySegment;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -46,7 +45,7 @@ class GgufLoaderAgreementTest {
 
     static Verdict engine(Path file) {
         try {
-            MemorySegment model = NativeEngine.loadModel(file, true);
+            NativeEngine.ModelHandle model = NativeEngine.loadModel(file, true);
             NativeEngine.freeModel(model);
             return Verdict.OK;
         } catch (ClearClipException e) {
