@@ -35,7 +35,7 @@ import org.apache.spark.util.LongAccumulator;
  */
 public final class ClearClipSpark {
 
-    /** Label map as PNG bytes: grey value = class index (8-bit, 16-bit above 256 classes). */
+    /** Label map as PNG bytes, as {@link dev.clearclip.LabelImages#labelPng}: pixel value = class index. */
     public static final String LABELS_PNG = "labels_png";
 
     /** The entries of the {@code classes} column, the same names as {@code clearclip segment}'s JSON. */

@@ -63,7 +63,7 @@ public final class SegmentJob implements Callable<Integer> {
             description = "parquet (default) or json (JSON lines, Spark's JSON writer).")
     String format;
 
-    @Option(names = "--with-labels", description = "Add the label map as PNG bytes (column labels_png; grey value = class index).")
+    @Option(names = "--with-labels", description = "Add the label map as PNG bytes (column labels_png; segment's labels PNG: pixel value = class index).")
     boolean withLabels;
 
     @Option(names = "--resume", description = "Skip pictures already in the output and append the others.")

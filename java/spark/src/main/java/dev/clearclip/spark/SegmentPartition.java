@@ -4,6 +4,7 @@ import dev.clearclip.AbortedException;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClipModel;
 import dev.clearclip.Images;
+import dev.clearclip.LabelImages;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
 import dev.clearclip.SegmentationResult;
@@ -83,7 +84,7 @@ final class SegmentPartition implements MapPartitionsFunction<Row, Row> {
             values[at + 2] = classRows(result);
             values[at + 3] = null;
             if (spec.withLabels()) {
-                values[at + 4] = LabelPng.encode(result);
+                values[at + 4] = LabelImages.labelPng(result);
             }
         } catch (AbortedException e) {
             // the task was cancelled (interrupt) or the timeout passed: a timeout is this picture's error
