@@ -115,13 +115,27 @@ cc_values_tile(const float * p, int64_t nk_pad, const float * v, size_t v_stride
     }
 }
 
-/* Softmax of one row of scores in place (scaled first); returns 1 / sum of the exponentials. */
-static CC_AVX2 float cc_softmax_row(float * s, int64_t nk, float scale) {
+/* Softmax of one row of scores in place (scaled first, plus the additive mask row when there is
+ * one); returns 1 / sum of the exponentials, or 0 for a row whose every key is masked (its
+ * output is then zero). */
+static CC_AVX2 float cc_softmax_row(float * s, int64_t nk, float scale, const float * mask) {
     const int64_t n8 = nk & ~(int64_t) 7;
+    if (mask) {
+        const __m256 vs = _mm256_set1_ps(scale);
+        for (int64_t j = 0; j < n8; j += 8) {
+            _mm256_storeu_ps(s + j, _mm256_fmadd_ps(_mm256_loadu_ps(s + j), vs, _mm256_loadu_ps(mask + j)));
+        }
+        for (int64_t j = n8; j < nk; j++) s[j] = s[j] * scale + mask[j];
+        scale = 1.0f;
+    }
     __m256 vm = _mm256_set1_ps(-INFINITY);
     for (int64_t j = 0; j < n8; j += 8) vm = _mm256_max_ps(vm, _mm256_loadu_ps(s + j));
     float m = cc_hmax(vm);
     for (int64_t j = n8; j < nk; j++) m = s[j] > m ? s[j] : m;
+    if (m == -INFINITY) {
+        memset(s, 0, sizeof(float) * (size_t) nk);
+        return 0.0f;
+    }
     const __m256 vs = _mm256_set1_ps(scale), vms = _mm256_set1_ps(m * scale);
     __m256 vsum = _mm256_setzero_ps();
     for (int64_t j = 0; j < n8; j += 8) {
@@ -139,7 +153,8 @@ static CC_AVX2 float cc_softmax_row(float * s, int64_t nk, float scale) {
 
 static CC_AVX2 void cc_attention_task(const float * q, size_t q_stride, const float * kt,
                                       int64_t nk, int64_t nk_pad, const float * v,
-                                      size_t v_stride, int hd, int rows, float scale, float * s,
+                                      size_t v_stride, int hd, int rows, float scale,
+                                      const float * mask, size_t mask_stride, float * s,
                                       float * out, size_t out_stride) {
     float inv[CC_TASK_ROWS];
     for (int i = 0; i < rows; i += CC_RM) {
@@ -156,7 +171,10 @@ static CC_AVX2 void cc_attention_task(const float * q, size_t q_stride, const fl
             }
         }
     }
-    for (int i = 0; i < rows; i++) inv[i] = cc_softmax_row(s + (size_t) i * nk_pad, nk, scale);
+    for (int i = 0; i < rows; i++) {
+        inv[i] = cc_softmax_row(s + (size_t) i * nk_pad, nk, scale,
+                                mask ? mask + (size_t) i * mask_stride : NULL);
+    }
     for (int i = 0; i < rows; i += CC_RM) {
         const int rm = rows - i < CC_RM ? rows - i : CC_RM;
         for (int c = 0; c < hd; c += 16) {
@@ -177,43 +195,57 @@ static int64_t cc_padded_keys(int64_t nk) {
     return (nk + 15) / 16 * 16;
 }
 
-/* The custom operation: dst [W, n_q]; srcs q [W, n_q], k, v [W, n_k] (rows contiguous, any
- * row stride) and a scratch row per thread; userdata is the head count. Tasks (head, block of
- * CC_TASK_ROWS queries) are split into equal contiguous ranges per thread, so that each thread
- * packs K^T once per head it visits. */
+/* The custom operation: dst [W, n_q, B]; srcs q [W, n_q, B], k, v [W, n_k, B] (rows contiguous,
+ * any row and batch stride), a scratch row per thread and optionally an additive mask
+ * [n_k, n_q, 1|B, 1|B] shared by the heads; userdata is the head count. Tasks (sequence, head,
+ * block of CC_TASK_ROWS queries) are split into equal contiguous ranges per thread, so that each
+ * thread packs K^T once per sequence and head it visits. */
 static void cc_attention_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
     const struct ggml_tensor * q = dst->src[0], * k = dst->src[1], * v = dst->src[2];
-    const struct ggml_tensor * scratch = dst->src[3];
+    const struct ggml_tensor * scratch = dst->src[3], * mask = dst->src[4];
     const int heads = (int) (intptr_t) userdata;
     const int hd = (int) (q->ne[0] / heads);
-    const int64_t nq = q->ne[1], nk = k->ne[1], nk_pad = cc_padded_keys(nk);
+    const int64_t nq = q->ne[1], nk = k->ne[1], nk_pad = cc_padded_keys(nk), batch = q->ne[2];
     const int64_t blocks = (nq + CC_TASK_ROWS - 1) / CC_TASK_ROWS;
-    const int64_t tasks = heads * blocks;
+    const int64_t tasks = batch * heads * blocks;
     const int64_t t0 = tasks * ith / nth, t1 = tasks * (ith + 1) / nth;
     if (t0 >= t1 || ith >= scratch->ne[1] || (hd + CC_TASK_ROWS) * nk_pad > scratch->ne[0]) return;
     const float scale = 1.0f / sqrtf((float) hd);
     const size_t qs = q->nb[1] / sizeof(float), ks = k->nb[1] / sizeof(float);
     const size_t vs = v->nb[1] / sizeof(float), os = dst->nb[1] / sizeof(float);
+    const size_t ms = mask ? mask->nb[1] / sizeof(float) : 0;
+    /* the mask's sequence index runs along whichever of its dims 2 and 3 is B long; a mask
+     * without one is shared by all sequences */
+    const size_t mb = !mask || batch == 1   ? 0
+                      : mask->ne[3] == batch ? mask->nb[3]
+                      : mask->ne[2] == batch ? mask->nb[2]
+                                             : 0;
     float * kt = (float *) ((char *) scratch->data + (size_t) ith * scratch->nb[1]);
     float * s  = kt + (size_t) hd * nk_pad;
-    int packed = -1;
+    int64_t packed = -1;
     for (int64_t t = t0; t < t1; t++) {
-        const int h = (int) (t / blocks);
+        const int64_t bh = t / blocks, b = bh / heads;
+        const int h = (int) (bh % heads);
         const int64_t i0 = (t % blocks) * CC_TASK_ROWS;
         const int rows = (int) (nq - i0 < CC_TASK_ROWS ? nq - i0 : CC_TASK_ROWS);
-        if (h != packed) {
-            const float * kh = (const float *) k->data + (size_t) h * hd;
+        if (bh != packed) {
+            const float * kh = (const float *) ((const char *) k->data + b * k->nb[2]) + (size_t) h * hd;
             for (int64_t j = 0; j < nk; j++) {
                 for (int d = 0; d < hd; d++) kt[(size_t) d * nk_pad + j] = kh[(size_t) j * ks + d];
             }
             for (int d = 0; d < hd; d++) {
                 for (int64_t j = nk; j < nk_pad; j++) kt[(size_t) d * nk_pad + j] = 0.0f;
             }
-            packed = h;
+            packed = bh;
         }
-        cc_attention_task((const float *) q->data + (size_t) i0 * qs + (size_t) h * hd, qs, kt, nk,
-                          nk_pad, (const float *) v->data + (size_t) h * hd, vs, hd, rows, scale,
-                          s, (float *) dst->data + (size_t) i0 * os + (size_t) h * hd, os);
+        const float * qb = (const float *) ((const char *) q->data + b * q->nb[2]);
+        const float * vb = (const float *) ((const char *) v->data + b * v->nb[2]);
+        float * ob = (float *) ((char *) dst->data + b * dst->nb[2]);
+        const float * mrows = mask ? (const float *) ((const char *) mask->data + b * mb) + (size_t) i0 * ms
+                                   : NULL;
+        cc_attention_task(qb + (size_t) i0 * qs + (size_t) h * hd, qs, kt, nk, nk_pad,
+                          vb + (size_t) h * hd, vs, hd, rows, scale, mrows, ms, s,
+                          ob + (size_t) i0 * os + (size_t) h * hd, os);
     }
 }
 
@@ -229,11 +261,12 @@ struct ggml_tensor * cc_fused_attention_scratch(struct ggml_context * ctx, int64
 }
 
 struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_tensor * q,
-                                        struct ggml_tensor * k, struct ggml_tensor * v, int heads,
+                                        struct ggml_tensor * k, struct ggml_tensor * v,
+                                        struct ggml_tensor * mask, int heads,
                                         struct ggml_tensor * scratch) {
-    struct ggml_tensor * args[4] = { q, k, v, scratch };
-    return ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], 1, 1, args, 4, cc_attention_op,
-                          (int) scratch->ne[1], (void *) (intptr_t) heads);
+    struct ggml_tensor * args[5] = { q, k, v, scratch, mask };
+    return ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, args, mask ? 5 : 4,
+                          cc_attention_op, (int) scratch->ne[1], (void *) (intptr_t) heads);
 }
 
 #else
@@ -250,9 +283,10 @@ struct ggml_tensor * cc_fused_attention_scratch(struct ggml_context * ctx, int64
 }
 
 struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_tensor * q,
-                                        struct ggml_tensor * k, struct ggml_tensor * v, int heads,
+                                        struct ggml_tensor * k, struct ggml_tensor * v,
+                                        struct ggml_tensor * mask, int heads,
                                         struct ggml_tensor * scratch) {
-    (void) ctx; (void) q; (void) k; (void) v; (void) heads; (void) scratch;
+    (void) ctx; (void) q; (void) k; (void) v; (void) mask; (void) heads; (void) scratch;
     return NULL;
 }
 

@@ -175,9 +175,9 @@ struct clearclip_classes {
 /* ---- context (context.c) ------------------------------------------------- */
 
 /* How the attention is computed. The vision tower uses the first its backend offers of FUSED
- * (x86 CPU with AVX2+FMA), FLASH (ggml_flash_attn_ext in f32) and PLAIN; the text tower,
- * whose prompts are a few tokens long, always PLAIN. FUSED and FLASH need no sequence padding
- * and no score matrices in memory. */
+ * (x86 CPU with AVX2+FMA), FLASH (ggml_flash_attn_ext in f32) and PLAIN; the text tower FUSED
+ * where it is available (its masks included), else PLAIN. FUSED and FLASH need no sequence
+ * padding and no score matrices in memory. */
 enum cc_attn_impl { CC_ATTN_PLAIN, CC_ATTN_FLASH, CC_ATTN_FUSED };
 
 enum cc_graph_kind { CC_GRAPH_TEXT, CC_GRAPH_IMAGE, CC_GRAPH_DENSE };
@@ -211,6 +211,7 @@ struct clearclip_context {
     const cc_weights * w;             /* the weights this context computes with */
     int32_t           n_threads;
     enum cc_attn_impl vision_attn;    /* see cc_attn_opts */
+    enum cc_attn_impl text_attn;
     cc_graph          graphs[CC_GRAPH_CACHE];
     /* One compute buffer for all cached graphs, sized for the largest: the graph that runs is
      * (re)placed into it, so memory is that of the largest graph, not the sum of all. */
@@ -252,7 +253,7 @@ typedef struct cc_attn_opts {
     float                scale;     /* head_dim^-0.5 */
     enum cc_attn_impl    impl;
     struct ggml_tensor * scratch;   /* FUSED: working memory, see cc_fused_attention_scratch */
-    /* PLAIN only: additive [n_k, n_q, 1|heads, 1|B] mask, or NULL (the text tower's causal
+    /* PLAIN and FUSED: additive [n_k, n_q, 1, 1|B] mask, or NULL (the text tower's causal
      * mask is one of these, built with the graph's inputs) */
     struct ggml_tensor * mask;
 } cc_attn_opts;
@@ -282,13 +283,15 @@ struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x,
 
 /* Fused CPU attention (attention.c): whether this CPU runs it for the head size; the working
  * memory that every such operation of a graph shares (they run one after the other), for up to
- * n_keys keys and n_threads threads; and the operation for q [W, n_q], k, v [W, n_k] (B = 1),
- * heads merged in the result [W, n_q]. */
+ * n_keys keys and n_threads threads; and the operation for q [W, n_q, B], k, v [W, n_k, B] with
+ * an optional additive mask [n_k, n_q, 1, 1|B] (NULL: none), heads merged in the result
+ * [W, n_q, B]. */
 bool                 cc_fused_attention_available(int head_dim);
 struct ggml_tensor * cc_fused_attention_scratch(struct ggml_context * ctx, int64_t n_keys,
                                                 int64_t head_dim, int n_threads);
 struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_tensor * q,
-                                        struct ggml_tensor * k, struct ggml_tensor * v, int heads,
+                                        struct ggml_tensor * k, struct ggml_tensor * v,
+                                        struct ggml_tensor * mask, int heads,
                                         struct ggml_tensor * scratch);
 
 /* ---- host-side image math (interp.c, image.c) ---------------------------- */
