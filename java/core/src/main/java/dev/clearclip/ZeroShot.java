@@ -22,8 +22,13 @@ import java.util.function.Supplier;
  */
 final class ZeroShot {
 
-    /** How many prompts go to the engine in one text-encoding call. */
-    static final int TEXT_BATCH = 256;
+    /**
+     * How many prompts go to the engine in one text-encoding call. The engine runs its own batches
+     * of a few hundred tokens, so this only bounds the memory of one call (token ids and output
+     * rows, about 2.3 KiB per prompt for a 512-wide model) and sets how many prompts can share
+     * their beginnings: 21 classes x 80 templates go in one call.
+     */
+    static final int TEXT_BATCH = 2048;
 
     private final Function<List<String>, float[][]> encodeText;
     private final int dim;
@@ -62,20 +67,26 @@ final class ZeroShot {
                 return new ClassEmbeddings(classes, templates, hit.get());
             }
         }
-        float[][] embeddings = new float[names.size()][];
-        int namesPerBatch = Math.max(1, TEXT_BATCH / templates.size());
-        for (int start = 0; start < names.size(); start += namesPerBatch) {
-            int end = Math.min(names.size(), start + namesPerBatch);
-            List<String> prompts = new ArrayList<>();
-            for (String name : names.subList(start, end)) {
-                for (String t : templates) {
-                    prompts.add(PromptTemplates.fill(t, name));
-                }
+        // Template-major order: the engine shares the hidden states of the tokens that prompts
+        // begin with, so a batch holding every name for a few templates ("a photo of a" once for
+        // all names) costs far less than one holding every template for a few names.
+        int nNames = names.size(), nTemplates = templates.size();
+        double[][] sums = new double[nNames][dim];
+        long total = (long) nNames * nTemplates;
+        for (long start = 0; start < total; start += TEXT_BATCH) {
+            int count = (int) Math.min(TEXT_BATCH, total - start);
+            List<String> prompts = new ArrayList<>(count);
+            for (long i = start; i < start + count; i++) {
+                prompts.add(PromptTemplates.fill(templates.get((int) (i / nNames)), names.get((int) (i % nNames))));
             }
             float[][] rows = encodeText.apply(prompts);
-            for (int n = start; n < end; n++) {
-                embeddings[n] = ensemble(rows, (n - start) * templates.size(), templates.size(), dim);
+            for (int r = 0; r < count; r++) {
+                addNormalised(rows[r], sums[(int) ((start + r) % nNames)]);
             }
+        }
+        float[][] embeddings = new float[nNames][];
+        for (int n = 0; n < nNames; n++) {
+            embeddings[n] = normalised(sums[n]);
         }
         if (key.isPresent()) {
             textCache.get().store(key.get(), embeddings);
@@ -87,22 +98,31 @@ final class ZeroShot {
     static float[] ensemble(float[][] rows, int from, int count, int dim) {
         double[] sum = new double[dim];
         for (int r = from; r < from + count; r++) {
-            double norm = 0;
-            for (float v : rows[r]) {
-                norm += (double) v * v;
-            }
-            norm = Math.sqrt(norm);
-            for (int j = 0; j < dim; j++) {
-                sum[j] += rows[r][j] / norm;
-            }
+            addNormalised(rows[r], sum);
         }
+        return normalised(sum);
+    }
+
+    /** Adds {@code row / |row|} to {@code sum}, in double precision. */
+    private static void addNormalised(float[] row, double[] sum) {
+        double norm = 0;
+        for (float v : row) {
+            norm += (double) v * v;
+        }
+        norm = Math.sqrt(norm);
+        for (int j = 0; j < sum.length; j++) {
+            sum[j] += row[j] / norm;
+        }
+    }
+
+    private static float[] normalised(double[] sum) {
         double norm = 0;
         for (double v : sum) {
             norm += v * v;
         }
         norm = Math.sqrt(norm);
-        float[] out = new float[dim];
-        for (int j = 0; j < dim; j++) {
+        float[] out = new float[sum.length];
+        for (int j = 0; j < sum.length; j++) {
             out[j] = (float) (sum[j] / norm);
         }
         return out;
