@@ -9,6 +9,7 @@ import dev.clearclip.ClipModel;
 import dev.clearclip.Images;
 import dev.clearclip.Method;
 import dev.clearclip.Preset;
+import dev.clearclip.ReadAhead;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
 import dev.clearclip.SegmentOverrides;
@@ -127,7 +128,9 @@ final class SegmentCommand extends ModelCommand {
         StopOnSignal stop = new StopOnSignal();
         // closed last: on a signal the JVM exits as soon as the hook returns, so after the message below
         try (stop) {
-            try (ClipModel m = openModel()) {
+            // Pictures are decoded one ahead on a background thread: the first while the class embeddings
+            // are computed, each next one while the engine works on the one before.
+            try (ClipModel m = openModel(); ReadAhead<Path, Decoded> pictures = new ReadAhead<>(inputs, this::decode)) {
                 ClassEmbeddings embeddings = m.classEmbeddings(classes);
                 List<String> overlong = m.overlongNames(classes, embeddings.templates());
                 ProgressBar bar = inputs.size() > 1 ? new ProgressBar(err, "segmenting", inputs.size(), false) : null;
@@ -135,8 +138,8 @@ final class SegmentCommand extends ModelCommand {
                     try {
                         // one picture: its sliding windows are the progress
                         WindowProgress windows = bar == null ? new WindowProgress(err, input) : null;
-                        Outcome o = segmentOne(m, embeddings, options, input, stems.get(input), windows, overlong, err,
-                                bar != null);
+                        Outcome o = segmentOne(m, embeddings, options, pictures.next(), stems.get(input), windows,
+                                overlong, err, bar != null);
                         if (bar == null) {
                             out.println("wrote " + o.json());
                         }
@@ -257,16 +260,29 @@ final class SegmentCommand extends ModelCommand {
     record Outcome(Path json, String summary) {
     }
 
-    private Outcome segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Path input, Path stem,
-                               SegmentProgressListener progress, List<String> overlong, PrintWriter err,
-                               boolean barShown) throws java.io.IOException {
+    /** A picture as read from its file, with its displayed size and the seconds reading it took. */
+    private record Decoded(Path input, int[] size, RgbImage picture, double seconds) {
+    }
+
+    private Decoded decode(Path input) {
         long t0 = System.nanoTime();
         int[] size = Images.displayedSize(input);
         RgbImage picture = Images.read(input, maxSide, main.maxImagePixels());
+        return new Decoded(input, size, picture, (System.nanoTime() - t0) / 1e9);
+    }
+
+    private Outcome segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Decoded decoded,
+                               Path stem, SegmentProgressListener progress, List<String> overlong, PrintWriter err,
+                               boolean barShown) throws java.io.IOException {
+        long t0 = System.nanoTime();
+        Path input = decoded.input();
+        int[] size = decoded.size();
+        RgbImage picture = decoded.picture();
         SegmentOptions used = options.fittedTo(picture.width(), picture.height());
         SegmentationResult computed = m.segment(picture, embeddings, used, progress);
         SegmentationResult result = computed.scaledTo(size[0], size[1]);
-        double seconds = (System.nanoTime() - t0) / 1e9;
+        // reading time included, as when the picture was read here
+        double seconds = decoded.seconds() + (System.nanoTime() - t0) / 1e9;
         boolean reduced = computed != result;
         String prefix = barShown ? System.lineSeparator() : "";
         if (reduced) {

@@ -1,5 +1,6 @@
 package dev.clearclip.eval;
 
+import dev.clearclip.ReadAhead;
 import java.nio.file.Path;
 import java.time.Duration;
 import java.util.List;
@@ -61,9 +62,10 @@ public final class Evaluator {
         List<String> toDo = remaining(ids, state);
         long lastSave = System.nanoTime();
         int done = 0;
-        try {
+        // the next picture and its label map are read while the predictor works on this one
+        try (ReadAhead<String, SegmentationDataset.Sample> samples = new ReadAhead<>(toDo, dataset::read)) {
             for (String id : toDo) {
-                SegmentationDataset.Sample sample = dataset.read(id);
+                SegmentationDataset.Sample sample = samples.next();
                 long t0 = System.nanoTime();
                 int[] prediction = predictor.predict(sample.image());
                 double seconds = (System.nanoTime() - t0) / 1e9;

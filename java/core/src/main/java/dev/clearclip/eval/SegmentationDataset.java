@@ -26,7 +26,8 @@ public interface SegmentationDataset {
     List<String> ids();
 
     /**
-     * Reads one picture and its ground truth.
+     * Reads one picture and its ground truth. {@link Evaluator} calls it on a background thread, one
+     * picture ahead of the one it evaluates, and never for two pictures at once.
      *
      * @throws DatasetException naming the files when they cannot be read or do not fit together
      */
