@@ -403,7 +403,9 @@ CLEARCLIP_API clearclip_segment_params clearclip_segment_default_params(void);
  * bilinearly resized back to the input size and normalised), scaled by logit_scale, softmax
  * over names, max over the names of each class, argmax. PAMR holds all names' logits at the
  * input size (n_names * width * height floats) plus 8 * n_pamr_dilations + 4 planes of
- * width * height floats, and runs on the calling thread.
+ * width * height floats, and runs on the calling thread. The upsampling, softmax and argmax run
+ * on the context's n_threads (threads started for the call, bands of output rows shared out;
+ * the result does not depend on the thread count).
  *
  * classes: from clearclip_classes_init, with the model's projection_dim.
  * labels: out, width * height class indices, row-major.

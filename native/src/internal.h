@@ -294,6 +294,14 @@ struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_t
                                         struct ggml_tensor * mask, int heads,
                                         struct ggml_tensor * scratch);
 
+/* ---- host-side parallel loop (parallel.c) -------------------------------- */
+
+/* Calls fn(arg, ith, n_threads) for ith = 0..n_threads-1, on n_threads - 1 new threads and the
+ * caller, and returns when all have returned. Each call gets the same arg; they share work by ith.
+ * Where threads cannot be started, their calls run on the caller. */
+typedef void (*cc_parallel_fn)(void * arg, int ith, int nth);
+void cc_parallel_run(int n_threads, cc_parallel_fn fn, void * arg);
+
 /* ---- host-side image math (interp.c, image.c) ---------------------------- */
 
 /* Position embeddings for a gh x gw grid: class row then the native g0 x g0 grid resampled

@@ -52,6 +52,8 @@ typedef struct cc_seg_window {
  * resized-image rows one band of output rows samples, not for the whole image (which for a
  * 171-name vocabulary would be 180 MB at 597x448). */
 #define CC_SEG_BAND 32
+/* Work memory of the band loop's threads together (see cc_segment_run). */
+#define CC_SEG_WORK_BYTES ((size_t) 64 << 20)
 
 typedef struct cc_seg_buffers {
     uint8_t *       resized;  /* short-side resized image, or NULL when the size is kept */
@@ -61,10 +63,11 @@ typedef struct cc_seg_buffers {
     cc_seg_window * windows;
     int32_t *       col_count; /* windows covering each resized column (x spans) ... */
     int32_t *       row_count; /* ... and row (y spans): a pixel's count is their product */
-    float *         band;     /* n_names x CC_SEG_BAND x w' averaged window logits */
-    int32_t *       coords;   /* bilinear taps */
+    int32_t *       coords;   /* bilinear taps of the output pixels into the resized image */
     float *         weights;
-    float *         scores;   /* n_names + n_classes scratch for one output pixel */
+    float *         work;     /* per finishing thread: band, window taps' weights, pixel scores */
+    int32_t *       work_taps; /* per finishing thread: window taps */
+    float *         scores;   /* n_names + n_classes scratch for one output pixel (PAMR's finish) */
     float *         full;     /* PAMR only: n_names x height x width logits at the input size */
     float *         image;    /* PAMR only: 3 x height x width normalised image */
 } cc_seg_buffers;
@@ -82,9 +85,10 @@ static void cc_seg_free(cc_seg_buffers * b) {
     free(b->windows);
     free(b->col_count);
     free(b->row_count);
-    free(b->band);
     free(b->coords);
     free(b->weights);
+    free(b->work);
+    free(b->work_taps);
     free(b->scores);
     free(b->full);
     free(b->image);
@@ -208,31 +212,32 @@ static clearclip_status cc_check_segment_args(const clearclip_context * ctx,
 /* Scales, softmaxes over names, takes each class's best name and the best class per pixel for
  * output rows [oa, ob), sampling the averaged window logits of the band (resized rows from ra)
  * bilinearly. x0..wy: the output pixels' taps into the resized image. */
-static void cc_seg_finish_rows(const cc_seg_buffers * b, int32_t n_names, const int32_t * name_class,
-                               int32_t n_classes, const clearclip_segment_params * p, int32_t rw,
-                               int32_t ra, int32_t band_rows, int32_t width, int32_t height,
-                               int32_t oa, int32_t ob, const int32_t * x0, const int32_t * x1,
+static void cc_seg_finish_rows(const float * band, float * full, float * scores, int32_t n_names,
+                               const int32_t * name_class, int32_t n_classes,
+                               const clearclip_segment_params * p, int32_t rw, int32_t ra,
+                               int32_t band_rows, int32_t width, int32_t height, int32_t oa,
+                               int32_t ob, const int32_t * x0, const int32_t * x1,
                                const int32_t * y0, const int32_t * y1, const float * wx,
                                const float * wy, int32_t * labels, float * class_probs) {
     const size_t plane = (size_t) rw * band_rows, out_plane = (size_t) width * height;
-    float * scores = b->scores, * cls = b->scores + n_names;
+    float * cls = scores + n_names;
     for (int32_t y = oa; y < ob; y++) {
         for (int32_t x = 0; x < width; x++) {
             const size_t i00 = (size_t) (y0[y] - ra) * rw + x0[x], i01 = (size_t) (y0[y] - ra) * rw + x1[x];
             const size_t i10 = (size_t) (y1[y] - ra) * rw + x0[x], i11 = (size_t) (y1[y] - ra) * rw + x1[x];
             const size_t o = (size_t) y * width + x;
             for (int32_t k = 0; k < n_names; k++) {
-                const float * a = b->band + (size_t) k * plane;
+                const float * a = band + (size_t) k * plane;
                 const float t = a[i00] + wx[x] * (a[i01] - a[i00]);
                 const float u = a[i10] + wx[x] * (a[i11] - a[i10]);
                 const float v = t + wy[y] * (u - t);
-                if (b->full) {
-                    b->full[(size_t) k * out_plane + o] = v;
+                if (full) {
+                    full[(size_t) k * out_plane + o] = v;
                 } else {
                     scores[k] = v;
                 }
             }
-            if (!b->full) {
+            if (!full) {
                 cc_seg_finish_pixel(scores, cls, n_names, name_class, n_classes, p, o, out_plane,
                                     labels, class_probs);
             }
@@ -306,6 +311,61 @@ static void cc_seg_pamr_image(cc_seg_buffers * b, const uint8_t * rgb, int32_t w
     }
 }
 
+/* The band loop's shared inputs; each thread takes every nth band (output rows [oa, ob) whose
+ * bilinear taps need resized rows [ra, rb]) and its own slice of the work buffers. */
+typedef struct cc_seg_finish_job {
+    const cc_seg_buffers *            b;
+    int32_t                           n_win;
+    size_t                            n_patch_max;
+    int32_t                           n_names, n_classes, patch, rw, width, height;
+    const int32_t *                   name_class;
+    const clearclip_segment_params *  params;
+    const int32_t *                   ox0, * ox1, * oy0, * oy1;
+    const float *                     owx, * owy;
+    size_t                            work_floats, win_taps;
+    int32_t *                         labels;
+    float *                           class_probs;
+} cc_seg_finish_job;
+
+static void cc_seg_finish_worker(void * arg, int ith, int nth) {
+    const cc_seg_finish_job * j = arg;
+    const cc_seg_buffers * b = j->b;
+    const int32_t n_names = j->n_names, rw = j->rw, height = j->height;
+    float * band = b->work + (size_t) ith * j->work_floats;
+    float * wxw = band + (size_t) n_names * CC_SEG_BAND * (size_t) rw;
+    float * scores = wxw + j->win_taps;
+    int32_t * wxi = b->work_taps + (size_t) ith * j->win_taps;
+    int32_t index = 0;
+    for (int32_t oa = 0; oa < height; index++) {
+        const int32_t ra = j->oy0[oa];
+        int32_t ob = oa + 1;
+        while (ob < height && j->oy1[ob] - ra < CC_SEG_BAND) ob++;
+        if (index % nth != ith) {
+            oa = ob;
+            continue;
+        }
+        const int32_t rb = j->oy1[ob - 1], band_rows = rb - ra + 1;
+        memset(band, 0, sizeof(float) * (size_t) n_names * band_rows * rw);
+        for (int32_t w = 0; w < j->n_win; w++) {
+            cc_seg_accumulate(b->logits + (size_t) w * j->n_patch_max * n_names, &b->windows[w],
+                              n_names, j->patch, ra, rb, rw, band, wxi, wxw);
+        }
+        for (int32_t r = 0; r < band_rows; r++) {
+            for (int32_t x = 0; x < rw; x++) {
+                /* every pixel lies in some window */
+                const float n = (float) (b->col_count[x] * b->row_count[ra + r]);
+                for (int32_t k = 0; k < n_names; k++) {
+                    band[((size_t) k * band_rows + r) * rw + x] /= n;
+                }
+            }
+        }
+        cc_seg_finish_rows(band, b->full, scores, n_names, j->name_class, j->n_classes, j->params,
+                           rw, ra, band_rows, j->width, height, oa, ob, j->ox0, j->ox1, j->oy0,
+                           j->oy1, j->owx, j->owy, j->labels, j->class_probs);
+        oa = ob;
+    }
+}
+
 static clearclip_status cc_segment_run(clearclip_context * ctx, const uint8_t * rgb,
                                        int32_t width, int32_t height, int32_t row_stride,
                                        const float * name_embeddings, int32_t n_names,
@@ -336,8 +396,19 @@ static clearclip_status cc_segment_run(clearclip_context * ctx, const uint8_t * 
     const int32_t nx = cc_window_count(rw, params.crop, params.stride);
     const int32_t ny = cc_window_count(rh, params.crop, params.stride);
     const int32_t n_win = nx * ny;
-    /* taps of the output pixels into the resized image, then of one window's pixels */
-    const size_t tap_max = 2 * ((size_t) width + height) + 2 * ((size_t) max_gw + max_gh) * patch;
+    /* taps of the output pixels into the resized image */
+    const size_t out_taps = 2 * ((size_t) width + height);
+    /* Per finishing thread: a band of averaged logits, the taps of one window's pixels (ints
+     * and weights) and one pixel's scores. Threads beyond the first only where their bands fit
+     * in CC_SEG_WORK_BYTES, as a 171-name vocabulary on a wide picture takes tens of MB each. */
+    const size_t win_taps = 2 * ((size_t) max_gw + max_gh) * patch;
+    const size_t work_floats = (size_t) n_names * CC_SEG_BAND * (size_t) rw + win_taps +
+                               (size_t) n_names + (size_t) n_classes;
+    int32_t n_finish = ctx->n_threads;
+    if ((size_t) n_finish * work_floats * sizeof(float) > CC_SEG_WORK_BYTES) {
+        n_finish = (int32_t) (CC_SEG_WORK_BYTES / (work_floats * sizeof(float)));
+        if (n_finish < 1) n_finish = 1;
+    }
 
     cc_seg_buffers b = { 0 };
     bool resized = rw != width || rh != height;
@@ -348,9 +419,10 @@ static clearclip_status cc_segment_run(clearclip_context * ctx, const uint8_t * 
     b.windows   = malloc(sizeof(cc_seg_window) * (size_t) n_win);
     b.col_count = calloc((size_t) rw, sizeof(int32_t));
     b.row_count = calloc((size_t) rh, sizeof(int32_t));
-    b.band      = malloc(sizeof(float) * (size_t) n_names * CC_SEG_BAND * (size_t) rw);
-    b.coords    = malloc(sizeof(int32_t) * tap_max);
-    b.weights   = malloc(sizeof(float) * tap_max);
+    b.coords    = malloc(sizeof(int32_t) * out_taps);
+    b.weights   = malloc(sizeof(float) * out_taps);
+    b.work      = malloc(sizeof(float) * work_floats * (size_t) n_finish);
+    b.work_taps = malloc(sizeof(int32_t) * win_taps * (size_t) n_finish);
     b.scores    = malloc(sizeof(float) * ((size_t) n_names + (size_t) n_classes));
     const bool pamr = params.pamr_steps > 0;
     if (pamr) {
@@ -358,7 +430,8 @@ static clearclip_status cc_segment_run(clearclip_context * ctx, const uint8_t * 
         b.image = malloc(sizeof(float) * 3 * (size_t) width * height);
     }
     if ((resized && !b.resized) || !b.pixels || !b.feats || !b.logits || !b.windows ||
-        !b.col_count || !b.row_count || !b.band || !b.coords || !b.weights || !b.scores ||
+        !b.col_count || !b.row_count || !b.coords || !b.weights || !b.work || !b.work_taps ||
+        !b.scores ||
         (pamr && (!b.full || !b.image))) {
         cc_seg_free(&b);
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY,
@@ -419,37 +492,21 @@ static clearclip_status cc_segment_run(clearclip_context * ctx, const uint8_t * 
     }
 
     /* Output rows a band at a time: sum the windows' upsampled logits over the resized rows the
-     * band samples (in window order, as a whole-image accumulation would), average, finish. */
+     * band samples (in window order, as a whole-image accumulation would), average, finish. The
+     * bands are independent, so they are shared out among the context's threads. */
     int32_t * ox0 = b.coords, * ox1 = b.coords + width;
     int32_t * oy0 = b.coords + 2 * width, * oy1 = b.coords + 2 * width + height;
     float * owx = b.weights, * owy = b.weights + width;
-    int32_t * wxi = b.coords + 2 * (width + height);
-    float * wxw = b.weights + 2 * (width + height);
     cc_bilinear_coords(rw, width, ox0, ox1, owx);
     cc_bilinear_coords(rh, height, oy0, oy1, owy);
-    for (int32_t oa = 0; oa < height;) {
-        const int32_t ra = oy0[oa];
-        int32_t ob = oa + 1;
-        while (ob < height && oy1[ob] - ra < CC_SEG_BAND) ob++;
-        const int32_t rb = oy1[ob - 1], band_rows = rb - ra + 1;
-        memset(b.band, 0, sizeof(float) * (size_t) n_names * band_rows * rw);
-        for (int32_t w = 0; w < n_win; w++) {
-            cc_seg_accumulate(b.logits + (size_t) w * n_patch_max * n_names, &b.windows[w], n_names,
-                              patch, ra, rb, rw, b.band, wxi, wxw);
-        }
-        for (int32_t r = 0; r < band_rows; r++) {
-            for (int32_t x = 0; x < rw; x++) {
-                /* every pixel lies in some window */
-                const float n = (float) (b.col_count[x] * b.row_count[ra + r]);
-                for (int32_t k = 0; k < n_names; k++) {
-                    b.band[((size_t) k * band_rows + r) * rw + x] /= n;
-                }
-            }
-        }
-        cc_seg_finish_rows(&b, n_names, name_class, n_classes, &params, rw, ra, band_rows, width,
-                           height, oa, ob, ox0, ox1, oy0, oy1, owx, owy, labels, class_probs);
-        oa = ob;
-    }
+    cc_seg_finish_job job = {
+        .b = &b, .n_win = n_win, .n_patch_max = n_patch_max, .n_names = n_names,
+        .name_class = name_class, .n_classes = n_classes, .params = &params, .patch = patch,
+        .rw = rw, .width = width, .height = height, .ox0 = ox0, .ox1 = ox1, .oy0 = oy0,
+        .oy1 = oy1, .owx = owx, .owy = owy, .work_floats = work_floats, .win_taps = win_taps,
+        .labels = labels, .class_probs = class_probs,
+    };
+    cc_parallel_run(n_finish, cc_seg_finish_worker, &job);
     if (pamr) {
         cc_seg_pamr_image(&b, rgb, width, height, row_stride, rw, rh, hp, ox0, ox1, oy0, oy1, owx,
                           owy);

@@ -309,6 +309,45 @@ int main(void) {
     p.pamr_dilations[1] = 16;
     compare(m, c, rgb, W, H, emb, p, "naclip + pamr, input size");
 
+    /* The output bands are shared among the context's threads: on a tall picture (an odd number
+     * of bands) two threads give the reference's result, and bit for bit what one thread gives,
+     * with and without PAMR. (Two, not more: ggml's workers spin while they wait, and more
+     * threads than cores make a loaded CI machine crawl.) */
+    {
+        const int TW = 36, TH = 150;
+        uint8_t * tall = malloc(TW * TH * 3);
+        for (int i = 0; i < TW * TH * 3; i++) tall[i] = (uint8_t) ((i * 53 + (i / 97) * 7) % 256);
+        clearclip_context_params cp3 = clearclip_context_default_params();
+        cp3.n_threads = 2;
+        clearclip_context * c3 = NULL;
+        CHECK(clearclip_context_init(m, cp3, &c3) == CLEARCLIP_OK);
+        clearclip_segment_params q = clearclip_segment_default_params();
+        q.logit_scale = 10.0f;
+        q.short_side = 0;
+        q.crop = 64; /* three windows: few graphs, as the two-thread context's ops wait on each other */
+        q.stride = 48;
+        const int32_t name_class[3] = { 0, 1, 1 };
+        int * l1 = malloc(sizeof(int) * TW * TH), * l3 = malloc(sizeof(int) * TW * TH);
+        float * p1 = malloc(sizeof(float) * 2 * TW * TH), * p3 = malloc(sizeof(float) * 2 * TW * TH);
+        for (int with_pamr = 0; with_pamr < 2 && c3; with_pamr++) {
+            q.pamr_steps = with_pamr ? 5 : 0;
+            compare(m, c3, tall, TW, TH, emb, q, with_pamr ? "two threads, pamr" : "two threads");
+            CHECK(segment_call(TINY_P, c, tall, TW, TH, TW * 3, emb, 3, name_class, 2, q, l1, p1) ==
+                  CLEARCLIP_OK);
+            CHECK(segment_call(TINY_P, c3, tall, TW, TH, TW * 3, emb, 3, name_class, 2, q, l3, p3) ==
+                  CLEARCLIP_OK);
+            CHECK_MSG(memcmp(l1, l3, sizeof(int) * TW * TH) == 0 &&
+                          memcmp(p1, p3, sizeof(float) * 2 * TW * TH) == 0,
+                      "2 threads differ from 1 (pamr %d)", with_pamr);
+        }
+        free(l1);
+        free(l3);
+        free(p1);
+        free(p3);
+        free(tall);
+        clearclip_context_free(c3);
+    }
+
     /* one name: every pixel is that class with probability 1 */
     int * labels = malloc(sizeof(int) * W * H);
     float * probs = malloc(sizeof(float) * W * H);
