@@ -38,6 +38,8 @@ class BenchCliTest extends TinyModelCliTest {
         assertThat(cli.get("launcher").asText()).endsWith("bin/clearclip");
         assertThat(cli.get("jvm_args").asText()).contains(launcherJvmOptions())
                 .contains("-D" + Main.PEAK_RSS_PROPERTY + "=");
+        // the launcher's malloc setting (or the caller's own value, which it keeps) reached the process
+        assertThat(cli.get("malloc_env").asText()).contains("MALLOC_MMAP_THRESHOLD_=");
         assertThat(run.get("cli_segment_rss_mb").asDouble()).isEqualTo(cli.get("rss_mb").asDouble())
                 .isPositive();
         assertThat(cli.get("wall_s").asDouble()).isPositive();
