@@ -51,6 +51,23 @@ t_no_jdk() {
     echo "exit $rc: $out"
     [ $rc -eq 1 ] && grep -q 'no Java 22 or newer found' <<<"$out"
 }
+t_bench_cli_rss() {
+    # the bench finds the installed launcher next to the installed jar and measures a segment process
+    # started by it: the whole process's peak RSS, with the launcher's JVM options
+    clearclip bench -m model.gguf --thread-counts 1 --repeat 1 --json bench.json || return 1
+    python3 - bench.json "$prefix/bin/clearclip" <<'PY'
+import json, os, re, sys
+run = json.load(open(sys.argv[1]))["runs"][0]
+cli = run["cli_segment"]
+print(cli)
+assert run["cli_segment_rss_mb"] == cli["rss_mb"] > 0, cli
+assert os.path.samefile(cli["launcher"], sys.argv[2]), cli
+# every option on the launcher's exec line reached the measured JVM, and its malloc setting
+options = re.findall(r"^\s+(-[-A-Za-z][^\s\\$]*)\s*\\$", open(sys.argv[2]).read(), re.M)
+assert options and all(o in cli["jvm_args"].split() for o in options), (options, cli)
+assert "MALLOC_MMAP_THRESHOLD_=" in cli["malloc_env"], cli
+PY
+}
 t_usage_exit() {
     clearclip segment -m model.gguf --image "$scene" --classes '' -o out
     [ $? -eq 2 ]
@@ -66,6 +83,7 @@ check symlink "$work/link-clearclip" info model.gguf
 check old-java-home env JAVA_HOME=/nonexistent clearclip tokenize -m model.gguf "a photo of a fox"
 # no JDK at all: one clear line and exit 1
 check no-jdk t_no_jdk
+check bench-cli-rss t_bench_cli_rss
 # usage errors keep exit code 2 through the launcher
 check usage-exit t_usage_exit
 

@@ -71,6 +71,10 @@ def merge_rounds(results, runs_key=None):
         out["segment_images_per_s"] = 1.0 / out["segment_500x375_s"]["median"]
         out["rss_mb"] = dict(items[-1]["rss_mb"], **{k: max(it["rss_mb"][k] for it in items)
                                                      for k in ("peak", "peak_segment")})
+        # the CLI's own segment process (measured once per model, at the largest thread count): the highest
+        cli = [it["cli_segment_rss_mb"] for it in items if "cli_segment_rss_mb" in it]
+        if cli:
+            out["cli_segment_rss_mb"] = max(cli)
         for k in ("load_average_before", "load_average_start"):
             if k in items[0]:
                 out[k] = items[0][k]
@@ -366,6 +370,8 @@ def report(torch_res, ours_res, threads, jvm_args, jar=None):
         for r in runs:
             cells += f" {r['rss_mb'][key]:.0f} | {ratio(r['rss_mb'][key], torch_res['rss_mb'][key]):.2f}x |"
         lines.append(cells)
+    lines.append("| CLI segment peak RSS (MB) | - |" + "".join(
+        f" {r['cli_segment_rss_mb']:.0f} | |" if "cli_segment_rss_mb" in r else " - | |" for r in runs))
     singles = [r for r in ours_res["runs"] if r["threads"] == 1 and threads != 1]
     if singles:
         lines += ["", "clearclip on 1 thread (same rounds):", "",
@@ -377,7 +383,9 @@ def report(torch_res, ours_res, threads, jvm_args, jar=None):
     lines += ["", "RSS: VmHWM of the process (ours: one JVM per model, about 87 MB of it before the model is "
               "loaded; PyTorch: the worker's ru_maxrss, torch itself included). Segmentation peak: after loading, "
               "the class embeddings and the segmentation runs, before the other rows; peak: after all rows. "
-              "The highest of all rounds.", "", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
+              "The highest of all rounds. CLI segment peak RSS: VmHWM of a whole `clearclip segment` process "
+              "started through bin/clearclip (the launcher's JVM options) on the 500x375 picture with --preset voc21 "
+              "and an empty text cache (first run: the 21x80 prompts are encoded in it).", "", "## Targets", "", "| target | measured | met |", "|---|---|---|"]
 
     by_type = {r["file_type"]: r for r in runs}
     checks = []
@@ -395,10 +403,13 @@ def report(torch_res, ours_res, threads, jvm_args, jar=None):
             sc = ratio(one[0]["window_448_s"]["median"], by_type["q4_0"]["window_448_s"]["median"])
             checks.append((f"thread scaling 1 -> 2, 448 window q4_0 >= {SCALING_TARGET}x", f"{sc:.2f}x",
                            sc >= SCALING_TARGET))
-        rss = by_type["q4_0"]["rss_mb"]
-        checks.append((f"500x375 segmentation q4_0 peak RSS <= {RSS_TARGET_MB} MB",
-                       f"{rss['peak_segment']:.0f} MB (JVM before loading: {rss['before_load']:.0f} MB)",
-                       rss["peak_segment"] <= RSS_TARGET_MB))
+        # issue 9's target is the CLI's own process; the in-JVM figure of the bench worker stays a row above
+        cli = by_type["q4_0"].get("cli_segment_rss_mb")
+        checks.append((f"peak RSS of the CLI segmenting a 500x375 picture, q4_0, voc21 preset, first run "
+                       f"<= {RSS_TARGET_MB} MB",
+                       f"{cli:.0f} MB" if cli is not None else "not measured: "
+                       + by_type["q4_0"].get("cli_segment", {}).get("error", "no cli_segment_rss_mb"),
+                       cli is not None and cli <= RSS_TARGET_MB))
     if "q8_0" in by_type:
         s = by_type["q8_0"]["text_21x80_s"]["median"]
         checks.append((f"21x80 prompt embeddings q8_0 <= {TEXT_TARGET_S:g} s", f"{s:.2f} s", s <= TEXT_TARGET_S))

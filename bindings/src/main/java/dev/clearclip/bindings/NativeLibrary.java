@@ -15,7 +15,6 @@ import java.nio.file.attribute.PosixFilePermissions;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.LinkedHashMap;
@@ -232,9 +231,13 @@ public final class NativeLibrary {
         if (indexBytes == null) {
             throw new NativeLibraryException(missingPlatformMessage(loader, platform));
         }
-        Map<String, byte[]> contents = new LinkedHashMap<>();
+        // Names, sizes and digests only: the libraries (about 17 MB with ggml's CPU variants) are
+        // streamed, never held in the heap, which would otherwise grow by twice that on every start
+        // (issue 9: the CLI's peak RSS).
+        Map<String, Library> contents = new LinkedHashMap<>();
+        MessageDigest all = sha256();
         List<String> toLoad = parseIndex(new String(indexBytes, StandardCharsets.UTF_8));
-        readListed(loader, base, INDEX_NAME, toLoad, contents);
+        readListed(loader, base, INDEX_NAME, toLoad, contents, all);
         if (contents.isEmpty()) {
             throw new NativeLibraryException(base + INDEX_NAME + " lists no library");
         }
@@ -242,24 +245,59 @@ public final class NativeLibrary {
         byte[] backendIndex = readResource(loader, base + BACKENDS_INDEX);
         if (backendIndex != null) {
             List<String> backends = parseIndex(new String(backendIndex, StandardCharsets.UTF_8));
-            readListed(loader, base, BACKENDS_INDEX, backends, contents);
+            readListed(loader, base, BACKENDS_INDEX, backends, contents, all);
         }
-        Path dir = extractionDirectory(contents);
+        Path dir = extractionDirectory(loader, contents, HexFormat.of().formatHex(all.digest(), 0, 12));
         return toLoad.stream().map(dir::resolve).toList();
     }
 
+    /** One library of the jar: its resource, size and SHA-256. */
+    private record Library(String resource, long size, byte[] sha256) {
+    }
+
+    /**
+     * Adds each listed library's size and digest to {@code contents}; {@code all} digests the names
+     * and bytes of all of them in order (the extraction directory's name).
+     */
     private static void readListed(ClassLoader loader, String base, String index, List<String> names,
-                                   Map<String, byte[]> contents) {
+                                   Map<String, Library> contents, MessageDigest all) {
         for (String name : names) {
             if (name.contains("/") || name.contains("\\") || name.startsWith(".")) {
                 throw new NativeLibraryException("bad library name in " + base + index + ": " + name);
             }
-            byte[] bytes = readResource(loader, base + name);
-            if (bytes == null) {
-                throw new NativeLibraryException(base + index + " lists " + name
-                        + " but the resource " + base + name + " is missing");
+            try (InputStream in = loader.getResourceAsStream(base + name)) {
+                if (in == null) {
+                    throw new NativeLibraryException(base + index + " lists " + name
+                            + " but the resource " + base + name + " is missing");
+                }
+                all.update(name.getBytes(StandardCharsets.UTF_8));
+                all.update((byte) 0);
+                MessageDigest one = sha256();
+                long size = digest(in, one, all);
+                contents.put(name, new Library(base + name, size, one.digest()));
+            } catch (IOException e) {
+                throw new NativeLibraryException("cannot read resource " + base + name, e);
             }
-            contents.put(name, bytes);
+        }
+    }
+
+    /** Feeds the rest of {@code in} to the digests; returns its length. */
+    private static long digest(InputStream in, MessageDigest... digests) throws IOException {
+        byte[] buffer = new byte[64 * 1024];
+        long size = 0;
+        for (int n; (n = in.read(buffer)) > 0; size += n) {
+            for (MessageDigest d : digests) {
+                d.update(buffer, 0, n);
+            }
+        }
+        return size;
+    }
+
+    private static MessageDigest sha256() {
+        try {
+            return MessageDigest.getInstance("SHA-256");
+        } catch (NoSuchAlgorithmException e) {
+            throw new IllegalStateException("SHA-256 is required of every JVM", e);
         }
     }
 
@@ -296,21 +334,27 @@ public final class NativeLibrary {
     /**
      * A directory holding exactly the given files. Its name is a hash of their names and
      * contents; it is filled under a temporary name and renamed into place, so a directory found
-     * under the final name is complete. Its files are still compared with the expected bytes
-     * before use, since the temporary directory may be shared with other users.
+     * under the final name is complete. Its files are still compared with the expected sizes and
+     * SHA-256 digests before use, since the temporary directory may be shared with other users.
      */
-    private static Path extractionDirectory(Map<String, byte[]> contents) {
+    private static Path extractionDirectory(ClassLoader loader, Map<String, Library> contents, String hash) {
         Path tmp = Path.of(System.getProperty("java.io.tmpdir"));
-        Path dir = tmp.resolve("clearclip-native-" + contentHash(contents));
+        Path dir = tmp.resolve("clearclip-native-" + hash);
         if (Files.isDirectory(dir) && holdsExactly(dir, contents)) {
             return dir;
         }
         Path staging = null;
         try {
             staging = createPrivateDirectory(tmp, dir.getFileName() + ".tmp-");
-            for (Map.Entry<String, byte[]> e : contents.entrySet()) {
-                Files.write(staging.resolve(e.getKey()), e.getValue());
+            for (Map.Entry<String, Library> e : contents.entrySet()) {
+                try (InputStream in = loader.getResourceAsStream(e.getValue().resource())) {
+                    if (in == null) {
+                        throw new NativeLibraryException("the resource " + e.getValue().resource() + " vanished");
+                    }
+                    Files.copy(in, staging.resolve(e.getKey()));
+                }
             }
+            // a resource that changed since it was digested fails holdsExactly below
             if (Files.exists(dir)) {
                 if (holdsExactly(dir, contents)) {
                     return dir; // another JVM finished extracting meanwhile
@@ -352,32 +396,25 @@ public final class NativeLibrary {
         return Files.createTempDirectory(parent, prefix);
     }
 
-    private static boolean holdsExactly(Path dir, Map<String, byte[]> contents) {
+    /** Whether each file in {@code dir} has the size and SHA-256 of its library in the jar. */
+    private static boolean holdsExactly(Path dir, Map<String, Library> contents) {
         try {
-            for (Map.Entry<String, byte[]> e : contents.entrySet()) {
+            for (Map.Entry<String, Library> e : contents.entrySet()) {
                 Path file = dir.resolve(e.getKey());
-                if (!Files.isRegularFile(file) || Files.size(file) != e.getValue().length
-                        || !Arrays.equals(Files.readAllBytes(file), e.getValue())) {
+                if (!Files.isRegularFile(file) || Files.size(file) != e.getValue().size()) {
+                    return false;
+                }
+                MessageDigest d = sha256();
+                try (InputStream in = Files.newInputStream(file)) {
+                    digest(in, d);
+                }
+                if (!MessageDigest.isEqual(d.digest(), e.getValue().sha256())) {
                     return false;
                 }
             }
             return true;
         } catch (IOException e) {
             return false;
-        }
-    }
-
-    private static String contentHash(Map<String, byte[]> contents) {
-        try {
-            MessageDigest sha = MessageDigest.getInstance("SHA-256");
-            for (Map.Entry<String, byte[]> e : contents.entrySet()) {
-                sha.update(e.getKey().getBytes(StandardCharsets.UTF_8));
-                sha.update((byte) 0);
-                sha.update(e.getValue());
-            }
-            return HexFormat.of().formatHex(sha.digest(), 0, 12);
-        } catch (NoSuchAlgorithmException e) {
-            throw new IllegalStateException("SHA-256 is required of every JVM", e);
         }
     }
 

@@ -137,6 +137,71 @@ class NativeLibraryTest {
     }
 
     @Test
+    void extractedFilesAreReusedOnlyWhileTheyHoldTheJarsBytes(@TempDir Path jar, @TempDir Path tmp)
+            throws IOException {
+        String base = NativeLibrary.RESOURCE_ROOT + "linux-x86_64/";
+        // larger than the copy buffer, so that the streamed digests span several reads
+        String engine = "engine ".repeat(30_000);
+        write(jar, base + "libclearclip.so", engine);
+        write(jar, base + NativeLibrary.INDEX_NAME, "libclearclip.so\n");
+        String savedTmp = System.getProperty("java.io.tmpdir");
+        System.setProperty("java.io.tmpdir", tmp.toString());
+        try (URLClassLoader loader = resources(jar)) {
+            Path first = NativeLibrary.extractFromJar(loader, "linux-x86_64").getFirst();
+            assertThat(first).hasContent(engine);
+            long modified = Files.getLastModifiedTime(first).toMillis();
+            assertThat(NativeLibrary.extractFromJar(loader, "linux-x86_64").getFirst()).isEqualTo(first);
+            assertThat(Files.getLastModifiedTime(first).toMillis()).isEqualTo(modified);
+
+            // same size, one byte changed (damaged, or planted by another user of the temporary directory)
+            Files.writeString(first, "Engine " + engine.substring(7));
+            Path again = NativeLibrary.extractFromJar(loader, "linux-x86_64").getFirst();
+            assertThat(again).isEqualTo(first).hasContent(engine);
+
+            // another build's bytes get another directory
+            write(jar, base + "libclearclip.so", "other " + engine);
+            Path other = NativeLibrary.extractFromJar(loader, "linux-x86_64").getFirst();
+            assertThat(other.getParent()).isNotEqualTo(first.getParent());
+            assertThat(other).hasContent("other " + engine);
+        } finally {
+            System.setProperty("java.io.tmpdir", savedTmp);
+        }
+    }
+
+    @Test
+    void librariesAreStreamedNotHeldInTheHeap(@TempDir Path jar, @TempDir Path tmp) throws IOException {
+        // issue 9: reading the ~17 MB of natives into byte arrays grew every CLI run's heap by twice that
+        String base = NativeLibrary.RESOURCE_ROOT + "linux-x86_64/";
+        Path lib = jar.resolve(base + "libclearclip.so");
+        Files.createDirectories(lib.getParent());
+        byte[] block = new byte[1 << 20];
+        new java.util.Random(9).nextBytes(block);
+        try (var out = Files.newOutputStream(lib)) {
+            for (int i = 0; i < 32; i++) {
+                out.write(block);
+            }
+        }
+        write(jar, base + NativeLibrary.INDEX_NAME, "libclearclip.so\n");
+        var threads = (com.sun.management.ThreadMXBean) java.lang.management.ManagementFactory.getThreadMXBean();
+        long thread = Thread.currentThread().threadId();
+        String savedTmp = System.getProperty("java.io.tmpdir");
+        System.setProperty("java.io.tmpdir", tmp.toString());
+        try (URLClassLoader loader = resources(jar)) {
+            for (String run : List.of("extracting", "reusing")) {
+                long before = threads.getThreadAllocatedBytes(thread);
+                Path file = NativeLibrary.extractFromJar(loader, "linux-x86_64").getFirst();
+                long allocated = threads.getThreadAllocatedBytes(thread) - before;
+                assertThat(Files.size(file)).isEqualTo(Files.size(lib));
+                assertThat(allocated).as(run + " a 32 MB library allocated").isLessThan(4L << 20);
+            }
+            assertThat(Files.mismatch(lib, NativeLibrary.extractFromJar(loader, "linux-x86_64").getFirst()))
+                    .isEqualTo(-1);
+        } finally {
+            System.setProperty("java.io.tmpdir", savedTmp);
+        }
+    }
+
+    @Test
     void missingPlatformNamesThePlatformsTheJarHas(@TempDir Path jar) throws IOException {
         write(jar, NativeLibrary.RESOURCE_ROOT + "linux-x86_64/" + NativeLibrary.INDEX_NAME, "libclearclip.so\n");
         write(jar, NativeLibrary.RESOURCE_ROOT + NativeLibrary.PLATFORMS_INDEX, "linux-x86_64\n");

@@ -42,7 +42,8 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
             "Benchmark models: load time, latency of one 224 and one 448 window (dense ClearCLIP features), "
                     + "global 224 embedding, whole segmentation of a generated 500x375 picture (VOC21 settings), "
-                    + "text embeddings of 21 classes x 80 templates (no cache) and peak RSS.",
+                    + "text embeddings of 21 classes x 80 templates (no cache) and peak RSS; per model also the peak "
+                    + "RSS of a whole `clearclip segment` process (through the launcher, --preset voc21, first run).",
             "Timings are the median and minimum of --repeat runs after one warm-up run (the text and load "
                     + "timings have no warm-up: their first run is already what a user sees)."})
 final class BenchCommand implements Callable<Integer> {
@@ -117,6 +118,18 @@ final class BenchCommand implements Callable<Integer> {
                     + "timed without it, and the difference reported as pamr_500x375_s.")
     String method;
 
+    @Option(names = "--cli-launcher", paramLabel = "PATH",
+            description = "Launcher whose `clearclip segment` process is measured per model (peak RSS of the whole "
+                    + "CLI process, first run; default: bin/clearclip next to this jar).")
+    Path cliLauncher;
+
+    @Option(names = "--cli-jar", paramLabel = "JAR",
+            description = "Jar the launcher runs for that measurement (default: the jar running this bench).")
+    Path cliJar;
+
+    @Option(names = "--no-cli-segment", description = "Skip the measurement of the CLI's `segment` process.")
+    boolean noCliSegment;
+
     /** Set on the child JVMs: measure one model at one thread count and print its JSON on stdout. */
     @Option(names = "--worker", hidden = true)
     boolean worker;
@@ -158,12 +171,17 @@ final class BenchCommand implements Callable<Integer> {
         report.put("process_per_run", !inProcess);
         report.put("load_average_start", BenchProcess.loadAverage());
         ArrayNode runs = report.putArray("runs");
+        int maxThreads = threads.stream().mapToInt(Integer::intValue).max().orElseThrow();
         for (Path m : models) {
             for (int t : threads) {
                 spec.commandLine().getErr().printf("bench: %s, %d thread%s...%n", m.getFileName(), t,
                         t == 1 ? "" : "s");
-                runs.add(inProcess ? measure(m, t, "shared") : BenchProcess.runChild(workerArgs(m, t), m, t,
-                        spec.commandLine().getErr()));
+                ObjectNode run = inProcess ? measure(m, t, "shared") : BenchProcess.runChild(workerArgs(m, t), m, t,
+                        spec.commandLine().getErr());
+                if (t == maxThreads && !noCliSegment) {
+                    cliSegment(m, t, run);
+                }
+                runs.add(run);
             }
         }
         report.put("load_average_end", BenchProcess.loadAverage());
@@ -206,6 +224,48 @@ final class BenchCommand implements Callable<Integer> {
             writeFile(markdown, table);
         }
         return Main.EXIT_OK;
+    }
+
+    /**
+     * The peak RSS of the CLI's own {@code segment} process on the 500x375 picture (first run), added to
+     * {@code run} as {@code cli_segment_rss_mb} and {@code cli_segment}; once per model, at the largest
+     * thread count. Where it cannot run (no launcher, or not run from a jar) the reason is recorded and
+     * printed instead: the other figures stand without it.
+     */
+    private void cliSegment(Path model, int threads, ObjectNode run) throws IOException, InterruptedException {
+        PrintWriter err = spec.commandLine().getErr();
+        Path source = BenchProcess.codeSource();
+        Path launcher = cliLauncher != null ? cliLauncher : source == null ? null : BenchProcess.findLauncher(source);
+        Path jar = cliJar != null ? cliJar
+                : source != null && Files.isRegularFile(source) ? source : null;
+        String missing = launcher == null || !Files.isRegularFile(launcher)
+                ? "no launcher " + (launcher == null ? "bin/clearclip next to the jar" : launcher.toString())
+                        + " (give --cli-launcher)"
+                : jar == null || !Files.isRegularFile(jar) ? "not run from a jar (give --cli-jar)" : null;
+        if (missing != null) {
+            err.println("bench: warning: CLI segment peak RSS not measured: " + missing);
+            run.putObject("cli_segment").put("error", missing);
+            return;
+        }
+        err.printf("bench: %s, `clearclip segment` through %s...%n", model.getFileName(), launcher);
+        Path work = Files.createTempDirectory("clearclip-bench-");
+        try {
+            Path picture = work.resolve("picture-500x375.png");
+            ImageIO.write(syntheticPicture(SEGMENT_WIDTH, SEGMENT_HEIGHT).toBufferedImage(), "png", picture.toFile());
+            ObjectNode cli = BenchProcess.runCliSegment(launcher, jar, model, picture, threads, work);
+            run.put("cli_segment_rss_mb", cli.get("rss_mb").asDouble());
+            run.set("cli_segment", cli);
+        } finally {
+            deleteTree(work);
+        }
+    }
+
+    private static void deleteTree(Path dir) throws IOException {
+        try (var paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 
     /** The arguments of a child JVM measuring one model at one thread count. */

@@ -74,15 +74,130 @@ final class BenchProcess {
         return (ObjectNode) Json.MAPPER.readTree(last);
     }
 
+    // ---- the CLI's own process ----------------------------------------------------------------
+
+    /**
+     * Runs {@code clearclip segment} the way a user does: through the {@code bin/clearclip} launcher
+     * (so with the launcher's JVM options and environment, the one place they are written down), with
+     * {@code jar} as CLEARCLIP_JAR and this JVM's JDK, on {@code picture}, {@code --preset voc21} and an
+     * empty text cache (a first run: the 21 x 80 prompts are encoded in it). Returns the process's peak
+     * RSS (VmHWM, which it writes itself just before exiting: see {@link Main#PEAK_RSS_PROPERTY}), its
+     * wall time, JVM options and MALLOC_* environment.
+     */
+    static ObjectNode runCliSegment(Path launcher, Path jar, Path model, Path picture, int threads, Path work)
+            throws IOException, InterruptedException {
+        Path cache = Files.createDirectories(work.resolve("text-cache"));
+        Path out = work.resolve("out");
+        Path peakFile = work.resolve("peak-rss.txt");
+        Path log = work.resolve("segment.log");
+        List<String> cmd = List.of("sh", launcher.toString(), "segment", "-m", model.toString(), "--image",
+                picture.toString(), "--preset", "voc21", "--text-cache", cache.toString(), "--threads",
+                Integer.toString(threads), "-o", out.toString());
+        ProcessBuilder pb = new ProcessBuilder(cmd).redirectErrorStream(true).redirectOutput(log.toFile());
+        Map<String, String> env = pb.environment();
+        env.put("CLEARCLIP_JAR", jar.toString());
+        env.put("CLEARCLIP_JAVA_HOME", System.getProperty("java.home"));
+        // after any options the caller's environment gives the launcher, as a user's would be
+        String opts = env.getOrDefault("CLEARCLIP_JAVA_OPTS", "");
+        env.put("CLEARCLIP_JAVA_OPTS", (opts.isBlank() ? "" : opts + " ") + "-D" + Main.PEAK_RSS_PROPERTY + "="
+                + peakFile);
+        long t0 = System.nanoTime();
+        Process child = pb.start();
+        child.getOutputStream().close();
+        int code = child.waitFor();
+        double wall = (System.nanoTime() - t0) / 1e9;
+        if (code != 0 || !Files.isRegularFile(peakFile)) {
+            List<String> lines = Files.isRegularFile(log) ? Files.readAllLines(log) : List.of();
+            String tail = String.join("\n", lines.subList(Math.max(0, lines.size() - 5), lines.size()));
+            throw new IllegalStateException("clearclip segment through " + launcher + " "
+                    + (code != 0 ? "failed (exit code " + code + ")" : "wrote no peak RSS") + ": " + tail);
+        }
+        Map<String, String> facts = readFacts(peakFile);
+        ObjectNode r = Json.MAPPER.createObjectNode();
+        r.put("rss_mb", Math.round(Long.parseLong(facts.get("vm_hwm_kb")) / 1024.0 * 10) / 10.0);
+        r.put("wall_s", Math.round(wall * 1000) / 1000.0);
+        r.put("threads", threads);
+        r.put("launcher", launcher.toString());
+        r.put("jvm_args", facts.getOrDefault("jvm_args", ""));
+        r.put("malloc_env", facts.getOrDefault("malloc_env", ""));
+        return r;
+    }
+
+    /** What {@link Main#PEAK_RSS_PROPERTY} asks for: VmHWM and VmRSS in kB, JVM options, MALLOC_* variables. */
+    static void writePeakRss(Path file) {
+        StringBuilder sb = new StringBuilder();
+        sb.append("vm_hwm_kb=").append(statusKb("VmHWM")).append('\n');
+        sb.append("vm_rss_kb=").append(statusKb("VmRSS")).append('\n');
+        sb.append("jvm_args=").append(String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()))
+                .append('\n');
+        List<String> malloc = new ArrayList<>();
+        System.getenv().forEach((k, v) -> {
+            if (k.startsWith("MALLOC_")) {
+                malloc.add(k + "=" + v);
+            }
+        });
+        malloc.sort(null);
+        sb.append("malloc_env=").append(String.join(" ", malloc)).append('\n');
+        try {
+            Files.writeString(file, sb.toString(), StandardCharsets.UTF_8);
+        } catch (IOException e) {
+            System.err.println("clearclip: warning: cannot write " + file + ": " + e.getMessage());
+        }
+    }
+
+    static Map<String, String> readFacts(Path file) throws IOException {
+        Map<String, String> facts = new java.util.LinkedHashMap<>();
+        for (String line : Files.readAllLines(file, StandardCharsets.UTF_8)) {
+            int eq = line.indexOf('=');
+            if (eq > 0) {
+                facts.put(line.substring(0, eq), line.substring(eq + 1));
+            }
+        }
+        if (!facts.containsKey("vm_hwm_kb") || Long.parseLong(facts.get("vm_hwm_kb")) < 0) {
+            throw new IllegalStateException(file + ": no VmHWM (is this Linux?)");
+        }
+        return facts;
+    }
+
+    /**
+     * The launcher next to a clearclip jar or classes folder: PREFIX/bin/clearclip for an installed
+     * PREFIX/share/clearclip/clearclip.jar, bin/clearclip of the repository for java/cli/target/...;
+     * null when there is none.
+     */
+    static Path findLauncher(Path codeSource) {
+        Path dir = codeSource.toAbsolutePath().getParent();
+        for (int up = 0; up < 4 && dir != null; up++, dir = dir.getParent()) {
+            Path candidate = dir.resolve("bin").resolve("clearclip");
+            if (Files.isRegularFile(candidate)) {
+                return candidate;
+            }
+        }
+        return null;
+    }
+
+    /** Where this class was loaded from: the clearclip jar, or a classes folder in a build. */
+    static Path codeSource() {
+        try {
+            return Path.of(BenchProcess.class.getProtectionDomain().getCodeSource().getLocation().toURI());
+        } catch (java.net.URISyntaxException | RuntimeException e) {
+            return null;
+        }
+    }
+
     // ---- system facts -------------------------------------------------------------------------
 
     /** A line of /proc/self/status in MB (VmRSS: now, VmHWM: peak so far); -1 where there is no /proc. */
     static double residentMb(String key) {
+        long kb = statusKb(key);
+        return kb < 0 ? -1 : Math.round(kb / 1024.0 * 10) / 10.0;
+    }
+
+    /** A line of /proc/self/status in kB; -1 where there is no /proc. */
+    static long statusKb(String key) {
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
                 if (line.startsWith(key + ":")) {
-                    String kb = line.substring(key.length() + 1).trim().split("\\s+")[0];
-                    return Math.round(Long.parseLong(kb) / 1024.0 * 10) / 10.0;
+                    return Long.parseLong(line.substring(key.length() + 1).trim().split("\\s+")[0]);
                 }
             }
         } catch (IOException | RuntimeException e) {

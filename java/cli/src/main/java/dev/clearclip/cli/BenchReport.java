@@ -32,8 +32,9 @@ final class BenchReport {
         for (String[] row : ROWS) {
             sb.append(' ').append(row[1]).append(" |");
         }
-        sb.append(" 500x375 (img/s) | segmentation peak RSS (MB) | peak RSS (MB) |\n|---|---|---|");
-        sb.append("---|".repeat(ROWS.size() + 3)).append('\n');
+        sb.append(" 500x375 (img/s) | segmentation peak RSS (MB) | peak RSS (MB) | CLI segment peak RSS (MB) |\n"
+                + "|---|---|---|");
+        sb.append("---|".repeat(ROWS.size() + 4)).append('\n');
         for (JsonNode run : report.path("runs")) {
             sb.append("| ").append(run.path("name").asText()).append(" | ").append(run.path("file_type").asText())
                     .append(" | ").append(run.path("threads").asInt()).append(" |");
@@ -42,8 +43,10 @@ final class BenchReport {
                 sb.append(String.format(Locale.ROOT, " %s (%s) |", fmt(s.path("median").asDouble()),
                         fmt(s.path("min").asDouble())));
             }
-            sb.append(String.format(Locale.ROOT, " %.2f | %.0f | %.0f |%n", run.path("segment_images_per_s").asDouble(),
-                    run.path("rss_mb").path("peak_segment").asDouble(), run.path("rss_mb").path("peak").asDouble()));
+            sb.append(String.format(Locale.ROOT, " %.2f | %.0f | %.0f | %s |%n", run.path("segment_images_per_s").asDouble(),
+                    run.path("rss_mb").path("peak_segment").asDouble(), run.path("rss_mb").path("peak").asDouble(),
+                    run.has("cli_segment_rss_mb")
+                            ? String.format(Locale.ROOT, "%.0f", run.path("cli_segment_rss_mb").asDouble()) : "-"));
         }
         for (JsonNode run : report.path("runs")) {
             if (run.has("pamr_500x375_s")) {
@@ -61,9 +64,24 @@ final class BenchReport {
                 + "generated 500x375 picture with precomputed class embeddings. Prompts: 21 VOC classes x 80 "
                 + "templates through the text tower, no cache. Segmentation peak RSS: VmHWM after loading, the "
                 + "class embeddings and the segmentation runs (what `clearclip segment` does); peak RSS: after all "
-                + "rows. VmHWM of %s.%n",
+                + "rows. VmHWM of %s. CLI segment peak RSS: VmHWM of a whole `clearclip segment` process run "
+                + "through the launcher on the same picture with --preset voc21 and an empty text cache (first run), "
+                + "once per model at the largest thread count.%n",
                 shared ? "the one process that measured all rows so far (cumulative)"
                         : "the process that measured the row (one JVM per row)"));
+        for (JsonNode run : report.path("runs")) {
+            JsonNode cli = run.path("cli_segment");
+            if (cli.has("error")) {
+                sb.append(String.format(Locale.ROOT, "%nCLI segment of %s not measured: %s.%n",
+                        run.path("name").asText(), cli.path("error").asText()));
+            } else if (cli.has("rss_mb")) {
+                sb.append(String.format(Locale.ROOT, "%nCLI segment of %s: %.0f MB, %s s wall, %d threads; JVM options "
+                                + "%s%s.%n", run.path("name").asText(), cli.path("rss_mb").asDouble(),
+                        fmt(cli.path("wall_s").asDouble()), cli.path("threads").asInt(),
+                        cli.path("jvm_args").asText(), cli.path("malloc_env").asText().isEmpty() ? ""
+                                : "; " + cli.path("malloc_env").asText()));
+            }
+        }
         return sb.toString();
     }
 

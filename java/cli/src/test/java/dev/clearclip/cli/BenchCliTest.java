@@ -19,8 +19,11 @@ class BenchCliTest extends TinyModelCliTest {
         Path json = tmp.resolve("out/bench.json");
         Path md = tmp.resolve("out/bench.md");
         Path png = tmp.resolve("out/bench.png");
+        // the classes of this build, for the launcher (the shaded jar is made after the tests)
+        Path jar = pathingJar(tmp.resolve("classpath.jar"));
         Cli r = Cli.run("bench", "-m", model.toString(), "--thread-counts", "1", "--repeat", "1",
-                "--json", json.toString(), "--markdown", md.toString(), "--chart", png.toString());
+                "--json", json.toString(), "--markdown", md.toString(), "--chart", png.toString(),
+                "--cli-jar", jar.toString());
         assertThat(r.exit()).as(r.err()).isZero();
 
         JsonNode report = Json.MAPPER.readTree(json.toFile());
@@ -29,17 +32,79 @@ class BenchCliTest extends TinyModelCliTest {
         JsonNode run = report.get("runs").get(0);
         assertCompleteRun(run, 1);
         assertThat(run.get("process").asText()).isEqualTo("child");
+        // the CLI's own segment process, started by the repository's launcher with its JVM options
+        JsonNode cli = run.get("cli_segment");
+        assertThat(cli.has("error")).as(cli.toString()).isFalse();
+        assertThat(cli.get("launcher").asText()).endsWith("bin/clearclip");
+        assertThat(cli.get("jvm_args").asText()).contains(launcherJvmOptions())
+                .contains("-D" + Main.PEAK_RSS_PROPERTY + "=");
+        // the launcher's malloc setting (or the caller's own value, which it keeps) reached the process
+        assertThat(cli.get("malloc_env").asText()).contains("MALLOC_MMAP_THRESHOLD_=");
+        assertThat(run.get("cli_segment_rss_mb").asDouble()).isEqualTo(cli.get("rss_mb").asDouble())
+                .isPositive();
+        assertThat(cli.get("wall_s").asDouble()).isPositive();
 
         String table = Files.readString(md);
         assertThat(table).isEqualTo(r.out());
         for (String[] row : BenchCommand.ROWS) {
             assertThat(table).contains(row[1]);
         }
-        assertThat(table.lines().filter(l -> l.startsWith("| hf-tiny.gguf | f32 | 1 |"))).hasSize(1);
+        assertThat(table.lines().filter(l -> l.startsWith("| hf-tiny.gguf | f32 | 1 |")
+                && l.endsWith(String.format(java.util.Locale.ROOT, " %.0f |", cli.get("rss_mb").asDouble()))))
+                .hasSize(1);
+        assertThat(table).contains("CLI segment peak RSS (MB)");
 
         BufferedImage chart = ImageIO.read(png.toFile());
         assertThat(chart.getWidth()).isGreaterThan(200);
         assertThat(chart.getHeight()).isGreaterThan(100);
+    }
+
+    @Test
+    void missingLauncherIsReportedAndTheOtherFiguresStand() throws IOException {
+        Path json = tmp.resolve("bench.json");
+        Path launcher = tmp.resolve("no-such/bin/clearclip");
+        Cli r = Cli.run("bench", "-m", model.toString(), "--thread-counts", "1", "--repeat", "1", "--in-process",
+                "--cli-launcher", launcher.toString(), "--json", json.toString());
+        assertThat(r.exit()).as(r.err()).isZero();
+        JsonNode run = Json.MAPPER.readTree(json.toFile()).get("runs").get(0);
+        assertCompleteRun(run, 1);
+        assertThat(run.has("cli_segment_rss_mb")).isFalse();
+        assertThat(run.get("cli_segment").get("error").asText()).contains(launcher.toString());
+        assertThat(r.err()).contains("CLI segment peak RSS not measured", launcher.toString());
+        assertThat(r.out()).contains("CLI segment of hf-tiny.gguf not measured");
+    }
+
+    @Test
+    void peakRssFileHoldsThisProcesssHighWaterMark() throws IOException {
+        Path file = tmp.resolve("peak.txt");
+        BenchProcess.writePeakRss(file);
+        long after = statusKb("VmHWM");
+        var facts = BenchProcess.readFacts(file);
+        long written = Long.parseLong(facts.get("vm_hwm_kb"));
+        // the kernel's high-water mark only grows: between the write and the reading here it cannot fall
+        assertThat(written).isPositive().isLessThanOrEqualTo(after);
+        assertThat(Long.parseLong(facts.get("vm_rss_kb"))).isPositive().isLessThanOrEqualTo(written);
+        assertThat(facts.get("jvm_args")).isEqualTo(String.join(" ",
+                java.lang.management.ManagementFactory.getRuntimeMXBean().getInputArguments()));
+    }
+
+    @Test
+    void launcherIsFoundForAnInstallationAndForABuild() throws IOException {
+        Path prefix = tmp.resolve("prefix");
+        Path installed = Files.createDirectories(prefix.resolve("share/clearclip")).resolve("clearclip.jar");
+        Files.createDirectories(prefix.resolve("bin"));
+        Files.writeString(prefix.resolve("bin/clearclip"), "#!/bin/sh\n");
+        Files.writeString(installed, "");
+        assertThat(BenchProcess.findLauncher(installed)).isEqualTo(prefix.resolve("bin/clearclip").toAbsolutePath());
+        Path repo = tmp.resolve("repo");
+        Files.createDirectories(repo.resolve("java/cli/target/classes"));
+        Files.createDirectories(repo.resolve("bin"));
+        Files.writeString(repo.resolve("bin/clearclip"), "#!/bin/sh\n");
+        assertThat(BenchProcess.findLauncher(repo.resolve("java/cli/target/clearclip.jar")))
+                .isEqualTo(repo.resolve("bin/clearclip").toAbsolutePath());
+        assertThat(BenchProcess.findLauncher(repo.resolve("java/cli/target/classes")))
+                .isEqualTo(repo.resolve("bin/clearclip").toAbsolutePath());
+        assertThat(BenchProcess.findLauncher(tmp.resolve("elsewhere/x.jar"))).isNull();
     }
 
     @Test
@@ -94,6 +159,40 @@ class BenchCliTest extends TinyModelCliTest {
         Cli missing = Cli.run("bench", "-m", tmp.resolve("missing.gguf").toString());
         assertThat(missing.exit()).isEqualTo(Main.EXIT_RUNTIME);
         assertThat(missing.err()).contains("missing.gguf");
+    }
+
+    /** A jar whose manifest runs Main on this test's class path (directories and jars), for the launcher. */
+    static Path pathingJar(Path jar) throws IOException {
+        java.util.jar.Manifest manifest = new java.util.jar.Manifest();
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MANIFEST_VERSION, "1.0");
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.MAIN_CLASS, Main.class.getName());
+        StringBuilder cp = new StringBuilder();
+        for (String entry : System.getProperty("java.class.path").split(java.io.File.pathSeparator)) {
+            cp.append(Path.of(entry).toAbsolutePath().toUri()).append(' ');
+        }
+        manifest.getMainAttributes().put(java.util.jar.Attributes.Name.CLASS_PATH, cp.toString().trim());
+        try (var out = new java.util.jar.JarOutputStream(Files.newOutputStream(jar), manifest)) {
+            out.flush();
+        }
+        return jar;
+    }
+
+    /** The JVM options the repository's launcher gives every run (its `exec` line), which the CLI child must have. */
+    private static java.util.List<String> launcherJvmOptions() throws IOException {
+        Path launcher = BenchProcess.findLauncher(BenchProcess.codeSource());
+        assertThat(launcher).isNotNull();
+        java.util.List<String> options = new java.util.ArrayList<>();
+        java.util.regex.Matcher m = java.util.regex.Pattern.compile("^\\s+(-[-A-Za-z][^\\s\\\\$]*)\\s*\\\\$",
+                java.util.regex.Pattern.MULTILINE).matcher(Files.readString(launcher));
+        while (m.find()) {
+            options.add(m.group(1));
+        }
+        assertThat(options).as("options in " + launcher).isNotEmpty();
+        return options;
+    }
+
+    private static long statusKb(String key) {
+        return BenchProcess.statusKb(key);
     }
 
     private static void assertCompleteRun(JsonNode run, int threads) {
