@@ -84,6 +84,8 @@ check old-java-home env JAVA_HOME=/nonexistent clearclip tokenize -m model.gguf 
 # no JDK at all: one clear line and exit 1
 check no-jdk t_no_jdk
 check bench-cli-rss t_bench_cli_rss
+# a collector chosen in CLEARCLIP_JAVA_OPTS replaces the launcher's Serial (the JVM refuses two)
+check other-gc env CLEARCLIP_JAVA_OPTS="-Xmx1g -XX:+UseG1GC" clearclip info model.gguf
 # usage errors keep exit code 2 through the launcher
 check usage-exit t_usage_exit
 
