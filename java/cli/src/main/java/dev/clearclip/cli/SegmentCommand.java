@@ -120,61 +120,48 @@ final class SegmentCommand extends ModelCommand {
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
         Map<Path, Path> stems = outputStems(inputs, outputDir);
-        List<String> summaries = new ArrayList<>();
-
-        int failures = 0;
-        int done = 0;
+        Tally tally = new Tally(out, err);
         // Ctrl-C interrupts this thread, which stops the engine within one window
         StopOnSignal stop = new StopOnSignal();
         // closed last: on a signal the JVM exits as soon as the hook returns, so after the message below
         try (stop) {
-            // Pictures are decoded one ahead on a background thread: the first while the class embeddings
-            // are computed, each next one while the engine works on the one before.
-            try (ClipModel m = openModel(); ReadAhead<Path, Decoded> pictures = new ReadAhead<>(inputs, this::decode)) {
+            // Pictures are decoded one ahead on a background thread (the first while the class embeddings
+            // are computed, each next one while the engine works on the one before), and each picture's
+            // files are written on another while the engine works on the next.
+            try (ClipModel m = openModel(); ReadAhead<Path, Decoded> pictures = new ReadAhead<>(inputs, this::decode);
+                 WriteBehind<Outcome> writes = new WriteBehind<>()) {
                 ClassEmbeddings embeddings = m.classEmbeddings(classes);
                 List<String> overlong = m.overlongNames(classes, embeddings.templates());
-                ProgressBar bar = inputs.size() > 1 ? new ProgressBar(err, "segmenting", inputs.size(), false) : null;
+                tally.bar = inputs.size() > 1 ? new ProgressBar(err, "segmenting", inputs.size(), false) : null;
                 for (Path input : inputs) {
                     try {
                         // one picture: its sliding windows are the progress
-                        WindowProgress windows = bar == null ? new WindowProgress(err, input) : null;
-                        Outcome o = segmentOne(m, embeddings, options, pictures.next(), stems.get(input), windows,
-                                overlong, err, bar != null);
-                        if (bar == null) {
-                            out.println("wrote " + o.json());
-                        }
-                        summaries.add(o.summary());
+                        WindowProgress windows = tally.bar == null ? new WindowProgress(err, input) : null;
+                        Computed c = computeOne(m, embeddings, options, pictures.next(), windows, err, tally.bar != null);
+                        writes.submit(() -> writeOne(m, embeddings, c, stems.get(input), overlong), tally::written,
+                                tally::failed);
                     } catch (AbortedException e) {
                         throw e;
                     } catch (RuntimeException e) {
-                        failures++;
-                        if (bar != null) {
-                            err.println();
-                        }
-                        err.println("clearclip: error: " + ErrorHandler.message(e));
-                        if (main.verbose) {
-                            e.printStackTrace(err);
-                        }
-                    }
-                    done++;
-                    if (bar != null) {
-                        bar.update(done);
+                        tally.failed(e);
                     }
                 }
-                if (bar != null) {
-                    bar.finish(done);
+                writes.drain();
+                if (tally.bar != null) {
+                    tally.bar.finish(tally.done);
                 }
                 // after the pictures, and only when some were written: a run that fails prints its one
                 // error line and nothing else (BadModelCliTest), and the warning is not lost above a bar
-                if (!overlong.isEmpty() && done - failures > 0) {
+                if (!overlong.isEmpty() && tally.done - tally.failures > 0) {
                     err.println("clearclip: warning: " + overlong.size() + " class name(s) too long for the model's "
                             + m.info().contextLength() + "-token prompts, cut (names differing only past the cut get "
                             + "the same embedding; listed as 'overlong_names' in the JSON): "
                             + String.join("; ", overlong));
                 }
-                summaries.forEach(out::println);
-                if (bar != null) {
-                    out.printf("segmented %d of %d pictures into %s%n", inputs.size() - failures, inputs.size(), outputDir);
+                tally.summaries.forEach(out::println);
+                if (tally.bar != null) {
+                    out.printf("segmented %d of %d pictures into %s%n", inputs.size() - tally.failures, inputs.size(),
+                            outputDir);
                 }
             } catch (AbortedException e) {
                 // handled by stopping: the flag must not outlive the command (in-process callers go on)
@@ -182,14 +169,15 @@ final class SegmentCommand extends ModelCommand {
                 err.println();
                 err.println("clearclip: stopped" + (stop.signalled() ? " by a signal (Ctrl-C)" : "") + ": "
                         + ErrorHandler.message(e));
-                if (done > 0) {
-                    err.printf("clearclip: %d of %d pictures were written to %s before%n", done - failures, inputs.size(),
-                            outputDir);
+                // closing WriteBehind finished the write in progress, so the count below holds
+                if (tally.done > 0) {
+                    err.printf("clearclip: %d of %d pictures were written to %s before%n", tally.done - tally.failures,
+                            inputs.size(), outputDir);
                 }
                 return Main.EXIT_RUNTIME;
             }
         }
-        return failures == 0 ? Main.EXIT_OK : Main.EXIT_RUNTIME;
+        return tally.failures == 0 ? Main.EXIT_OK : Main.EXIT_RUNTIME;
     }
 
     /**
@@ -260,6 +248,48 @@ final class SegmentCommand extends ModelCommand {
     record Outcome(Path json, String summary) {
     }
 
+    /** The run's counts and console lines; called on the command's thread only. */
+    private final class Tally {
+        final PrintWriter out;
+        final PrintWriter err;
+        final List<String> summaries = new ArrayList<>();
+        ProgressBar bar;
+        int done;
+        int failures;
+
+        Tally(PrintWriter out, PrintWriter err) {
+            this.out = out;
+            this.err = err;
+        }
+
+        void written(Outcome o) {
+            if (bar == null) {
+                out.println("wrote " + o.json());
+            }
+            summaries.add(o.summary());
+            next();
+        }
+
+        void failed(RuntimeException e) {
+            failures++;
+            if (bar != null) {
+                err.println();
+            }
+            err.println("clearclip: error: " + ErrorHandler.message(e));
+            if (main.verbose) {
+                e.printStackTrace(err);
+            }
+            next();
+        }
+
+        private void next() {
+            done++;
+            if (bar != null) {
+                bar.update(done);
+            }
+        }
+    }
+
     /** A picture as read from its file, with its displayed size and the seconds reading it took. */
     private record Decoded(Path input, int[] size, RgbImage picture, double seconds) {
     }
@@ -271,9 +301,14 @@ final class SegmentCommand extends ModelCommand {
         return new Decoded(input, size, picture, (System.nanoTime() - t0) / 1e9);
     }
 
-    private Outcome segmentOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Decoded decoded,
-                               Path stem, SegmentProgressListener progress, List<String> overlong, PrintWriter err,
-                               boolean barShown) throws java.io.IOException {
+    /** A picture's segmentation, ready to be written. */
+    private record Computed(Decoded decoded, SegmentOptions used, SegmentationResult computed,
+                            SegmentationResult result, double seconds) {
+    }
+
+    /** Segments one picture on this thread (Ctrl-C stops it) and prints its warnings. */
+    private Computed computeOne(ClipModel m, ClassEmbeddings embeddings, SegmentOptions options, Decoded decoded,
+                                SegmentProgressListener progress, PrintWriter err, boolean barShown) {
         long t0 = System.nanoTime();
         Path input = decoded.input();
         int[] size = decoded.size();
@@ -295,13 +330,22 @@ final class SegmentCommand extends ModelCommand {
                     + picture.height() + ": short side " + used.shortSide() + " instead of " + options.shortSide()
                     + " so that the long side stays within the engine's " + Images.ENGINE_MAX_SIDE + " px");
         }
+        return new Computed(decoded, used, computed, result, seconds);
+    }
 
+    /** Writes one picture's label PNG, overlay and JSON (on the write-behind thread). */
+    private Outcome writeOne(ClipModel m, ClassEmbeddings embeddings, Computed c, Path stem, List<String> overlong)
+            throws java.io.IOException {
+        Path input = c.decoded().input();
+        SegmentationResult computed = c.computed(), result = c.result();
+        SegmentOptions used = c.used();
+        boolean reduced = computed != result;
         Files.createDirectories(stem.getParent());
         Path labels = Path.of(stem + ".labels.png");
         Path overlay = Path.of(stem + ".overlay.png");
         Path json = Path.of(stem + ".json");
         LabelImages.writeLabels(result, labels);
-        LabelImages.writeOverlay(picture, computed, overlay);
+        LabelImages.writeOverlay(c.decoded().picture(), computed, overlay);
 
         ObjectNode root = Json.MAPPER.createObjectNode();
         root.put("image", input.toString());
@@ -323,7 +367,7 @@ final class SegmentCommand extends ModelCommand {
             overlong.forEach(a::add);
         }
         SegmentationJson.putClasses(root, result, embeddings.classes());
-        root.put("seconds", Math.round(seconds * 1000) / 1000.0);
+        root.put("seconds", Math.round(c.seconds() * 1000) / 1000.0);
         Json.MAPPER.writeValue(json.toFile(), root);
         return new Outcome(json, summary(input, result));
     }
