@@ -197,7 +197,7 @@ static int64_t cc_padded_keys(int64_t nk) {
 
 /* The custom operation: dst [W, n_q, B]; srcs q [W, n_q, B], k, v [W, n_k, B] (rows contiguous,
  * any row and batch stride), a scratch row per thread and optionally an additive mask
- * [n_k, n_q, 1|B, 1|B] shared by the heads; userdata is the head count. Tasks (sequence, head,
+ * [n_k, n_q, 1, 1|B] shared by the heads; userdata is the head count. Tasks (sequence, head,
  * block of CC_TASK_ROWS queries) are split into equal contiguous ranges per thread, so that each
  * thread packs K^T once per sequence and head it visits. */
 static void cc_attention_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
@@ -214,12 +214,8 @@ static void cc_attention_op(struct ggml_tensor * dst, int ith, int nth, void * u
     const size_t qs = q->nb[1] / sizeof(float), ks = k->nb[1] / sizeof(float);
     const size_t vs = v->nb[1] / sizeof(float), os = dst->nb[1] / sizeof(float);
     const size_t ms = mask ? mask->nb[1] / sizeof(float) : 0;
-    /* the mask's sequence index runs along whichever of its dims 2 and 3 is B long; a mask
-     * without one is shared by all sequences */
-    const size_t mb = !mask || batch == 1   ? 0
-                      : mask->ne[3] == batch ? mask->nb[3]
-                      : mask->ne[2] == batch ? mask->nb[2]
-                                             : 0;
+    /* a mask [n_k, n_q, 1, B] has one plane per sequence, [n_k, n_q, 1, 1] one for all */
+    const size_t mb = mask && mask->ne[3] > 1 ? mask->nb[3] : 0;
     float * kt = (float *) ((char *) scratch->data + (size_t) ith * scratch->nb[1]);
     float * s  = kt + (size_t) hd * nk_pad;
     int64_t packed = -1;

@@ -159,23 +159,21 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     if (set_abort) {
         set_abort(ctx->backend, cc_backend_abort, ctx);
     }
+    ctx->backend_is_cpu = ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU;
     if (model->hp.has_vision) {
         const int hd = model->hp.vision.width / model->hp.vision.heads;
-        ctx->vision_attn = ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU &&
-                                   cc_fused_attention_available(hd) ? CC_ATTN_FUSED
-                           : cc_backend_flash_attn(ctx->backend, &model->hp) ? CC_ATTN_FLASH
-                                                                               : CC_ATTN_PLAIN;
+        ctx->vision_attn = ctx->backend_is_cpu && cc_fused_attention_available(hd) ? CC_ATTN_FUSED
+                           : cc_backend_flash_attn(ctx->backend, &model->hp)      ? CC_ATTN_FLASH
+                                                                                  : CC_ATTN_PLAIN;
     }
     if (model->hp.has_text) {
         const int hd = model->hp.text.width / model->hp.text.heads;
-        ctx->text_attn = ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU &&
-                                 cc_fused_attention_available(hd) ? CC_ATTN_FUSED
-                                                                  : CC_ATTN_PLAIN;
+        ctx->text_attn = ctx->backend_is_cpu && cc_fused_attention_available(hd) ? CC_ATTN_FUSED
+                                                                                : CC_ATTN_PLAIN;
     }
 
     /* The CPU backend computes straight from the model's host weights (the file mapping); any
      * other device gets its own copy in its memory, so the model itself stays read-only. */
-    ctx->backend_is_cpu = ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU;
     if (ctx->backend_is_cpu) {
         ctx->w = &model->weights;
     } else {
