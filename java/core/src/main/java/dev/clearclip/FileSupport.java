@@ -9,12 +9,14 @@ import java.nio.file.Path;
 import java.nio.file.StandardCopyOption;
 import java.security.MessageDigest;
 import java.security.NoSuchAlgorithmException;
+import java.util.Comparator;
 import java.util.HexFormat;
+import java.util.stream.Stream;
 
 /**
- * The one home of two file chores the library and the CLI share: the SHA-256 of a file's content
- * and writing a file so that readers see either the old content or the whole new one, never a
- * part (write a temporary file beside it, then rename it over the target).
+ * The one home of the file chores the library and the CLI share: the SHA-256 of a file's content,
+ * writing a file so that readers see either the old content or the whole new one, never a part
+ * (write a temporary file beside it, then rename it over the target), and deleting a folder tree.
  */
 public final class FileSupport {
     private FileSupport() {
@@ -82,5 +84,17 @@ public final class FileSupport {
     /** {@link #writeAtomically(Path, Content)} of a UTF-8 text. */
     public static void writeAtomically(Path target, String text) throws IOException {
         writeAtomically(target, text.getBytes(StandardCharsets.UTF_8));
+    }
+
+    /** Deletes {@code dir} and everything below it, deepest first; nothing to do when it does not exist. */
+    public static void deleteTree(Path dir) throws IOException {
+        if (!Files.exists(dir)) {
+            return;
+        }
+        try (Stream<Path> paths = Files.walk(dir)) {
+            for (Path p : paths.sorted(Comparator.reverseOrder()).toList()) {
+                Files.deleteIfExists(p);
+            }
+        }
     }
 }

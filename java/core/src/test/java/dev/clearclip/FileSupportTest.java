@@ -55,4 +55,18 @@ class FileSupportTest {
             assertThat(files).containsExactly(target);
         }
     }
+
+    @Test
+    void deleteTreeRemovesAFolderWithEverythingBelowItAndIgnoresOneThatIsNotThere() throws IOException {
+        Path root = dir.resolve("tree");
+        Files.createDirectories(root.resolve("a/b/c"));
+        Files.writeString(root.resolve("top.txt"), "x");
+        Files.writeString(root.resolve("a/b/c/deep.txt"), "y");
+        Files.writeString(dir.resolve("beside.txt"), "kept");
+        FileSupport.deleteTree(root);
+        assertThat(root).doesNotExist();
+        assertThat(dir.resolve("beside.txt")).hasContent("kept");
+        FileSupport.deleteTree(root);
+        assertThat(root).doesNotExist();
+    }
 }

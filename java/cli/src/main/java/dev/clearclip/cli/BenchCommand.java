@@ -8,6 +8,7 @@ import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
 import dev.clearclip.CpuBackend;
+import dev.clearclip.FileSupport;
 import dev.clearclip.ModelOptions;
 import dev.clearclip.Method;
 import dev.clearclip.Preset;
@@ -256,15 +257,7 @@ final class BenchCommand implements Callable<Integer> {
             run.put("cli_segment_rss_mb", cli.get("rss_mb").asDouble());
             run.set("cli_segment", cli);
         } finally {
-            deleteTree(work);
-        }
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        try (var paths = Files.walk(dir)) {
-            for (Path p : paths.sorted(java.util.Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
+            FileSupport.deleteTree(work);
         }
     }
 

@@ -1,6 +1,7 @@
 package dev.clearclip.cli;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.clearclip.FileSupport;
 import dev.clearclip.gguf.GgmlType;
 import dev.clearclip.gguf.convert.ClipConverter;
 import java.io.IOException;
@@ -8,14 +9,12 @@ import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Comparator;
 import java.util.Iterator;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
-import java.util.stream.Stream;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -116,7 +115,7 @@ final class PullCommand implements Callable<Integer> {
             Files.createDirectories(store.dir());
             converter.write(target, ConvertCommand.listener(err, "converting", main.verbose));
             if (!keepDownload) {
-                deleteTree(downloadDir);
+                FileSupport.deleteTree(downloadDir);
             }
         }
         if (!noDefault) {
@@ -209,16 +208,5 @@ final class PullCommand implements Callable<Integer> {
             throw new IOException(index + ": weight_map lists no files");
         }
         return new ArrayList<>(files);
-    }
-
-    private static void deleteTree(Path dir) throws IOException {
-        if (!Files.exists(dir)) {
-            return;
-        }
-        try (Stream<Path> s = Files.walk(dir)) {
-            for (Path p : s.sorted(Comparator.reverseOrder()).toList()) {
-                Files.deleteIfExists(p);
-            }
-        }
     }
 }
