@@ -3,8 +3,6 @@ package dev.clearclip;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
-import com.fasterxml.jackson.databind.JsonNode;
-import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clearclip.gguf.GgmlType;
 import dev.clearclip.gguf.ProgressListener;
 import dev.clearclip.gguf.convert.ClipConverter;
@@ -56,19 +54,6 @@ class ClipCppInteropTest {
         converted.close();
     }
 
-    static void assertTokenizerMatchesOpenClip(ClipModel model) throws IOException {
-        JsonNode corpus = new ObjectMapper().readTree(Fixtures.file("tokenizer/corpus.json").toFile());
-        assertThat(corpus.size()).isGreaterThan(20);
-        for (JsonNode item : corpus) {
-            String text = item.get("text").asText();
-            int[] expected = new int[item.get("ids").size()];
-            for (int i = 0; i < expected.length; i++) {
-                expected[i] = item.get("ids").get(i).asInt();
-            }
-            assertThat(model.tokenize(text)).as("ids of \"%s\"", text).containsExactly(expected);
-        }
-    }
-
     /** A picture with edges and colour regions, so that dense features and labels vary across it. */
     static RgbImage picture(int w, int h) {
         byte[] rgb = new byte[w * h * 3];
@@ -114,7 +99,7 @@ class ClipCppInteropTest {
 
     @Test
     void rebuiltMergesGiveOpenClipsIdsOnTheWholeCorpus() throws IOException {
-        assertTokenizerMatchesOpenClip(converted);
+        TestFixtures.assertTokenizerMatchesOpenClip(converted);
     }
 
     /** The engine loads clip.cpp's file itself: projection from the matrix, merges rebuilt, fc1/fc2 by shape. */
@@ -122,7 +107,7 @@ class ClipCppInteropTest {
     void clipCppFileLoadsAsItIs() throws IOException {
         try (ClipModel direct = ClipModel.load(clipCpp, ModelOptions.builder().noTextCache().build())) {
             assertThat(direct.info().projectionDim()).isEqualTo(64);
-            assertTokenizerMatchesOpenClip(direct);
+            TestFixtures.assertTokenizerMatchesOpenClip(direct);
             assertSameOutputs("clip.cpp file loaded directly", direct, ours);
         }
     }

@@ -1,5 +1,9 @@
 package dev.clearclip;
 
+import static org.assertj.core.api.Assertions.assertThat;
+
+import com.fasterxml.jackson.databind.JsonNode;
+import com.fasterxml.jackson.databind.ObjectMapper;
 import dev.clearclip.gguf.ProgressListener;
 import dev.clearclip.gguf.convert.ClipConverter;
 import dev.clearclip.gguf.testing.Fixtures;
@@ -27,6 +31,20 @@ final class TestFixtures {
             ClipConverter.detect(hfTiny()).write(out, ProgressListener.NONE);
         }
         return out;
+    }
+
+    /** Asserts that the model gives open_clip's token ids for every text of the tokenizer corpus. */
+    static void assertTokenizerMatchesOpenClip(ClipModel model) throws IOException {
+        JsonNode corpus = new ObjectMapper().readTree(Fixtures.file("tokenizer/corpus.json").toFile());
+        assertThat(corpus.size()).isGreaterThan(20);
+        for (JsonNode item : corpus) {
+            String text = item.get("text").asText();
+            int[] expected = new int[item.get("ids").size()];
+            for (int i = 0; i < expected.length; i++) {
+                expected[i] = item.get("ids").get(i).asInt();
+            }
+            assertThat(model.tokenize(text)).as("ids of \"%s\"", text).containsExactly(expected);
+        }
     }
 
     /**
