@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.clearclip.FileSupport;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.testing.ClipCppGguf;
 import dev.clearclip.gguf.testing.Fixtures;
@@ -15,8 +16,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.LinkedHashMap;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -89,14 +88,6 @@ class PullRepositoriesTest {
         System.clearProperty("clearclip.cache.dir");
     }
 
-    private static String sha256(byte[] data) {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IllegalStateException(e);
-        }
-    }
-
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             String path = ex.getRequestURI().getPath();
@@ -117,7 +108,7 @@ class PullRepositoriesTest {
                     String file = path.substring(prefix.length());
                     byte[] data = repo.getValue().get(file);
                     if (file.endsWith(".gguf") || file.endsWith(".safetensors") || file.endsWith(".bin")) {
-                        String sha = sha256(data);
+                        String sha = FileSupport.sha256Hex(data);
                         cdn.put(sha, data);
                         ex.getResponseHeaders().add("Location", "/cdn/" + sha);
                         ex.getResponseHeaders().add("X-Linked-Etag", "\"" + sha + "\"");

@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
+import dev.clearclip.FileSupport;
 import dev.clearclip.gguf.GgufFile;
 import java.io.IOException;
 import java.io.OutputStream;
@@ -12,8 +13,6 @@ import java.net.InetSocketAddress;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
-import java.security.MessageDigest;
-import java.util.HexFormat;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.ConcurrentHashMap;
@@ -63,14 +62,6 @@ class PullTest {
         System.clearProperty("clearclip.cache.dir");
     }
 
-    private static String sha256(byte[] data) throws IOException {
-        try {
-            return HexFormat.of().formatHex(MessageDigest.getInstance("SHA-256").digest(data));
-        } catch (java.security.NoSuchAlgorithmException e) {
-            throw new IOException(e);
-        }
-    }
-
     private void handle(HttpExchange ex) throws IOException {
         try (ex) {
             String path = ex.getRequestURI().getPath();
@@ -86,8 +77,8 @@ class PullTest {
             String file = path.substring(prefix.length());
             byte[] data = files.get(file);
             if (file.endsWith(".safetensors")) {
-                ex.getResponseHeaders().add("Location", "/cdn/" + sha256(data));
-                ex.getResponseHeaders().add("X-Linked-Etag", "\"" + (announcedSha != null ? announcedSha : sha256(data)) + "\"");
+                ex.getResponseHeaders().add("Location", "/cdn/" + FileSupport.sha256Hex(data));
+                ex.getResponseHeaders().add("X-Linked-Etag", "\"" + (announcedSha != null ? announcedSha : FileSupport.sha256Hex(data)) + "\"");
                 ex.getResponseHeaders().add("X-Linked-Size", Long.toString(data.length));
                 ex.sendResponseHeaders(302, -1);
                 return;
