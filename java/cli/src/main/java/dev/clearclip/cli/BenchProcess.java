@@ -126,8 +126,10 @@ final class BenchProcess {
     /** What {@link Main#PEAK_RSS_PROPERTY} asks for: VmHWM and VmRSS in kB, JVM options, MALLOC_* variables. */
     static void writePeakRss(Path file) {
         StringBuilder sb = new StringBuilder();
-        sb.append("vm_hwm_kb=").append(statusKb("VmHWM")).append('\n');
-        sb.append("vm_rss_kb=").append(statusKb("VmRSS")).append('\n');
+        // both from one reading: the kernel's counters are approximate, and only one reading promises VmRSS <= VmHWM
+        Map<String, Long> status = statusKb();
+        sb.append("vm_hwm_kb=").append(status.getOrDefault("VmHWM", -1L)).append('\n');
+        sb.append("vm_rss_kb=").append(status.getOrDefault("VmRSS", -1L)).append('\n');
         sb.append("jvm_args=").append(String.join(" ", ManagementFactory.getRuntimeMXBean().getInputArguments()))
                 .append('\n');
         List<String> malloc = new ArrayList<>();
@@ -194,16 +196,23 @@ final class BenchProcess {
 
     /** A line of /proc/self/status in kB; -1 where there is no /proc. */
     static long statusKb(String key) {
+        return statusKb().getOrDefault(key, -1L);
+    }
+
+    /** The kB lines of one reading of /proc/self/status (VmRSS, VmHWM, ...); empty where there is no /proc. */
+    static Map<String, Long> statusKb() {
+        Map<String, Long> kb = new java.util.HashMap<>();
         try {
             for (String line : Files.readAllLines(Path.of("/proc/self/status"))) {
-                if (line.startsWith(key + ":")) {
-                    return Long.parseLong(line.substring(key.length() + 1).trim().split("\\s+")[0]);
+                int colon = line.indexOf(':');
+                if (colon > 0 && line.endsWith(" kB")) {
+                    kb.put(line.substring(0, colon), Long.parseLong(line.substring(colon + 1, line.length() - 3).trim()));
                 }
             }
         } catch (IOException | RuntimeException e) {
             // not Linux
         }
-        return -1;
+        return kb;
     }
 
     static String loadAverage() {
