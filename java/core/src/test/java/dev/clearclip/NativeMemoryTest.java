@@ -182,7 +182,20 @@ class NativeMemoryTest {
         } finally {
             open.forEach(ClipModel::close);
         }
-        assertThat(settledInUse() - before).isLessThan(TOLERANCE_BYTES);
+        assertThat(settledInUseWithin(before + TOLERANCE_BYTES) - before).isLessThan(TOLERANCE_BYTES);
+    }
+
+    /**
+     * The lowest floor seen until it falls under {@code bound}, for at most 10 s. A compilation can hold
+     * its arena for longer than one {@link #settledInUse()} window (a CI run saw 5.7 MB over the bound
+     * right after the close); memory that was not given back stays above the bound however long we wait.
+     */
+    static long settledInUseWithin(long bound) throws InterruptedException {
+        long lowest = Long.MAX_VALUE;
+        for (int i = 0; i < 100 && lowest >= bound; i++) {
+            lowest = Math.min(lowest, settledInUse());
+        }
+        return lowest;
     }
 
     @Test
