@@ -22,6 +22,11 @@ import io.javalin.Javalin;
 import io.javalin.config.SizeUnit;
 import io.javalin.http.Context;
 import io.javalin.http.UploadedFile;
+import jakarta.servlet.DispatcherType;
+import jakarta.servlet.FilterChain;
+import jakarta.servlet.ServletException;
+import jakarta.servlet.ServletRequest;
+import jakarta.servlet.ServletResponse;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
@@ -36,6 +41,7 @@ import java.time.Duration;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Comparator;
+import java.util.EnumSet;
 import java.util.LinkedHashMap;
 import java.util.List;
 import java.util.Locale;
@@ -44,6 +50,7 @@ import java.util.concurrent.Semaphore;
 import java.util.concurrent.atomic.AtomicInteger;
 import java.util.stream.Stream;
 import javax.imageio.ImageIO;
+import org.eclipse.jetty.servlet.FilterHolder;
 
 /**
  * The HTTP API and web page of {@code clearclip serve}: one loaded {@link ClipModel} behind Javalin (Jetty).
@@ -117,7 +124,10 @@ final class ClearClipServer implements AutoCloseable {
             c.jetty.multipartConfig.maxInMemoryFileSize(1, SizeUnit.MB);
             // Jetty's own cap on form fields (200 kB) would refuse a long 'classes' field with a generic
             // message; the upload limit bounds the body, and RequestReader.classes() gives the specific limit.
-            c.jetty.modifyServletContextHandler(h -> h.setMaxFormContentSize((int) Math.min(Integer.MAX_VALUE, max)));
+            c.jetty.modifyServletContextHandler(h -> {
+                h.setMaxFormContentSize((int) Math.min(Integer.MAX_VALUE, max));
+                h.addFilter(new FilterHolder(this::countUntilSent), "/*", EnumSet.of(DispatcherType.REQUEST));
+            });
             c.requestLogger.http((ctx, ms) -> metrics.record(ctx.method().name(), route(ctx), ctx.statusCode(),
                     (long) (ms * 1e6)));
         });
@@ -234,12 +244,34 @@ final class ClearClipServer implements AutoCloseable {
             throw new ApiException(503, "busy", "all " + model.maxContexts() + " model contexts are busy and the queue of "
                     + config.queue() + " is full; retry later", 1);
         }
-        inFlight.incrementAndGet();
         try {
             work.run();
         } finally {
-            inFlight.decrementAndGet();
             admission.release();
+        }
+    }
+
+    /**
+     * Counts a request as running until its response is complete on the wire, so that {@link #close()}
+     * stops Jetty only after that. Javalin writes a handler's result after the handler returns; counting
+     * only the handler let a stopping server cut a finished segmentation's answer mid-body (a loaded CI
+     * machine saw the client's 'EOF reached while reading' in ServeProcessTest).
+     */
+    private void countUntilSent(ServletRequest request, ServletResponse response, FilterChain chain)
+            throws IOException, ServletException {
+        inFlight.incrementAndGet();
+        try {
+            chain.doFilter(request, response);
+            if (!request.isAsyncStarted()) {
+                // closing the output ends the body (the last chunk) now rather than after this filter
+                try {
+                    response.getOutputStream().close();
+                } catch (IllegalStateException writerInUse) {
+                    response.getWriter().close();
+                }
+            }
+        } finally {
+            inFlight.decrementAndGet();
         }
     }
 
