@@ -254,8 +254,8 @@ final class ClearClipServer implements AutoCloseable {
     /**
      * Counts a request as running until its response is complete on the wire, so that {@link #close()}
      * stops Jetty only after that. Javalin writes a handler's result after the handler returns; counting
-     * only the handler let a stopping server cut a finished segmentation's answer mid-body (a loaded CI
-     * machine saw the client's 'EOF reached while reading' in ServeProcessTest).
+     * only the handler let a stopping server cut a finished segmentation's answer mid-body (on a loaded
+     * machine, ServeProcessTest's client saw 'EOF reached while reading'; ServeStopTest makes it certain).
      */
     private void countUntilSent(ServletRequest request, ServletResponse response, FilterChain chain)
             throws IOException, ServletException {
