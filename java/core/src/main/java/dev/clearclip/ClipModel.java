@@ -227,11 +227,6 @@ public final class ClipModel implements AutoCloseable {
         return zeroShot.classEmbeddings(classes, templates);
     }
 
-    /** Normalised mean of normalised rows; kept here for the tests that call it by this name. */
-    static float[] ensemble(float[][] rows, int from, int count, int dim) {
-        return ZeroShot.ensemble(rows, from, count, dim);
-    }
-
     // ---- vision -----------------------------------------------------------------------------
 
     /**

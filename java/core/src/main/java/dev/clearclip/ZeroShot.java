@@ -94,15 +94,6 @@ final class ZeroShot {
         return new ClassEmbeddings(classes, templates, embeddings);
     }
 
-    /** Normalised mean of the normalised rows {@code from .. from + count - 1}. */
-    static float[] ensemble(float[][] rows, int from, int count, int dim) {
-        double[] sum = new double[dim];
-        for (int r = from; r < from + count; r++) {
-            addNormalised(rows[r], sum);
-        }
-        return normalised(sum);
-    }
-
     /** Adds {@code row / |row|} to {@code sum}, in double precision. */
     private static void addNormalised(float[] row, double[] sum) {
         double norm = 0;
@@ -115,6 +106,7 @@ final class ZeroShot {
         }
     }
 
+    /** {@code sum / |sum|}, as floats. */
     private static float[] normalised(double[] sum) {
         double norm = 0;
         for (double v : sum) {

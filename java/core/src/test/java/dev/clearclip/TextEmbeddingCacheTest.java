@@ -76,13 +76,4 @@ class TextEmbeddingCacheTest {
         assertThat(ModelFileHash.of(model, Optional.of(store)))
                 .isEqualTo("3608bca1e44ea6c4d268eb6db02260269892c0b42b86bbf1e77a6fa16c3c9282");
     }
-
-    @Test
-    void ensembleAveragesNormalisedRowsAndRenormalises() {
-        float[][] rows = {{3f, 4f}, {0f, 2f}};
-        // normalised: (0.6, 0.8) and (0, 1); mean (0.3, 0.9); renormalised (1, 3)/sqrt(10)
-        float[] e = ClipModel.ensemble(rows, 0, 2, 2);
-        assertThat(e[0]).isCloseTo((float) (1 / Math.sqrt(10)), org.assertj.core.data.Offset.offset(1e-7f));
-        assertThat(e[1]).isCloseTo((float) (3 / Math.sqrt(10)), org.assertj.core.data.Offset.offset(1e-7f));
-    }
 }
