@@ -304,6 +304,10 @@ final class SegmentCommand extends ModelCommand {
     /** A picture's segmentation, ready to be written. */
     private record Computed(Decoded decoded, SegmentOptions used, SegmentationResult computed,
                             SegmentationResult result, double seconds) {
+        /** Whether the picture was computed smaller than its file and the label map scaled up. */
+        boolean reduced() {
+            return computed != result;
+        }
     }
 
     /** Segments one picture on this thread (Ctrl-C stops it) and prints its warnings. */
@@ -317,10 +321,9 @@ final class SegmentCommand extends ModelCommand {
         SegmentationResult computed = m.segment(picture, embeddings, used, progress);
         SegmentationResult result = computed.scaledTo(size[0], size[1]);
         // reading time included, as when the picture was read here
-        double seconds = decoded.seconds() + (System.nanoTime() - t0) / 1e9;
-        boolean reduced = computed != result;
+        Computed c = new Computed(decoded, used, computed, result, decoded.seconds() + (System.nanoTime() - t0) / 1e9);
         String prefix = barShown ? System.lineSeparator() : "";
-        if (reduced) {
+        if (c.reduced()) {
             err.println(prefix + "clearclip: warning: " + input + ": " + size[0] + "x" + size[1] + " is longer than "
                     + maxSide + " px: computed at " + picture.width() + "x" + picture.height()
                     + ", label map scaled up to " + size[0] + "x" + size[1] + "; the overlay is at the computed size");
@@ -330,7 +333,7 @@ final class SegmentCommand extends ModelCommand {
                     + picture.height() + ": short side " + used.shortSide() + " instead of " + options.shortSide()
                     + " so that the long side stays within the engine's " + Images.ENGINE_MAX_SIDE + " px");
         }
-        return new Computed(decoded, used, computed, result, seconds);
+        return c;
     }
 
     /** Writes one picture's label PNG, overlay and JSON (on the write-behind thread). */
@@ -339,7 +342,6 @@ final class SegmentCommand extends ModelCommand {
         Path input = c.decoded().input();
         SegmentationResult computed = c.computed(), result = c.result();
         SegmentOptions used = c.used();
-        boolean reduced = computed != result;
         Files.createDirectories(stem.getParent());
         Path labels = Path.of(stem + ".labels.png");
         Path overlay = Path.of(stem + ".overlay.png");
@@ -351,7 +353,7 @@ final class SegmentCommand extends ModelCommand {
         root.put("image", input.toString());
         root.put("width", result.width());
         root.put("height", result.height());
-        if (reduced) {
+        if (c.reduced()) {
             root.put("computed_width", computed.width());
             root.put("computed_height", computed.height());
         }
