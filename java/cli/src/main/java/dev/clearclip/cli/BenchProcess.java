@@ -114,7 +114,7 @@ final class BenchProcess {
         }
         Map<String, String> facts = readFacts(peakFile);
         ObjectNode r = Json.MAPPER.createObjectNode();
-        r.put("rss_mb", Math.round(Long.parseLong(facts.get("vm_hwm_kb")) / 1024.0 * 10) / 10.0);
+        r.put("rss_mb", kbToMb(Long.parseLong(facts.get("vm_hwm_kb"))));
         r.put("wall_s", Math.round(wall * 1000) / 1000.0);
         r.put("threads", threads);
         r.put("launcher", launcher.toString());
@@ -191,7 +191,12 @@ final class BenchProcess {
     /** A line of /proc/self/status in MB (VmRSS: now, VmHWM: peak so far); -1 where there is no /proc. */
     static double residentMb(String key) {
         long kb = statusKb(key);
-        return kb < 0 ? -1 : Math.round(kb / 1024.0 * 10) / 10.0;
+        return kb < 0 ? -1 : kbToMb(kb);
+    }
+
+    /** kB to MB, to one decimal, as the report prints memory. */
+    private static double kbToMb(long kb) {
+        return Math.round(kb / 1024.0 * 10) / 10.0;
     }
 
     /** A line of /proc/self/status in kB; -1 where there is no /proc. */
