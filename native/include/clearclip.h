@@ -76,6 +76,17 @@ typedef struct clearclip_classes clearclip_classes;
 
 /* ---- library ------------------------------------------------------------ */
 
+/*
+ * Version of the binary interface: the layouts of the structs, the values of the enums and the
+ * signatures of the functions of this header. Bumped whenever any of them changes. Bindings made
+ * from this header (the Java ones are generated at build time of the bindings, not of the engine)
+ * compare it with clearclip_abi_version() of the library they load and refuse a library of
+ * another ABI, which they would otherwise call with wrong struct layouts.
+ */
+#define CLEARCLIP_ABI_VERSION 1
+/* CLEARCLIP_ABI_VERSION of the header this library was built from. */
+CLEARCLIP_API int32_t clearclip_abi_version(void);
+
 /* Message of the last failed call on this thread ("" if none). */
 CLEARCLIP_API const char * clearclip_last_error(void);
 /* Short constant name of a status code, e.g. "CLEARCLIP_ERR_FORMAT". */

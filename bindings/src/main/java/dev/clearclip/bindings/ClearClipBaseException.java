@@ -8,7 +8,10 @@ package dev.clearclip.bindings;
  *
  * <pre>
  * ClearClipBaseException                      (bindings)
- * +-- NativeLibraryException                  (bindings: native libraries not found / not loadable)
+ * +-- NativeLibraryException                  (bindings: native libraries not found / not loadable,
+ * |                                            or an engine of another ABI)
+ * +-- NativeCallException                     (bindings: an engine call refused, with its status;
+ * |                                            NativeQuantization)
  * +-- dev.clearclip.gguf.ModelFileException   (gguf-tools: reading, writing, converting model files)
  * |   +-- GgufFormatException, SafetensorsFormatException, ConversionException, QuantizationException
  * +-- dev.clearclip.ClearClipException        (java/core: loading models, running the engine)

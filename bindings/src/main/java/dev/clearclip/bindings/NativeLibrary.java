@@ -3,7 +3,11 @@ package dev.clearclip.bindings;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
+import java.lang.foreign.FunctionDescriptor;
+import java.lang.foreign.Linker;
+import java.lang.foreign.MemorySegment;
 import java.lang.foreign.SymbolLookup;
+import java.lang.foreign.ValueLayout;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.AtomicMoveNotSupportedException;
 import java.nio.file.DirectoryNotEmptyException;
@@ -48,10 +52,20 @@ import java.util.stream.Stream;
  * x86-64 CPU generation) are extracted into the same directory but never loaded here: the engine
  * asks ggml to score them against this CPU and dlopen the best one, by their exact file names,
  * from the directory of the ggml library in use.
+ *
+ * <p>Once loaded, the engine's {@code clearclip_abi_version()} must equal {@link #ABI_VERSION}, the
+ * {@code CLEARCLIP_ABI_VERSION} of the header the bindings were generated from: an engine of another
+ * build would be called with struct layouts it does not have, so it is refused before any call.
  */
 public final class NativeLibrary {
     public static final String LIBRARY_PATH_PROPERTY = "clearclip.library.path";
     public static final String LIBRARY_PATH_ENV = "CLEARCLIP_LIBRARY_PATH";
+    /**
+     * {@code CLEARCLIP_ABI_VERSION} of the header the generated bindings come from. Kept here, not
+     * read from the generated class, because touching that class would load the libraries before they
+     * are checked; {@code AbiVersionTest} keeps it equal to the header's and the generated constant.
+     */
+    public static final int ABI_VERSION = 1;
 
     static final String RESOURCE_ROOT = "dev/clearclip/native/";
     /** File names in load order, one a line, written by native/package-natives.sh. */
@@ -112,8 +126,33 @@ public final class NativeLibrary {
                         + e.getMessage() + (overridden ? HINT_DIRECTORY : ""), e);
             }
         }
+        checkAbi(files.getLast(), from);
         loaded = List.copyOf(files);
         origin = from;
+    }
+
+    /**
+     * Refuses an engine whose ABI differs from the bindings'. Runs on every {@link #load()} until one
+     * succeeds, so a refused engine stays refused (the JVM cannot unload it).
+     */
+    private static void checkAbi(Path engine, String from) {
+        MemorySegment function = SymbolLookup.loaderLookup().find("clearclip_abi_version")
+                .orElseThrow(() -> new NativeLibraryException(engine + " (from " + from
+                        + ") has no clearclip_abi_version(): it is an engine older than these bindings (ABI "
+                        + ABI_VERSION + "); use the engine built with this jar"));
+        int found;
+        try {
+            found = (int) Linker.nativeLinker()
+                    .downcallHandle(function, FunctionDescriptor.of(ValueLayout.JAVA_INT))
+                    .invokeExact();
+        } catch (Throwable e) {
+            throw new NativeLibraryException("cannot call clearclip_abi_version() of " + engine + ": " + e, e);
+        }
+        if (found != ABI_VERSION) {
+            throw new NativeLibraryException(engine + " (from " + from + ") has engine ABI " + found
+                    + " but these bindings need ABI " + ABI_VERSION + ": the engine comes from another build"
+                    + " of clearclip; use the engine built with this jar (or rebuild both)");
+        }
     }
 
     /**

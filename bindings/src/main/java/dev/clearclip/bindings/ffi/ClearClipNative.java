@@ -77,6 +77,15 @@ public class ClearClipNative {
     public static int CLEARCLIP_PAMR_MAX_DILATIONS() {
         return CLEARCLIP_PAMR_MAX_DILATIONS;
     }
+    private static final int CLEARCLIP_ABI_VERSION = (int)1L;
+    /**
+     * {@snippet lang=c :
+     * #define CLEARCLIP_ABI_VERSION 1
+     * }
+     */
+    public static int CLEARCLIP_ABI_VERSION() {
+        return CLEARCLIP_ABI_VERSION;
+    }
     private static final int CLEARCLIP_OK = (int)0L;
     /**
      * {@snippet lang=c :
@@ -211,6 +220,62 @@ public class ClearClipNative {
      */
     public static int CLEARCLIP_MODE_NACLIP() {
         return CLEARCLIP_MODE_NACLIP;
+    }
+
+    private static class clearclip_abi_version {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.of(
+            ClearClipNative.C_INT    );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_abi_version");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * int32_t clearclip_abi_version()
+     * }
+     */
+    public static FunctionDescriptor clearclip_abi_version$descriptor() {
+        return clearclip_abi_version.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * int32_t clearclip_abi_version()
+     * }
+     */
+    public static MethodHandle clearclip_abi_version$handle() {
+        return clearclip_abi_version.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * int32_t clearclip_abi_version()
+     * }
+     */
+    public static MemorySegment clearclip_abi_version$address() {
+        return clearclip_abi_version.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * int32_t clearclip_abi_version()
+     * }
+     */
+    public static int clearclip_abi_version() {
+        var mh$ = clearclip_abi_version.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_abi_version");
+            }
+            return (int)mh$.invokeExact();
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
     }
 
     private static class clearclip_last_error {
