@@ -5,6 +5,8 @@
 #   make build     native engine + Java modules, tests skipped
 #   make test      everything the CI runs: venv, fixtures, ctest and all Surefire tests, and the
 #                  linux-aarch64 natives tested under qemu-user (ctest + .ci/arm64_smoke.py)
+#   make deps      install the system packages of the build and the tests (.ci/deps.sh; apt-get,
+#                  as root or through sudo); `make test` does it itself when it can without asking
 #   make natives-arm64  only cross-build the linux-aarch64 natives (native/build-aarch64.sh)
 #   make bench     side-by-side benchmark against PyTorch (bench/README.md); results in build/bench
 #   make sanitize  the C engine, its ctest suite and the fuzz seeds under ASan + UBSan (clang, else gcc)
@@ -107,11 +109,14 @@ export ARM64_MARCH
 on_values   := ON on 1 yes true
 HAVE_CROSS  := $(shell command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null && echo yes)
 ARM64_BUILD := $(if $(filter $(on_values),$(ARM64)),true,$(if $(filter auto,$(ARM64)),$(if $(HAVE_CROSS),true,false),false))
-ARM64_TEST  := $(if $(filter auto,$(ARM64)),true,$(ARM64_BUILD))
+# `make test` with auto tests arm64 when the tools are there (make test installs them first when
+# it can, .ci/deps.sh); without them it warns and skips, except under CI=true, where it stays on
+# and fails.
+ARM64_TEST  := $(if $(filter auto,$(ARM64)),$(if $(HAVE_CROSS),true,$(if $(filter true,$(CI)),true,false)),$(ARM64_BUILD))
 
 MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) $(MVN_ARGS)
 
-.PHONY: install install-files launcher-test demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
+.PHONY: deps test-run install install-files launcher-test demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
 
 jdk:
 	@if [ -z "$(JDK)" ]; then \
@@ -298,12 +303,24 @@ fuzz-ci: sanitize-build
 	   echo "WARNING: fuzz-ci skipped: $(SAN_CC) has no libFuzzer (install clang-14 libclang-rt-14-dev libfuzzer-14-dev)" >&2; \
 	 fi
 
+# System packages of the build and the tests (.ci/deps.sh: cmake, Maven, the aarch64 cross
+# toolchain and qemu-user, Chromium, clang-14 with libFuzzer), installed with apt-get.
+deps:
+	bash .ci/deps.sh install
+
+# `make test` first installs missing system packages when it can do so without asking (root or
+# password-less sudo); otherwise it warns once per missing part and skips that part (under
+# CI=true that is an error). The rest runs in a new make, which sees what was installed.
+test:
+	@bash .ci/deps.sh auto
+	@$(MAKE) --no-print-directory test-run
+
 # Runs ctest (through the native module) and every Surefire suite; with the arm64 natives
 # (ARM64_TEST) their ctest suite under qemu-user in the native module and the CLI jar on an arm64
 # JVM (.ci/arm64_smoke.py, compared with the host); then the sanitizer build's ctest (unit tests
 # and fuzz seeds under ASan + UBSan) and a short fuzzing run; then prints one summary line over
 # all of them. Any failure makes the target fail.
-test: jdk $(GGML_STAMP) $(FIXTURE_STAMP)
+test-run: jdk $(GGML_STAMP) $(FIXTURE_STAMP)
 	@mkdir -p build; touch build/.test-started
 	@rc=0; $(MAVEN) -Dclearclip.arm64=$(ARM64_TEST) install || rc=$$?; \
 	 if [ $$rc -eq 0 ]; then $(MAKE) --no-print-directory launcher-test || rc=$$?; fi; \
