@@ -1,7 +1,8 @@
 /* The reference ClearCLIP sliding-window segmentation pipeline: short-side resize, crop x crop
  * windows every stride pixels (the last flush with the edge), dense features per window,
- * patch logits upsampled bilinearly and averaged where windows overlap, softmax over the names,
- * the best name per class, optional PAMR and background threshold. */
+ * patch logits upsampled bilinearly and averaged where windows overlap, optional PAMR on those
+ * merged logits (at the picture's size, as NACLIP's reference does), then the softmax over the
+ * names, the best name per class and the background threshold. */
 #include "internal.h"
 
 #include <math.h>

@@ -209,10 +209,6 @@ public final class GgufMetadata {
             return put(key, GgufValue.u32(value));
         }
 
-        public Builder putI32(String key, int value) {
-            return put(key, GgufValue.i32(value));
-        }
-
         public Builder putF32(String key, float value) {
             return put(key, GgufValue.f32(value));
         }

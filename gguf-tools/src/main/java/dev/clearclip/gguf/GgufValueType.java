@@ -46,14 +46,6 @@ public enum GgufValueType {
         return minEncodedSize;
     }
 
-    /** True for the eight integer types. */
-    public boolean isInteger() {
-        return switch (this) {
-            case UINT8, INT8, UINT16, INT16, UINT32, INT32, UINT64, INT64 -> true;
-            default -> false;
-        };
-    }
-
     public static Optional<GgufValueType> byId(int id) {
         for (GgufValueType type : values()) {
             if (type.id == id) {

@@ -10,9 +10,8 @@ import java.util.Optional;
  * <p><b>Threads and contexts.</b> A {@link ClipModel} runs each call on a native inference context
  * borrowed from a pool; up to {@link #maxContexts()} calls run at once and each uses
  * {@link #threadsPerContext()} CPU threads. ggml's CPU threads spin at their barriers, so more busy
- * threads than cores slows everything down by far more than the overlap (issue #7: 8 Java threads
- * sharing a model on 2 cores took 39 s for 160 small segmentations with 2 contexts of 2 threads each,
- * 0.8 s with 2 contexts of 1 thread; {@code clearclip bench --shared-model} measures it).
+ * threads than cores slows everything down by far more than the overlap ({@code clearclip bench
+ * --shared-model} measures it; figures in the project's {@code bench/README.md}).
  * Unless both numbers are given, they are therefore chosen so that contexts x threads does not exceed
  * the cores ({@link Runtime#availableProcessors()}, which honours CPU affinity, container limits and
  * {@code -XX:ActiveProcessorCount}):
@@ -21,10 +20,8 @@ import java.util.Optional;
  *       concurrent callers take turns;</li>
  *   <li>only {@code contexts} given: each context gets {@code max(1, cores / contexts)} threads, e.g.
  *       {@code contexts(availableCores())} (one thread each) for the best throughput of many concurrent
- *       callers: on the 2-core development machine, busy with other jobs, 8 threads sharing the tiny
- *       test model ran 160 small segmentations in 11 s with 2 contexts x 1 thread against 72-106 s
- *       with the default 1 x 2, as a multi-threaded context also waits for its threads whenever other
- *       processes hold the cores;</li>
+ *       callers, as a multi-threaded context also waits for its threads whenever other processes hold
+ *       the cores;</li>
  *   <li>only {@code threads} given: {@code max(1, cores / threads)} contexts;</li>
  *   <li>both given: used as given, even when their product exceeds the cores.</li>
  * </ul>

@@ -30,11 +30,6 @@ public record VisionParameters(TowerParameters tower, int imageSize, int patchSi
         return imageSize / patchSize;
     }
 
-    /** Position embeddings: one per patch plus the class token. */
-    public int positionCount() {
-        return gridSize() * gridSize() + 1;
-    }
-
     @Override
     public float[] imageMean() {
         return imageMean.clone();
