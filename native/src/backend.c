@@ -1,4 +1,5 @@
-/* Loading ggml's backend libraries (GGML_BACKEND_DL builds) and describing the CPU variant. */
+/* Loading ggml's backend libraries (GGML_BACKEND_DL builds), describing the CPU variant, and
+ * clearclip_system_info (versions, CPU features, devices). */
 #if !defined(_WIN32)
 /* dladdr: where the ggml library and libclearclip live, the default place of the variants */
 #  define _GNU_SOURCE
@@ -150,4 +151,36 @@ clearclip_status clearclip_backend_get_info(clearclip_backend_info * out) {
     }
 #endif
     return CLEARCLIP_OK;
+}
+
+/* clearclip_system_info returns a string the caller may read until its next call on this thread. */
+static _Thread_local char cc_sysinfo[2048];
+
+const char * clearclip_system_info(void) {
+    char * p = cc_sysinfo;
+    size_t left = sizeof(cc_sysinfo);
+#define CC_APPEND(...)                                              \
+    do {                                                            \
+        int n_ = snprintf(p, left, __VA_ARGS__);                    \
+        if (n_ > 0 && (size_t) n_ < left) { p += n_; left -= n_; } \
+    } while (0)
+
+    CC_APPEND("clearclip %s; ggml %s (%s); ", CC_VERSION, ggml_version(), ggml_commit());
+    /* The CPU features are those of the loaded CPU variant (ggml_cpu_has_* lives in the variant
+     * libraries of a GGML_BACKEND_DL build, out of reach of a direct link). */
+    clearclip_backend_info bi;
+    if (clearclip_backend_get_info(&bi) == CLEARCLIP_OK) {
+        CC_APPEND("CPU variant %s: %s", bi.variant, bi.features);
+    } else {
+        CC_APPEND("CPU backend not loaded (%s)", clearclip_last_error());
+    }
+    CC_APPEND("; devices:");
+    size_t n_dev = ggml_backend_dev_count();
+    for (size_t i = 0; i < n_dev; i++) {
+        ggml_backend_dev_t dev = ggml_backend_dev_get(i);
+        CC_APPEND("%s %s (%s)", i ? "," : "", ggml_backend_dev_name(dev),
+                  ggml_backend_dev_description(dev));
+    }
+#undef CC_APPEND
+    return cc_sysinfo;
 }

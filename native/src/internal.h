@@ -128,7 +128,7 @@ struct clearclip_model {
     cc_weights       weights; /* host-accessible weights (mmap or CPU buffer) */
     void *           mapping; /* mmap base, NULL when read into memory */
     size_t           mapping_size;
-    clip_tokenizer * tokenizer; /* NULL when the file carries no vocabulary */
+    cc_tokenizer * tokenizer; /* NULL when the file carries no vocabulary */
     int32_t          bos_id, eos_id;
 };
 

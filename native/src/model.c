@@ -84,7 +84,7 @@ static clearclip_status cc_load_tokenizer(clearclip_model * m, const cc_loader *
                ld->path, n_rebuilt);
         n_merge = (size_t) n_rebuilt;
     }
-    m->tokenizer = clip_tokenizer_init(toks, (int32_t) n_tok,
+    m->tokenizer = cc_tokenizer_init(toks, (int32_t) n_tok,
                                        rebuilt ? (const char * const *) rebuilt : merges,
                                        (int32_t) n_merge, m->bos_id, m->eos_id, err, sizeof(err));
     free(toks);
@@ -151,7 +151,7 @@ void clearclip_model_free(clearclip_model * model) {
 #ifdef CC_HAVE_MMAP
     if (model->mapping) munmap(model->mapping, model->mapping_size);
 #endif
-    if (model->tokenizer) clip_tokenizer_free(model->tokenizer);
+    if (model->tokenizer) cc_tokenizer_free(model->tokenizer);
     free(model->path);
     free(model);
 }
@@ -253,7 +253,7 @@ clearclip_status clearclip_tokenize(const clearclip_model * model, const char * 
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: the file carries no tokenizer", model->path);
     }
     char err[256] = "";
-    if (clip_tokenizer_encode(model->tokenizer, text_utf8, tokens, max_tokens, n_tokens, err,
+    if (cc_tokenizer_encode(model->tokenizer, text_utf8, tokens, max_tokens, n_tokens, err,
                               sizeof(err)) != 0) {
         return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "cannot tokenize: %s", err);
     }

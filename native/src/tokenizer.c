@@ -23,7 +23,7 @@
 
 /* ---- tokenizer object ------------------------------------------------------------------------ */
 
-struct clip_tokenizer {
+struct cc_tokenizer {
     int32_t n_tokens;
     int32_t bos, eos;
     int32_t byte_id[256];     /* id of the byte's character */
@@ -54,7 +54,7 @@ static uint64_t pair_key(int32_t left, int32_t right) {
 }
 
 /* Rank of merging (left, right), or -1; *result receives the merged token's id. */
-static int32_t merge_lookup(const clip_tokenizer * tok, int32_t left, int32_t right, int32_t * result) {
+static int32_t merge_lookup(const cc_tokenizer * tok, int32_t left, int32_t right, int32_t * result) {
     uint64_t key = pair_key(left, right);
     for (uint64_t i = cc_mix64(key) & tok->merge_mask;; i = (i + 1) & tok->merge_mask) {
         if (tok->merge_keys[i] == key) {
@@ -129,7 +129,7 @@ static uint64_t pow2_at_least(uint64_t n) {
     return p;
 }
 
-clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_tokens,
+cc_tokenizer * cc_tokenizer_init(const char * const * tokens, int32_t n_tokens,
                                      const char * const * merges, int32_t n_merges,
                                      int32_t bos_id, int32_t eos_id,
                                      char * err, size_t err_size) {
@@ -149,7 +149,7 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
         }
     }
 
-    clip_tokenizer * tok = calloc(1, sizeof(*tok));
+    cc_tokenizer * tok = calloc(1, sizeof(*tok));
     vocab_map vm = {tokens, NULL, NULL, pow2_at_least((uint64_t)n_tokens * 2) - 1};
     vm.lengths = malloc(sizeof(size_t) * (size_t)n_tokens);
     vm.slots = malloc(sizeof(int32_t) * (size_t)(vm.mask + 1));
@@ -260,11 +260,11 @@ clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_toke
 fail:
     free(vm.lengths);
     free(vm.slots);
-    clip_tokenizer_free(tok);
+    cc_tokenizer_free(tok);
     return NULL;
 }
 
-void clip_tokenizer_free(clip_tokenizer * tok) {
+void cc_tokenizer_free(cc_tokenizer * tok) {
     if (!tok) {
         return;
     }
@@ -274,9 +274,9 @@ void clip_tokenizer_free(clip_tokenizer * tok) {
     free(tok);
 }
 
-int32_t clip_tokenizer_vocab_size(const clip_tokenizer * tok) { return tok->n_tokens; }
-int32_t clip_tokenizer_bos(const clip_tokenizer * tok) { return tok->bos; }
-int32_t clip_tokenizer_eos(const clip_tokenizer * tok) { return tok->eos; }
+int32_t cc_tokenizer_vocab_size(const cc_tokenizer * tok) { return tok->n_tokens; }
+int32_t cc_tokenizer_bos(const cc_tokenizer * tok) { return tok->bos; }
+int32_t cc_tokenizer_eos(const cc_tokenizer * tok) { return tok->eos; }
 
 /* ---- BPE ----------------------------------------------------------------------------------------- */
 
@@ -365,7 +365,7 @@ static bpe_cand heap_pop(bpe_cand * h, size_t * n) {
  * of a lower rank wait in `pending` until the round ends (a round cannot recreate its own pair).
  * Symbols are identified by the position of their first byte; the first symbol stays at 0.
  */
-static void bpe_piece(const clip_tokenizer * tok, bpe_scratch * b, size_t n) {
+static void bpe_piece(const cc_tokenizer * tok, bpe_scratch * b, size_t n) {
     int32_t * id = b->id, * prev = b->prev, * next = b->next;
     for (size_t i = 0; i < n; i++) {
         id[i] = tok->byte_id[b->bytes[i]];
@@ -445,7 +445,7 @@ static void sink_put(token_sink * out, int32_t id) {
     }
 }
 
-static bool encode_piece(const clip_tokenizer * tok, bpe_scratch * b, const uint32_t * s, size_t len, token_sink * out) {
+static bool encode_piece(const cc_tokenizer * tok, bpe_scratch * b, const uint32_t * s, size_t len, token_sink * out) {
     if (!bpe_scratch_reserve(b, len * 4)) {
         return false;
     }
@@ -461,7 +461,7 @@ static bool encode_piece(const clip_tokenizer * tok, bpe_scratch * b, const uint
 }
 
 /* Each piece of the pre-tokenizer byte-pair encoded, until the output is full. */
-static bool split_and_encode(const clip_tokenizer * tok, const cpbuf * text, bpe_scratch * b, token_sink * out) {
+static bool split_and_encode(const cc_tokenizer * tok, const cpbuf * text, bpe_scratch * b, token_sink * out) {
     size_t i = 0, len = 0;
     while (!sink_full(out)) {
         int kind = cc_pretok_next(tok->ascii_class, text->v, text->n, &i, &len);
@@ -482,7 +482,7 @@ static bool split_and_encode(const clip_tokenizer * tok, const cpbuf * text, bpe
 
 /* ---- encode ---------------------------------------------------------------------------------------- */
 
-int clip_tokenizer_encode(const clip_tokenizer * tok, const char * text,
+int cc_tokenizer_encode(const cc_tokenizer * tok, const char * text,
                           int32_t * ids, int32_t max_ids, int32_t * n_ids,
                           char * err, size_t err_size) {
     if (n_ids) {

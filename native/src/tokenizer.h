@@ -5,7 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-typedef struct clip_tokenizer clip_tokenizer;
+typedef struct cc_tokenizer cc_tokenizer;
 
 /* Shared by the BPE code (tokenizer.c, bpe_rebuild.c). */
 
@@ -35,16 +35,16 @@ void cc_format_err(char * err, size_t err_size, const char * fmt, ...);
  * ("left right", rank order). The strings are copied. On failure returns NULL and writes a
  * message into err (err_size bytes).
  */
-clip_tokenizer * clip_tokenizer_init(const char * const * tokens, int32_t n_tokens,
+cc_tokenizer * cc_tokenizer_init(const char * const * tokens, int32_t n_tokens,
                                      const char * const * merges, int32_t n_merges,
                                      int32_t bos_id, int32_t eos_id,
                                      char * err, size_t err_size);
 
-void clip_tokenizer_free(clip_tokenizer * tok);
+void cc_tokenizer_free(cc_tokenizer * tok);
 
-int32_t clip_tokenizer_vocab_size(const clip_tokenizer * tok);
-int32_t clip_tokenizer_bos(const clip_tokenizer * tok);
-int32_t clip_tokenizer_eos(const clip_tokenizer * tok);
+int32_t cc_tokenizer_vocab_size(const cc_tokenizer * tok);
+int32_t cc_tokenizer_bos(const cc_tokenizer * tok);
+int32_t cc_tokenizer_eos(const cc_tokenizer * tok);
 
 /*
  * Encodes UTF-8 text as BOS, tokens..., EOS into ids (at most max_ids >= 2 entries; longer
@@ -52,7 +52,7 @@ int32_t clip_tokenizer_eos(const clip_tokenizer * tok);
  * Returns 0 on success, -1 if the text is not valid UTF-8 (message in err).
  * Thread-safe: the tokenizer is read-only after init.
  */
-int clip_tokenizer_encode(const clip_tokenizer * tok, const char * text,
+int cc_tokenizer_encode(const cc_tokenizer * tok, const char * text,
                           int32_t * ids, int32_t max_ids, int32_t * n_ids,
                           char * err, size_t err_size);
 

@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-static void check_corpus(const clip_tokenizer * tok, const char * path) {
+static void check_corpus(const cc_tokenizer * tok, const char * path) {
     line_file corpus;
     if (!read_lines(path, &corpus)) {
         test_failures++;
@@ -34,7 +34,7 @@ static void check_corpus(const clip_tokenizer * tok, const char * path) {
         int32_t n_ref = cc.n_ref;
         int32_t ids[77], n_ids = 0;
         char err[256] = "";
-        int rc = clip_tokenizer_encode(tok, text, ids, 77, &n_ids, err, sizeof(err));
+        int rc = cc_tokenizer_encode(tok, text, ids, 77, &n_ids, err, sizeof(err));
         CHECK_MSG(rc == 0 && n_ids == n_ref && memcmp(ids, ref, sizeof(int32_t) * (size_t) n_ref) == 0,
                   "corpus line %d: ids differ from open_clip's with rebuilt merges", li + 1);
         cases++;
@@ -100,14 +100,14 @@ int main(int argc, char ** argv) {
             }
         }
         CHECK_MSG(differ == 0, "%d merges differ", differ);
-        clip_tokenizer * tok = clip_tokenizer_init((const char * const *) vocab.lines, vocab.n,
+        cc_tokenizer * tok = cc_tokenizer_init((const char * const *) vocab.lines, vocab.n,
                                                    (const char * const *) merges, n, vocab.n - 2, vocab.n - 1,
                                                    err, sizeof(err));
         CHECK_MSG(tok != NULL, "tokenizer from rebuilt merges: %s", err);
         if (tok) {
             snprintf(path, sizeof(path), "%s/tokenizer/corpus.tsv", fixtures);
             check_corpus(tok, path);
-            clip_tokenizer_free(tok);
+            cc_tokenizer_free(tok);
         }
         free(merges);
     }

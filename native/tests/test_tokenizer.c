@@ -36,7 +36,7 @@ static int32_t truncate_expected(const int32_t * ref, int32_t n_ref, int32_t ctx
     return ctx;
 }
 
-static void test_corpus(const clip_tokenizer * tok, const char * path) {
+static void test_corpus(const cc_tokenizer * tok, const char * path) {
     line_file corpus;
     if (!read_lines(path, &corpus)) {
         test_failures++;
@@ -61,7 +61,7 @@ static void test_corpus(const clip_tokenizer * tok, const char * path) {
         cases++;
         int32_t ids[77], n_ids = 0;
         char err[256] = "";
-        int rc = clip_tokenizer_encode(tok, text, ids, 77, &n_ids, err, sizeof(err));
+        int rc = cc_tokenizer_encode(tok, text, ids, 77, &n_ids, err, sizeof(err));
         bool ok = rc == 0 && n_ids == n_ref && memcmp(ids, ref, sizeof(int32_t) * (size_t)n_ref) == 0;
         if (ok) {
             passed++;
@@ -78,7 +78,7 @@ static void test_corpus(const clip_tokenizer * tok, const char * path) {
         for (size_t c = 0; c < sizeof(contexts) / sizeof(contexts[0]); c++) {
             int32_t ctx = contexts[c], expect[77], short_ids[77], n_short = 0;
             int32_t n_expect = truncate_expected(ref, n_ref, ctx, ref[n_ref - 1], expect);
-            rc = clip_tokenizer_encode(tok, text, short_ids, ctx, &n_short, err, sizeof(err));
+            rc = cc_tokenizer_encode(tok, text, short_ids, ctx, &n_short, err, sizeof(err));
             CHECK_MSG(rc == 0 && n_short == n_expect &&
                           memcmp(short_ids, expect, sizeof(int32_t) * (size_t)n_expect) == 0,
                       "corpus line %d at context %d: %d ids, expected %d", li + 1, ctx, n_short, n_expect);
@@ -90,19 +90,19 @@ static void test_corpus(const clip_tokenizer * tok, const char * path) {
     free_lines(&corpus);
 }
 
-static void test_spec_check_value(const clip_tokenizer * tok) {
+static void test_spec_check_value(const cc_tokenizer * tok) {
     static const int32_t expect[] = {49406, 320, 1125, 539, 320, 3240, 49407};
     int32_t ids[77], n = 0;
     char err[256] = "";
-    int rc = clip_tokenizer_encode(tok, "a photo of a fox", ids, 77, &n, err, sizeof(err));
+    int rc = cc_tokenizer_encode(tok, "a photo of a fox", ids, 77, &n, err, sizeof(err));
     CHECK_MSG(rc == 0 && n == 7 && memcmp(ids, expect, sizeof(expect)) == 0,
               "\"a photo of a fox\" must give 49406 320 1125 539 320 3240 49407 (rc %d, %d ids)", rc, n);
-    CHECK_MSG(clip_tokenizer_vocab_size(tok) == 49408, "vocab size %d", clip_tokenizer_vocab_size(tok));
-    CHECK_MSG(clip_tokenizer_bos(tok) == 49406 && clip_tokenizer_eos(tok) == 49407, "bos/eos %d/%d",
-              clip_tokenizer_bos(tok), clip_tokenizer_eos(tok));
+    CHECK_MSG(cc_tokenizer_vocab_size(tok) == 49408, "vocab size %d", cc_tokenizer_vocab_size(tok));
+    CHECK_MSG(cc_tokenizer_bos(tok) == 49406 && cc_tokenizer_eos(tok) == 49407, "bos/eos %d/%d",
+              cc_tokenizer_bos(tok), cc_tokenizer_eos(tok));
 }
 
-static void test_invalid_utf8(const clip_tokenizer * tok) {
+static void test_invalid_utf8(const cc_tokenizer * tok) {
     static const struct {
         const char * text;
         const char * needle;
@@ -118,7 +118,7 @@ static void test_invalid_utf8(const clip_tokenizer * tok) {
     for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
         int32_t ids[77], n = -1;
         char err[256] = "";
-        int rc = clip_tokenizer_encode(tok, cases[i].text, ids, 77, &n, err, sizeof(err));
+        int rc = cc_tokenizer_encode(tok, cases[i].text, ids, 77, &n, err, sizeof(err));
         CHECK_MSG(rc == -1, "invalid UTF-8 case %zu accepted", i);
         CHECK_MSG(n == 0, "invalid UTF-8 case %zu: n_ids %d", i, n);
         CHECK_MSG(strstr(err, cases[i].needle) != NULL, "invalid UTF-8 case %zu: message \"%s\" lacks \"%s\"",
@@ -126,7 +126,7 @@ static void test_invalid_utf8(const clip_tokenizer * tok) {
     }
     int32_t ids[77], n = 0;
     char err[256] = "";
-    CHECK_MSG(clip_tokenizer_encode(tok, "ok", ids, 1, &n, err, sizeof(err)) == -1 && strstr(err, "max_ids"),
+    CHECK_MSG(cc_tokenizer_encode(tok, "ok", ids, 1, &n, err, sizeof(err)) == -1 && strstr(err, "max_ids"),
               "max_ids 1 must be refused (\"%s\")", err);
 }
 
@@ -152,7 +152,7 @@ static void test_merge_rounds(const line_file * vocab) {
     tokens[515] = "<end_of_text>";
     const char * merges[] = {"ab a", "a b"};
     char err[256] = "";
-    clip_tokenizer * tiny = clip_tokenizer_init(tokens, 516, merges, 2, 514, 515, err, sizeof(err));
+    cc_tokenizer * tiny = cc_tokenizer_init(tokens, 516, merges, 2, 514, 515, err, sizeof(err));
     CHECK_MSG(tiny != NULL, "tiny vocabulary refused: %s", err);
     if (!tiny) {
         return;
@@ -165,27 +165,27 @@ static void test_merge_rounds(const line_file * vocab) {
     }
     int32_t expect[] = {514, 512, 512, x_end, 515};
     int32_t ids[16], n = 0;
-    int rc = clip_tokenizer_encode(tiny, "ababx", ids, 16, &n, err, sizeof(err));
+    int rc = cc_tokenizer_encode(tiny, "ababx", ids, 16, &n, err, sizeof(err));
     CHECK_MSG(rc == 0 && n == 5 && memcmp(ids, expect, sizeof(expect)) == 0,
               "\"ababx\" on the tiny vocabulary: rc %d, %d ids (first BPE id %d, expected 512 512 %d)",
               rc, n, n > 1 ? ids[1] : -1, x_end);
-    clip_tokenizer_free(tiny);
+    cc_tokenizer_free(tiny);
 
     /* malformed inputs are refused with a message */
     const char * bad_merge[] = {"a b", "abc"};
-    tiny = clip_tokenizer_init(tokens, 516, bad_merge, 2, 514, 515, err, sizeof(err));
+    tiny = cc_tokenizer_init(tokens, 516, bad_merge, 2, 514, 515, err, sizeof(err));
     CHECK_MSG(tiny == NULL && strstr(err, "merge 1"), "merge without a space accepted (\"%s\")", err);
-    clip_tokenizer_free(tiny);
+    cc_tokenizer_free(tiny);
     const char * unknown_merge[] = {"a q"}; /* "aq" is not in the vocabulary */
-    tiny = clip_tokenizer_init(tokens, 516, unknown_merge, 1, 514, 515, err, sizeof(err));
+    tiny = cc_tokenizer_init(tokens, 516, unknown_merge, 1, 514, 515, err, sizeof(err));
     CHECK_MSG(tiny == NULL && strstr(err, "merge 0"), "merge making an unknown token accepted (\"%s\")", err);
-    clip_tokenizer_free(tiny);
-    tiny = clip_tokenizer_init(tokens + 256, 260, merges, 0, 256, 257, err, sizeof(err));
+    cc_tokenizer_free(tiny);
+    tiny = cc_tokenizer_init(tokens + 256, 260, merges, 0, 256, 257, err, sizeof(err));
     CHECK_MSG(tiny == NULL && strstr(err, "byte token"), "vocabulary without byte tokens accepted (\"%s\")", err);
-    clip_tokenizer_free(tiny);
-    tiny = clip_tokenizer_init(tokens, 516, merges, 2, 514, 516, err, sizeof(err));
+    cc_tokenizer_free(tiny);
+    tiny = cc_tokenizer_init(tokens, 516, merges, 2, 514, 516, err, sizeof(err));
     CHECK_MSG(tiny == NULL, "eos id outside the vocabulary accepted");
-    clip_tokenizer_free(tiny);
+    cc_tokenizer_free(tiny);
 }
 
 int main(int argc, char ** argv) {
@@ -204,7 +204,7 @@ int main(int argc, char ** argv) {
     int32_t n_vocab = vocab.n, n_merges = merges.n;
 
     char err[256] = "";
-    clip_tokenizer * tok = clip_tokenizer_init((const char * const *)vocab.lines, n_vocab,
+    cc_tokenizer * tok = cc_tokenizer_init((const char * const *)vocab.lines, n_vocab,
                                                (const char * const *)merges.lines, n_merges,
                                                n_vocab - 2, n_vocab - 1, err, sizeof(err));
     if (!tok) {
@@ -217,7 +217,7 @@ int main(int argc, char ** argv) {
     test_invalid_utf8(tok);
     test_merge_rounds(&vocab);
 
-    clip_tokenizer_free(tok);
+    cc_tokenizer_free(tok);
     free_lines(&vocab);
     free_lines(&merges);
     return test_finish("test_tokenizer");
