@@ -20,18 +20,22 @@ import java.util.function.LongConsumer;
  * and {@link #cancel} it, which closes the connection.
  */
 final class HubBody implements HttpResponse.BodySubscriber<Long> {
-    private static final int MEMORY_CAP = 64 << 10;
+    /** An error page needs little; the model API's answer lists every file (and the Spaces using the model). */
+    static final int ERROR_CAP = 64 << 10;
+    static final int API_CAP = 16 << 20;
 
     private final CompletableFuture<Long> result = new CompletableFuture<>();
     private final FileChannel file;
     private final ByteArrayOutputStream memory;
     private final LongConsumer progress;
+    private final int cap;
     private volatile Flow.Subscription subscription;
     private volatile long lastActivity = System.nanoTime();
     private long received;
 
-    private HubBody(FileChannel file, ByteArrayOutputStream memory, LongConsumer progress) {
+    private HubBody(FileChannel file, ByteArrayOutputStream memory, int cap, LongConsumer progress) {
         this.file = file;
+        this.cap = cap;
         this.memory = memory;
         this.progress = progress;
     }
@@ -40,11 +44,12 @@ final class HubBody implements HttpResponse.BodySubscriber<Long> {
     static HubBody toFile(Path part, boolean append, LongConsumer progress) throws IOException {
         FileChannel channel = FileChannel.open(part, StandardOpenOption.CREATE, StandardOpenOption.WRITE,
                 append ? StandardOpenOption.APPEND : StandardOpenOption.TRUNCATE_EXISTING);
-        return new HubBody(channel, null, progress);
+        return new HubBody(channel, null, 0, progress);
     }
 
-    static HubBody inMemory() {
-        return new HubBody(null, new ByteArrayOutputStream(), n -> { });
+    /** Keeps the first {@code cap} bytes. */
+    static HubBody inMemory(int cap) {
+        return new HubBody(null, new ByteArrayOutputStream(), cap, n -> { });
     }
 
     long lastActivityNanos() {
@@ -88,8 +93,8 @@ final class HubBody implements HttpResponse.BodySubscriber<Long> {
                     while (b.hasRemaining()) {
                         file.write(b);
                     }
-                } else if (memory.size() < MEMORY_CAP) {
-                    byte[] chunk = new byte[Math.min(n, MEMORY_CAP - memory.size())];
+                } else if (memory.size() < cap) {
+                    byte[] chunk = new byte[Math.min(n, cap - memory.size())];
                     b.get(chunk);
                     memory.write(chunk, 0, chunk.length);
                 }

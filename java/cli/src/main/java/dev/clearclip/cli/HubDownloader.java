@@ -119,7 +119,7 @@ final class HubDownloader {
         for (int attempt = 1; ; attempt++) {
             Answer a;
             try {
-                a = fetch(uri, 0, null);
+                a = fetch(uri, 0, null, HubBody.API_CAP);
             } catch (IOException e) {
                 if (attempt >= MAX_ATTEMPTS) {
                     throw new IOException(repo + ": cannot reach the hub after " + MAX_ATTEMPTS + " attempts: " + describe(e), e);
@@ -184,7 +184,7 @@ final class HubDownloader {
             ProgressBar bar = null;
             Answer a;
             try {
-                a = fetch(uri, have, part);
+                a = fetch(uri, have, part, HubBody.ERROR_CAP);
             } catch (IOException e) {
                 lastFailure = e;
                 note(what + ": " + (Files.isRegularFile(part) && Files.size(part) > have
@@ -325,9 +325,10 @@ final class HubDownloader {
     /**
      * GET with redirects followed by hand, so the hub's headers on the redirect (LFS SHA-256, size,
      * commit) are seen and the token stays on the hub's host. A success body goes to {@code part}
-     * when given (appended when the answer continues at {@code rangeStart}), else to memory.
+     * when given (appended when the answer continues at {@code rangeStart}), else to memory (its
+     * first {@code memoryCap} bytes).
      */
-    private Answer fetch(URI uri, long rangeStart, Path part) throws IOException {
+    private Answer fetch(URI uri, long rangeStart, Path part, int memoryCap) throws IOException {
         Answer a = new Answer();
         URI current = uri;
         for (int hop = 0; hop <= MAX_REDIRECTS; hop++) {
@@ -368,7 +369,7 @@ final class HubDownloader {
                     a.writtenToFile = true;
                 } else {
                     a.html = html;
-                    body = HubBody.inMemory();
+                    body = HubBody.inMemory(status >= 300 && status < 400 ? 0 : memoryCap);
                 }
                 holder.set(body);
                 return body;
