@@ -42,7 +42,7 @@ import javax.net.ssl.SSLContext;
  * bounded number of times (429 after its {@code Retry-After}); answers that are not the file
  * (an HTML page, a truncated or non-JSON {@code .json}) are never kept.
  */
-final class HubDownloader {
+final class HubDownloader implements AutoCloseable {
 
     static final int MAX_ATTEMPTS = 5;
     /** Longest Retry-After waited for; a longer one ends the pull with the hub's wait in the message. */
@@ -75,6 +75,12 @@ final class HubDownloader {
         if (COMMIT.matcher(revision).matches()) {
             commit = revision;
         }
+    }
+
+    /** Stops the client's threads and connections (a cancelled transfer may still hold one). */
+    @Override
+    public void close() {
+        http.shutdownNow();
     }
 
     /** The commit every file comes from, once an answer has named it. */

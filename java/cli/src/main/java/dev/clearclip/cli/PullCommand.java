@@ -134,8 +134,9 @@ final class PullCommand implements Callable<Integer> {
                 gguf = cachedGguf(source, requested);
             } else {
                 err.println("pulling " + repo + " (" + revision + ") from " + settings.endpoint());
-                HubDownloader hub = new HubDownloader(settings, repo, revision, err, sslContext);
-                gguf = fetchCheckpoint(hub, downloadDir, requested);
+                try (HubDownloader hub = new HubDownloader(settings, repo, revision, err, sslContext)) {
+                    gguf = fetchCheckpoint(hub, downloadDir, requested);
+                }
                 source = downloadDir;
                 downloaded = true;
             }

@@ -122,6 +122,27 @@ class PullHubTest {
         }
     }
 
+    /** Audit point 7: config.json without weights the converter reads, but a GGUF beside it: the GGUF. */
+    @Test
+    void configWithoutWeightsButAGgufUsesTheGguf() throws IOException {
+        Map<String, byte[]> files = hfTiny("config.json", "vocab.json", "merges.txt");
+        files.put("tf_model.h5", new byte[] {0});
+        files.put("tiny_ggml-model-f16.gguf", Files.readAllBytes(
+                ClipCppGguf.write(Fixtures.hfTiny(), tmp.resolve("f16.gguf"), ClipCppGguf.Kind.F16)));
+        hub.add("org/config-and-gguf", files);
+        Cli pull = pullFrom("pull", "org/config-and-gguf", "--no-default");
+        assertThat(pull.exit()).as(pull.err()).isZero();
+        assertThat(tmp.resolve("cache/models/org--config-and-gguf-f16.gguf")).isRegularFile();
+
+        files.remove("tiny_ggml-model-f16.gguf");
+        hub.add("org/config-only", files);
+        Cli nothing = pullFrom("pull", "org/config-only", "--no-default");
+        assertThat(nothing.exit()).isEqualTo(1);
+        assertThat(nothing.err()).contains("org/config-only: nothing the converter reads at revision main",
+                "has config.json but none of model.safetensors, model.safetensors.index.json, pytorch_model.bin",
+                "tf_model.h5");
+    }
+
     /**
      * Audit point 7 (X-Repo-Commit): a push between two files of a pull does not mix commits; every
      * file is asked for at the commit of the first answer.
