@@ -504,11 +504,12 @@ final class HubDownloader implements AutoCloseable {
         if (e instanceof java.net.ConnectException || e instanceof java.net.UnknownHostException
                 || e instanceof java.net.http.HttpConnectTimeoutException) {
             // the JDK's own messages are often empty here; say what a user can act on
-            String proxy = settings.proxies().httpsProxy().isPresent() && "https".equals(settings.endpoint().getScheme())
-                    ? " through the proxy " + settings.proxies().httpsProxy().get().getHostString() + ":"
-                    + settings.proxies().httpsProxy().get().getPort()
-                    : " (no proxy set: behind one, set HTTPS_PROXY)";
-            return "cannot connect to " + settings.endpoint().getHost() + proxy + " (" + e.getClass().getSimpleName() + ")";
+            java.net.Proxy proxy = settings.proxies().select(settings.endpoint()).getFirst();
+            String through = proxy.type() == java.net.Proxy.Type.DIRECT
+                    ? " (no proxy set: behind one, set HTTPS_PROXY)"
+                    : " through the proxy " + ((java.net.InetSocketAddress) proxy.address()).getHostString() + ":"
+                    + ((java.net.InetSocketAddress) proxy.address()).getPort();
+            return "cannot connect to " + settings.endpoint().getHost() + through + " (" + e.getClass().getSimpleName() + ")";
         }
         return e.getMessage() == null ? e.getClass().getSimpleName() : e.getMessage();
     }

@@ -53,11 +53,6 @@ final class HubProxies extends ProxySelector {
         return new HubProxies(https, http, List.copyOf(noProxy), jvm);
     }
 
-    /** The proxy (host:port) https requests go through, if any, for messages. */
-    Optional<InetSocketAddress> httpsProxy() {
-        return https;
-    }
-
     @Override
     public List<Proxy> select(URI uri) {
         if (jvm != null) {

@@ -116,6 +116,22 @@ class PullProxyTest {
         assertThat(proxy.requests).isEmpty();
     }
 
+    /** A proxy that is not there: the message names it (and the attempts are bounded). */
+    @Test
+    void unreachableProxyIsNamed() throws IOException {
+        hub = new FakeHub();
+        int closedPort;
+        try (ServerSocket s = new ServerSocket(0, 1, InetAddress.getLoopbackAddress())) {
+            closedPort = s.getLocalPort();
+        }
+        env.put("http_proxy", "http://127.0.0.1:" + closedPort);
+        Cli pull = pull(env, "pull", "org/tiny", "--endpoint", hub.endpoint(), "--no-default");
+        assertThat(pull.exit()).isEqualTo(1);
+        assertThat(pull.err()).contains("org/tiny: cannot reach the hub after 5 attempts: cannot connect to 127.0.0.1 "
+                + "through the proxy 127.0.0.1:" + closedPort);
+        assertThat(hub.requests).isEmpty();
+    }
+
     @Test
     void proxyVariablesAreReadAsCurlAndRequestsReadThem() {
         Map<String, String> e = new LinkedHashMap<>();
