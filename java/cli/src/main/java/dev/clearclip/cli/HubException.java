@@ -4,7 +4,6 @@ import com.fasterxml.jackson.databind.JsonNode;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpHeaders;
-import java.nio.charset.StandardCharsets;
 import java.util.Optional;
 
 /**

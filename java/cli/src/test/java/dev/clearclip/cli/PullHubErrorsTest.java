@@ -143,7 +143,6 @@ class PullHubErrorsTest {
     @Test
     void tokenSourcesInOrder() throws IOException {
         Map<String, String> e = new LinkedHashMap<>();
-        e.put("HOME_UNUSED", "x");
         e.put("HF_HOME", tmp.resolve("hf-home").toString());
         assertThat(HubSettings.token(null, e::get)).isEmpty();
         Files.createDirectories(tmp.resolve("hf-home"));
