@@ -679,12 +679,80 @@ def build_hf(recipe, model_dir, tokenizer):
     writer = GoldenWriter(model_dir)
     for f in ("config.json", "model.safetensors", "vocab.json", "merges.txt", "preprocessor_config.json"):
         writer.existing(f)
+    if recipe.get("torch_files"):
+        write_torch_files(model_dir, writer)
+        write_preprocessor_variants(model_dir, writer)
 
     def encode_text(ids):
         return model.get_text_features(input_ids=ids).pooler_output
 
     checks, dense = write_goldens(writer, hf_vision_tower(model), encode_text, tokenizer)
     return summary, writer.files, checks, dense
+
+
+def write_torch_files(model_dir, writer):
+    """The same weights as PyTorch pickles, the layout older hub uploads have.
+
+    pytorch_model.bin: torch.save of the state dict plus the int64 position_ids buffers that
+    transformers kept in checkpoints before 4.31 (arange(n).expand((1, -1)), a stride-0 view), as
+    openai/clip-vit-base-patch16's file has them. bin-sharded/: the state dict split in two
+    torch.save files with the pytorch_model.bin.index.json transformers writes for shards.
+    """
+    from safetensors.torch import load_file
+
+    state = load_file(str(model_dir / "model.safetensors"))
+    with_buffers = dict(state)
+    with_buffers["text_model.embeddings.position_ids"] = torch.arange(77).expand((1, -1))
+    grid = state["vision_model.embeddings.position_embedding.weight"].shape[0]
+    with_buffers["vision_model.embeddings.position_ids"] = torch.arange(grid).expand((1, -1))
+    torch.save(with_buffers, model_dir / "pytorch_model.bin")
+    writer.existing("pytorch_model.bin")
+
+    shard_dir = model_dir / "bin-sharded"
+    shard_dir.mkdir(parents=True, exist_ok=True)
+    names = ["pytorch_model-00001-of-00002.bin", "pytorch_model-00002-of-00002.bin"]
+    parts = [{k: v for k, v in state.items() if k.startswith("text_model.")},
+             {k: v for k, v in state.items() if not k.startswith("text_model.")}]
+    weight_map, total = {}, 0
+    for name, part in zip(names, parts):
+        torch.save(part, shard_dir / name)
+        writer.existing(f"bin-sharded/{name}")
+        for key, tensor in part.items():
+            weight_map[key] = name
+            total += tensor.numel() * tensor.element_size()
+    writer.json("bin-sharded/pytorch_model.bin.index.json",
+                {"metadata": {"total_size": total}, "weight_map": dict(sorted(weight_map.items()))})
+
+
+def write_preprocessor_variants(model_dir, writer):
+    """preprocessor_config.json files other than the default, and what transformers reads from them.
+
+    preprocessor-custom/: written by CLIPImageProcessor with other mean/std and a 256 short side.
+    preprocessor-legacy/: the older CLIPFeatureExtractor form (plain numbers for size and
+    crop_size) that openai/clip-vit-base-patch16 has. Each expected.json holds the values
+    CLIPImageProcessor.from_pretrained reads back.
+    """
+    from transformers import CLIPImageProcessor
+
+    custom = model_dir / "preprocessor-custom"
+    CLIPImageProcessor(image_mean=[0.5, 0.4, 0.3], image_std=[0.2, 0.25, 0.3], size={"shortest_edge": 256},
+                       crop_size={"height": 224, "width": 224}).save_pretrained(str(custom))
+    legacy = model_dir / "preprocessor-legacy"
+    legacy.mkdir(parents=True, exist_ok=True)
+    (legacy / "preprocessor_config.json").write_text(json.dumps({
+        "crop_size": 224, "do_center_crop": True, "do_normalize": True, "do_resize": True,
+        "feature_extractor_type": "CLIPFeatureExtractor", "image_mean": list(CLIP_MEAN),
+        "image_std": list(CLIP_STD), "resample": 3, "size": 224}, indent=2) + "\n", encoding="utf-8")
+    for variant in ("preprocessor-custom", "preprocessor-legacy"):
+        writer.existing(f"{variant}/preprocessor_config.json")
+        processor = CLIPImageProcessor.from_pretrained(str(model_dir / variant))
+        crop = processor.crop_size
+        writer.json(f"{variant}/expected.json", {
+            "image_mean": [float(x) for x in processor.image_mean],
+            "image_std": [float(x) for x in processor.image_std],
+            "shortest_edge": int(processor.size["shortest_edge"]),
+            "crop": [int(crop["height"]), int(crop["width"])],
+            "do_normalize": bool(processor.do_normalize)})
 
 
 def build_openclip(recipe, model_dir, tokenizer):

@@ -35,10 +35,12 @@ TOKENIZER_SOURCE = HERE / "tokenizer_fixture.py"
 LIBRARIES = ("torch", "transformers", "open_clip_torch", "safetensors", "numpy")
 
 
-def hf_recipe(seed, text, vision, projection_dim):
+def hf_recipe(seed, text, vision, projection_dim, torch_files=False):
     return {
         "kind": "hf",
         "seed": seed,
+        # also the weights as PyTorch pickles (single and sharded) and preprocessor variants
+        "torch_files": torch_files,
         # Sub-configs repeat projection_dim as real checkpoints do (else they keep a stale 512).
         "text": dict(text, vocab_size=49408, max_position_embeddings=77, hidden_act="quick_gelu",
                      projection_dim=projection_dim),
@@ -55,6 +57,7 @@ RECIPES = {
         text=dict(hidden_size=64, intermediate_size=256, num_hidden_layers=2, num_attention_heads=4),
         vision=dict(hidden_size=96, intermediate_size=256, num_hidden_layers=3, num_attention_heads=3),
         projection_dim=64,
+        torch_files=True,
     ),
     "openclip-tiny": {
         "kind": "openclip",

@@ -8,6 +8,7 @@ import dev.clearclip.gguf.ClipNames;
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.clearclip.gguf.quantize.TensorClass;
 import dev.clearclip.gguf.tokenizer.ClipVocabulary;
+import dev.clearclip.gguf.torch.TorchCheckpoint;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
@@ -17,18 +18,24 @@ import java.util.List;
 import java.util.Map;
 import java.util.Optional;
 import java.util.Set;
+import java.util.function.UnaryOperator;
+import java.util.stream.Stream;
 
 /**
  * A Hugging Face transformers CLIP directory: {@code config.json}, {@code model.safetensors} (or
- * shards listed in {@code model.safetensors.index.json}), optionally {@code vocab.json} +
- * {@code merges.txt} and {@code preprocessor_config.json}. Also reads the single-tower layouts
- * ({@code model_type} {@code clip_text_model} / {@code clip_vision_model}).
+ * shards listed in {@code model.safetensors.index.json}), else the pickled {@code pytorch_model.bin}
+ * (or shards listed in {@code pytorch_model.bin.index.json}) that older uploads such as
+ * openai/clip-vit-base-patch16 have, read by {@link TorchCheckpoint} without executing them;
+ * optionally {@code vocab.json} + {@code merges.txt} and {@code preprocessor_config.json}. Also reads
+ * the single-tower layouts ({@code model_type} {@code clip_text_model} / {@code clip_vision_model}).
  */
 final class HuggingFaceSource extends SourceSupport {
     static final String CONFIG = "config.json";
     static final String SINGLE_FILE = "model.safetensors";
     static final String SHARD_INDEX = "model.safetensors.index.json";
     static final String PREPROCESSOR_CONFIG = "preprocessor_config.json";
+    static final String TORCH_FILE = "pytorch_model.bin";
+    static final String TORCH_INDEX = "pytorch_model.bin.index.json";
 
     private static final String TEXT = "text_model.";
     private static final String VISION = "vision_model.";
@@ -37,10 +44,15 @@ final class HuggingFaceSource extends SourceSupport {
     private final ClipParameters parameters;
     private final Optional<ClipVocabulary> vocabulary;
     private final String vocabularySearch;
+    private final List<String> notes = new ArrayList<>();
+    /** Safetensors copies of pickled weights, deleted on close. */
+    private final TemporaryCopies temporary;
 
-    private HuggingFaceSource(Path directory, Checkpoint checkpoint, Towers towers, Optional<Path> tokenizer) {
+    private HuggingFaceSource(Path directory, Checkpoint checkpoint, TemporaryCopies temporary, Towers towers,
+                              Optional<Path> tokenizer) {
         super(checkpoint);
         this.directory = directory;
+        this.temporary = temporary;
         JsonNode config = readJson(directory.resolve(CONFIG));
         String modelType = config.path("model_type").asText("");
         JsonNode textConfig = switch (modelType) {
@@ -111,7 +123,8 @@ final class HuggingFaceSource extends SourceSupport {
     /** True if {@code directory} looks like a transformers CLIP checkpoint. */
     static boolean looksLike(Path directory) {
         return Files.isRegularFile(directory.resolve(CONFIG))
-                && (Files.isRegularFile(directory.resolve(SINGLE_FILE)) || Files.isRegularFile(directory.resolve(SHARD_INDEX)));
+                && Stream.of(SINGLE_FILE, SHARD_INDEX, TORCH_FILE, TORCH_INDEX)
+                .anyMatch(f -> Files.isRegularFile(directory.resolve(f)));
     }
 
     static HuggingFaceSource open(Path directory, Towers towers, Optional<Path> tokenizer) {
@@ -122,47 +135,83 @@ final class HuggingFaceSource extends SourceSupport {
         if (!Files.isRegularFile(directory.resolve(CONFIG))) {
             throw new ConversionException(directory + ": no " + CONFIG + ", so not a Hugging Face checkpoint directory");
         }
-        Checkpoint checkpoint = openWeights(directory);
+        TemporaryCopies temporary = new TemporaryCopies();
+        Checkpoint checkpoint;
         try {
-            return new HuggingFaceSource(directory, checkpoint, towers, tokenizer);
+            checkpoint = openWeights(directory, temporary);
+        } catch (RuntimeException e) {
+            temporary.close();
+            throw e;
+        }
+        try {
+            return new HuggingFaceSource(directory, checkpoint, temporary, towers, tokenizer);
         } catch (RuntimeException e) {
             checkpoint.close();
+            temporary.close();
             throw e;
         }
     }
 
-    private static Checkpoint openWeights(Path directory) {
-        Path index = directory.resolve(SHARD_INDEX);
-        if (Files.isRegularFile(index)) {
-            JsonNode weightMap = readJson(index).path("weight_map");
-            if (!weightMap.isObject() || weightMap.isEmpty()) {
-                throw new ConversionException(index + ": has no \"weight_map\" object");
-            }
-            Map<String, String> location = new LinkedHashMap<>();
-            Set<String> shards = new LinkedHashSet<>();
-            for (Map.Entry<String, JsonNode> entry : weightMap.properties()) {
-                location.put(entry.getKey(), entry.getValue().asText());
-                shards.add(entry.getValue().asText());
-            }
-            List<Path> paths = new ArrayList<>();
-            for (String shard : shards) {
-                Path path = directory.resolve(shard);
-                if (!Files.isRegularFile(path)) {
-                    throw new ConversionException(index + ": lists shard " + shard + ", which is missing from " + directory);
-                }
-                paths.add(path);
-            }
-            return Checkpoint.open(directory.toString(), paths, location);
+    @Override
+    public void close() {
+        super.close();
+        temporary.close();
+    }
+
+    @Override
+    public List<String> notes() {
+        return List.copyOf(notes);
+    }
+
+    /** safetensors first (as transformers prefers them), else the pickled PyTorch files. */
+    private static Checkpoint openWeights(Path directory, TemporaryCopies temporary) {
+        if (Files.isRegularFile(directory.resolve(SHARD_INDEX))) {
+            return openShards(directory, SHARD_INDEX, shard -> shard);
         }
         Path single = directory.resolve(SINGLE_FILE);
         if (Files.isRegularFile(single)) {
             return Checkpoint.open(directory.toString(), List.of(single), Map.of());
         }
-        String hint = Files.isRegularFile(directory.resolve("pytorch_model.bin"))
-                ? " (only pytorch_model.bin is there: pickled PyTorch files are not read; re-save the model with "
-                + "save_pretrained(..., safe_serialization=True))"
-                : "";
-        throw new ConversionException(directory + ": no " + SINGLE_FILE + " or " + SHARD_INDEX + hint);
+        if (Files.isRegularFile(directory.resolve(TORCH_INDEX))) {
+            return openShards(directory, TORCH_INDEX, temporary::safetensorsOf);
+        }
+        Path torch = directory.resolve(TORCH_FILE);
+        if (Files.isRegularFile(torch)) {
+            return Checkpoint.open(directory.toString(), List.of(temporary.safetensorsOf(torch)), Map.of());
+        }
+        throw new ConversionException(directory + ": no " + SINGLE_FILE + ", " + SHARD_INDEX + ", " + TORCH_FILE
+                + " or " + TORCH_INDEX);
+    }
+
+    /**
+     * The shards a {@code weight_map} lists; {@code readable} turns a shard into the safetensors file
+     * read (itself, or a copy of a pickled one), which keeps the shard's name for the location check.
+     */
+    private static Checkpoint openShards(Path directory, String indexName, UnaryOperator<Path> readable) {
+        Path index = directory.resolve(indexName);
+        JsonNode weightMap = readJson(index).path("weight_map");
+        if (!weightMap.isObject() || weightMap.isEmpty()) {
+            throw new ConversionException(index + ": has no \"weight_map\" object");
+        }
+        Map<String, String> location = new LinkedHashMap<>();
+        Set<String> shards = new LinkedHashSet<>();
+        for (Map.Entry<String, JsonNode> entry : weightMap.properties()) {
+            String shard = entry.getValue().asText();
+            if (shard.isEmpty() || shard.contains("/") || shard.contains("\\") || shard.equals("..")) {
+                throw new ConversionException(index + ": shard name '" + shard + "' is not a file name in " + directory);
+            }
+            location.put(entry.getKey(), shard);
+            shards.add(shard);
+        }
+        List<Path> paths = new ArrayList<>();
+        for (String shard : shards) {
+            Path path = directory.resolve(shard);
+            if (!Files.isRegularFile(path)) {
+                throw new ConversionException(index + ": lists shard " + shard + ", which is missing from " + directory);
+            }
+            paths.add(readable.apply(path));
+        }
+        return Checkpoint.open(directory.toString(), paths, location);
     }
 
     private TextParameters planText(JsonNode config, JsonNode root) {
@@ -229,8 +278,14 @@ final class HuggingFaceSource extends SourceSupport {
         float[] std = VisionParameters.OPENAI_STD;
         if (Files.isRegularFile(preprocessorConfig)) {
             JsonNode preprocessing = readJson(preprocessorConfig);
-            mean = rgb(preprocessing.get("image_mean"), mean, "image_mean", preprocessorConfig);
-            std = rgb(preprocessing.get("image_std"), std, "image_std", preprocessorConfig);
+            if (preprocessing.path("do_normalize").asBoolean(true)) {
+                mean = rgb(preprocessing.get("image_mean"), mean, "image_mean", preprocessorConfig);
+                std = rgb(preprocessing.get("image_std"), std, "image_std", preprocessorConfig);
+            } else {
+                mean = new float[] {0, 0, 0};
+                std = new float[] {1, 1, 1};
+            }
+            checkPreprocessingSize(preprocessing, preprocessorConfig, imageSize);
         }
 
         add(ClipNames.CLASS_EMBD, TensorClass.CLASS_EMBEDDING, classEmbedding, width);
@@ -246,6 +301,41 @@ final class HuggingFaceSource extends SourceSupport {
         add(ClipNames.postLn(false, ClipNames.BIAS), TensorClass.NORM, VISION + "post_layernorm.bias", width);
         add(ClipNames.VISUAL_PROJECTION, TensorClass.MATRIX, "visual_projection.weight", projection, width);
         return new VisionParameters(tower, imageSize, patchSize, mean, std);
+    }
+
+    /**
+     * The engine feeds a picture as CLIPImageProcessor does by default: short side resized to the
+     * model's image size, then a centred square crop of that size. A preprocessor that crops
+     * another size cannot be followed (the position embeddings fix the input); one that resizes
+     * to another short side before the crop is followed only approximately, which is said.
+     */
+    private void checkPreprocessingSize(JsonNode preprocessing, Path file, int imageSize) {
+        // transformers accepts a plain number (older files, e.g. openai/clip-vit-base-patch16's) or a dict
+        JsonNode crop = preprocessing.get("crop_size");
+        if (preprocessing.path("do_center_crop").asBoolean(true) && crop != null && !crop.isNull()) {
+            int height = crop.isObject() ? crop.path("height").asInt(-1) : crop.asInt(-1);
+            int width = crop.isObject() ? crop.path("width").asInt(-1) : crop.asInt(-1);
+            if (height != imageSize || width != imageSize) {
+                throw new ConversionException(file + ": crop_size " + crop + " is not the model's image size "
+                        + imageSize + " (vision_config.image_size and the position embeddings)");
+            }
+        }
+        JsonNode size = preprocessing.get("size");
+        if (preprocessing.path("do_resize").asBoolean(true) && size != null && !size.isNull()) {
+            int shortSide = size.isObject() ? size.path("shortest_edge").asInt(-1) : size.asInt(-1);
+            if (shortSide < 0) {
+                notes.add(file + ": size " + size + " is not a shortest_edge; the engine resizes the short side to "
+                        + imageSize + " and crops the centre");
+            } else if (shortSide != imageSize) {
+                notes.add(file + ": resizes the short side to " + shortSide + " before a " + imageSize
+                        + " crop; the engine resizes it to " + imageSize + " (whole-picture embeddings differ a little)");
+            }
+        }
+        if (!preprocessing.path("do_rescale").asBoolean(true)
+                || Math.abs(preprocessing.path("rescale_factor").asDouble(1 / 255.0) - 1 / 255.0) > 1e-9) {
+            throw new ConversionException(file + ": rescales pixels other than to 0..1 (do_rescale, rescale_factor "
+                    + preprocessing.get("rescale_factor") + "); the engine normalises 0..1 values");
+        }
     }
 
     private void addBlock(boolean text, int index, String hf, int width, int ffn) {

@@ -30,7 +30,7 @@ import java.util.zip.ZipFile;
  *
  * <p>The pickle inside is interpreted, never executed: only the objects a state dict is made of are
  * understood (dicts, {@code OrderedDict}, tuples, lists, numbers, strings, tensors rebuilt by
- * {@code torch._utils._rebuild_tensor_v2} / {@code _rebuild_parameter} from float storages); any
+ * {@code torch._utils._rebuild_tensor_v2} / {@code _rebuild_parameter} from float or integer storages); any
  * other class in the file is refused by name. Tensors may be views (offset, strides) of a storage.
  */
 public final class TorchCheckpoint {
@@ -55,9 +55,13 @@ public final class TorchCheckpoint {
     record Storage(String key, DType dtype, long elements) {
     }
 
-    /** The float element types a CLIP checkpoint uses, with their safetensors names. */
+    /**
+     * The element types a CLIP checkpoint uses, with their safetensors names: floats for the
+     * weights, and the int64 {@code position_ids} buffers that transformers checkpoints saved
+     * before 4.31 carry (openai/clip-vit-base-patch16's {@code pytorch_model.bin}, for one).
+     */
     enum DType {
-        F32(4), F16(2), BF16(2), F64(8);
+        F32(4), F16(2), BF16(2), F64(8), I64(8), I32(4);
 
         final int size;
 
@@ -71,8 +75,10 @@ public final class TorchCheckpoint {
                 case "HalfStorage" -> F16;
                 case "BFloat16Storage" -> BF16;
                 case "DoubleStorage" -> F64;
+                case "LongStorage" -> I64;
+                case "IntStorage" -> I32;
                 default -> throw new ModelFileException(file + ": tensor storage torch." + name
-                        + " is not a floating-point type the converter reads (float32, float16, bfloat16, float64)");
+                        + " is not a type the converter reads (float32, float16, bfloat16, float64, int64, int32)");
             };
         }
     }

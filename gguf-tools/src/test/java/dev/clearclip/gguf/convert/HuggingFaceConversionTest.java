@@ -235,6 +235,107 @@ class HuggingFaceConversionTest {
         return dir;
     }
 
+    /** Every tensor and key of a GGUF, for comparing two conversions of the same weights. */
+    private static void assertSameModel(Path actual, Path expected) {
+        try (GgufFile a = GgufFile.open(actual); GgufFile b = GgufFile.open(expected)) {
+            assertThat(a.tensors()).extracting(GgufTensorInfo::name)
+                    .containsExactlyElementsOf(b.tensors().stream().map(GgufTensorInfo::name).toList());
+            for (GgufTensorInfo t : b.tensors()) {
+                assertThat(a.readFloats(t.name())).as(t.name()).isEqualTo(b.readFloats(t.name()));
+            }
+            assertThat(a.metadata().getFloatArray("clip.vision.image_mean"))
+                    .isEqualTo(b.metadata().getFloatArray("clip.vision.image_mean"));
+            assertThat(a.metadata().getLong("clip.vision.image_size")).isEqualTo(b.metadata().getLong("clip.vision.image_size"));
+        }
+    }
+
+    private static List<String> torchTemporaries() throws Exception {
+        try (var files = Files.list(Path.of(System.getProperty("java.io.tmpdir")))) {
+            return files.map(p -> p.getFileName().toString()).filter(f -> f.startsWith("clearclip-torch-")).toList();
+        }
+    }
+
+    /**
+     * pytorch_model.bin written by torch.save (with the int64 position_ids buffers older transformers
+     * saved), and the same weights in two torch.save shards with their index, convert to exactly the
+     * GGUF that model.safetensors gives; safetensors win when both are there.
+     */
+    @Test
+    void pickledWeightsConvertLikeSafetensors() throws Exception {
+        List<String> before = torchTemporaries();
+        Path reference = out.resolve("from-safetensors.gguf");
+        ClipConverter.fromHuggingFace(model).name("m").write(reference, ProgressListener.NONE);
+
+        Path single = variant("bin-only", List.of("model.safetensors"), Map.of());
+        Files.createSymbolicLink(single.resolve("pytorch_model.bin"), model.resolve("pytorch_model.bin").toAbsolutePath());
+        assertThat(ClipConverter.detect(single)).isNotNull();
+        Path fromBin = out.resolve("from-bin.gguf");
+        ClipConverter.fromHuggingFace(single).name("m").write(fromBin, ProgressListener.NONE);
+        assertSameModel(fromBin, reference);
+
+        Path sharded = variant("bin-sharded", List.of("model.safetensors"), Map.of());
+        try (var shards = Files.list(model.resolve("bin-sharded"))) {
+            for (Path shard : shards.toList()) {
+                Files.createSymbolicLink(sharded.resolve(shard.getFileName()), shard.toAbsolutePath());
+            }
+        }
+        Path fromShards = out.resolve("from-bin-shards.gguf");
+        ClipConverter.detect(sharded).name("m").write(fromShards, ProgressListener.NONE);
+        assertSameModel(fromShards, reference);
+
+        // a pickle that is not even a zip is never opened when model.safetensors is there
+        Path both = variant("both", List.of(), Map.of("pytorch_model.bin", "not read"));
+        Path fromBoth = out.resolve("from-both.gguf");
+        ClipConverter.fromHuggingFace(both).name("m").write(fromBoth, ProgressListener.NONE);
+        assertSameModel(fromBoth, reference);
+        // the safetensors copies of the pickles are gone
+        assertThat(torchTemporaries()).isSubsetOf(before);
+    }
+
+    /**
+     * preprocessor_config.json as transformers writes it (other mean/std, a 256 short side) and in
+     * the older CLIPFeatureExtractor form: the GGUF holds what CLIPImageProcessor reads from them.
+     */
+    @Test
+    void preprocessorConfigIsReadAsTransformersReadsIt() throws Exception {
+        for (String name : List.of("preprocessor-custom", "preprocessor-legacy")) {
+            JsonNode expected = JSON.readTree(model.resolve(name).resolve("expected.json").toFile());
+            Path dir = variant(name, List.of("preprocessor_config.json"), Map.of());
+            Files.createSymbolicLink(dir.resolve("preprocessor_config.json"),
+                    model.resolve(name).resolve("preprocessor_config.json").toAbsolutePath());
+            List<String> notes = new ArrayList<>();
+            Path file = out.resolve(name + ".gguf");
+            ClipConverter.fromHuggingFace(dir).write(file, new ProgressListener() {
+                @Override
+                public void note(String message) {
+                    notes.add(message);
+                }
+            });
+            try (GgufFile gguf = GgufFile.open(file)) {
+                GgufMetadata kv = gguf.metadata();
+                for (String key : List.of("image_mean", "image_std")) {
+                    float[] want = new float[3];
+                    for (int i = 0; i < 3; i++) {
+                        want[i] = (float) expected.get(key).get(i).asDouble();
+                    }
+                    assertThat(kv.getFloatArray("clip.vision." + key)).as(name + " " + key).containsExactly(want);
+                }
+                assertThat(kv.getLong("clip.vision.image_size")).isEqualTo(expected.get("crop").get(0).asLong());
+            }
+            int shortSide = expected.get("shortest_edge").asInt();
+            if (shortSide != 224) {
+                assertThat(notes).anyMatch(n -> n.contains("resizes the short side to " + shortSide + " before a 224 crop"));
+            } else {
+                assertThat(notes).noneMatch(n -> n.contains("short side"));
+            }
+        }
+        String wrongCrop = Files.readString(model.resolve("preprocessor-legacy/preprocessor_config.json"))
+                .replace("\"crop_size\": 224", "\"crop_size\": 336");
+        Path crop = variant("crop-336", List.of("preprocessor_config.json"), Map.of("preprocessor_config.json", wrongCrop));
+        assertThatThrownBy(() -> ClipConverter.fromHuggingFace(crop).write(out.resolve("c.gguf"), ProgressListener.NONE))
+                .hasMessageContaining("crop_size 336 is not the model's image size 224");
+    }
+
     @Test
     void tokenizerFromElsewhereOrMissing() throws Exception {
         Path noTokenizer = variant("no-tokenizer", List.of("vocab.json", "merges.txt"), Map.of());
@@ -285,10 +386,14 @@ class HuggingFaceConversionTest {
 
     @Test
     void explainsUnusableDirectories() throws Exception {
-        Path noWeights = variant("no-weights", List.of("model.safetensors"), Map.of("pytorch_model.bin", "pickle"));
+        Path noWeights = variant("no-weights", List.of("model.safetensors"), Map.of());
         assertThatThrownBy(() -> ClipConverter.fromHuggingFace(noWeights).write(out.resolve("z.gguf"), ProgressListener.NONE))
                 .isInstanceOf(ConversionException.class)
-                .hasMessageStartingWith(noWeights + ": no model.safetensors or model.safetensors.index.json (only pytorch_model.bin is there");
+                .hasMessage(noWeights + ": no model.safetensors, model.safetensors.index.json, pytorch_model.bin or "
+                        + "pytorch_model.bin.index.json");
+        Path oldPickle = variant("old-pickle", List.of("model.safetensors"), Map.of("pytorch_model.bin", "pickle"));
+        assertThatThrownBy(() -> ClipConverter.fromHuggingFace(oldPickle).write(out.resolve("z.gguf"), ProgressListener.NONE))
+                .hasMessageContaining(oldPickle.resolve("pytorch_model.bin") + ": not a PyTorch zip checkpoint");
         Path noConfig = variant("no-config", List.of("config.json"), Map.of());
         assertThatThrownBy(() -> ClipConverter.fromHuggingFace(noConfig).write(out.resolve("z.gguf"), ProgressListener.NONE))
                 .hasMessage(noConfig + ": no config.json, so not a Hugging Face checkpoint directory");

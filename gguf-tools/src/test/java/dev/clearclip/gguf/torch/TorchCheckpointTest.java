@@ -71,11 +71,36 @@ class TorchCheckpointTest {
         }
     }
 
+    /** torch.arange(5) (make_torch_files.py): int64, as transformers' position_ids buffers are. */
     @Test
-    void refusesWhatItCannotRead() {
-        assertThatThrownBy(() -> TorchCheckpoint.toSafetensors(TestResources.path("torch/integers.bin"), dir.resolve("a")))
+    void integerTensorsKeepTheirType() {
+        Path out = dir.resolve("integers.safetensors");
+        assertThat(TorchCheckpoint.toSafetensors(TestResources.path("torch/integers.bin"), out)).isEqualTo(1);
+        try (SafetensorsFile file = SafetensorsFile.open(out)) {
+            var ids = file.tensor("ids");
+            assertThat(ids.dtype()).isEqualTo(dev.clearclip.gguf.safetensors.SafetensorsDType.I64);
+            assertThat(ids.shape()).containsExactly(5);
+            var data = file.data("ids");
+            for (int i = 0; i < 5; i++) {
+                assertThat(data.get(java.lang.foreign.ValueLayout.JAVA_LONG_UNALIGNED.withOrder(java.nio.ByteOrder.LITTLE_ENDIAN),
+                        8L * i)).isEqualTo(i);
+            }
+        }
+    }
+
+    @Test
+    void refusesWhatItCannotRead() throws Exception {
+        // a byte (uint8) storage, which no CLIP checkpoint has
+        Path bytes = dir.resolve("bytes.bin");
+        try (var zip = new java.util.zip.ZipOutputStream(Files.newOutputStream(bytes))) {
+            zip.putNextEntry(new java.util.zip.ZipEntry("archive/data.pkl"));
+            zip.write(("\u0080\u0002(X\u0007\u0000\u0000\u0000storagectorch\nByteStorage\nX\u0001\u0000\u0000\u00000"
+                    + "X\u0003\u0000\u0000\u0000cpuK\u0005tQ.").getBytes(java.nio.charset.StandardCharsets.ISO_8859_1));
+            zip.closeEntry();
+        }
+        assertThatThrownBy(() -> TorchCheckpoint.toSafetensors(bytes, dir.resolve("a")))
                 .isInstanceOf(ModelFileException.class)
-                .hasMessageContaining("torch.LongStorage is not a floating-point type");
+                .hasMessageContaining("torch.ByteStorage is not a type the converter reads");
         assertThatThrownBy(() -> TorchCheckpoint.toSafetensors(TestResources.path("torch/legacy.bin"), dir.resolve("b")))
                 .isInstanceOf(ModelFileException.class)
                 .hasMessageContaining("not a PyTorch zip checkpoint");

@@ -30,7 +30,7 @@ final class ConvertCommand implements Callable<Integer> {
     CommandSpec spec;
 
     @Parameters(index = "0", paramLabel = "SRC",
-            description = "Hugging Face CLIP directory (config.json + model.safetensors), open_clip checkpoint, "
+            description = "Hugging Face CLIP directory (config.json + model.safetensors or pytorch_model.bin), open_clip checkpoint, "
                     + "or CLIP GGUF file.")
     Path source;
 

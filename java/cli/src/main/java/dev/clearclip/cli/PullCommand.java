@@ -10,11 +10,15 @@ import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Iterator;
+import java.util.HashSet;
 import java.util.LinkedHashSet;
 import java.util.List;
 import java.util.Optional;
 import java.util.Set;
 import java.util.concurrent.Callable;
+import java.util.function.Function;
+import java.util.stream.Stream;
+import javax.net.ssl.SSLContext;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Parameters;
@@ -26,14 +30,23 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {
                 "Download a CLIP model from the Hugging Face hub, convert it to GGUF and cache it under "
                         + "~/.cache/clearclip/models/; it becomes the default model of the other commands.",
-                "Reads transformers repositories (config.json + model.safetensors), open_clip ones "
-                        + "(open_clip_config.json + open_clip_model.safetensors) and repositories of CLIP GGUF files "
-                        + "(such as monatis/clip.cpp's): --type picks the file, and the choice is listed when "
+                "Reads transformers repositories (config.json + model.safetensors, or the pickled pytorch_model.bin "
+                        + "older uploads have, read without executing it), open_clip ones (open_clip_config.json + "
+                        + "open_clip_model.safetensors or open_clip_pytorch_model.bin) and repositories of CLIP GGUF "
+                        + "files (such as monatis/clip.cpp's): --type picks the file, and the choice is listed when "
                         + "several fit.",
-                "Transfers resume where they stopped; large files are checked against the hub's SHA-256.",
-                "The hub address can be changed with --endpoint or $CLEARCLIP_HF_ENDPOINT; $HF_TOKEN is sent "
-                        + "for gated or private repositories."})
+                "All files come from one commit; transfers resume where they stopped (also after no data for "
+                        + "$HF_HUB_DOWNLOAD_TIMEOUT s, default 10); large files are checked against the hub's SHA-256.",
+                "Environment: HF_ENDPOINT (or CLEARCLIP_HF_ENDPOINT) for a mirror; HF_TOKEN, HUGGING_FACE_HUB_TOKEN "
+                        + "or the token file of `hf auth login` ($HF_HOME/token) for gated or private repositories; "
+                        + "HTTPS_PROXY / HTTP_PROXY / NO_PROXY (or -Dhttps.proxyHost=... -Dhttps.proxyPort=...); "
+                        + "HF_HUB_OFFLINE=1 to use only what is cached."})
 final class PullCommand implements Callable<Integer> {
+
+    /** Where settings are read from; tests give their own. */
+    static volatile Function<String, String> environment = System::getenv;
+    /** TLS settings of the connections; tests trust their own server's certificate with it. */
+    static volatile SSLContext sslContext;
 
     @ParentCommand
     Main main;
@@ -56,8 +69,14 @@ final class PullCommand implements Callable<Integer> {
     @Option(names = "--revision", paramLabel = "REV", defaultValue = "main", description = "Branch, tag or commit (default: ${DEFAULT-VALUE}).")
     String revision;
 
-    @Option(names = "--endpoint", paramLabel = "URL", description = "Hub address (default: $CLEARCLIP_HF_ENDPOINT or " + HubDownloader.DEFAULT_ENDPOINT + ").")
+    @Option(names = "--endpoint", paramLabel = "URL", description = "Hub address (default: $CLEARCLIP_HF_ENDPOINT, "
+            + "$HF_ENDPOINT or " + HubSettings.DEFAULT_ENDPOINT + ").")
     String endpoint;
+
+    @Option(names = "--token", paramLabel = "TOKEN", description = "Hugging Face access token for gated or private "
+            + "repositories (default: $HF_TOKEN, $HUGGING_FACE_HUB_TOKEN, then $HF_HOME/token, which `hf auth login` "
+            + "writes). Never printed.")
+    String token;
 
     @Option(names = "--tokenizer", paramLabel = "PATH", description = "Tokenizer when the repository has none (see convert).")
     Path tokenizer;
@@ -69,6 +88,11 @@ final class PullCommand implements Callable<Integer> {
     boolean keepDownload;
 
     static final String OPEN_CLIP_BIN = "open_clip_pytorch_model.bin";
+    /** The weights of a transformers repository, in the order they are preferred (safetensors first). */
+    static final List<String> HF_WEIGHTS = List.of("model.safetensors", "model.safetensors.index.json",
+            "pytorch_model.bin", "pytorch_model.bin.index.json");
+    static final List<String> OPEN_CLIP_WEIGHTS = List.of("open_clip_model.safetensors", OPEN_CLIP_BIN);
+    private static final String COMMIT_MARK = ".commit";
 
     /** Where the cache lives; tests point it elsewhere. */
     ModelStore store = ModelStore.standard();
@@ -82,6 +106,11 @@ final class PullCommand implements Callable<Integer> {
         if (file != null && (!file.endsWith(".gguf") || file.startsWith("/") || file.contains(".."))) {
             throw new UsageException("--file: '" + file + "' is not the name of a .gguf file in the repository");
         }
+        if (revision.isBlank()) {
+            throw new UsageException("--revision: empty");
+        }
+        Function<String, String> env = environment;
+        HubSettings settings = HubSettings.resolve(endpoint, token, env);
         PrintWriter err = spec.commandLine().getErr();
         PrintWriter out = spec.commandLine().getOut();
         String slug = repo.replace("/", "--");
@@ -91,12 +120,26 @@ final class PullCommand implements Callable<Integer> {
         Path target = store.dir().resolve(slug + revSlug + "-" + t + ".gguf");
 
         if (file == null && Files.isRegularFile(target)) {
-            err.println(target + " is already there");
+            err.println(target + " is already there" + (settings.offline() ? " (HF_HUB_OFFLINE=1: the hub was not asked)" : ""));
         } else {
-            HubDownloader hub = new HubDownloader(HubDownloader.endpoint(endpoint),
-                    Optional.ofNullable(System.getenv("HF_TOKEN")).filter(s -> !s.isBlank()), err);
-            err.println("pulling " + repo + " (" + revision + ") from " + HubDownloader.endpoint(endpoint));
-            Optional<Path> gguf = fetchCheckpoint(hub, downloadDir, requested);
+            Path source;
+            boolean downloaded;
+            Optional<Path> gguf;
+            if (settings.offline()) {
+                source = HubCache.snapshot(env, repo, revision).orElseThrow(() -> new IOException(
+                        "HF_HUB_OFFLINE=1: " + repo + " (" + revision + ") is neither in " + store.dir() + " nor in the "
+                                + "Hugging Face cache (" + HubCache.root(env) + "); unset HF_HUB_OFFLINE to download it"));
+                err.println("HF_HUB_OFFLINE=1: converting the Hugging Face cache's copy " + source + " (the hub is not asked)");
+                downloaded = false;
+                gguf = cachedGguf(source, requested);
+            } else {
+                err.println("pulling " + repo + " (" + revision + ") from " + settings.endpoint());
+                try (HubDownloader hub = new HubDownloader(settings, repo, revision, err, sslContext)) {
+                    gguf = fetchCheckpoint(hub, downloadDir, requested);
+                }
+                source = downloadDir;
+                downloaded = true;
+            }
             ClipConverter converter;
             if (gguf.isPresent()) {
                 // a GGUF keeps its own type unless --type asked for another
@@ -107,14 +150,14 @@ final class PullCommand implements Callable<Integer> {
                 t = converter.outputType();
                 target = store.dir().resolve(slug + revSlug + "-" + t + ".gguf");
             } else {
-                converter = ClipConverter.detect(downloadDir).outputType(t).name(repo);
+                converter = ClipConverter.detect(source).outputType(t).name(repo);
             }
             if (tokenizer != null) {
                 converter = converter.tokenizer(tokenizer);
             }
             Files.createDirectories(store.dir());
             converter.write(target, ConvertCommand.listener(err, "converting", main.verbose));
-            if (!keepDownload) {
+            if (downloaded && !keepDownload) {
                 FileSupport.deleteTree(downloadDir);
             }
         }
@@ -125,52 +168,145 @@ final class PullCommand implements Callable<Integer> {
         return Main.EXIT_OK;
     }
 
+    /** In a cached snapshot: the GGUF to convert when the snapshot is a repository of GGUF files. */
+    private Optional<Path> cachedGguf(Path snapshot, Optional<GgmlType> requested) throws IOException {
+        if (file != null) {
+            Path f = snapshot.resolve(file);
+            if (!Files.isRegularFile(f)) {
+                throw new IOException("HF_HUB_OFFLINE=1: " + file + " is not in the cached " + snapshot);
+            }
+            return Optional.of(f);
+        }
+        if (Files.isRegularFile(snapshot.resolve("config.json")) || Files.isRegularFile(snapshot.resolve("open_clip_config.json"))) {
+            return Optional.empty();
+        }
+        List<String> ggufs;
+        try (Stream<Path> files = Files.walk(snapshot)) {
+            ggufs = files.filter(f -> f.getFileName().toString().endsWith(".gguf"))
+                    .map(f -> snapshot.relativize(f).toString()).sorted().toList();
+        }
+        return ggufs.isEmpty() ? Optional.empty() : Optional.of(snapshot.resolve(GgufChoice.pick(repo, ggufs, requested)));
+    }
+
     /**
      * Downloads a transformers layout if the repository has one, else an open_clip one, else one of
-     * its GGUF files (returned).
+     * its GGUF files (returned). Uses the hub's file list when the address has the model API, else
+     * asks for the files one by one.
      */
     private Optional<Path> fetchCheckpoint(HubDownloader hub, Path dir, Optional<GgmlType> requested)
+            throws IOException {
+        Optional<HubDownloader.RepoInfo> info = hub.repoInfo();
+        if (info.isEmpty()) {
+            return probeCheckpoint(hub, dir, requested);
+        }
+        keepOnlyFilesOf(dir, info.get().commit());
+        Set<String> files = new HashSet<>(info.get().files());
+        String at = " at revision " + revision + (info.get().commit() == null ? "" : " (commit " + info.get().commit() + ")");
+        if (file != null) {
+            if (!files.contains(file)) {
+                throw new IOException(repo + ": has no file " + file + at + "; its .gguf files: "
+                        + info.get().files().stream().filter(f -> f.endsWith(".gguf")).toList());
+            }
+            return Optional.of(fetchGguf(hub, dir, file));
+        }
+        Optional<String> hfWeights = HF_WEIGHTS.stream().filter(files::contains).findFirst();
+        if (files.contains("config.json") && hfWeights.isPresent()) {
+            hub.download("config.json", dir.resolve("config.json"), false);
+            for (String optional : List.of("preprocessor_config.json", "vocab.json", "merges.txt")) {
+                if (files.contains(optional)) {
+                    hub.download(optional, dir.resolve(optional), false);
+                }
+            }
+            fetchWeights(hub, dir, hfWeights.get());
+            return Optional.empty();
+        }
+        Optional<String> openClipWeights = OPEN_CLIP_WEIGHTS.stream().filter(files::contains).findFirst();
+        if (files.contains("open_clip_config.json") && openClipWeights.isPresent()) {
+            for (String name : List.of("open_clip_config.json", openClipWeights.get())) {
+                hub.download(name, dir.resolve(name), false);
+            }
+            for (String optional : List.of("vocab.json", "merges.txt")) {
+                if (files.contains(optional)) {
+                    hub.download(optional, dir.resolve(optional), false);
+                }
+            }
+            return Optional.empty();
+        }
+        List<String> ggufs = info.get().files().stream().filter(f -> f.endsWith(".gguf")).toList();
+        if (!ggufs.isEmpty()) {
+            return Optional.of(fetchGguf(hub, dir, GgufChoice.pick(repo, ggufs, requested)));
+        }
+        throw new IOException(repo + ": nothing the converter reads" + at + ": it has " + (files.contains("config.json")
+                ? "config.json but none of " + String.join(", ", HF_WEIGHTS) + " (other weight formats, such as "
+                + "tf_model.h5 or flax_model.msgpack, are not read)"
+                : files.contains("open_clip_config.json")
+                ? "open_clip_config.json but neither " + String.join(" nor ", OPEN_CLIP_WEIGHTS)
+                : "neither config.json (transformers) nor open_clip_config.json (open_clip) nor .gguf files"));
+    }
+
+    /** The weights file, and the shards an index lists. */
+    private void fetchWeights(HubDownloader hub, Path dir, String weights) throws IOException {
+        hub.download(weights, dir.resolve(weights), false);
+        if (weights.endsWith(".index.json")) {
+            for (String shard : shards(dir.resolve(weights))) {
+                hub.download(shard, dir.resolve(shard), false);
+            }
+        }
+    }
+
+    /**
+     * Files left in the download folder by an interrupted pull are kept (and resumed) only when they
+     * are of the same commit; otherwise a push in between would mix two commits.
+     */
+    private static void keepOnlyFilesOf(Path dir, String commit) throws IOException {
+        if (commit == null) {
+            return;
+        }
+        Path mark = dir.resolve(COMMIT_MARK);
+        if (Files.isDirectory(dir) && !(Files.isRegularFile(mark) && Files.readString(mark).strip().equals(commit))) {
+            FileSupport.deleteTree(dir);
+        }
+        Files.createDirectories(dir);
+        Files.writeString(mark, commit + "\n");
+    }
+
+    /** For an address without the hub's model API (a plain mirror): asks for the known files one by one. */
+    private Optional<Path> probeCheckpoint(HubDownloader hub, Path dir, Optional<GgmlType> requested)
             throws IOException {
         if (file != null) {
             return Optional.of(fetchGguf(hub, dir, file));
         }
-        if (hub.download(repo, revision, "config.json", dir.resolve("config.json"), true)) {
-            hub.download(repo, revision, "vocab.json", dir.resolve("vocab.json"), true);
-            hub.download(repo, revision, "merges.txt", dir.resolve("merges.txt"), true);
-            if (hub.download(repo, revision, "model.safetensors", dir.resolve("model.safetensors"), true)) {
-                return Optional.empty();
+        if (hub.download("config.json", dir.resolve("config.json"), true)) {
+            for (String optional : List.of("preprocessor_config.json", "vocab.json", "merges.txt")) {
+                hub.download(optional, dir.resolve(optional), true);
             }
-            Path index = dir.resolve("model.safetensors.index.json");
-            if (hub.download(repo, revision, index.getFileName().toString(), index, true)) {
-                for (String shard : shards(index)) {
-                    hub.download(repo, revision, shard, dir.resolve(shard), false);
+            for (String weights : HF_WEIGHTS) {
+                if (hub.download(weights, dir.resolve(weights), true)) {
+                    if (weights.endsWith(".index.json")) {
+                        for (String shard : shards(dir.resolve(weights))) {
+                            hub.download(shard, dir.resolve(shard), false);
+                        }
+                    }
+                    return Optional.empty();
                 }
-                return Optional.empty();
             }
-            throw new IOException(repo + ": has config.json but no model.safetensors (PyTorch .bin checkpoints "
-                    + "are not supported; pick a repository or revision with safetensors weights)");
-        }
-        if (hub.download(repo, revision, "open_clip_config.json", dir.resolve("open_clip_config.json"), true)) {
+            if (!hub.download("open_clip_config.json", dir.resolve("open_clip_config.json"), true)) {
+                throw new IOException(repo + ": has config.json but none of " + String.join(", ", HF_WEIGHTS)
+                        + " at revision " + revision);
+            }
             fetchOpenClipWeights(hub, dir);
-            hub.download(repo, revision, "vocab.json", dir.resolve("vocab.json"), true);
-            hub.download(repo, revision, "merges.txt", dir.resolve("merges.txt"), true);
             return Optional.empty();
         }
-        List<String> files;
-        try {
-            files = hub.listFiles(repo, revision);
-        } catch (IOException e) {
-            throw new IOException(repo + ": not a CLIP checkpoint the converter knows: the repository has neither "
-                    + "config.json (transformers) nor open_clip_config.json (open_clip) at revision " + revision
-                    + ", and listing its files for .gguf files failed: " + e.getMessage(), e);
+        if (hub.download("open_clip_config.json", dir.resolve("open_clip_config.json"), true)) {
+            fetchOpenClipWeights(hub, dir);
+            hub.download("vocab.json", dir.resolve("vocab.json"), true);
+            hub.download("merges.txt", dir.resolve("merges.txt"), true);
+            return Optional.empty();
         }
-        List<String> ggufs = files.stream().filter(f -> f.endsWith(".gguf")).toList();
-        if (ggufs.isEmpty()) {
-            throw new IOException(repo + ": not a CLIP checkpoint the converter knows: the repository has neither "
-                    + "config.json (transformers) nor open_clip_config.json (open_clip) nor .gguf files at revision "
-                    + revision);
-        }
-        return Optional.of(fetchGguf(hub, dir, GgufChoice.pick(repo, ggufs, requested)));
+        throw new IOException(repo + ": not a CLIP checkpoint the converter knows: the repository has neither "
+                + "config.json (transformers) nor open_clip_config.json (open_clip) at revision " + revision
+                + ", and the hub address does not answer the hub's file list API (/api/models/...), which "
+                + "finding .gguf files needs (name one with --file)");
     }
 
     /**
@@ -178,11 +314,10 @@ final class PullCommand implements Callable<Integer> {
      * {@code open_clip_pytorch_model.bin} (older uploads), which the converter reads too.
      */
     private void fetchOpenClipWeights(HubDownloader hub, Path dir) throws IOException {
-        if (hub.download(repo, revision, "open_clip_model.safetensors", dir.resolve("open_clip_model.safetensors"), true)) {
-            return;
-        }
-        if (hub.download(repo, revision, OPEN_CLIP_BIN, dir.resolve(OPEN_CLIP_BIN), true)) {
-            return;
+        for (String weights : OPEN_CLIP_WEIGHTS) {
+            if (hub.download(weights, dir.resolve(weights), true)) {
+                return;
+            }
         }
         throw new IOException(repo + ": has open_clip_config.json but neither open_clip_model.safetensors nor "
                 + OPEN_CLIP_BIN + " at revision " + revision);
@@ -190,7 +325,7 @@ final class PullCommand implements Callable<Integer> {
 
     private Path fetchGguf(HubDownloader hub, Path dir, String name) throws IOException {
         Path dest = dir.resolve(name);
-        hub.download(repo, revision, name, dest, false);
+        hub.download(name, dest, false);
         return dest;
     }
 
@@ -199,7 +334,7 @@ final class PullCommand implements Callable<Integer> {
         Set<String> files = new LinkedHashSet<>();
         for (Iterator<JsonNode> it = map.elements(); it.hasNext(); ) {
             String f = it.next().asText();
-            if (f.contains("..") || f.startsWith("/")) {
+            if (f.isEmpty() || f.contains("..") || f.contains("/") || f.contains("\\")) {
                 throw new IOException(index + ": suspicious shard name " + f);
             }
             files.add(f);

@@ -80,12 +80,15 @@ class PullRepositoriesTest {
         server.start();
         endpoint = "http://127.0.0.1:" + server.getAddress().getPort();
         System.setProperty("clearclip.cache.dir", tmp.resolve("cache").toString());
+        // none of the developer's tokens or proxies
+        PullCommand.environment = Map.of("HF_HOME", tmp.resolve("hf-home").toString())::get;
     }
 
     @AfterEach
     void stop() {
         server.stop(0);
         System.clearProperty("clearclip.cache.dir");
+        PullCommand.environment = System::getenv;
     }
 
     private void handle(HttpExchange ex) throws IOException {

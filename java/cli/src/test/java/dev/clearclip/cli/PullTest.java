@@ -24,7 +24,8 @@ import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
 
 /**
- * {@code pull} against a local server that imitates the Hugging Face hub: {@code /<repo>/resolve/<rev>/<file>},
+ * {@code pull} against a plain mirror: a local server without the hub's model API nor its error codes
+ * (a bare 404 for what it lacks), so files are asked for one by one: {@code /<repo>/resolve/<rev>/<file>},
  * small files served directly with a git-style ETag, the LFS weights answered with a 302 carrying
  * {@code X-Linked-Etag} (SHA-256) and {@code X-Linked-Size}, then served from a "CDN" path with Range support.
  */
@@ -54,12 +55,15 @@ class PullTest {
         server.start();
         endpoint = "http://127.0.0.1:" + server.getAddress().getPort();
         System.setProperty("clearclip.cache.dir", tmp.resolve("cache").toString());
+        // none of the developer's tokens or proxies
+        PullCommand.environment = Map.of("HF_HOME", tmp.resolve("hf-home").toString())::get;
     }
 
     @AfterEach
     void stop() {
         server.stop(0);
         System.clearProperty("clearclip.cache.dir");
+        PullCommand.environment = System::getenv;
     }
 
     private void handle(HttpExchange ex) throws IOException {
@@ -163,9 +167,11 @@ class PullTest {
 
     @Test
     void endpointComesFromTheEnvironmentOrTheOption() {
-        assertThat(HubDownloader.endpoint("http://mirror.local/").toString()).isEqualTo("http://mirror.local");
-        assertThat(new HubDownloader(HubDownloader.endpoint("http://h"), java.util.Optional.empty(), null)
-                .fileUri("org/name", "refs/pr/1", "model.safetensors").toString())
+        Map<String, String> none = Map.of();
+        assertThat(HubSettings.endpoint("http://mirror.local/", none::get).toString()).isEqualTo("http://mirror.local");
+        HubSettings settings = HubSettings.resolve("http://h", null, none::get);
+        assertThat(new HubDownloader(settings, "org/name", "refs/pr/1", null, null)
+                .fileUri("model.safetensors").toString())
                 .isEqualTo("http://h/org/name/resolve/refs%2Fpr%2F1/model.safetensors");
     }
 }
