@@ -20,6 +20,7 @@ import http.client
 import json
 import os
 import re
+import select
 import signal
 import socket
 import struct
@@ -143,6 +144,9 @@ class Bench:
             s.sendall(("POST /v1/segment HTTP/1.1\r\nHost: %s:%d\r\nContent-Type: multipart/form-data; boundary=x\r\n"
                        "Content-Length: 100000\r\n\r\n" % (self.host, self.port)).encode())
             while time.monotonic() < self.deadline:
+                if select.select([s], [], [], 0)[0]:
+                    self.record(kind, self.answer_of(s))
+                    return
                 s.sendall(b"x")
                 time.sleep(2)
             self.record(kind, "still_open")
@@ -232,12 +236,16 @@ def main():
 
     cmd = [args.launcher, "--threads", str(args.threads), "serve", "-m", args.model, "--port", "0",
            "--contexts", str(args.contexts), "--max-upload-mb", "20"]
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    os.makedirs(os.path.dirname(args.out), exist_ok=True)
+    log_path = os.path.splitext(args.out)[0] + ".server.log"
+    log_file = open(log_path, "w")
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, text=True)
     try:
         line = server.stdout.readline()
         m = re.match(r"listening on http://([^:]+):(\d+)", line)
         if not m:
-            print("server did not start: %r %s" % (line, server.stderr.read()), file=sys.stderr)
+            log_file.close()
+            print("server did not start: %r %s" % (line, open(log_path).read()), file=sys.stderr)
             return 1
         host, port = m.group(1), int(m.group(2))
         pid = java_pid(server.pid)
@@ -260,6 +268,16 @@ def main():
         health_status = health.getresponse().status
         server.send_signal(signal.SIGTERM)
         exit_status = server.wait(timeout=120)
+        log_file.close()
+        with open(log_path) as f:
+            log = f.read()
+        reasons = {
+            "timeout": log.count("stopped past --request-timeout"),
+            "client_closed": log.count("the client closed the connection"),
+            "shutting_down": log.count("stopped: the server is stopping"),
+            "out_of_memory": log.count("out of memory"),
+            "internal_error": log.count("internal error"),
+        }
         good = bench.good_latencies
         report = {
             "clients": args.clients, "bad_clients": args.bad, "seconds": round(elapsed, 1),
@@ -269,7 +287,7 @@ def main():
             "good_p50_ms": round(1000 * percentile(good, 50), 1) if good else None,
             "good_p99_ms": round(1000 * percentile(good, 99), 1) if good else None,
             "rss_mb_before": before, "rss_mb_after": after, "rss_mb_peak": peak,
-            "health_after": health_status, "exit_status": exit_status,
+            "health_after": health_status, "exit_status": exit_status, "server_log": reasons,
         }
         os.makedirs(os.path.dirname(args.out), exist_ok=True)
         with open(args.out, "w") as f:

@@ -110,6 +110,7 @@ final class ClearClipServer implements AutoCloseable {
     private final byte[] page;
     private volatile boolean closing;
     private boolean closed;
+    private Duration drain = DRAIN;
 
     private ClearClipServer(ClipModel model, Config config, PrintWriter log) throws IOException {
         this.model = model;
@@ -237,6 +238,10 @@ final class ClearClipServer implements AutoCloseable {
             } catch (Throwable t) {
                 ApiErrors.answer(ctx, errors.translate(t));
             }
+            if (ClientLink.of(ctx.req()).sentMore()) {
+                // the probe took a byte of a pipelined request: that connection cannot go on
+                ctx.header("Connection", "close");
+            }
         };
     }
 
@@ -278,13 +283,18 @@ final class ClearClipServer implements AutoCloseable {
         closing = true;
         inference.stopAdmitting();
         gate.close();
-        if (!waitUntilIdle(DRAIN)) {
+        if (!waitUntilIdle(drain)) {
             inference.cancelAll(StopReason.SHUTDOWN);
             waitUntilIdle(AFTER_CANCEL);
         }
         app.stop();
         inference.close();
         deleteUploads();
+    }
+
+    /** How long {@link #close()} lets running requests finish ({@link #DRAIN} unless changed, for tests). */
+    synchronized void drainTime(Duration d) {
+        drain = d;
     }
 
     private boolean waitUntilIdle(Duration limit) {

@@ -13,7 +13,9 @@ import org.eclipse.jetty.server.Request;
  * noticed only when the answer is written: the server would compute for minutes for nobody. Once the whole
  * body has been read, an HTTP/1.1 client sends nothing until it has the answer, so a non-blocking read of
  * one byte tells: end of stream (or a reset) means gone, nothing means still waiting. A client that does
- * send (pipelining) is taken as present and is no longer probed; its connection is closed after the answer.
+ * send (pipelining) is taken as present and is no longer probed; the byte read is lost, so its connection is
+ * closed after the answer. A client that half-closes its side after
+ * the request (as HTTP/1.0-era tools may) looks gone and is answered by no one: HTTP/1.1 clients do not.
  */
 final class ClientLink {
 
@@ -32,6 +34,18 @@ final class ClientLink {
 
     /** The link of a request, or one that never reports a disconnect where the transport is not a socket. */
     static ClientLink of(ServletRequest request) {
+        Object cached = request == null ? null : request.getAttribute(ClientLink.class.getName());
+        if (cached instanceof ClientLink link) {
+            return link;
+        }
+        ClientLink link = find(request);
+        if (request != null) {
+            request.setAttribute(ClientLink.class.getName(), link);
+        }
+        return link;
+    }
+
+    private static ClientLink find(ServletRequest request) {
         try {
             Request base = Request.getBaseRequest(request);
             EndPoint ep = base == null || base.getHttpChannel() == null ? null : base.getHttpChannel().getEndPoint();

@@ -46,7 +46,7 @@ final class ServeCommand extends ModelCommand {
 
     @Option(names = "--max-pixels", paramLabel = "N",
             description = "Refuse pictures whose header claims more than N pixels (default: --max-image-pixels, "
-                    + "else what fits the heap: max heap / 2 / 24 bytes per pixel, at most 100000000).")
+                    + "else what fits the heap: max heap / 192, at most 100000000).")
     Long maxPixels;
 
     @Option(names = "--max-windows", paramLabel = "N", defaultValue = "324",

@@ -140,6 +140,19 @@ final class UploadGate {
     private void refuse(HttpServletRequest req, HttpServletResponse res, ApiException e, long start, boolean close) {
         ApiErrors.answer(res, e, close);
         metrics.record(req.getMethod(), ClearClipServer.route(req.getRequestURI()), e.status, System.nanoTime() - start);
+        if (e.status == 408) {
+            // Jetty would go on reading the rest of the body, at the client's pace, before closing: a client
+            // still trickling bytes would keep its connection and a thread; the answer is sent, then cut
+            try {
+                res.flushBuffer();
+            } catch (IOException gone) {
+                // closed below anyway
+            }
+            EndPoint ep = ClientLink.of(req).endPoint();
+            if (ep != null) {
+                ep.close();
+            }
+        }
     }
 
     /** Reads the whole body into {@code body}, within the limits (see the class comment). */

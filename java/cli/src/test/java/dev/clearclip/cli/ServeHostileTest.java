@@ -326,7 +326,9 @@ class ServeHostileTest {
     @Test
     void aTinyGifClaiming100MegapixelsIsRefusedByTheHeapFittingLimitBeforeDecoding() throws Exception {
         long limit = ServeLimits.defaultMaxPixels(768L << 20, 100_000_000L);
-        assertThat(limit).as("768 MiB heap / 2 / 24 bytes per pixel").isEqualTo(16_777_216L);
+        assertThat(limit).as("768 MiB heap / 2 / 24 bytes per pixel / 4 pictures").isEqualTo(4_194_304L);
+        assertThat(ServeLimits.defaultMaxPixels(6L << 30, 100_000_000L)).as("6 GiB heap").isEqualTo(33_554_432L);
+        assertThat(ServeLimits.defaultMaxPixels(64L << 30, 100_000_000L)).as("at most the library's").isEqualTo(100_000_000L);
         ClearClipServer.Config c = new ClearClipServer.Config("127.0.0.1", 0, 2L << 20, limit, 1, null, null);
         StringWriter log = new StringWriter();
         try (ClearClipServer server = ClearClipServer.start(clip, c, new PrintWriter(log, true))) {
@@ -337,7 +339,7 @@ class ServeHostileTest {
                     .field("classes", "sky"));
             assertThat(one.status()).as(one.text()).isEqualTo(400);
             assertThat(one.json().path("error").path("message").asText()).contains("10000x10000")
-                    .contains("16777216").contains("--max-pixels");
+                    .contains("4194304").contains("--max-pixels");
             // 12 of them in one embed request: refused as a whole, at once
             Http.Form twelve = new Http.Form();
             for (int i = 0; i < 12; i++) {
@@ -516,6 +518,33 @@ class ServeHostileTest {
     }
 
     @Test
+    void aRequestStillRunningWhenTheDrainTimeIsOverIsStoppedWithTheReasonShutdown() throws Exception {
+        StringWriter log = new StringWriter();
+        ClearClipServer server = ClearClipServer.start(clip, config(), new PrintWriter(log, true));
+        try {
+            server.drainTime(Duration.ofMillis(300));
+            Http http = new Http(server.url());
+            CompletableFuture<Http.Response> running = CompletableFuture.supplyAsync(() -> {
+                try {
+                    return http.post("/v1/segment", longForm());
+                } catch (IOException e) {
+                    throw new java.io.UncheckedIOException(e);
+                }
+            }, Thread::startVirtualThread);
+            awaitRunning(http, 1);
+            long start = System.nanoTime();
+            server.close();
+            assertThat(System.nanoTime() - start).as("drain, then one window").isLessThan(TimeUnit.SECONDS.toNanos(10));
+            Http.Response r = running.get(30, TimeUnit.SECONDS);
+            assertThat(r.status()).as(r.text()).isEqualTo(503);
+            assertThat(r.errorCode()).isEqualTo("shutting_down");
+            assertThat(log.toString()).contains("stopped: the server is stopping");
+        } finally {
+            server.close();
+        }
+    }
+
+    @Test
     void trailingGarbageAfterAJsonBodyIsRefused() throws Exception {
         try (ClearClipServer server = ClearClipServer.start(clip, config(), new PrintWriter(new StringWriter(), true))) {
             Http http = new Http(server.url());
@@ -557,16 +586,4 @@ class ServeHostileTest {
         }
     }
 
-    /** Reads an answer's head from a socket (for tests that keep the socket). */
-    static String head(InputStream in) throws IOException {
-        ByteArrayOutputStream out = new ByteArrayOutputStream();
-        int b;
-        while ((b = in.read()) >= 0) {
-            out.write(b);
-            if (out.size() >= 4 && out.toString(StandardCharsets.ISO_8859_1).endsWith("\r\n\r\n")) {
-                break;
-            }
-        }
-        return out.toString(StandardCharsets.ISO_8859_1);
-    }
 }
