@@ -32,8 +32,8 @@ import org.eclipse.jetty.servlet.FilterHolder;
  * <p>This class wires the parts and owns the lifecycle (start, drain, stop); the concerns live apart, as
  * llama-server keeps http, queue and context apart:
  * <ul>
- *   <li>transport: Jetty, with at most {@code --max-client-connections} per client address
- *       ({@link ClientConnectionLimit});</li>
+ *   <li>transport: Jetty, with at most {@code --max-client-connections} per client address and a deadline
+ *       for request headers ({@link ClientConnectionLimit});</li>
  *   <li>access and the whole body before any handler: {@link UploadGate} with {@link AccessGuard};</li>
  *   <li>admission, decode permits, model contexts, deadlines and cancellation: {@link Inference};</li>
  *   <li>the endpoints: {@link InferenceEndpoints}, {@link OpenAiEmbeddings}, reading requests with
@@ -104,6 +104,7 @@ final class ClearClipServer implements AutoCloseable {
     private final Path uploads;
     private final Inference inference;
     private final UploadGate gate;
+    private final ClientConnectionLimit transport;
     private final ApiErrors errors;
     private final ServerMetrics metrics;
     private final ObjectNode modelInfo;
@@ -133,7 +134,8 @@ final class ClearClipServer implements AutoCloseable {
         InferenceEndpoints endpoints = new InferenceEndpoints(model, requests, inference, metrics, config.maxWindows());
         OpenAiEmbeddings openAi = new OpenAiEmbeddings(model, requests, inference, endpoints, config.allowRemoteImages(),
                 config.maxUploadBytes(), config.uploadTimeout());
-        ClientConnectionLimit perClient = new ClientConnectionLimit(config.maxClientConnections());
+        this.transport = new ClientConnectionLimit(config.maxClientConnections(), config.uploadTimeout());
+        ClientConnectionLimit perClient = transport;
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
             c.startupWatcherEnabled = false;
@@ -179,6 +181,7 @@ final class ClearClipServer implements AutoCloseable {
             s.app.start();
         } catch (RuntimeException e) {
             s.inference.close();
+            s.transport.close();
             s.deleteUploads();
             Throwable cause = e.getCause() != null ? e.getCause() : e;
             throw new IllegalStateException("cannot listen on " + config.host() + ":" + config.port() + ": "
@@ -289,6 +292,7 @@ final class ClearClipServer implements AutoCloseable {
         }
         app.stop();
         inference.close();
+        transport.close();
         deleteUploads();
     }
 

@@ -60,7 +60,8 @@ final class ServeCommand extends ModelCommand {
     int requestTimeout;
 
     @Option(names = "--upload-timeout", paramLabel = "SECONDS", defaultValue = "30",
-            description = "A request body must arrive whole within this time (408; default: ${DEFAULT-VALUE}).")
+            description = "A request's headers, and then its body, must each arrive whole within this time "
+                    + "(else the connection is closed; a late body gets 408 first; default: ${DEFAULT-VALUE}).")
     int uploadTimeout;
 
     @Option(names = "--min-upload-rate", paramLabel = "KIB_PER_S", defaultValue = "8",

@@ -200,6 +200,36 @@ class ServeHostileTest {
     }
 
     @Test
+    void slowHeadersAreCutAtTheirDeadline() throws Exception {
+        ClearClipServer.Config c = config().withUploadLimits(Duration.ofSeconds(2), 1024, 32);
+        try (ClearClipServer server = ClearClipServer.start(clip, c, new PrintWriter(new StringWriter(), true));
+             Socket s = new Socket()) {
+            s.connect(new InetSocketAddress("127.0.0.1", server.port()), 5000);
+            s.setSoTimeout(300);
+            OutputStream out = s.getOutputStream();
+            out.write("GET /health HTTP/1.1\r\nHost: 127.0.0.1\r\n".getBytes(StandardCharsets.US_ASCII));
+            long start = System.nanoTime();
+            boolean cut = false;
+            // a header line every 300 ms: each restarts Jetty's idle timeout, never the header deadline
+            while (!cut && System.nanoTime() - start < TimeUnit.SECONDS.toNanos(10)) {
+                try {
+                    out.write("X-Slow: 1\r\n".getBytes(StandardCharsets.US_ASCII));
+                    out.flush();
+                    cut = s.getInputStream().read() < 0;
+                } catch (SocketTimeoutException stillOpen) {
+                    // nothing yet
+                } catch (IOException closed) {
+                    cut = true;
+                }
+            }
+            double seconds = (System.nanoTime() - start) / 1e9;
+            assertThat(cut).as("connection closed by the server").isTrue();
+            assertThat(seconds).isBetween(1.5, 5.0);
+            assertThat(new Http(server.url()).get("/health").status()).isEqualTo(200);
+        }
+    }
+
+    @Test
     void connectionsPerClientAddressAreBounded() throws Exception {
         ClearClipServer.Config c = config().withUploadLimits(Duration.ofSeconds(30), 1024, 4);
         List<Socket> sockets = new ArrayList<>();
