@@ -231,6 +231,7 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--contexts", type=int, default=2)
     ap.add_argument("--launcher", default=os.path.join(ROOT, "bin", "clearclip"))
+    ap.add_argument("--jvm-opts", default="", help="CLEARCLIP_JAVA_OPTS of the server, e.g. -Xmx768m")
     ap.add_argument("--out", default=os.path.join(ROOT, "build", "bench", "serve_hostile.json"))
     args = ap.parse_args()
 
@@ -239,7 +240,10 @@ def main():
     os.makedirs(os.path.dirname(args.out), exist_ok=True)
     log_path = os.path.splitext(args.out)[0] + ".server.log"
     log_file = open(log_path, "w")
-    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, text=True)
+    env = dict(os.environ)
+    if args.jvm_opts:
+        env["CLEARCLIP_JAVA_OPTS"] = (env.get("CLEARCLIP_JAVA_OPTS", "") + " " + args.jvm_opts).strip()
+    server = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=log_file, text=True, env=env)
     try:
         line = server.stdout.readline()
         m = re.match(r"listening on http://([^:]+):(\d+)", line)
@@ -281,7 +285,7 @@ def main():
         good = bench.good_latencies
         report = {
             "clients": args.clients, "bad_clients": args.bad, "seconds": round(elapsed, 1),
-            "threads": args.threads, "contexts": args.contexts,
+            "threads": args.threads, "contexts": args.contexts, "jvm_opts": args.jvm_opts,
             "statuses": {k: dict(v) for k, v in sorted(bench.statuses.items())},
             "good_ok": len(good), "good_per_second": round(len(good) / elapsed, 2),
             "good_p50_ms": round(1000 * percentile(good, 50), 1) if good else None,

@@ -119,6 +119,7 @@ final class ClearClipServer implements AutoCloseable {
         this.errors = new ApiErrors(log);
         this.inference = new Inference(model.maxContexts(), config.queue(), config.decodePixels(), config.requestTimeout());
         this.metrics = new ServerMetrics(inference::waiting, inference::running);
+        inference.onBusy(metrics::rejected);
         this.modelInfo = describe(model);
         try (InputStream in = ClearClipServer.class.getResourceAsStream("serve/index.html")) {
             if (in == null) {

@@ -100,6 +100,7 @@ final class Inference implements AutoCloseable {
     });
     private volatile StopReason cancelAll;
     private volatile boolean closing;
+    private volatile Runnable onBusy = () -> { };
 
     Inference(int contexts, int queue, long decodePixels, Duration timeout) {
         this.contexts = contexts;
@@ -109,6 +110,11 @@ final class Inference implements AutoCloseable {
         this.totalDecodeUnits = (int) Math.max(1, Math.min(Integer.MAX_VALUE, decodePixels / PIXEL_UNIT));
         this.decodeUnits = new Semaphore(totalDecodeUnits);
         this.timeout = timeout;
+    }
+
+    /** Told of each request refused because the queue was full (the metrics count them). */
+    void onBusy(Runnable r) {
+        onBusy = r;
     }
 
     int waiting() {
@@ -125,6 +131,7 @@ final class Inference implements AutoCloseable {
             throw StopReason.SHUTDOWN.answer();
         }
         if (!admission.tryAcquire()) {
+            onBusy.run();
             throw new ApiException(503, "busy", "all " + contexts + " model contexts are busy and the queue of "
                     + queue + " is full; retry later", 1);
         }

@@ -436,6 +436,8 @@ class ServeApiTest {
                 }
             }
             assertThat(h.get("/health").status()).isEqualTo(200);
+            long refused = responses.stream().filter(r -> r.status() == 503).count();
+            assertThat(h.get("/metrics").text()).contains("clearclip_rejected_total " + refused + "\n");
         }
     }
 }
