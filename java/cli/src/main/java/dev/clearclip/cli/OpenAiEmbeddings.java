@@ -202,6 +202,7 @@ final class OpenAiEmbeddings {
         }
         HttpClient client = HttpClient.newBuilder().connectTimeout(fetchTimeout)
                 .followRedirects(HttpClient.Redirect.NEVER).build();
+        long deadline = System.nanoTime() + fetchTimeout.toNanos();
         try {
             HttpResponse<InputStream> r = client.send(HttpRequest.newBuilder(uri).timeout(fetchTimeout).GET().build(),
                     HttpResponse.BodyHandlers.ofInputStream());
@@ -209,7 +210,25 @@ final class OpenAiEmbeddings {
                 if (r.statusCode() != 200) {
                     throw ApiException.badRequest("bad_image", name + ": fetching the picture got HTTP " + r.statusCode());
                 }
-                byte[] bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+                // the request's timeout ends at the headers: a body trickling in is cut at the same deadline
+                Thread watchdog = Thread.ofVirtual().start(() -> {
+                    try {
+                        Thread.sleep(Duration.ofNanos(Math.max(1, deadline - System.nanoTime())));
+                        in.close();
+                    } catch (InterruptedException | IOException done) {
+                        // finished in time, or closed already
+                    }
+                });
+                byte[] bytes;
+                try {
+                    bytes = in.readNBytes((int) Math.min(Integer.MAX_VALUE - 8, maxBytes + 1));
+                } finally {
+                    watchdog.interrupt();
+                }
+                if (System.nanoTime() - deadline >= 0) {
+                    throw ApiException.badRequest("bad_image", name + ": the remote picture did not arrive within "
+                            + fetchTimeout.toSeconds() + " s");
+                }
                 if (bytes.length > maxBytes) {
                     throw ApiException.badRequest("bad_image", name + ": the remote picture is larger than the upload "
                             + "limit of " + maxBytes + " bytes");

@@ -105,6 +105,35 @@ class ServeEmbeddingsTest {
     }
 
     @Test
+    void withTheOptionARemotePictureIsFetchedAndGetsTheVectorOfItsBytes() throws IOException {
+        com.sun.net.httpserver.HttpServer pictures = com.sun.net.httpserver.HttpServer.create(
+                new java.net.InetSocketAddress("127.0.0.1", 0), 0);
+        pictures.createContext("/scene.png", exchange -> {
+            exchange.sendResponseHeaders(200, scene.length);
+            exchange.getResponseBody().write(scene);
+            exchange.close();
+        });
+        pictures.start();
+        ClearClipServer.Config base = new ClearClipServer.Config("127.0.0.1", 0, 4L << 20, 100_000_000L, 4, null, null);
+        ClearClipServer.Config remote = new ClearClipServer.Config(base.host(), base.port(), base.maxUploadBytes(),
+                base.maxPixels(), base.queue(), null, null, base.maxWindows(), base.requestTimeout(),
+                base.uploadTimeout(), base.minUploadBytesPerSecond(), base.maxClientConnections(), java.util.List.of(),
+                true, base.decodePixels());
+        try (ClearClipServer s = ClearClipServer.start(clip, remote, new PrintWriter(new StringWriter(), true))) {
+            String url = "http://127.0.0.1:" + pictures.getAddress().getPort() + "/scene.png";
+            Http.Response r = new Http(s.url()).post("/v1/embeddings", "application/json",
+                    ("{\"input\":[{\"content\":[{\"type\":\"image_url\",\"image_url\":{\"url\":\"" + url + "\"}}]}]}")
+                            .getBytes(StandardCharsets.UTF_8));
+            assertThat(r.status()).as(r.text()).isEqualTo(200);
+            Http.Response ours = http.post("/v1/embed", new Http.Form().file("image", "scene.png", "image/png", scene));
+            assertThat(r.json().path("data").get(0).path("embedding"))
+                    .isEqualTo(ours.json().path("image").get(0).path("embedding"));
+        } finally {
+            pictures.stop(0);
+        }
+    }
+
+    @Test
     void remoteUrlsAreRefusedWithoutTheOptionAndBadInputsAre400() {
         Http.Response remote = embeddings("{\"input\":[{\"content\":[{\"type\":\"image_url\",\"image_url\":"
                 + "{\"url\":\"http://127.0.0.1:1/x.png\"}}]}]}");

@@ -272,4 +272,16 @@ class ServeRequestChecksTest {
             assertThat(status(own)).as(own).isEqualTo(200);
         }
     }
+
+    @Test
+    void serveRefusesLimitsThatCannotWorkAsUsageErrors() {
+        String model = shared.resolve("hf-tiny.gguf").toString();
+        for (String[] bad : List.of(new String[] {"--max-windows", "0"}, new String[] {"--request-timeout", "0"},
+                new String[] {"--upload-timeout", "0"}, new String[] {"--max-client-connections", "0"},
+                new String[] {"--text-cache-max-mb", "0"})) {
+            Cli cli = Cli.run("serve", "-m", model, "--port", "0", bad[0], bad[1]);
+            assertThat(cli.exit()).as(String.join(" ", bad)).isEqualTo(2);
+            assertThat(cli.err()).contains(bad[0]);
+        }
+    }
 }
