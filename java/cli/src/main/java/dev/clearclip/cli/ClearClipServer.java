@@ -137,6 +137,7 @@ final class ClearClipServer implements AutoCloseable {
                 config.maxUploadBytes(), config.uploadTimeout());
         this.transport = new ClientConnectionLimit(config.maxClientConnections(), config.uploadTimeout());
         ClientConnectionLimit perClient = transport;
+        metrics.transport(transport::refused, transport::slowHeaders);
         this.app = Javalin.create(c -> {
             c.showJavalinBanner = false;
             c.startupWatcherEnabled = false;

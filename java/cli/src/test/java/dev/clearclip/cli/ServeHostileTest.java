@@ -225,6 +225,7 @@ class ServeHostileTest {
             assertThat(cut).as("connection closed by the server").isTrue();
             assertThat(seconds).isBetween(1.5, 5.0);
             assertThat(new Http(server.url()).get("/health").status()).isEqualTo(200);
+            assertThat(gauge(new Http(server.url()), "clearclip_slow_headers_total")).isEqualTo(1);
         }
     }
 
@@ -250,6 +251,7 @@ class ServeHostileTest {
                 }
             }
             assertThat(closedByServer).as("connections beyond 4 from 127.0.0.1").isEqualTo(3);
+            assertThat(server.metrics().render()).contains("clearclip_connections_refused_total 3\n");
             for (Socket s : sockets) {
                 s.close();
             }
