@@ -56,7 +56,7 @@ public final class ClipModel implements AutoCloseable {
         this.options = options;
         this.model = model;
         this.info = info;
-        Optional<TextEmbeddingCache> textCache = options.textCacheDir().map(TextEmbeddingCache::new);
+        Optional<TextEmbeddingCache> textCache = options.textCacheDir().map(d -> new TextEmbeddingCache(d, options.textCacheMaxBytes()));
         ModelOptions.PoolSize size = ModelOptions.pool(options.threads(), options.contexts(), ModelOptions.availableCores());
         this.pool = new ContextPool<>(size,
                 () -> NativeEngine.initContext(model, size.threadsPerContext(), options.backend()), NativeEngine::freeContext);

@@ -32,12 +32,18 @@ import java.util.Optional;
  * @param backend        "cpu", "cuda", "metal" or "auto" (the first GPU ggml offers, else the CPU)
  * @param mmap           map the model file instead of reading it into memory
  * @param textCacheDir   where class-name embeddings are cached; empty disables the on-disk cache
+ * @param textCacheMaxBytes most bytes the on-disk text cache may hold: past it, the entries used longest
+ *                       ago are deleted (default {@value #DEFAULT_TEXT_CACHE_MAX_BYTES}); bounds what
+ *                       clients of a server can make it write
  * @param maxImagePixels pictures whose header claims more pixels are refused before decoding by the
  *                       methods that take a file ({@link Images#read(Path, int, long)}); default
  *                       {@link Images#defaultMaxPixels()}
  */
 public record ModelOptions(int threads, int contexts, String backend, boolean mmap, Optional<Path> textCacheDir,
-                           long maxImagePixels) {
+                           long maxImagePixels, long textCacheMaxBytes) {
+
+    /** Default cap of the on-disk text cache: 256 MiB (a 21-class preset at ViT-B/16 takes about 45 kB). */
+    public static final long DEFAULT_TEXT_CACHE_MAX_BYTES = 256L << 20;
 
     public ModelOptions {
         if (threads < 0) {
@@ -48,6 +54,9 @@ public record ModelOptions(int threads, int contexts, String backend, boolean mm
         }
         if (maxImagePixels < 1) {
             throw new IllegalArgumentException("maxImagePixels must be >= 1, got " + maxImagePixels);
+        }
+        if (textCacheMaxBytes < 1) {
+            throw new IllegalArgumentException("textCacheMaxBytes must be >= 1, got " + textCacheMaxBytes);
         }
         Objects.requireNonNull(backend, "backend");
         Objects.requireNonNull(textCacheDir, "textCacheDir");
@@ -110,6 +119,7 @@ public record ModelOptions(int threads, int contexts, String backend, boolean mm
         b.mmap = mmap;
         b.textCacheDir = textCacheDir;
         b.maxImagePixels = maxImagePixels;
+        b.textCacheMaxBytes = textCacheMaxBytes;
         return b;
     }
 
@@ -120,6 +130,7 @@ public record ModelOptions(int threads, int contexts, String backend, boolean mm
         private boolean mmap = true;
         private Optional<Path> textCacheDir = Optional.of(defaultTextCacheDir());
         private long maxImagePixels = ImageLimits.defaultMaxPixels();
+        private long textCacheMaxBytes = DEFAULT_TEXT_CACHE_MAX_BYTES;
 
         private Builder() {
         }
@@ -162,8 +173,14 @@ public record ModelOptions(int threads, int contexts, String backend, boolean mm
             return this;
         }
 
+        /** Most bytes the on-disk text cache may hold; the entries used longest ago are deleted beyond. */
+        public Builder textCacheMaxBytes(long bytes) {
+            this.textCacheMaxBytes = bytes;
+            return this;
+        }
+
         public ModelOptions build() {
-            return new ModelOptions(threads, contexts, backend, mmap, textCacheDir, maxImagePixels);
+            return new ModelOptions(threads, contexts, backend, mmap, textCacheDir, maxImagePixels, textCacheMaxBytes);
         }
     }
 }

@@ -65,6 +65,10 @@ public record SegmentOptions(
         if (crop < 1 || stride < 1) {
             throw new IllegalArgumentException("crop and stride must be >= 1, got crop " + crop + ", stride " + stride);
         }
+        if (crop > Images.ENGINE_MAX_SIDE || stride > Images.ENGINE_MAX_SIDE) {
+            throw new IllegalArgumentException("crop and stride must be at most " + Images.ENGINE_MAX_SIDE
+                    + " (the engine's largest side), got crop " + crop + ", stride " + stride);
+        }
         if (stride > crop) {
             throw new IllegalArgumentException("stride " + stride + " larger than crop " + crop + " would leave pixels uncovered");
         }
@@ -136,6 +140,33 @@ public record SegmentOptions(
         }
         int fitted = (int) ((long) Images.ENGINE_MAX_SIDE * shortIn / longIn);
         return toBuilder().shortSide(Math.max(1, fitted)).build();
+    }
+
+    /**
+     * Sliding windows a segmentation of a {@code width x height} picture computes with these options (after
+     * {@link #fittedTo}): the engine's count, per axis {@code max(size - crop + stride - 1, 0) / stride + 1}
+     * of the picture resized to the short side. The cost of a call grows with it, which lets a server refuse
+     * settings that would hold a context for minutes before computing anything.
+     */
+    public long windowCount(int width, int height) {
+        if (width < 1 || height < 1) {
+            throw new IllegalArgumentException("picture size must be positive, got " + width + "x" + height);
+        }
+        SegmentOptions o = fittedTo(width, height);
+        long rw = width;
+        long rh = height;
+        if (o.shortSide() > 0) {
+            // rounded as the engine rounds (mmcv's int(x * scale + 0.5))
+            double s = (double) o.shortSide() / Math.min(width, height);
+            rw = Math.max(1, (long) (width * s + 0.5));
+            rh = Math.max(1, (long) (height * s + 0.5));
+        }
+        return axisWindows(rw, o.crop(), o.stride()) * axisWindows(rh, o.crop(), o.stride());
+    }
+
+    private static long axisWindows(long size, int crop, int stride) {
+        long d = size - crop + stride - 1;
+        return (d > 0 ? d : 0) / stride + 1;
     }
 
     public Builder toBuilder() {

@@ -6,16 +6,25 @@ import java.nio.ByteOrder;
 import java.nio.charset.StandardCharsets;
 import java.nio.file.Files;
 import java.nio.file.Path;
+import java.nio.file.attribute.FileTime;
 import java.security.MessageDigest;
+import java.util.ArrayList;
+import java.util.Comparator;
 import java.util.HexFormat;
 import java.util.List;
 import java.util.Optional;
+import java.util.stream.Stream;
 import java.util.zip.CRC32C;
 
 /**
  * On-disk cache of class-name embeddings. Entries are keyed by the SHA-256 of (model file content hash,
  * names, templates, embedding recipe) and hold float32 rows with a CRC, so a truncated or corrupt entry
  * is detected, ignored and rewritten.
+ *
+ * <p>The entries together hold at most {@code maxBytes}: a store that goes past it deletes the entries
+ * used longest ago (a hit renews an entry's modification time) until a tenth of the cap is free, so a
+ * server whose clients send ever new class names writes a bounded amount. An entry larger than the cap
+ * is not stored. Other processes sharing the folder are counted at the next scan, not at once.
  */
 final class TextEmbeddingCache {
 
@@ -27,9 +36,24 @@ final class TextEmbeddingCache {
     private static final int HEADER = 16;
 
     private final Path dir;
+    private final long maxBytes;
+    /** Bytes of the entries as this process last counted them; -1 until the first store scans the folder. */
+    private long bytes = -1;
 
     TextEmbeddingCache(Path dir) {
+        this(dir, ModelOptions.DEFAULT_TEXT_CACHE_MAX_BYTES);
+    }
+
+    TextEmbeddingCache(Path dir, long maxBytes) {
+        if (maxBytes < 1) {
+            throw new IllegalArgumentException("maxBytes must be >= 1, got " + maxBytes);
+        }
         this.dir = dir;
+        this.maxBytes = maxBytes;
+    }
+
+    long maxBytes() {
+        return maxBytes;
     }
 
     Path dir() {
@@ -84,6 +108,12 @@ final class TextEmbeddingCache {
         if ((int) crc.getValue() != b.getInt(data.length - 4)) {
             return Optional.empty();
         }
+        try {
+            // the least recently used entries go first when the cache is over its cap
+            Files.setLastModifiedTime(file, FileTime.fromMillis(System.currentTimeMillis()));
+        } catch (IOException ignored) {
+            // a read-only cache still serves hits
+        }
         float[][] out = new float[rows][dim];
         b.position(HEADER);
         for (float[] row : out) {
@@ -106,6 +136,69 @@ final class TextEmbeddingCache {
         CRC32C crc = new CRC32C();
         crc.update(b.array(), 0, b.position());
         b.putInt((int) crc.getValue());
-        ModelFileHash.writeQuietly(entry(key), b.array());
+        long size = b.capacity();
+        if (size > maxBytes) {
+            return;
+        }
+        synchronized (this) {
+            if (bytes < 0) {
+                bytes = scan().stream().mapToLong(Entry::size).sum();
+            }
+            if (bytes + size > maxBytes) {
+                evict(maxBytes - maxBytes / 10 - size);
+            }
+            long replaced;
+            try {
+                replaced = Files.isRegularFile(entry(key)) ? Files.size(entry(key)) : 0;
+            } catch (IOException e) {
+                replaced = 0;
+            }
+            ModelFileHash.writeQuietly(entry(key), b.array());
+            bytes += size - replaced;
+        }
+    }
+
+    private record Entry(Path file, long size, long modified) {
+    }
+
+    /** The entry files ({@code xx/KEY.f32}); the model-hash notes beside them are not entries. */
+    private List<Entry> scan() {
+        List<Entry> out = new ArrayList<>();
+        if (!Files.isDirectory(dir)) {
+            return out;
+        }
+        try (Stream<Path> files = Files.walk(dir, 2)) {
+            files.filter(p -> p.getFileName().toString().endsWith(".f32") && p.getParent() != null
+                            && p.getParent().getFileName().toString().length() == 2)
+                    .forEach(p -> {
+                        try {
+                            out.add(new Entry(p, Files.size(p), Files.getLastModifiedTime(p).toMillis()));
+                        } catch (IOException gone) {
+                            // deleted meanwhile (another process evicting)
+                        }
+                    });
+        } catch (IOException | java.io.UncheckedIOException e) {
+            // unreadable folder: nothing to count, nothing to evict
+        }
+        return out;
+    }
+
+    /** Deletes the entries used longest ago until at most {@code target} bytes remain. */
+    private void evict(long target) {
+        List<Entry> entries = scan();
+        entries.sort(Comparator.comparingLong(Entry::modified));
+        long total = entries.stream().mapToLong(Entry::size).sum();
+        for (Entry e : entries) {
+            if (total <= Math.max(0, target)) {
+                break;
+            }
+            try {
+                Files.deleteIfExists(e.file());
+                total -= e.size();
+            } catch (IOException ignored) {
+                // still counted; the next store tries again
+            }
+        }
+        bytes = total;
     }
 }

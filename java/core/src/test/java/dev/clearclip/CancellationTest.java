@@ -77,6 +77,14 @@ class CancellationTest {
     }
 
     @Test
+    void cropAndStrideAboveTheEnginesLargestSideAreRefusedAsOptions() {
+        assertThatThrownBy(() -> SegmentOptions.builder().crop(16385).stride(224).build())
+                .isInstanceOf(IllegalArgumentException.class).hasMessageContaining("at most 16384");
+        assertThat(SegmentOptions.builder().shortSide(0).crop(16384).stride(16384).build().windowCount(100, 50))
+                .isEqualTo(1);
+    }
+
+    @Test
     void progressReportsEveryWindowOfTheSpecGrid() {
         record Case(int w, int h, SegmentOptions options) { }
         List<Case> cases = List.of(
@@ -95,6 +103,8 @@ class CancellationTest {
                 threads.add(Thread.currentThread());
             });
             assertThat(calls).as("progress calls for %s", c).hasSize(expected);
+            // what a server checks before a call must be the count the engine then runs
+            assertThat(c.options.windowCount(c.w, c.h)).as("windowCount for %s", c).isEqualTo(calls.get(0)[1]);
             for (int i = 0; i < calls.size(); i++) {
                 assertThat(calls.get(i)).containsExactly(i + 1, expected);
             }

@@ -48,6 +48,34 @@ class TextEmbeddingCacheTest {
     }
 
     @Test
+    void aStoreOverTheCapEvictsTheEntriesUsedLongestAgo() throws IOException {
+        // one entry of 1 row x 4 floats is 16 header + 16 floats + 4 CRC = 36 bytes; the cap holds three
+        TextEmbeddingCache cache = new TextEmbeddingCache(tmp, 3 * 36);
+        String[] keys = new String[5];
+        for (int i = 0; i < 4; i++) {
+            keys[i] = TextEmbeddingCache.key("h", List.of("name" + i), T);
+            cache.store(keys[i], new float[][] {{i, 1f, 2f, 3f}});
+            Files.setLastModifiedTime(cache.entry(keys[i]), FileTime.fromMillis(1_000_000L * (i + 1)));
+            if (i == 2) {
+                // entry 0 is used again: entry 1 is now the one used longest ago
+                assertThat(cache.load(keys[0], 1, 4)).isPresent();
+            }
+        }
+        assertThat(cache.load(keys[1], 1, 4)).as("evicted").isEmpty();
+        assertThat(cache.load(keys[0], 1, 4)).as("renewed by its hit").isPresent();
+        assertThat(cache.load(keys[3], 1, 4)).as("just stored").isPresent();
+        long total;
+        try (var files = Files.walk(tmp)) {
+            total = files.filter(p -> p.toString().endsWith(".f32")).mapToLong(p -> p.toFile().length()).sum();
+        }
+        assertThat(total).isLessThanOrEqualTo(3 * 36);
+        // an entry larger than the whole cap is not written
+        String big = TextEmbeddingCache.key("h", List.of("big"), T);
+        cache.store(big, new float[][] {new float[64]});
+        assertThat(Files.exists(cache.entry(big))).isFalse();
+    }
+
+    @Test
     void keysDependOnModelNamesAndTemplates() {
         String base = TextEmbeddingCache.key("h", List.of("cat", "dog"), T);
         assertThat(TextEmbeddingCache.key("h", List.of("cat", "dog"), T)).isEqualTo(base);

@@ -8,7 +8,7 @@ import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
 import io.javalin.http.Context;
-import io.javalin.http.UploadedFile;
+import jakarta.servlet.http.Part;
 import java.io.IOException;
 import java.io.InputStream;
 import java.io.UncheckedIOException;
@@ -19,10 +19,9 @@ import java.util.List;
 import java.util.Locale;
 
 /**
- * Reads and checks the parts of a {@code clearclip serve} request: its content type, multipart fields,
- * preset, classes, segmentation options and picture. Every bad part becomes an {@link ApiException} with the
- * client's status (400, 413, 415), never a 500. Kept apart from {@link ClearClipServer}, which owns the server's
- * lifecycle, routing, admission control, endpoints and answers.
+ * Reads and checks the parts of a {@code clearclip serve} request: its content type, form fields, preset,
+ * classes, segmentation options and pictures. Every bad part becomes an {@link ApiException} with the
+ * client's status (400, 413, 415), never a 500. The body itself has been read whole by {@link UploadGate}.
  */
 final class RequestReader {
 
@@ -30,6 +29,11 @@ final class RequestReader {
     static final int MAX_CLASSES_CHARS = 64 * 1024;
     /** Most classes in one request; every class costs 80 prompt embeddings the first time. */
     static final int MAX_CLASSES = 1000;
+    /**
+     * Most names (classes and their synonyms together) in one request: each name, not each class, costs 80
+     * prompt embeddings and a text-cache entry, so one class with 10,000 synonyms must not pass.
+     */
+    static final int MAX_NAMES = 2000;
 
     private final Path uploads;
     private final long maxUploadBytes;
@@ -42,15 +46,13 @@ final class RequestReader {
         this.maxPixels = maxPixels;
     }
 
-    /** The answer to a body over the upload limit; {@code length} is shown when known (above 0). */
-    ApiException tooLarge(long length) {
-        return new ApiException(413, "too_large", "the request "
-                + (length > 0 ? "is " + length + " bytes, " : "is ")
-                + "more than the upload limit of " + maxUploadBytes + " bytes");
+    long maxPixels() {
+        return maxPixels;
     }
 
+    /** The media type of the request, lower case, without parameters ("" when absent). */
     static String contentType(Context ctx) {
-        String type = ctx.contentType();
+        String type = ctx.header("Content-Type");
         if (type == null) {
             return "";
         }
@@ -58,50 +60,27 @@ final class RequestReader {
         return (semi >= 0 ? type.substring(0, semi) : type).strip().toLowerCase(Locale.ROOT);
     }
 
-    static ApiException unsupported(Context ctx) {
-        String type = ctx.contentType();
-        return new ApiException(415, "unsupported_media_type", "expected multipart/form-data"
-                + (ctx.path().equals("/v1/embed") ? " or application/json" : "") + ", got "
-                + (type == null ? "no Content-Type" : "'" + type + "'"));
+    static ApiException unsupported(Context ctx, String expected) {
+        String type = ctx.header("Content-Type");
+        return new ApiException(415, "unsupported_media_type", "expected " + expected + ", got "
+                + (type == null ? "no Content-Type" : "'" + shorten(type) + "'"));
     }
 
-    static void requireMultipart(Context ctx) {
+    /** The request's multipart form (refused with 415 when the body is something else). */
+    FormParts form(Context ctx) {
         if (!contentType(ctx).equals("multipart/form-data")) {
-            throw unsupported(ctx);
+            throw unsupported(ctx, "multipart/form-data");
         }
+        return FormParts.parse(UploadBody.of(ctx), ctx.header("Content-Type"), uploads, maxUploadBytes);
     }
 
-    /**
-     * Reads from the multipart body, which Jetty parses on first use: a body over the limits, or one that is
-     * not well-formed multipart, is the client's fault, never a 500.
-     */
-    <T> T multipart(java.util.function.Supplier<T> read) {
-        try {
-            return read.get();
-        } catch (Exception e) { // Jetty's IOException/ServletException reach here undeclared through Kotlin code
-            for (Throwable t = e; t != null; t = t.getCause()) {
-                String m = t.getMessage();
-                if (m != null && (m.contains("exceeds max") || m.contains("exceeds maxRequestSize")
-                        || m.contains("Request exceeds") || m.contains("max filesize") || m.contains("too large"))) {
-                    throw tooLarge(-1);
-                }
-            }
-            Throwable root = e;
-            while (root.getCause() != null) {
-                root = root.getCause();
-            }
-            throw ApiException.badRequest("bad_multipart", "the multipart body cannot be read: "
-                    + (root.getMessage() == null ? root.getClass().getSimpleName() : root.getMessage()));
-        }
-    }
-
-    String field(Context ctx, String name) {
-        String v = multipart(() -> ctx.formParam(name));
+    static String field(FormParts form, String name) {
+        String v = form.field(name);
         return v == null || v.isBlank() ? null : v.strip();
     }
 
-    Preset preset(Context ctx) {
-        String name = field(ctx, "preset");
+    Preset preset(FormParts form) {
+        String name = field(form, "preset");
         if (name == null) {
             return null;
         }
@@ -112,8 +91,8 @@ final class RequestReader {
         }
     }
 
-    ClassSet classes(Context ctx, Preset preset) {
-        String text = multipart(() -> ctx.formParam("classes"));
+    ClassSet classes(FormParts form, Preset preset) {
+        String text = form.field("classes");
         if (text != null && preset != null) {
             throw ApiException.badRequest("bad_option", "give either 'classes' or 'preset', not both");
         }
@@ -124,6 +103,11 @@ final class RequestReader {
             throw ApiException.badRequest("empty_classes", "give 'classes' (';' between classes, ',' between "
                     + "synonyms) or 'preset'");
         }
+        return classes(text);
+    }
+
+    /** Parses and bounds a class list given as text (characters, classes and names). */
+    static ClassSet classes(String text) {
         if (text.length() > MAX_CLASSES_CHARS) {
             throw ApiException.badRequest("bad_option", "'classes' is " + text.length() + " characters; at most "
                     + MAX_CLASSES_CHARS);
@@ -137,29 +121,33 @@ final class RequestReader {
         if (classes.size() > MAX_CLASSES) {
             throw ApiException.badRequest("bad_option", classes.size() + " classes; at most " + MAX_CLASSES);
         }
+        int names = classes.allNames().size();
+        if (names > MAX_NAMES) {
+            throw ApiException.badRequest("bad_option", names + " names (classes and synonyms); at most " + MAX_NAMES);
+        }
         return classes;
     }
 
-    SegmentOptions segmentOptions(Context ctx, Preset preset) {
+    SegmentOptions segmentOptions(FormParts form, Preset preset) {
         SegmentOptions.Builder b = preset != null ? preset.options().toBuilder() : SegmentOptions.builder();
         try {
-            String mode = field(ctx, "mode");
+            String mode = field(form, "mode");
             if (mode != null) {
                 b.mode(BlockMode.parse(mode));
             }
-            Integer shortSide = intField(ctx, "short_side");
+            Integer shortSide = intField(form, "short_side");
             if (shortSide != null) {
                 b.shortSide(shortSide);
             }
-            Integer crop = intField(ctx, "crop");
+            Integer crop = intField(form, "crop");
             if (crop != null) {
                 b.crop(crop);
             }
-            Integer stride = intField(ctx, "stride");
+            Integer stride = intField(form, "stride");
             if (stride != null) {
                 b.stride(stride);
             }
-            String threshold = field(ctx, "prob_threshold");
+            String threshold = field(form, "prob_threshold");
             if (threshold != null) {
                 float p;
                 try {
@@ -176,8 +164,8 @@ final class RequestReader {
         }
     }
 
-    Integer intField(Context ctx, String name) {
-        String v = field(ctx, name);
+    static Integer intField(FormParts form, String name) {
+        String v = field(form, name);
         if (v == null) {
             return null;
         }
@@ -192,37 +180,96 @@ final class RequestReader {
         return s.length() <= 40 ? s : s.substring(0, 40) + "...";
     }
 
-    RgbImage picture(Context ctx) {
-        List<UploadedFile> files = multipart(() -> ctx.uploadedFiles("image"));
+    /** The one 'image' file of a form. */
+    static Part pictureFile(FormParts form) {
+        List<Part> files = form.files("image");
         if (files.isEmpty()) {
             throw ApiException.badRequest("bad_image", "no 'image' file in the form");
         }
         if (files.size() > 1) {
             throw ApiException.badRequest("bad_image", "one 'image' file per request, got " + files.size());
         }
-        return readPicture(files.get(0));
+        return files.get(0);
+    }
+
+    /** An uploaded picture stored in a private temporary file, its header read: not yet decoded. */
+    final class Picture implements AutoCloseable {
+        final Path file;
+        final String name;
+        final int width;
+        final int height;
+
+        private Picture(Path file, String name, int width, int height) {
+            this.file = file;
+            this.name = name;
+            this.width = width;
+            this.height = height;
+        }
+
+        long pixels() {
+            return (long) width * height;
+        }
+
+        /**
+         * Decodes the picture exactly as {@code segment} reads a file (same reader, EXIF orientation, size
+         * limits); the server path never reaches the client.
+         */
+        RgbImage decode() {
+            try {
+                // as segment reads pictures: the label map then has the upload's size (up to the engine's limit)
+                return Images.read(file, Images.ENGINE_MAX_SIDE, maxPixels);
+            } catch (ImageReadException e) {
+                throw ApiException.badRequest("bad_image", e.getMessage().replace(file.toString(), name));
+            }
+        }
+
+        @Override
+        public void close() {
+            try {
+                Files.deleteIfExists(file);
+            } catch (IOException ignored) {
+                // removed with the folder at close
+            }
+        }
+    }
+
+    Picture picture(Part f) {
+        String name = f.getSubmittedFileName() == null || f.getSubmittedFileName().isBlank() ? "image"
+                : shorten(f.getSubmittedFileName());
+        try (InputStream in = f.getInputStream()) {
+            return picture(in, name);
+        } catch (IOException e) {
+            throw new UncheckedIOException("cannot store the upload", e);
+        }
     }
 
     /**
-     * Decodes an upload exactly as {@code segment} reads a file (same reader, EXIF orientation, size limits),
-     * by going through a private temporary file; the server path never reaches the client.
+     * Stores a picture and reads its header: one that is not a picture, or whose header claims more than the
+     * pixel limit, is refused here, before any decode permit or model context is asked for.
      */
-    RgbImage readPicture(UploadedFile f) {
+    Picture picture(InputStream content, String name) {
         Path tmp = null;
         try {
             tmp = Files.createTempFile(uploads, "upload-", ".img");
-            try (InputStream in = f.content()) {
-                Files.copy(in, tmp, StandardCopyOption.REPLACE_EXISTING);
-            }
+            Files.copy(content, tmp, StandardCopyOption.REPLACE_EXISTING);
             if (Files.size(tmp) == 0) {
-                throw ApiException.badRequest("bad_image", "the 'image' file is empty");
+                throw ApiException.badRequest("bad_image", "the '" + name + "' file is empty");
             }
-            // as segment reads pictures: the label map then has the upload's size (up to the engine's limit)
-            return Images.read(tmp, Images.ENGINE_MAX_SIDE, maxPixels);
+            int[] size = Images.displayedSize(tmp);
+            long claimed = (long) size[0] * size[1];
+            if (size[0] < 1 || size[1] < 1) {
+                throw ApiException.badRequest("bad_image", name + ": image has no pixels (" + size[0] + "x" + size[1] + ")");
+            }
+            if (claimed > maxPixels) {
+                throw ApiException.badRequest("bad_image", name + ": image claims " + size[0] + "x" + size[1] + " = "
+                        + claimed + " pixels, more than this server's limit of " + maxPixels + " pixels (--max-pixels);"
+                        + " refused before decoding");
+            }
+            Picture p = new Picture(tmp, name, size[0], size[1]);
+            tmp = null;
+            return p;
         } catch (ImageReadException e) {
-            String name = f.filename() == null || f.filename().isBlank() ? "image" : f.filename();
-            String message = e.getMessage().replace(tmp.toString(), name);
-            throw ApiException.badRequest("bad_image", message);
+            throw ApiException.badRequest("bad_image", e.getMessage().replace(String.valueOf(tmp), name));
         } catch (IOException e) {
             throw new UncheckedIOException("cannot store the upload", e);
         } finally {

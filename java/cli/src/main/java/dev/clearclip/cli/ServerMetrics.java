@@ -24,6 +24,8 @@ final class ServerMetrics {
     private final AtomicLong rejected = new AtomicLong();
     private final IntSupplier queueDepth;
     private final IntSupplier running;
+    private volatile IntSupplier refusedConnections = () -> 0;
+    private volatile IntSupplier slowHeaders = () -> 0;
 
     ServerMetrics(IntSupplier queueDepth, IntSupplier running) {
         this.queueDepth = queueDepth;
@@ -49,6 +51,12 @@ final class ServerMetrics {
         }
         h.count.incrementAndGet();
         h.sumNanos.addAndGet(nanos);
+    }
+
+    /** The transport's counters: connections over the per-address limit, connections cut for slow headers. */
+    void transport(IntSupplier refusedConnections, IntSupplier slowHeaders) {
+        this.refusedConnections = refusedConnections;
+        this.slowHeaders = slowHeaders;
     }
 
     void windowDone() {
@@ -97,6 +105,14 @@ final class ServerMetrics {
         b.append("# HELP clearclip_rejected_total Inference requests refused because the queue was full.\n");
         b.append("# TYPE clearclip_rejected_total counter\n");
         b.append("clearclip_rejected_total ").append(rejected.get()).append('\n');
+        b.append("# HELP clearclip_connections_refused_total Connections closed at once: their client address had "
+                + "--max-client-connections open.\n");
+        b.append("# TYPE clearclip_connections_refused_total counter\n");
+        b.append("clearclip_connections_refused_total ").append(refusedConnections.getAsInt()).append('\n');
+        b.append("# HELP clearclip_slow_headers_total Connections closed because their request headers did not "
+                + "arrive within --upload-timeout.\n");
+        b.append("# TYPE clearclip_slow_headers_total counter\n");
+        b.append("clearclip_slow_headers_total ").append(slowHeaders.getAsInt()).append('\n');
         b.append("# HELP clearclip_windows_total Sliding windows computed by segmentations.\n");
         b.append("# TYPE clearclip_windows_total counter\n");
         b.append("clearclip_windows_total ").append(windows.get()).append('\n');

@@ -17,7 +17,10 @@ import org.junit.jupiter.api.condition.EnabledOnOs;
 import org.junit.jupiter.api.condition.OS;
 import org.junit.jupiter.api.io.TempDir;
 
-/** {@code clearclip serve} as a process: the ready line, then SIGTERM lets the running request finish. */
+/**
+ * {@code clearclip serve} as a process: the ready line, then SIGTERM lets the running request finish and the
+ * process exits with status 0.
+ */
 class ServeProcessTest {
 
     @TempDir
@@ -58,6 +61,8 @@ class ServeProcessTest {
             assertThat(r.status()).as(r.text()).isEqualTo(200);
             assertThat(r.json().path("width").asInt()).isEqualTo(2000);
             assertThat(p.waitFor(60, TimeUnit.SECONDS)).as("process ended").isTrue();
+            // a graceful stop is a success, not death by signal (143)
+            assertThat(p.exitValue()).as("exit status after SIGTERM").isZero();
             assertThat(Files.readString(errFile)).contains("stopping").contains("stopped");
         } finally {
             p.destroyForcibly();
