@@ -101,7 +101,7 @@ GGML_PREFIX = $(shell $(GGML_PREFIX_CMD))
 # (native/build-aarch64.sh; ggml cached under ~/.cache/clearclip) and, in `make test`, runs the
 # ctest suite and .ci/arm64_smoke.py under qemu-user. ARM64=OFF builds for the host only.
 # auto (default): `make test` means ON (CI tests both platforms); other targets build them when
-# the cross toolchain and qemu-user are installed (see README, "Edge boards (arm64)").
+# the cross toolchain and qemu-user are installed (see docs/arm64.md).
 # ARM64_MARCH: ggml's CPU baseline for arm64 (armv8-a for boards without dot product, e.g. a Pi 4).
 ARM64       ?= auto
 ARM64_MARCH ?= armv8.2-a+dotprod
@@ -207,7 +207,7 @@ install-files:
 	install -d "$(DESTDIR)$(PREFIX)/bin" "$(DESTDIR)$(PREFIX)/share/clearclip"
 	install -m 644 $(CLI_JAR) "$(DESTDIR)$(PREFIX)/share/clearclip/clearclip.jar"
 	install -m 755 bin/clearclip "$(DESTDIR)$(PREFIX)/bin/clearclip"
-	@echo "installed $(DESTDIR)$(PREFIX)/bin/clearclip; put $(PREFIX)/bin on PATH if it is not (README, 'The command line')"
+	@echo "installed $(DESTDIR)$(PREFIX)/bin/clearclip; put $(PREFIX)/bin on PATH if it is not (docs/cli.md, "Installing")"
 
 # Installs into build/launcher-test and runs the installed command there (.ci/launcher_test.sh).
 launcher-test:

@@ -5,7 +5,7 @@ import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
 import org.junit.jupiter.api.Test;
 
-/** Class counts and settings are those of the benchmarks (the ClearCLIP reference configs; README "Methods"). */
+/** Class counts and settings are those of the benchmarks (the ClearCLIP reference configs; docs/methods.md). */
 class PresetTest {
 
     @Test

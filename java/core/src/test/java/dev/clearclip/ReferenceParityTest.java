@@ -30,7 +30,7 @@ import org.junit.jupiter.api.TestFactory;
  * through the engine, against the goldens the reference libraries computed. Text and global image
  * embeddings are compared per item, dense features by the mean per-patch cosine.
  *
- * <p>The bounds per file type are stated here and are what the README promises; the figures measured
+ * <p>The bounds per file type are stated here and are what docs/methods.md promises; the figures measured
  * are written to target/parity-report.md.
  */
 class ReferenceParityTest {

@@ -134,14 +134,17 @@ class ServeRequestChecksTest {
 
     @Test
     void theReadmesCurlExamplesSendClassesAsAStringField() throws IOException {
-        Path readme = Path.of("../../README.md");
-        assertThat(readme).exists();
-        for (String line : Files.readAllLines(readme)) {
+        Path page = Path.of("../../docs/server.md");
+        assertThat(page).exists();
+        int examples = 0;
+        for (String line : Files.readAllLines(page)) {
             if (line.contains("curl") && line.contains("classes=")) {
                 // with -F, curl reads ';' as the start of a part option and sends only the first class
                 assertThat(line).as(line).doesNotContainPattern("-F\\s+'?classes=").contains("--form-string");
+                examples++;
             }
         }
+        assertThat(examples).as("curl examples with classes in %s", page).isPositive();
     }
 
     // ---- finding 8: the smaller ones ----
