@@ -287,12 +287,26 @@ struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x,
  * an optional additive mask [n_k, n_q, 1, 1|B] (NULL: none), heads merged in the result
  * [W, n_q, B]. */
 bool                 cc_fused_attention_available(int head_dim);
+/* Its per-task kernels (attention_avx2.c, attention_avx512.c): the best one this CPU runs is
+ * what cc_fused_attention uses; cc_fused_attention_with takes one by name (NULL when the CPU
+ * does not run it), for the tests that compare every kernel with a plain C reference. */
+typedef enum cc_attn_kernel {
+    CC_ATTN_KERNEL_NONE   = 0,
+    CC_ATTN_KERNEL_AVX2   = 1,
+    CC_ATTN_KERNEL_AVX512 = 2,
+} cc_attn_kernel;
+cc_attn_kernel       cc_fused_attention_best_kernel(void);
+bool                 cc_fused_attention_kernel_runs(cc_attn_kernel kernel);
 struct ggml_tensor * cc_fused_attention_scratch(struct ggml_context * ctx, int64_t n_keys,
                                                 int64_t head_dim, int n_threads);
 struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_tensor * q,
                                         struct ggml_tensor * k, struct ggml_tensor * v,
                                         struct ggml_tensor * mask, int heads,
                                         struct ggml_tensor * scratch);
+struct ggml_tensor * cc_fused_attention_with(struct ggml_context * ctx, struct ggml_tensor * q,
+                                             struct ggml_tensor * k, struct ggml_tensor * v,
+                                             struct ggml_tensor * mask, int heads,
+                                             struct ggml_tensor * scratch, cc_attn_kernel kernel);
 
 /* ---- host-side parallel loop (parallel.c) -------------------------------- */
 
