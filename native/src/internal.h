@@ -113,6 +113,13 @@ typedef struct cc_weights {
      * ctx keep the file's layout for copies to other devices. */
     struct ggml_context * repack_ctx;
     ggml_backend_buffer_t repack_buffer;
+    /* q8_0 matrices packed for the engine's int8 product (q8_gemm.c) where the CPU runs it: the
+     * field keeps the file's q8_0 tensor (for ggml's product where the activations do not suit
+     * the engine's), and its `extra` points to the packed I8 tensor of this context. Only these
+     * host weights carry it: ggml's CPU backend reads `extra` only for tensors in its own extra
+     * buffer types, and other devices get copies without it. */
+    struct ggml_context * q8_ctx;
+    ggml_backend_buffer_t q8_buffer;
 
     struct ggml_tensor * t_token_embd, * t_pos_embd, * t_post_ln_w, * t_post_ln_b, * t_proj;
     cc_layer *           t_layers;
@@ -307,6 +314,17 @@ struct ggml_tensor * cc_fused_attention_with(struct ggml_context * ctx, struct g
                                              struct ggml_tensor * k, struct ggml_tensor * v,
                                              struct ggml_tensor * mask, int heads,
                                              struct ggml_tensor * scratch, cc_attn_kernel kernel);
+
+/* The engine's int8 product for q8_0 weights on CPUs with AVX-512 VNNI (q8_gemm.c): whether this
+ * CPU runs it; the bytes of a [k, m] q8_0 matrix packed for it; the packing (from the rows of a
+ * q8_0 tensor's data); and the product of packed weights ([packed size] I8 tensor, m outputs)
+ * with f32 activations x [k, n] (2-D, rows contiguous), [m, n] f32 like ggml_mul_mat, or NULL
+ * when x does not suit it. */
+bool                 cc_q8_gemm_available(void);
+size_t               cc_q8_packed_size(int64_t k, int64_t m);
+void                 cc_q8_pack(const void * q8_0, int64_t k, int64_t m, uint8_t * out);
+struct ggml_tensor * cc_q8_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                   struct ggml_tensor * x);
 
 /* ---- host-side parallel loop (parallel.c) -------------------------------- */
 
