@@ -29,9 +29,10 @@ static bool cc_cpu_has(cc_attn_kernel kernel) {
 }
 
 cc_attn_kernel cc_fused_attention_best_kernel(void) {
-    return cc_cpu_has(CC_ATTN_KERNEL_AVX512) ? CC_ATTN_KERNEL_AVX512
-           : cc_cpu_has(CC_ATTN_KERNEL_AVX2) ? CC_ATTN_KERNEL_AVX2
-                                             : CC_ATTN_KERNEL_NONE;
+    /* the CPU's features, limited to those of the ggml variant in use (cc_cpu_backend_feature) */
+    return cc_cpu_has(CC_ATTN_KERNEL_AVX512) && cc_cpu_backend_feature("AVX512") ? CC_ATTN_KERNEL_AVX512
+           : cc_cpu_has(CC_ATTN_KERNEL_AVX2) && cc_cpu_backend_feature("AVX2")   ? CC_ATTN_KERNEL_AVX2
+                                                                               : CC_ATTN_KERNEL_NONE;
 }
 
 bool cc_fused_attention_kernel_runs(cc_attn_kernel kernel) {

@@ -57,6 +57,11 @@ void cc_log(clearclip_log_level level, const char * fmt, ...) CC_PRINTF(2, 3);
 /* clearclip_backend_load(NULL) unless a CPU backend is registered already; every entry point that
  * needs a device (model loading's repack probe, context creation) calls it first. */
 clearclip_status cc_backend_ensure(void);
+/* Whether the CPU backend in use was built for an instruction-set feature (cpu_features.c), by ggml's name for it
+ * ("AVX2", "AVX512", "AVX512_VNNI"; true when the backend lists no features). The engine's own
+ * kernels never use a wider instruction set than the ggml variant in use, so that forcing a
+ * variant (a folder with only libggml-cpu-haswell.so) forces the engine's kernels with it. */
+bool             cc_cpu_backend_feature(const char * name);
 
 /* ---- GGUF structure (gguf_check.c) --------------------------------------- */
 
@@ -316,11 +321,12 @@ struct ggml_tensor * cc_fused_attention_with(struct ggml_context * ctx, struct g
                                              struct ggml_tensor * scratch, cc_attn_kernel kernel);
 
 /* The engine's int8 product for q8_0 weights on CPUs with AVX-512 VNNI (q8_gemm.c): whether this
- * CPU runs it; the bytes of a [k, m] q8_0 matrix packed for it; the packing (from the rows of a
+ * CPU and the ggml variant in use run it; the bytes of a [k, m] q8_0 matrix packed for it; the packing (from the rows of a
  * q8_0 tensor's data); and the product of packed weights ([packed size] I8 tensor, m outputs)
  * with f32 activations x [k, n] (2-D, rows contiguous), [m, n] f32 like ggml_mul_mat, or NULL
  * when x does not suit it. */
 bool                 cc_q8_gemm_available(void);
+bool                 cc_q8_gemm_cpu_runs(void);   /* the CPU alone, whatever ggml variant is in use */
 size_t               cc_q8_packed_size(int64_t k, int64_t m);
 void                 cc_q8_pack(const void * q8_0, int64_t k, int64_t m, uint8_t * out);
 struct ggml_tensor * cc_q8_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,

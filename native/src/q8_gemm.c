@@ -8,10 +8,18 @@
 
 #include <string.h>
 
-bool cc_q8_gemm_available(void) {
+bool cc_q8_gemm_cpu_runs(void) {
 #ifdef CC_Q8_X86
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni") &&
            __builtin_cpu_supports("f16c");
+#else
+    return false;
+#endif
+}
+
+bool cc_q8_gemm_available(void) {
+#ifdef CC_Q8_X86
+    return cc_q8_gemm_cpu_runs() && cc_cpu_backend_feature("AVX512_VNNI");
 #else
     return false;
 #endif

@@ -136,7 +136,7 @@ int main(void) {
     /* the packed size is whole tiles of 32 rows x blocks of 32 inputs */
     CHECK(cc_q8_packed_size(64, 1) == 2 * (size_t) (32 * 32 + 32 * 8));
     CHECK(cc_q8_packed_size(64, 33) == 2 * cc_q8_packed_size(64, 32));
-    if (!cc_q8_gemm_available()) {
+    if (!cc_q8_gemm_cpu_runs()) {
         printf("test_q8_gemm: this CPU has no AVX-512 VNNI, the product is not used: skipped\n");
         return test_finish("test_q8_gemm");
     }
