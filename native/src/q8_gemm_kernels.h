@@ -37,6 +37,11 @@ void cc_q8_quantize_avx512(const float * x, size_t x_stride, int64_t k, int64_t 
  * dst_stride floats (columns tile*32 .. tile*32+31, those below m). */
 void cc_q8_gemm_avx512(const uint8_t * packed, int64_t k, int64_t m, const uint8_t * xq,
                        int64_t n, float * dst, size_t dst_stride, int64_t t0, int64_t t1);
+/* The same for AVX2 + AVX-VNNI (q8_gemm_avxvnni.c). */
+void cc_q8_quantize_avxvnni(const float * x, size_t x_stride, int64_t k, int64_t r0, int64_t r1,
+                            uint8_t * xq);
+void cc_q8_gemm_avxvnni(const uint8_t * packed, int64_t k, int64_t m, const uint8_t * xq,
+                        int64_t n, float * dst, size_t dst_stride, int64_t t0, int64_t t1);
 #endif
 
 #endif

@@ -3,7 +3,8 @@
  * values rounded to nearest even; sum over blocks of dw * dx * integer dot, in double), over odd
  * sizes (partial weight tiles, partial activation tiles, more rows than one chunk), strided
  * activation rows and 1 or 3 threads; and against ggml's own q8_0 product on a ViT-sized case.
- * Skipped (with a line saying so) on CPUs without AVX-512 VNNI, where the engine does not use it. */
+ * Every kernel this CPU runs (AVX-512 VNNI, AVX2 + AVX-VNNI); a kernel it cannot run is skipped
+ * with a line saying so. */
 #include "clearclip.h"
 #include "ggml-backend.h"
 #include "ggml.h"
@@ -59,6 +60,8 @@ static void reference(const block_q8_0 * w, const float * x, size_t x_stride, in
 
 /* Runs the product (and, when with_ggml, ggml's mul_mat of the same q8_0 weights) on the CPU
  * backend; returns the worst difference to the reference relative to the output's scale. */
+static cc_q8_kernel kernel;
+
 static void run_case(int k, int m, int n, int pad, int threads, bool with_ggml) {
     const int blocks = k / 32;
     block_q8_0 * w = malloc(sizeof(block_q8_0) * (size_t) m * blocks);
@@ -77,7 +80,7 @@ static void run_case(int k, int m, int n, int pad, int threads, bool with_ggml) 
     struct ggml_tensor * wq = ggml_new_tensor_2d(ctx, GGML_TYPE_Q8_0, k, m);
     struct ggml_tensor * xall = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, (int64_t) x_stride, n);
     struct ggml_tensor * xv = ggml_view_2d(ctx, xall, k, n, xall->nb[1], 0);
-    struct ggml_tensor * out = cc_q8_mul_mat(ctx, packed, m, xv);
+    struct ggml_tensor * out = cc_q8_mul_mat_with(ctx, packed, m, xv, kernel);
     CHECK(out != NULL);
     if (!out) {
         ggml_free(ctx);
@@ -110,16 +113,16 @@ static void run_case(int k, int m, int n, int pad, int threads, bool with_ggml) 
         worst = fmax(worst, fabs(got[i] - want[i]));
     }
     /* integer sums are exact; what is left is float rounding of k/32 scaled block sums */
-    CHECK_MSG(nan == 0 && worst <= 1e-6 * scale * blocks + 1e-30, "k %d m %d n %d pad %d, %d threads: "
-              "max abs diff %g (output scale %g), %d NaN", k, m, n, pad, threads, worst, scale, nan);
+    CHECK_MSG(nan == 0 && worst <= 1e-6 * scale * blocks + 1e-30, "kernel %d, k %d m %d n %d pad %d, %d threads: "
+              "max abs diff %g (output scale %g), %d NaN", (int) kernel, k, m, n, pad, threads, worst, scale, nan);
     if (out_ggml) {
         float * g = malloc(sizeof(float) * (size_t) m * n);
         ggml_backend_tensor_get(out_ggml, g, 0, sizeof(float) * (size_t) m * n);
         double gw = 0;
         for (size_t i = 0; i < (size_t) m * n; i++) gw = fmax(gw, fabs(got[i] - g[i]));
         /* ggml quantizes the activations the same way: only float rounding apart */
-        CHECK_MSG(gw <= 1e-5 * scale, "k %d m %d n %d: max abs diff to ggml's q8_0 product %g (scale %g)",
-                  k, m, n, gw, scale);
+        CHECK_MSG(gw <= 1e-5 * scale, "kernel %d, k %d m %d n %d: max abs diff to ggml's q8_0 product %g (scale %g)",
+                  (int) kernel, k, m, n, gw, scale);
         free(g);
     }
     free(got);
@@ -136,10 +139,6 @@ int main(void) {
     /* the packed size is whole tiles of 32 rows x blocks of 32 inputs */
     CHECK(cc_q8_packed_size(64, 1) == 2 * (size_t) (32 * 32 + 32 * 8));
     CHECK(cc_q8_packed_size(64, 33) == 2 * cc_q8_packed_size(64, 32));
-    if (!cc_q8_gemm_cpu_runs()) {
-        printf("test_q8_gemm: this CPU has no AVX-512 VNNI, the product is not used: skipped\n");
-        return test_finish("test_q8_gemm");
-    }
     if (clearclip_backend_load(NULL) != CLEARCLIP_OK) {
         fprintf(stderr, "no CPU backend: %s\n", clearclip_last_error());
         return 1;
@@ -153,24 +152,37 @@ int main(void) {
     if (!set_threads) return test_finish("test_q8_gemm");
 
     const int ks[] = { 32, 96, 768 };
-    const int ms[] = { 1, 17, 32, 45, 100 };
-    const int ns[] = { 1, 5, 6, 7, 13, 97 };
-    for (size_t a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
-        for (size_t b = 0; b < sizeof(ms) / sizeof(ms[0]); b++)
-            for (size_t c = 0; c < sizeof(ns) / sizeof(ns[0]); c++)
-                run_case(ks[a], ms[b], ns[c], (int) (c % 2) * 3, 1 + 2 * (int) ((a + b + c) % 2), false);
-    /* ViT-B/16 shapes, next to ggml's own q8_0 product */
-    run_case(768, 96, 50, 0, 2, true);
-    run_case(3072, 64, 13, 0, 3, true);
+    const int ms[] = { 1, 9, 17, 32, 45, 100 };
+    const int ns[] = { 1, 2, 4, 5, 6, 7, 13, 97 };
+    const cc_q8_kernel kernels[] = { CC_Q8_KERNEL_AVX512, CC_Q8_KERNEL_AVXVNNI };
+    int ran = 0;
+    for (size_t kk = 0; kk < sizeof(kernels) / sizeof(kernels[0]); kk++) {
+        kernel = kernels[kk];
+        if (!cc_q8_kernel_cpu_runs(kernel)) {
+            printf("kernel %d: this CPU does not run it, skipped\n", (int) kernel);
+            continue;
+        }
+        ran++;
+        for (size_t a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
+            for (size_t b = 0; b < sizeof(ms) / sizeof(ms[0]); b++)
+                for (size_t c = 0; c < sizeof(ns) / sizeof(ns[0]); c++)
+                    run_case(ks[a], ms[b], ns[c], (int) (c % 2) * 3, 1 + 2 * (int) ((a + b + c) % 2), false);
+        /* ViT-B/16 shapes, next to ggml's own q8_0 product */
+        run_case(768, 96, 50, 0, 2, true);
+        run_case(3072, 64, 13, 0, 3, true);
+    }
+    printf("best kernel with this CPU and ggml variant: %d; kernels tested: %d\n", (int) cc_q8_best_kernel(), ran);
+    kernel = cc_q8_best_kernel() != CC_Q8_KERNEL_NONE ? cc_q8_best_kernel() : CC_Q8_KERNEL_AVX512;
     /* activations that are not 2-D f32 rows are refused (the caller keeps ggml's product) */
     {
         struct ggml_init_params ip = { ggml_tensor_overhead() * 8, NULL, true };
         struct ggml_context * ctx = ggml_init(ip);
         struct ggml_tensor * p = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_q8_packed_size(64, 32));
-        CHECK(cc_q8_mul_mat(ctx, p, 32, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 64, 4, 2)) == NULL);
-        CHECK(cc_q8_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 48, 4)) == NULL);
-        CHECK(cc_q8_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 64, 4)) == NULL);
-        CHECK(cc_q8_mul_mat(ctx, p, 33, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4)) == NULL);
+        CHECK(cc_q8_mul_mat_with(ctx, p, 32, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 64, 4, 2), kernel) == NULL);
+        CHECK(cc_q8_mul_mat_with(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 48, 4), kernel) == NULL);
+        CHECK(cc_q8_mul_mat_with(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 64, 4), kernel) == NULL);
+        CHECK(cc_q8_mul_mat_with(ctx, p, 33, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4), kernel) == NULL);
+        CHECK(cc_q8_mul_mat_with(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4), CC_Q8_KERNEL_NONE) == NULL);
         ggml_free(ctx);
     }
     ggml_backend_free(backend);
