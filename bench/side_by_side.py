@@ -6,7 +6,9 @@ ViT-B/16 weights (build/fixtures/hf-vitb16, converted to GGUF by our own convert
 Rows: model load, one 224 and one 448 window (dense ClearCLIP features), whole segmentation of a
 500x375 picture (VOC21 settings: short side 448, crop 448, stride 224, threshold 0.5), 21 classes x
 80 templates of prompt embeddings, and the global 224 embedding (transformers get_image_features).
-Each side runs in its own process, so that peak RSS figures do not mix.
+Each side runs in its own process, so that peak RSS figures do not mix. The 448 window is also run
+by the anchors (bench/anchors.py: the same module exported to ONNX Runtime fp32/int8 and OpenVINO
+f32), each with the cosine of its output against PyTorch's.
 
 Usage (from the repository root, after `make build fixtures`; `make bench` does all of it):
   .venv/bin/python bench/side_by_side.py [--threads 2] [--repeat 5] [--types f32,f16,q8_0,q4_0]
@@ -24,6 +26,8 @@ import subprocess
 import sys
 import time
 from pathlib import Path
+
+from anchors import anchors_report, anchors_worker, merge_anchor_rounds
 
 REPO = Path(__file__).resolve().parent.parent
 CLIP_MEAN = (0.48145466, 0.4578275, 0.40821073)
@@ -340,7 +344,7 @@ def ratio(ours, theirs):
     return ours / theirs if theirs > 0 else float("nan")
 
 
-def report(torch_res, ours_res, threads, jvm_args, jar=None):
+def report(torch_res, ours_res, threads, jvm_args, jar=None, anchors=None):
     runs = [r for r in ours_res["runs"] if r["threads"] == threads]
     lines = ["# clearclip vs PyTorch, side by side", ""]
     jar_mb = f"{jar.stat().st_size / 1e6:.1f} MB" if jar and jar.exists() else "?"
@@ -416,8 +420,13 @@ def report(torch_res, ours_res, threads, jvm_args, jar=None):
     for r in runs:
         s = r["load_s"]["median"]
         checks.append((f"model load {r['file_type']} < {LOAD_TARGET_S} s", f"{s:.3f} s", s < LOAD_TARGET_S))
+    if anchors:
+        anchor_lines, anchor_checks = anchors_report(anchors, runs)
+        checks += anchor_checks
     for name, value, ok in checks:
         lines.append(f"| {name} | {value} | {'yes' if ok else 'NO'} |")
+    if anchors:
+        lines += anchor_lines
     return "\n".join(lines) + "\n", [{"target": n, "measured": v, "met": ok} for n, v, ok in checks]
 
 
@@ -456,13 +465,37 @@ def main():
     p.add_argument("--out", type=Path, default=REPO / "build/bench")
     p.add_argument("--ours-json", type=Path, help="reuse this `clearclip bench` JSON instead of running it")
     p.add_argument("--torch-json", type=Path, help="reuse this PyTorch worker JSON instead of running it")
+    p.add_argument("--anchors-json", type=Path, help="reuse this anchors worker JSON instead of running it")
+    p.add_argument("--no-anchors", action="store_true",
+                   help="skip the ONNX Runtime / OpenVINO anchors (bench/anchors.py)")
+    p.add_argument("--anchors-only", action="store_true",
+                   help="run only the anchors (PyTorch, ONNX Runtime, OpenVINO on the 448 window) and print them")
     p.add_argument("--rounds", type=int, default=2, help="turns of PyTorch then clearclip (default 2)")
     p.add_argument("--jvm-args", default="", help="options of the JVMs that run the engine, e.g. "
                    "'-XX:+UseSerialGC -Xmx128m' (passed on to the per-model child JVMs)")
     p.add_argument("--torch-worker", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--anchors-worker", action="store_true", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.torch_worker:
         torch_worker(args)
+        return
+    if args.anchors_worker:
+        anchors_worker(args, TorchClearClip, synthetic_rgb, stats, load_average)
+        return
+
+    def run_anchors():
+        print(f"anchors ({args.threads} threads, load average {load_average()})", file=sys.stderr, flush=True)
+        proc = run([sys.executable, __file__, "--anchors-worker", "--threads", args.threads, "--repeat",
+                    args.repeat, "--fixture", args.fixture], stdout=subprocess.PIPE, text=True)
+        return json.loads(proc.stdout.strip().splitlines()[-1])
+
+    if args.anchors_only:
+        if not (args.fixture / "model.safetensors").exists():
+            sys.exit(f"{args.fixture} is missing: run `make fixtures` (make_fixtures.py --vitb16)")
+        args.out.mkdir(parents=True, exist_ok=True)
+        anchors = merge_anchor_rounds([run_anchors() for _ in range(args.rounds)], stats)
+        (args.out / "anchors.json").write_text(json.dumps(anchors, indent=1) + "\n")
+        print("\n".join(anchors_report(anchors, [])[0]))
         return
     if not (args.fixture / "model.safetensors").exists():
         sys.exit(f"{args.fixture} is missing: run `make fixtures` (make_fixtures.py --vitb16)")
@@ -475,7 +508,7 @@ def main():
                                                         args.out / "models")
     # The machine's speed drifts over minutes (shared cores): both sides run in turns, and every
     # row pools the samples of all rounds.
-    torch_rounds, ours_rounds = [], []
+    torch_rounds, ours_rounds, anchor_rounds = [], [], []
     for r in range(args.rounds):
         if not args.torch_json:
             print(f"round {r + 1}/{args.rounds}: PyTorch ({args.threads} threads, load average {load_average()})",
@@ -483,6 +516,8 @@ def main():
             proc = run([sys.executable, __file__, "--torch-worker", "--threads", args.threads, "--repeat",
                         args.repeat, "--fixture", args.fixture], stdout=subprocess.PIPE, text=True)
             torch_rounds.append(json.loads(proc.stdout.strip().splitlines()[-1]))
+        if not args.anchors_json and not args.no_anchors:
+            anchor_rounds.append(run_anchors())
         if not args.ours_json:
             print(f"round {r + 1}/{args.rounds}: clearclip (load average {load_average()})", file=sys.stderr,
                   flush=True)
@@ -499,17 +534,21 @@ def main():
             ours_rounds.append(json.loads((args.out / f"ours-round{r + 1}.json").read_text()))
     torch_res = json.loads(args.torch_json.read_text()) if args.torch_json else merge_rounds(torch_rounds)
     ours_res = json.loads(args.ours_json.read_text()) if args.ours_json else merge_rounds(ours_rounds, "runs")
+    anchors = (json.loads(args.anchors_json.read_text()) if args.anchors_json
+               else merge_anchor_rounds(anchor_rounds, stats) if anchor_rounds else None)
+    if anchor_rounds:
+        (args.out / "anchors.json").write_text(json.dumps(anchors, indent=1) + "\n")
     if not args.torch_json:
         (args.out / "pytorch.json").write_text(json.dumps(torch_res, indent=1) + "\n")
     if not args.ours_json:
         (args.out / "ours.json").write_text(json.dumps(ours_res, indent=1) + "\n")
 
-    table, checks = report(torch_res, ours_res, args.threads, args.jvm_args, args.jar)
+    table, checks = report(torch_res, ours_res, args.threads, args.jvm_args, args.jar, anchors)
     print(table)
     (args.out / "side_by_side.md").write_text(table)
     (args.out / "side_by_side.json").write_text(json.dumps(
         {"threads": args.threads, "jvm_args": args.jvm_args, "pytorch": torch_res, "ours": ours_res,
-         "targets": checks}, indent=1) + "\n")
+         "anchors": anchors, "targets": checks}, indent=1) + "\n")
     chart(torch_res, ours_res, args.threads, args.out / "side_by_side.png")
 
 

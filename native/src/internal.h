@@ -57,6 +57,11 @@ void cc_log(clearclip_log_level level, const char * fmt, ...) CC_PRINTF(2, 3);
 /* clearclip_backend_load(NULL) unless a CPU backend is registered already; every entry point that
  * needs a device (model loading's repack probe, context creation) calls it first. */
 clearclip_status cc_backend_ensure(void);
+/* Whether the CPU backend in use was built for an instruction-set feature (cpu_features.c), by ggml's name for it
+ * ("AVX2", "AVX512", "AVX512_VNNI"; true when the backend lists no features). The engine's own
+ * kernels never use a wider instruction set than the ggml variant in use, so that forcing a
+ * variant (a folder with only libggml-cpu-haswell.so) forces the engine's kernels with it. */
+bool             cc_cpu_backend_feature(const char * name);
 
 /* ---- GGUF structure (gguf_check.c) --------------------------------------- */
 
@@ -113,6 +118,13 @@ typedef struct cc_weights {
      * ctx keep the file's layout for copies to other devices. */
     struct ggml_context * repack_ctx;
     ggml_backend_buffer_t repack_buffer;
+    /* q8_0 matrices packed for the engine's int8 product (q8_gemm.c) where the CPU runs it: the
+     * field keeps the file's q8_0 tensor (for ggml's product where the activations do not suit
+     * the engine's), and its `extra` points to the packed I8 tensor of this context. Only these
+     * host weights carry it: ggml's CPU backend reads `extra` only for tensors in its own extra
+     * buffer types, and other devices get copies without it. */
+    struct ggml_context * q8_ctx;
+    ggml_backend_buffer_t q8_buffer;
 
     struct ggml_tensor * t_token_embd, * t_pos_embd, * t_post_ln_w, * t_post_ln_b, * t_proj;
     cc_layer *           t_layers;
@@ -287,12 +299,48 @@ struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x,
  * an optional additive mask [n_k, n_q, 1, 1|B] (NULL: none), heads merged in the result
  * [W, n_q, B]. */
 bool                 cc_fused_attention_available(int head_dim);
+/* Its per-task kernels (attention_avx2.c, attention_avx512.c): the best one this CPU runs is
+ * what cc_fused_attention uses; cc_fused_attention_with takes one by name (NULL when the CPU
+ * does not run it), for the tests that compare every kernel with a plain C reference. */
+typedef enum cc_attn_kernel {
+    CC_ATTN_KERNEL_NONE   = 0,
+    CC_ATTN_KERNEL_AVX2   = 1,
+    CC_ATTN_KERNEL_AVX512 = 2,
+} cc_attn_kernel;
+cc_attn_kernel       cc_fused_attention_best_kernel(void);
+bool                 cc_fused_attention_kernel_runs(cc_attn_kernel kernel);
 struct ggml_tensor * cc_fused_attention_scratch(struct ggml_context * ctx, int64_t n_keys,
                                                 int64_t head_dim, int n_threads);
 struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_tensor * q,
                                         struct ggml_tensor * k, struct ggml_tensor * v,
                                         struct ggml_tensor * mask, int heads,
                                         struct ggml_tensor * scratch);
+struct ggml_tensor * cc_fused_attention_with(struct ggml_context * ctx, struct ggml_tensor * q,
+                                             struct ggml_tensor * k, struct ggml_tensor * v,
+                                             struct ggml_tensor * mask, int heads,
+                                             struct ggml_tensor * scratch, cc_attn_kernel kernel);
+
+/* The engine's int8 product for q8_0 weights on CPUs with AVX-512 VNNI or AVX-VNNI (q8_gemm.c): whether this
+ * CPU and the ggml variant in use run it; the bytes of a [k, m] q8_0 matrix packed for it; the packing (from the rows of a
+ * q8_0 tensor's data); and the product of packed weights ([packed size] I8 tensor, m outputs)
+ * with f32 activations x [k, n] (2-D, rows contiguous), [m, n] f32 like ggml_mul_mat, or NULL
+ * when x does not suit it. */
+bool                 cc_q8_gemm_available(void);
+/* Its kernels: the best one the CPU and the ggml variant run is what cc_q8_mul_mat uses;
+ * cc_q8_mul_mat_with takes one by name (NULL when the CPU does not run it), for the tests. */
+typedef enum cc_q8_kernel {
+    CC_Q8_KERNEL_NONE    = 0,
+    CC_Q8_KERNEL_AVX512  = 1,   /* AVX-512 VNNI */
+    CC_Q8_KERNEL_AVXVNNI = 2,   /* AVX2 + AVX-VNNI */
+} cc_q8_kernel;
+cc_q8_kernel         cc_q8_best_kernel(void);
+bool                 cc_q8_kernel_cpu_runs(cc_q8_kernel kernel);   /* the CPU alone */
+size_t               cc_q8_packed_size(int64_t k, int64_t m);
+void                 cc_q8_pack(const void * q8_0, int64_t k, int64_t m, uint8_t * out);
+struct ggml_tensor * cc_q8_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                   struct ggml_tensor * x);
+struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                        struct ggml_tensor * x, cc_q8_kernel kernel);
 
 /* ---- host-side parallel loop (parallel.c) -------------------------------- */
 

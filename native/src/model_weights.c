@@ -93,6 +93,8 @@ static clearclip_status cc_weights_bind(const cc_hparams * hp, cc_weights * w) {
 }
 
 void cc_weights_free(cc_weights * w) {
+    if (w->q8_buffer) ggml_backend_buffer_free(w->q8_buffer);
+    if (w->q8_ctx) ggml_free(w->q8_ctx);
     if (w->repack_buffer) ggml_backend_buffer_free(w->repack_buffer);
     if (w->repack_ctx) ggml_free(w->repack_ctx);
     if (w->buffer) ggml_backend_buffer_free(w->buffer);
@@ -140,6 +142,53 @@ static ggml_backend_buffer_type_t cc_repack_buft(struct ggml_tensor * t) {
     return found;
 }
 
+/* Drops the file pages of a tensor that was copied elsewhere from the process (they stay in the
+ * page cache and the mapping, and come back if read again). */
+static void cc_drop_pages(const struct ggml_tensor * t) {
+    const uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
+    uintptr_t lo = ((uintptr_t) t->data + page - 1) / page * page;
+    uintptr_t hi = ((uintptr_t) t->data + ggml_nbytes(t)) / page * page;
+    if (hi > lo) madvise((void *) lo, hi - lo, MADV_DONTNEED);
+}
+
+/* Packs the q8_0 matrices among fields for the engine's int8 product (q8_gemm.c) when this CPU
+ * runs it, and takes them out of fields (NULL) so that they are not repacked for ggml too. */
+static clearclip_status cc_pack_q8_weights(clearclip_model * m, struct ggml_tensor *** fields, size_t n) {
+    cc_weights * w = &m->weights;
+    if (!cc_q8_gemm_available()) return CLEARCLIP_OK;
+    size_t n_q8 = 0;
+    for (size_t i = 0; i < n; i++) {
+        const struct ggml_tensor * t = fields[i] ? *fields[i] : NULL;
+        if (t && t->type == GGML_TYPE_Q8_0 && ggml_n_dims(t) == 2 && t->ne[0] % 32 == 0) n_q8++;
+    }
+    if (n_q8 == 0) return CLEARCLIP_OK;
+    if (!(w->q8_ctx = cc_new_meta_ctx(n_q8))) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    struct ggml_tensor ** packed = calloc(n, sizeof(*packed));
+    if (!packed) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    for (size_t i = 0; i < n; i++) {
+        const struct ggml_tensor * t = fields[i] ? *fields[i] : NULL;
+        if (!t || t->type != GGML_TYPE_Q8_0 || ggml_n_dims(t) != 2 || t->ne[0] % 32 != 0) continue;
+        packed[i] = ggml_new_tensor_1d(w->q8_ctx, GGML_TYPE_I8, (int64_t) cc_q8_packed_size(t->ne[0], t->ne[1]));
+        ggml_format_name(packed[i], "%s.q8", ggml_get_name(t));
+    }
+    w->q8_buffer = ggml_backend_alloc_ctx_tensors_from_buft(w->q8_ctx, ggml_backend_cpu_buffer_type());
+    if (!w->q8_buffer) {
+        free(packed);
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate the packed q8_0 weights", m->path);
+    }
+    ggml_backend_buffer_set_usage(w->q8_buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    for (size_t i = 0; i < n; i++) {
+        if (!packed[i]) continue;
+        struct ggml_tensor * t = *fields[i];
+        cc_q8_pack(t->data, t->ne[0], t->ne[1], (uint8_t *) packed[i]->data);
+        cc_drop_pages(t);
+        t->extra = packed[i];
+        fields[i] = NULL;
+    }
+    free(packed);
+    return CLEARCLIP_OK;
+}
+
 /* Copies the block matrices that the CPU backend multiplies faster from another layout into a
  * buffer of that layout and points the model's fields at the copies. The file pages they were
  * read from are dropped from the process again (they stay in the page cache and the mapping). */
@@ -169,10 +218,17 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
     if (w->t_proj) fields[n++] = &w->t_proj;
     if (w->v_proj) fields[n++] = &w->v_proj;
 
+    clearclip_status st = cc_pack_q8_weights(m, fields, n);
+    if (st) {
+        free(fields);
+        free(copies);
+        return st;
+    }
     /* one extra buffer type serves all (the CPU backend offers one that applies) */
     ggml_backend_buffer_type_t buft = NULL;
     size_t n_copies = 0;
     for (size_t i = 0; i < n; i++) {
+        if (!fields[i]) continue;
         ggml_backend_buffer_type_t b = cc_repack_buft(*fields[i]);
         if (b && (!buft || b == buft)) {
             buft = b;
@@ -181,7 +237,6 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
             fields[i] = NULL;
         }
     }
-    clearclip_status st = CLEARCLIP_OK;
     if (n_copies > 0 && !(w->repack_ctx = cc_new_meta_ctx(n_copies))) {
         st = cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     }
@@ -199,14 +254,11 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
             ggml_backend_buffer_set_usage(w->repack_buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
         }
     }
-    const uintptr_t page = (uintptr_t) sysconf(_SC_PAGESIZE);
     for (size_t i = 0; i < n && !st; i++) {
         if (!fields[i]) continue;
         struct ggml_tensor * src = *fields[i];
         ggml_backend_tensor_set(copies[i], src->data, 0, ggml_nbytes(src));
-        uintptr_t lo = ((uintptr_t) src->data + page - 1) / page * page;
-        uintptr_t hi = ((uintptr_t) src->data + ggml_nbytes(src)) / page * page;
-        if (hi > lo) madvise((void *) lo, hi - lo, MADV_DONTNEED);
+        cc_drop_pages(src);
         *fields[i] = copies[i];
     }
     free(fields);

@@ -1,0 +1,39 @@
+/* The per-task kernels of the fused CPU attention (attention.c), one file per instruction set.
+ * The engine library is built for baseline x86-64; each kernel file compiles its functions for
+ * its own instruction set with target attributes, and attention.c picks one at run time from the
+ * CPU's features. */
+#ifndef CLEARCLIP_ATTENTION_KERNELS_H
+#define CLEARCLIP_ATTENTION_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* Query rows per task; a multiple of every kernel's register-tile rows. */
+#define CC_TASK_ROWS 48
+/* Keys are padded to a multiple of this in the packed K^T and the score rows (zero keys). */
+#define CC_KEY_PAD 16
+
+/* One task: `rows` query rows of one head against all keys. */
+typedef struct cc_attn_task {
+    const float * q;          /* first query row of the head (row stride q_stride floats)  */
+    size_t        q_stride;
+    const float * kt;         /* K^T of the head, [hd][nk_pad], keys nk..nk_pad-1 zero      */
+    int64_t       nk, nk_pad;
+    const float * v;          /* first value row of the head (row stride v_stride floats)  */
+    size_t        v_stride;
+    int           hd, rows;   /* hd a multiple of 16; rows <= CC_TASK_ROWS                  */
+    float         scale;
+    const float * mask;       /* additive mask row of the first query, or NULL              */
+    size_t        mask_stride;
+    float *       s;          /* scores: rows x nk_pad floats of working memory             */
+    float *       out;        /* first output row of the head (row stride out_stride)       */
+    size_t        out_stride;
+} cc_attn_task;
+
+#if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
+#  define CC_FUSED_X86 1
+void cc_attention_task_avx2(const cc_attn_task * t);
+void cc_attention_task_avx512(const cc_attn_task * t);
+#endif
+
+#endif

@@ -1,0 +1,148 @@
+/* The engine's own product of q8_0 weights with f32 activations on CPUs with AVX-512 VNNI or
+ * AVX-VNNI, as
+ * two ggml custom operations: the activations quantized once per product (one row per thread in
+ * turn), then the int8 GEMM over weights packed at model load for vpdpbusd (q8_gemm_kernels.h).
+ * ggml's own q8_0 product on x86 runs 256-bit kernels that scale every block of 32 in float;
+ * this one keeps 32 weight rows x 6 activation rows of integer sums in 512-bit registers. */
+#include "internal.h"
+#include "q8_gemm_kernels.h"
+
+#include <string.h>
+
+bool cc_q8_kernel_cpu_runs(cc_q8_kernel kernel) {
+#ifdef CC_Q8_X86
+    switch (kernel) {
+        case CC_Q8_KERNEL_AVX512:
+            return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vnni") &&
+                   __builtin_cpu_supports("f16c");
+        case CC_Q8_KERNEL_AVXVNNI:
+            return __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                   __builtin_cpu_supports("f16c") && __builtin_cpu_supports("avxvnni");
+        default:
+            return false;
+    }
+#else
+    (void) kernel;
+    return false;
+#endif
+}
+
+cc_q8_kernel cc_q8_best_kernel(void) {
+    /* the CPU's features, limited to those of the ggml variant in use (cc_cpu_backend_feature) */
+    if (cc_q8_kernel_cpu_runs(CC_Q8_KERNEL_AVX512) && cc_cpu_backend_feature("AVX512_VNNI")) {
+        return CC_Q8_KERNEL_AVX512;
+    }
+    if (cc_q8_kernel_cpu_runs(CC_Q8_KERNEL_AVXVNNI) && cc_cpu_backend_feature("AVX_VNNI")) {
+        return CC_Q8_KERNEL_AVXVNNI;
+    }
+    return CC_Q8_KERNEL_NONE;
+}
+
+bool cc_q8_gemm_available(void) {
+    return cc_q8_best_kernel() != CC_Q8_KERNEL_NONE;
+}
+
+size_t cc_q8_packed_size(int64_t k, int64_t m) {
+    const int64_t tiles = (m + CC_Q8_TILE_ROWS - 1) / CC_Q8_TILE_ROWS;
+    return (size_t) tiles * (size_t) (k / CC_Q8_BLOCK) * CC_Q8_TILE_BLOCK_BYTES;
+}
+
+/* ggml's q8_0 block: an f16 scale, then 32 signed bytes. */
+typedef struct {
+    ggml_fp16_t d;
+    int8_t      qs[CC_Q8_BLOCK];
+} cc_block_q8_0;
+
+void cc_q8_pack(const void * q8_0, int64_t k, int64_t m, uint8_t * out) {
+    const int64_t blocks = k / CC_Q8_BLOCK;
+    const int64_t tiles = (m + CC_Q8_TILE_ROWS - 1) / CC_Q8_TILE_ROWS;
+    const cc_block_q8_0 * w = q8_0;
+    for (int64_t t = 0; t < tiles; t++) {
+        for (int64_t b = 0; b < blocks; b++) {
+            uint8_t * blk = out + ((size_t) t * (size_t) blocks + (size_t) b) * CC_Q8_TILE_BLOCK_BYTES;
+            float dw[CC_Q8_TILE_ROWS];
+            int32_t corr[CC_Q8_TILE_ROWS];
+            for (int r = 0; r < CC_Q8_TILE_ROWS; r++) {
+                const int64_t row = t * CC_Q8_TILE_ROWS + r;
+                const cc_block_q8_0 * src = row < m ? &w[(size_t) row * (size_t) blocks + (size_t) b] : NULL;
+                /* group r / 16, then per step s of 4 inputs: 16 rows x 4 bytes */
+                uint8_t * dstg = blk + (size_t) (r / 16) * 512 + (size_t) (r % 16) * 4;
+                int32_t sum = 0;
+                for (int s = 0; s < 8; s++) {
+                    for (int e = 0; e < 4; e++) {
+                        const int8_t v = src ? src->qs[s * 4 + e] : 0;
+                        dstg[s * 64 + e] = (uint8_t) v;
+                        sum += v;
+                    }
+                }
+                dw[r] = src ? ggml_fp16_to_fp32(src->d) : 0.0f;
+                corr[r] = 128 * sum;
+            }
+            memcpy(blk + 1024, dw, sizeof(dw));
+            memcpy(blk + 1152, corr, sizeof(corr));
+        }
+    }
+}
+
+#ifdef CC_Q8_X86
+
+/* src[0] x [k, n] f32 (rows contiguous, any row stride) -> dst [row bytes, n] int8; userdata the
+ * kernel. */
+static void cc_q8_quantize_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
+    const struct ggml_tensor * x = dst->src[0];
+    const int64_t n = x->ne[1];
+    void (*quantize)(const float *, size_t, int64_t, int64_t, int64_t, uint8_t *) =
+        (cc_q8_kernel) (intptr_t) userdata == CC_Q8_KERNEL_AVX512 ? cc_q8_quantize_avx512
+                                                                  : cc_q8_quantize_avxvnni;
+    quantize((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n * ith / nth,
+             n * (ith + 1) / nth, (uint8_t *) dst->data);
+}
+
+/* What the GEMM operation's userdata carries: k | kernel << 48. */
+#define CC_Q8_K_BITS 48
+
+/* src[0] packed weights, src[1] quantized activations -> dst [m, n] f32. The weight tiles are
+ * split between the threads, so each streams its own share of the weights once per chunk of
+ * activation rows. */
+static void cc_q8_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
+    const int64_t data = (int64_t) (intptr_t) userdata;
+    const int64_t k = data & (((int64_t) 1 << CC_Q8_K_BITS) - 1);
+    const int64_t m = dst->ne[0], n = dst->ne[1];
+    const int64_t tiles = (m + CC_Q8_TILE_ROWS - 1) / CC_Q8_TILE_ROWS;
+    void (*gemm)(const uint8_t *, int64_t, int64_t, const uint8_t *, int64_t, float *, size_t, int64_t,
+                 int64_t) = (cc_q8_kernel) (data >> CC_Q8_K_BITS) == CC_Q8_KERNEL_AVX512 ? cc_q8_gemm_avx512
+                                                                                      : cc_q8_gemm_avxvnni;
+    gemm((const uint8_t *) dst->src[0]->data, k, m, (const uint8_t *) dst->src[1]->data, n, (float *) dst->data,
+         dst->nb[1] / sizeof(float), tiles * ith / nth, tiles * (ith + 1) / nth);
+}
+
+struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                        struct ggml_tensor * x, cc_q8_kernel kernel) {
+    const int64_t k = x->ne[0], n = x->ne[1];
+    if (!cc_q8_kernel_cpu_runs(kernel) || x->type != GGML_TYPE_F32 || x->ne[2] != 1 || x->ne[3] != 1 ||
+        k % CC_Q8_BLOCK != 0 || k >= ((int64_t) 1 << CC_Q8_K_BITS) || x->nb[0] != sizeof(float) ||
+        ggml_nbytes(packed) != cc_q8_packed_size(k, m)) {
+        return NULL;
+    }
+    struct ggml_tensor * xq = ggml_custom_4d(ctx, GGML_TYPE_I8, (int64_t) cc_q8_act_row_bytes(k), n, 1, 1,
+                                             &x, 1, cc_q8_quantize_op, GGML_N_TASKS_MAX,
+                                             (void *) (intptr_t) kernel);
+    struct ggml_tensor * args[2] = { packed, xq };
+    return ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, 2, cc_q8_gemm_op, GGML_N_TASKS_MAX,
+                          (void *) (intptr_t) (k | ((int64_t) kernel << CC_Q8_K_BITS)));
+}
+
+#else
+
+struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                        struct ggml_tensor * x, cc_q8_kernel kernel) {
+    (void) ctx; (void) packed; (void) m; (void) x; (void) kernel;
+    return NULL;
+}
+
+#endif
+
+struct ggml_tensor * cc_q8_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                   struct ggml_tensor * x) {
+    return cc_q8_mul_mat_with(ctx, packed, m, x, cc_q8_best_kernel());
+}

@@ -1,0 +1,137 @@
+/* The int8 product's kernels for AVX-512 VNNI (see q8_gemm_kernels.h for the layout).
+ *
+ * Register tile: 32 weight rows (2 vectors of 16 int32 sums) x up to 6 activation rows, 12
+ * integer accumulators for the current block of 32 inputs and 12 float accumulators over the
+ * blocks. Per block: 8 steps of 2 weight loads, 6 broadcasts of 4 activation bytes and 12
+ * vpdpbusd; then each integer sum has its correction subtracted, is converted and scaled into
+ * its float accumulator. */
+#include "q8_gemm_kernels.h"
+
+#ifdef CC_Q8_X86
+
+#include <immintrin.h>
+#include <math.h>
+#include <string.h>
+
+#define CC_VNNI __attribute__((target("avx512f,avx512vnni,f16c")))
+#define CC_UNROLL _Pragma("GCC unroll 8")
+#define CC_INLINE static inline __attribute__((always_inline)) CC_VNNI
+
+/* Activation rows per register tile. */
+#define CC_Q8_NC 6
+/* Activation rows that one pass over a thread's weight tiles covers (their quantized rows stay in
+ * cache while the weight tiles are walked). */
+#define CC_Q8_CHUNK 48
+
+void CC_VNNI cc_q8_quantize_avx512(const float * x, size_t x_stride, int64_t k, int64_t r0,
+                                   int64_t r1, uint8_t * xq) {
+    const size_t row_bytes = cc_q8_act_row_bytes(k);
+    const __m512i offset = _mm512_set1_epi32(128);
+    for (int64_t r = r0; r < r1; r++) {
+        const float * xr = x + (size_t) r * x_stride;
+        uint8_t * q = xq + (size_t) r * row_bytes;
+        float * d = (float *) (q + k);
+        for (int64_t b = 0; b < k / CC_Q8_BLOCK; b++) {
+            const __m512 v0 = _mm512_loadu_ps(xr + b * CC_Q8_BLOCK);
+            const __m512 v1 = _mm512_loadu_ps(xr + b * CC_Q8_BLOCK + 16);
+            const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
+            /* as ggml's x86 quantize_row_q8_0: the values scaled by 127 / amax, the scale
+             * amax / 127 kept as f16 */
+            const float db = amax / 127.0f;
+            const float id = amax != 0.0f ? 127.0f / amax : 0.0f;
+            d[b] = _cvtsh_ss(_cvtss_sh(db, _MM_FROUND_TO_NEAREST_INT));
+            const __m512 vid = _mm512_set1_ps(id);
+            /* round to nearest even, as ggml's vector quantization does */
+            const __m512i q0 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)), offset);
+            const __m512i q1 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v1, vid)), offset);
+            _mm_storeu_si128((__m128i *) (q + b * CC_Q8_BLOCK), _mm512_cvtepi32_epi8(q0));
+            _mm_storeu_si128((__m128i *) (q + b * CC_Q8_BLOCK + 16), _mm512_cvtepi32_epi8(q1));
+        }
+    }
+}
+
+/* One register tile: nc activation rows x 32 weight rows over all blocks; rows >= m_left of the
+ * tile are not stored. */
+CC_INLINE void cc_q8_tile(const uint8_t * tile, int64_t blocks, const uint8_t * xq, size_t row_bytes,
+                          int64_t k, int nc, float * dst, size_t dst_stride, int m_left) {
+    __m512 facc[2][CC_Q8_NC];
+    CC_UNROLL
+    for (int c = 0; c < nc; c++) facc[0][c] = facc[1][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t * blk = tile + (size_t) b * CC_Q8_TILE_BLOCK_BYTES;
+        const uint8_t * xb = xq + (size_t) b * CC_Q8_BLOCK;
+        __m512i iacc[2][CC_Q8_NC];
+        CC_UNROLL
+        for (int c = 0; c < nc; c++) iacc[0][c] = iacc[1][c] = _mm512_setzero_si512();
+        CC_UNROLL
+        for (int s = 0; s < 8; s++) {
+            const __m512i w0 = _mm512_loadu_si512((const void *) (blk + s * 64));
+            const __m512i w1 = _mm512_loadu_si512((const void *) (blk + 512 + s * 64));
+            CC_UNROLL
+            for (int c = 0; c < nc; c++) {
+                int32_t four;
+                memcpy(&four, xb + (size_t) c * row_bytes + s * 4, sizeof(four));
+                const __m512i a = _mm512_set1_epi32(four);
+                iacc[0][c] = _mm512_dpbusd_epi32(iacc[0][c], a, w0);
+                iacc[1][c] = _mm512_dpbusd_epi32(iacc[1][c], a, w1);
+            }
+        }
+        const __m512 dw0 = _mm512_loadu_ps((const float *) (blk + 1024));
+        const __m512 dw1 = _mm512_loadu_ps((const float *) (blk + 1024 + 64));
+        const __m512i cw0 = _mm512_loadu_si512((const void *) (blk + 1152));
+        const __m512i cw1 = _mm512_loadu_si512((const void *) (blk + 1152 + 64));
+        CC_UNROLL
+        for (int c = 0; c < nc; c++) {
+            float dxv;
+            memcpy(&dxv, xq + (size_t) c * row_bytes + (size_t) k + (size_t) b * sizeof(float), sizeof(dxv));
+            const __m512 dx = _mm512_set1_ps(dxv);
+            facc[0][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iacc[0][c], cw0)),
+                                         _mm512_mul_ps(dw0, dx), facc[0][c]);
+            facc[1][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iacc[1][c], cw1)),
+                                         _mm512_mul_ps(dw1, dx), facc[1][c]);
+        }
+    }
+    if (m_left >= CC_Q8_TILE_ROWS) {
+        CC_UNROLL
+        for (int c = 0; c < nc; c++) {
+            _mm512_storeu_ps(dst + (size_t) c * dst_stride, facc[0][c]);
+            _mm512_storeu_ps(dst + (size_t) c * dst_stride + 16, facc[1][c]);
+        }
+    } else {
+        const __mmask16 k0 = m_left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << m_left) - 1u);
+        const __mmask16 k1 = m_left <= 16 ? (__mmask16) 0 : (__mmask16) ((1u << (m_left - 16)) - 1u);
+        for (int c = 0; c < nc; c++) {
+            _mm512_mask_storeu_ps(dst + (size_t) c * dst_stride, k0, facc[0][c]);
+            _mm512_mask_storeu_ps(dst + (size_t) c * dst_stride + 16, k1, facc[1][c]);
+        }
+    }
+}
+
+void CC_VNNI cc_q8_gemm_avx512(const uint8_t * packed, int64_t k, int64_t m, const uint8_t * xq,
+                               int64_t n, float * dst, size_t dst_stride, int64_t t0, int64_t t1) {
+    const int64_t blocks = k / CC_Q8_BLOCK;
+    const size_t tile_bytes = (size_t) blocks * CC_Q8_TILE_BLOCK_BYTES;
+    const size_t row_bytes = cc_q8_act_row_bytes(k);
+    for (int64_t c0 = 0; c0 < n; c0 += CC_Q8_CHUNK) {
+        const int64_t c1 = c0 + CC_Q8_CHUNK < n ? c0 + CC_Q8_CHUNK : n;
+        for (int64_t t = t0; t < t1; t++) {
+            const uint8_t * tile = packed + (size_t) t * tile_bytes;
+            const int m_left = (int) (m - t * CC_Q8_TILE_ROWS);
+            for (int64_t c = c0; c < c1; c += CC_Q8_NC) {
+                const int nc = (int) (c1 - c < CC_Q8_NC ? c1 - c : CC_Q8_NC);
+                const uint8_t * x = xq + (size_t) c * row_bytes;
+                float * d = dst + (size_t) c * dst_stride + (size_t) t * CC_Q8_TILE_ROWS;
+                switch (nc) {
+                    case 6: cc_q8_tile(tile, blocks, x, row_bytes, k, 6, d, dst_stride, m_left); break;
+                    case 5: cc_q8_tile(tile, blocks, x, row_bytes, k, 5, d, dst_stride, m_left); break;
+                    case 4: cc_q8_tile(tile, blocks, x, row_bytes, k, 4, d, dst_stride, m_left); break;
+                    case 3: cc_q8_tile(tile, blocks, x, row_bytes, k, 3, d, dst_stride, m_left); break;
+                    case 2: cc_q8_tile(tile, blocks, x, row_bytes, k, 2, d, dst_stride, m_left); break;
+                    default: cc_q8_tile(tile, blocks, x, row_bytes, k, 1, d, dst_stride, m_left); break;
+                }
+            }
+        }
+    }
+}
+
+#endif

@@ -1,0 +1,243 @@
+/* The fused CPU attention (attention*.c) against a plain C reference in double precision: every
+ * kernel this CPU runs (AVX2, AVX-512), run as the ggml operation on the CPU backend with 1-3
+ * threads, over head sizes that exercise every register-tile width (16 .. 128), sequence lengths
+ * that leave partial tiles and partial vectors (1, 5, 17, 33, 77, 200), distinct and shared q/k,
+ * strided q/k/v views (as a fused QKV product gives), batches with additive masks (causal, one
+ * plane per sequence) and a row whose every key is masked (its output must be zero). */
+#include "clearclip.h"
+#include "ggml-backend.h"
+#include "ggml.h"
+#include "internal.h"
+#include "test_common.h"
+
+#include <math.h>
+
+static uint32_t rng_state = 2024;
+static float rnd(void) {
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float) (rng_state >> 8) / 16777216.0f * 2.0f - 1.0f;
+}
+
+static ggml_backend_t backend;
+static void (*set_threads)(ggml_backend_t, int);
+
+typedef struct attn_case {
+    int  heads, hd, nq, nk, batch;
+    bool shared_qk;   /* k is q (ClearCLIP's q-q attention) */
+    bool strided;     /* q, k, v are column slices of one [3W, n] tensor */
+    int  mask;        /* 0 none, 1 causal [nk, nq, 1, 1], 2 per sequence [nk, nq, 1, B] with a fully masked row */
+    float scale_mul;  /* scores scaled by scale_mul / sqrt(hd): large values test the softmax shift */
+} attn_case;
+
+/* out[b][i][h*hd + c] = sum_j softmax_j(scale q.k + mask) v[b][j][h*hd + c], in double. */
+static void reference(const attn_case * c, const float * q, size_t qs, const float * k, size_t ks,
+                      const float * v, size_t vs, const float * mask, size_t mask_plane, double scale,
+                      double * out) {
+    const int W = c->heads * c->hd;
+    double * p = malloc(sizeof(double) * (size_t) c->nk);
+    for (int b = 0; b < c->batch; b++) {
+        const float * qb = q + (size_t) b * c->nq * qs, * kb = k + (size_t) b * c->nk * ks;
+        const float * vb = v + (size_t) b * c->nk * vs;
+        const float * mb = mask ? mask + (size_t) b * mask_plane : NULL;
+        for (int h = 0; h < c->heads; h++) {
+            for (int i = 0; i < c->nq; i++) {
+                double m = -INFINITY, sum = 0;
+                for (int j = 0; j < c->nk; j++) {
+                    double d = 0;
+                    for (int e = 0; e < c->hd; e++) {
+                        d += (double) qb[(size_t) i * qs + h * c->hd + e] * kb[(size_t) j * ks + h * c->hd + e];
+                    }
+                    p[j] = d * scale + (mb ? mb[(size_t) i * c->nk + j] : 0.0);
+                    m = p[j] > m ? p[j] : m;
+                }
+                for (int j = 0; j < c->nk; j++) {
+                    p[j] = m == -INFINITY ? 0.0 : exp(p[j] - m);
+                    sum += p[j];
+                }
+                for (int e = 0; e < c->hd; e++) {
+                    double o = 0;
+                    for (int j = 0; j < c->nk; j++) o += p[j] * vb[(size_t) j * vs + h * c->hd + e];
+                    out[((size_t) b * c->nq + i) * W + h * c->hd + e] = sum > 0 ? o / sum : 0.0;
+                }
+            }
+        }
+    }
+    free(p);
+}
+
+static void run_case(const attn_case * c, cc_attn_kernel kernel, int threads) {
+    const int W = c->heads * c->hd, n = c->nq > c->nk ? c->nq : c->nk;
+    /* one tensor of [3W, n, B] floats; q, k, v are its thirds when strided, else separate tensors */
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    struct ggml_context * ctx = ggml_init(ip);
+    struct ggml_tensor * q, * k, * v, * all = NULL;
+    if (c->strided) {
+        all = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 3 * W, n, c->batch);
+        q = ggml_view_3d(ctx, all, W, c->nq, c->batch, all->nb[1], all->nb[2], 0);
+        k = ggml_view_3d(ctx, all, W, c->nk, c->batch, all->nb[1], all->nb[2], sizeof(float) * W);
+        v = ggml_view_3d(ctx, all, W, c->nk, c->batch, all->nb[1], all->nb[2], sizeof(float) * 2 * W);
+    } else {
+        q = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, W, c->nq, c->batch);
+        k = c->shared_qk ? q : ggml_new_tensor_3d(ctx, GGML_TYPE_F32, W, c->nk, c->batch);
+        v = ggml_new_tensor_3d(ctx, GGML_TYPE_F32, W, c->nk, c->batch);
+    }
+    struct ggml_tensor * mask = c->mask == 0 ? NULL
+                                : ggml_new_tensor_4d(ctx, GGML_TYPE_F32, c->nk, c->nq, 1, c->mask == 2 ? c->batch : 1);
+    struct ggml_tensor * scratch = cc_fused_attention_scratch(ctx, c->nk, c->hd, threads);
+    /* the kernels take the scale as 1/sqrt(hd); a larger spread of q gives larger scores */
+    struct ggml_tensor * out = cc_fused_attention_with(ctx, q, k, v, mask, c->heads, scratch, kernel);
+    CHECK(out != NULL);
+    if (!out) {
+        ggml_free(ctx);
+        return;
+    }
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, out);
+    ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
+    CHECK(buf != NULL);
+
+    const size_t n_all = (size_t) 3 * W * n * c->batch;
+    float * host = malloc(sizeof(float) * n_all);
+    for (size_t i = 0; i < n_all; i++) host[i] = rnd() * c->scale_mul;
+    const float * hq, * hk, * hv;
+    size_t qs, ks, vs;
+    float * hq_own = NULL, * hk_own = NULL, * hv_own = NULL;
+    if (c->strided) {
+        ggml_backend_tensor_set(all, host, 0, sizeof(float) * n_all);
+        hq = host, hk = host + W, hv = host + 2 * W;
+        qs = ks = vs = (size_t) 3 * W;
+        /* the views' batch stride is that of n rows; the reference walks nq / nk rows per sequence */
+        hq_own = malloc(sizeof(float) * (size_t) W * c->nq * c->batch);
+        hk_own = malloc(sizeof(float) * (size_t) W * c->nk * c->batch);
+        hv_own = malloc(sizeof(float) * (size_t) W * c->nk * c->batch);
+        for (int b = 0; b < c->batch; b++) {
+            for (int i = 0; i < c->nq; i++)
+                memcpy(hq_own + ((size_t) b * c->nq + i) * W, hq + ((size_t) b * n + i) * qs, sizeof(float) * W);
+            for (int j = 0; j < c->nk; j++) {
+                memcpy(hk_own + ((size_t) b * c->nk + j) * W, hk + ((size_t) b * n + j) * ks, sizeof(float) * W);
+                memcpy(hv_own + ((size_t) b * c->nk + j) * W, hv + ((size_t) b * n + j) * vs, sizeof(float) * W);
+            }
+        }
+        hq = hq_own, hk = hk_own, hv = hv_own;
+        qs = ks = vs = (size_t) W;
+    } else {
+        ggml_backend_tensor_set(q, host, 0, ggml_nbytes(q));
+        hq = host, qs = (size_t) W;
+        if (c->shared_qk) {
+            hk = hq, ks = qs;
+        } else {
+            ggml_backend_tensor_set(k, host + ggml_nelements(q), 0, ggml_nbytes(k));
+            hk = host + ggml_nelements(q), ks = (size_t) W;
+        }
+        hv = host + ggml_nelements(q) + (c->shared_qk ? 0 : ggml_nelements(k));
+        ggml_backend_tensor_set(v, hv, 0, ggml_nbytes(v));
+        vs = (size_t) W;
+    }
+    float * hm = NULL;
+    size_t plane = (size_t) c->nk * c->nq;
+    if (mask) {
+        hm = malloc(sizeof(float) * ggml_nelements(mask));
+        for (int64_t pl = 0; pl < mask->ne[3]; pl++) {
+            for (int i = 0; i < c->nq; i++) {
+                for (int j = 0; j < c->nk; j++) {
+                    float x = j <= i + (c->nk - c->nq) ? 0.1f * rnd() : -INFINITY;
+                    /* the last sequence's second row sees no key at all */
+                    if (c->mask == 2 && pl == mask->ne[3] - 1 && i == 1) x = -INFINITY;
+                    hm[(size_t) pl * plane + (size_t) i * c->nk + j] = x;
+                }
+            }
+        }
+        ggml_backend_tensor_set(mask, hm, 0, ggml_nbytes(mask));
+    }
+    set_threads(backend, threads);
+    CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
+
+    float * got = malloc(ggml_nbytes(out));
+    ggml_backend_tensor_get(out, got, 0, ggml_nbytes(out));
+    double * want = malloc(sizeof(double) * (size_t) W * c->nq * c->batch);
+    reference(c, hq, qs, hk, ks, hv, vs, hm, mask && mask->ne[3] > 1 ? plane : 0,
+              1.0 / sqrt((double) c->hd), want);
+    double worst = 0;
+    int bad = 0;
+    for (size_t i = 0; i < (size_t) W * c->nq * c->batch; i++) {
+        const double err = fabs(got[i] - want[i]);
+        worst = err > worst ? err : worst;
+        /* float accumulation over nk keys of values up to scale_mul in size */
+        if (!(err <= 2e-6 * c->scale_mul * sqrt((double) c->nk) + 1e-6 * fabs(want[i]))) bad++;
+    }
+    CHECK_MSG(bad == 0, "kernel %d, %d threads, heads %d hd %d nq %d nk %d batch %d%s%s mask %d x%g: "
+              "%d of %d values off, max abs diff %g", (int) kernel, threads, c->heads, c->hd, c->nq, c->nk,
+              c->batch, c->shared_qk ? " q=k" : "", c->strided ? " strided" : "", c->mask, c->scale_mul, bad,
+              W * c->nq * c->batch, worst);
+    if (c->mask == 2) {
+        /* the row that sees no key: exactly zero, not NaN */
+        const float * row = got + ((size_t) (c->batch - 1) * c->nq + 1) * W;
+        bool zero = true;
+        for (int e = 0; e < W; e++) zero = zero && row[e] == 0.0f;
+        CHECK_MSG(zero, "kernel %d: a fully masked row is not zero", (int) kernel);
+    }
+    free(got);
+    free(want);
+    free(host);
+    free(hm);
+    free(hq_own);
+    free(hk_own);
+    free(hv_own);
+    ggml_backend_buffer_free(buf);
+    ggml_free(ctx);
+}
+
+int main(void) {
+    if (clearclip_backend_load(NULL) != CLEARCLIP_OK) {
+        fprintf(stderr, "no CPU backend: %s\n", clearclip_last_error());
+        return 1;
+    }
+    backend = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, NULL);
+    CHECK(backend != NULL);
+    if (!backend) return test_finish("test_attention");
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(ggml_backend_get_device(backend));
+    set_threads = (void (*)(ggml_backend_t, int)) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
+    CHECK(set_threads != NULL);
+    if (!set_threads) return test_finish("test_attention");
+
+    const attn_case cases[] = {
+        /* heads, hd, nq, nk, batch, shared_qk, strided, mask, scale_mul */
+        { 2, 64, 200, 200, 1, false, false, 0, 1.0f },    /* ViT-like head size, 4 tasks + a tail */
+        { 2, 64, 197, 197, 1, true,  false, 0, 1.0f },    /* ClearCLIP's q-q attention */
+        { 3, 16, 17, 33, 1, false, false, 0, 1.0f },      /* one-vector tiles, partial keys */
+        { 1, 32, 5, 1, 1, false, false, 0, 1.0f },        /* a single key */
+        { 1, 48, 1, 5, 1, false, false, 0, 1.0f },        /* a single query; 32 + 16 columns */
+        { 2, 80, 50, 77, 2, false, false, 0, 1.0f },      /* 64 + 16 columns, a batch */
+        { 1, 128, 49, 100, 1, false, true, 0, 1.0f },     /* two 64-column tiles; strided views */
+        { 2, 64, 77, 77, 3, false, true, 1, 1.0f },       /* text tower: causal mask shared by the batch */
+        { 2, 64, 33, 33, 2, false, false, 2, 1.0f },      /* one mask plane per sequence, a row fully masked */
+        { 2, 64, 61, 61, 1, true, false, 0, 6.0f },       /* large scores: the softmax's shift matters */
+    };
+    cc_attn_kernel kernels[] = { CC_ATTN_KERNEL_AVX2, CC_ATTN_KERNEL_AVX512 };
+    int ran = 0;
+    for (size_t kk = 0; kk < sizeof(kernels) / sizeof(kernels[0]); kk++) {
+        if (!cc_fused_attention_kernel_runs(kernels[kk])) {
+            printf("kernel %d: this CPU does not run it, skipped\n", (int) kernels[kk]);
+            continue;
+        }
+        ran++;
+        for (size_t i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+            for (int threads = 1; threads <= 3; threads += 2) run_case(&cases[i], kernels[kk], threads);
+        }
+    }
+    printf("best kernel on this CPU: %d; kernels tested: %d\n", (int) cc_fused_attention_best_kernel(), ran);
+    /* the operation refuses a head size that is not a multiple of 16 and an unknown kernel */
+    {
+        struct ggml_init_params ip = { ggml_tensor_overhead() * 8, NULL, true };
+        struct ggml_context * ctx = ggml_init(ip);
+        struct ggml_tensor * q = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 24, 4);
+        struct ggml_tensor * s = cc_fused_attention_scratch(ctx, 4, 24, 1);
+        CHECK(cc_fused_attention_with(ctx, q, q, q, NULL, 1, s, cc_fused_attention_best_kernel()) == NULL);
+        struct ggml_tensor * q2 = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 32, 4);
+        CHECK(cc_fused_attention_with(ctx, q2, q2, q2, NULL, 2, s, CC_ATTN_KERNEL_NONE) == NULL);
+        CHECK(!cc_fused_attention_available(24));
+        ggml_free(ctx);
+    }
+    ggml_backend_free(backend);
+    return test_finish("test_attention");
+}
