@@ -63,6 +63,7 @@ typedef enum clearclip_block_mode {
     CLEARCLIP_MODE_NACLIP    = 4, /* softmax(k k^T / sqrt(d) + Gaussian neighbourhood bias over the
                                      patch grid, none on the CLS row and column), no residual, no
                                      FFN (NACLIP, Hajimiri et al., WACV 2025) */
+    CLEARCLIP_MODE_COUNT     = 5, /* number of modes, not a mode */
 } clearclip_block_mode;
 
 /* Standard deviation, in patches, of NACLIP's Gaussian neighbourhood bias (the paper's). */

@@ -245,10 +245,8 @@ static clearclip_status cc_build_graph(clearclip_context * ctx, cc_graph * g) {
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     }
     g->gf = ggml_new_graph_custom(g->ctx, CC_GRAPH_SIZE, false);
-    bool ok = g->kind == CC_GRAPH_TEXT ? cc_build_text_graph(ctx, g) : cc_build_vision_graph(ctx, g);
-    if (!ok) {
-        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory while building the graph");
-    }
+    clearclip_status st = g->kind == CC_GRAPH_TEXT ? cc_build_text_graph(ctx, g) : cc_build_vision_graph(ctx, g);
+    if (st) return st;
     for (int i = 0; i < ggml_graph_n_nodes(g->gf); i++) {
         struct ggml_tensor * node = ggml_graph_node(g->gf, i);
         if (!ggml_backend_supports_op(ctx->backend, node)) {

@@ -4,7 +4,7 @@
 
 #include <math.h>
 
-bool cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
+clearclip_status cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
     const cc_hparams * hp = &cctx->model->hp;
     const cc_weights * w  = cctx->w;
     struct ggml_context * ctx = g->ctx;
@@ -72,5 +72,5 @@ bool cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
     ggml_set_output(x);
     g->out = x;
     ggml_build_forward_expand(g->gf, x);
-    return true;
+    return CLEARCLIP_OK;
 }

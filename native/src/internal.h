@@ -170,7 +170,7 @@ static inline clearclip_status cc_need_text(const clearclip_model * model) {
 
 /* Whether mode is one of clearclip_block_mode's values (a new mode extends this range). */
 static inline bool cc_mode_known(clearclip_block_mode mode) {
-    return (int) mode >= CLEARCLIP_MODE_CLEARCLIP && (int) mode <= CLEARCLIP_MODE_NACLIP;
+    return (int) mode >= 0 && (int) mode < CLEARCLIP_MODE_COUNT;
 }
 
 /* Reads the f32 value of a (f32 or f16) host tensor into dst (ggml_nelements floats). */
@@ -251,8 +251,9 @@ clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g);
 
 /* ---- graphs (graph_text.c, graph_vision.c) ------------------------------ */
 
-bool cc_build_text_graph(clearclip_context * ctx, cc_graph * g);
-bool cc_build_vision_graph(clearclip_context * ctx, cc_graph * g);
+/* Build g's graph in g->ctx; CLEARCLIP_OK, or an error with its message set. */
+clearclip_status cc_build_text_graph(clearclip_context * ctx, cc_graph * g);
+clearclip_status cc_build_vision_graph(clearclip_context * ctx, cc_graph * g);
 
 /* Shared transformer pieces (graph_common.c). */
 struct ggml_tensor * cc_f32(struct ggml_context * ctx, struct ggml_tensor * t);

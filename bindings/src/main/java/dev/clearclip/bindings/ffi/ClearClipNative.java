@@ -221,6 +221,15 @@ public class ClearClipNative {
     public static int CLEARCLIP_MODE_NACLIP() {
         return CLEARCLIP_MODE_NACLIP;
     }
+    private static final int CLEARCLIP_MODE_COUNT = (int)5L;
+    /**
+     * {@snippet lang=c :
+     * enum clearclip_block_mode.CLEARCLIP_MODE_COUNT = 5
+     * }
+     */
+    public static int CLEARCLIP_MODE_COUNT() {
+        return CLEARCLIP_MODE_COUNT;
+    }
 
     private static class clearclip_abi_version {
         public static final FunctionDescriptor DESC = FunctionDescriptor.of(
