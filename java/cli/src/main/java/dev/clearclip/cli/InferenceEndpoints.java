@@ -10,7 +10,6 @@ import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.Classification;
 import dev.clearclip.ClipModel;
-import dev.clearclip.Images;
 import dev.clearclip.LabelImages;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;

@@ -276,8 +276,8 @@ final class SegmentCommand extends ModelCommand {
         // reading time included, as when the picture was read here
         Computed c = new Computed(decoded, used, computed, result, decoded.seconds() + (System.nanoTime() - t0) / 1e9);
         String prefix = barShown ? System.lineSeparator() : "";
-        // at the default bound (4096) a reduction is the documented behaviour for camera-sized pictures, reported
-        // in the JSON (computed_width/height) but not warned about picture by picture; a --max-side given is
+        // at the default bound (4096) a reduction is the documented behaviour for camera-sized pictures: reported in
+        // the JSON (computed_width/height), not warned about picture by picture; a --max-side given is warned about
         if (c.reduced() && spec.commandLine().getParseResult().hasMatchedOption("--max-side")) {
             err.println(prefix + "clearclip: warning: " + input + ": " + size[0] + "x" + size[1] + " is longer than "
                     + settings.maxSide() + " px: computed at " + picture.width() + "x" + picture.height()
