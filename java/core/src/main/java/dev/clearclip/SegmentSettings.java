@@ -5,6 +5,7 @@ import java.util.List;
 import java.util.Locale;
 import java.util.Map;
 import java.util.function.Function;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
 
 /**
@@ -28,16 +29,9 @@ public final class SegmentSettings {
     /** Default of {@code --max-side}. */
     public static final int DEFAULT_MAX_SIDE = Images.DEFAULT_MAX_SIDE;
 
-    @Option(names = "--method", paramLabel = "METHOD", converter = CommandLineValues.Methods.class,
-            completionCandidates = CommandLineValues.Methods.class,
-            description = "${COMPLETION-CANDIDATES} (default clearclip): block mode and that method's reference "
-                    + "windows, logit scale and refinement (the options below override them).")
-    Method method;
-
-    @Option(names = "--mode", paramLabel = "MODE", converter = CommandLineValues.Modes.class,
-            completionCandidates = CommandLineValues.Modes.class,
-            description = "Final block: ${COMPLETION-CANDIDATES} (default: the method's, clearclip).")
-    BlockMode mode;
+    // --method and --mode, which eval takes alone
+    @Mixin
+    MethodChoice methodChoice = new MethodChoice();
 
     @Option(names = "--naclip-std", paramLabel = "PATCHES",
             description = "Std of the naclip block's Gaussian neighbourhood bias (default 5).")
@@ -83,7 +77,8 @@ public final class SegmentSettings {
 
     /** The changes to a base {@link SegmentOptions} these settings make. */
     public SegmentOverrides overrides() {
-        return new SegmentOverrides(method, mode, naclipStd, pamrSteps, pamrDilations, shortSide, crop, stride,
+        MethodChoice m = methodChoice != null ? methodChoice : new MethodChoice();
+        return new SegmentOverrides(m.method, m.mode, naclipStd, pamrSteps, pamrDilations, shortSide, crop, stride,
                 logitScale, threshold, background);
     }
 
@@ -100,7 +95,7 @@ public final class SegmentSettings {
 
     /** The --method, or null: the preset's or defaults' block and settings. */
     public Method method() {
-        return method;
+        return methodChoice != null ? methodChoice.method : null;
     }
 
     /** The long side pictures are computed at most (1..{@value Images#ENGINE_MAX_SIDE}). */
@@ -135,9 +130,9 @@ public final class SegmentSettings {
     public static SegmentSettings fromForm(Function<String, String> field) {
         SegmentSettings s = new SegmentSettings();
         String m = field.apply("method");
-        s.method = m == null ? null : named("method", m, Method::parse);
+        s.methodChoice.method = m == null ? null : named("method", m, Method::parse);
         String mode = field.apply("mode");
-        s.mode = mode == null ? null : named("mode", mode, BlockMode::parse);
+        s.methodChoice.mode = mode == null ? null : named("mode", mode, BlockMode::parse);
         s.naclipStd = number(field, "naclip_std");
         s.pamrSteps = whole(field, "pamr_steps");
         String d = field.apply("pamr_dilations");

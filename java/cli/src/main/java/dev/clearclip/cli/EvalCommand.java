@@ -6,7 +6,7 @@ import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
 import dev.clearclip.CommandLineValues;
-import dev.clearclip.Method;
+import dev.clearclip.MethodChoice;
 import dev.clearclip.SegmentOptions;
 import dev.clearclip.SegmentOverrides;
 import dev.clearclip.eval.Benchmark;
@@ -73,17 +73,9 @@ final class EvalCommand extends ModelCommand {
     @Option(names = "--resume", description = "Continue from FILE.state (same model and settings required).")
     boolean resume;
 
-    // segment's --method and --mode (core's SegmentSettings), the settings eval takes on top of a benchmark's
-    @Option(names = "--method", paramLabel = "METHOD", converter = CommandLineValues.Methods.class,
-            completionCandidates = CommandLineValues.Methods.class,
-            description = "${COMPLETION-CANDIDATES} (default clearclip): that method's block and reference windows, "
-                    + "logit scale and refinement on top of the benchmark's classes and threshold.")
-    Method method;
-
-    @Option(names = "--mode", paramLabel = "MODE", converter = CommandLineValues.Modes.class,
-            completionCandidates = CommandLineValues.Modes.class,
-            description = "Final block (overrides the method's): ${COMPLETION-CANDIDATES}.")
-    BlockMode mode;
+    // segment's --method and --mode (core's MethodChoice), the settings eval takes on top of a benchmark's
+    @Mixin
+    MethodChoice methodChoice;
 
     @Override
     public Integer call() throws Exception {
@@ -149,7 +141,7 @@ final class EvalCommand extends ModelCommand {
         boolean complete = split.stream().allMatch(state::isDone);
         SegmentationMetrics metrics = state.matrix().metrics();
         EvalReport.printTables(stdout, benchmark, classes, state, metrics, model, options);
-        EvalReport.writeJson(out, new EvalReport.Run(benchmark, root, method == null ? null : method.id(), main.threads, main.backend), classes, state,
+        EvalReport.writeJson(out, new EvalReport.Run(benchmark, root, methodChoice.method() == null ? null : methodChoice.method().id(), main.threads, main.backend), classes, state,
                 metrics, model, options, split.size(), complete, timings);
         stdout.println("wrote " + out);
         if (complete) {
@@ -164,7 +156,7 @@ final class EvalCommand extends ModelCommand {
 
     /** The benchmark's settings with --method and --mode, by segment's rule (SegmentOverrides). */
     private SegmentOptions options(Benchmark benchmark) {
-        return new SegmentOverrides(method, mode, null, null, null, null, null, null, null, null, false)
+        return new SegmentOverrides(methodChoice.method(), methodChoice.mode(), null, null, null, null, null, null, null, null, false)
                 .applyTo(benchmark.preset().options());
     }
 

@@ -66,6 +66,9 @@ class SegmentSettingsAgreementTest {
     void evalAndBenchTakeSegmentsMethodAndMode() {
         OptionSpec method = SegmentSettingsCases.mixin().findOption("--method");
         OptionSpec mode = SegmentSettingsCases.mixin().findOption("--mode");
+        // eval: the same declaration (core's MethodChoice); bench: the same values, its own default and help
+        assertThat(command("eval").findOption("--method").description()).containsExactly(method.description());
+        assertThat(command("eval").findOption("--mode").description()).containsExactly(mode.description());
         for (String name : List.of("eval", "bench")) {
             OptionSpec m = command(name).findOption("--method");
             assertThat(m.type()).as(name).isEqualTo(method.type());
@@ -92,8 +95,8 @@ class SegmentSettingsAgreementTest {
                 "COCO_Object", "--method", "NACLIP", "--mode", "Vanilla");
         EvalCommand e = (EvalCommand) eval.subcommand().commandSpec().userObject();
         assertThat(e.benchmark.id()).isEqualTo("coco-object");
-        assertThat(e.method.id()).isEqualTo("naclip");
-        assertThat(e.mode.id()).isEqualTo("vanilla");
+        assertThat(e.methodChoice.method().id()).isEqualTo("naclip");
+        assertThat(e.methodChoice.mode().id()).isEqualTo("vanilla");
         QuantizeCommand q = (QuantizeCommand) cli().parseArgs("quantize", "in.gguf", "-o", "o.gguf", "--type", "Q8_0")
                 .subcommand().commandSpec().userObject();
         assertThat(q.t.ggmlName()).isEqualTo("q8_0");
