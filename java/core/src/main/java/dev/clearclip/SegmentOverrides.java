@@ -2,18 +2,18 @@ package dev.clearclip;
 
 /**
  * Changes to a base {@link SegmentOptions} (a preset's, or the defaults) as a user gives them on a
- * command line: a null field (false for {@code background}) keeps the base value; the method's
- * settings come first and the single settings override them. {@code clearclip segment} and the
- * Spark job both build their options through this one rule, so the same flags mean the same in
- * both.
+ * command line or in a form: a null field (false for {@code background}) keeps the base value; the
+ * method's settings come first and the single settings override them. {@code clearclip segment}, the
+ * Spark job and {@code clearclip serve} all build their options through this one rule, from the one
+ * declaration of the settings in {@link SegmentSettings}, so the same settings mean the same in all.
  *
- * @param method a {@link Method} name, or null
- * @param mode a {@link BlockMode} name, or null
+ * @param method a method, or null
+ * @param mode a final block, or null (else it wins over the method's)
  * @param pamrDilations PAMR dilations, or null (copied)
  * @param threshold {@link SegmentOptions.Builder#probThreshold(float)}, or null
  * @param background true adds a background class at index 0
  */
-public record SegmentOverrides(String method, String mode, Float naclipStd, Integer pamrSteps, int[] pamrDilations,
+public record SegmentOverrides(Method method, BlockMode mode, Float naclipStd, Integer pamrSteps, int[] pamrDilations,
         Integer shortSide, Integer crop, Integer stride, Float logitScale, Float threshold, boolean background) {
 
     public SegmentOverrides {
@@ -28,12 +28,12 @@ public record SegmentOverrides(String method, String mode, Float naclipStd, Inte
     /**
      * The base options with these changes.
      *
-     * @throws IllegalArgumentException for an unknown method or mode, or a value the options refuse
+     * @throws IllegalArgumentException for a value the options refuse
      */
     public SegmentOptions applyTo(SegmentOptions base) {
         SegmentOptions.Builder b = base.toBuilder();
         if (method != null) {
-            b = Method.parse(method).apply(b);
+            b = method.apply(b);
         }
         if (naclipStd != null) {
             b.naclipStd(naclipStd);
@@ -45,7 +45,7 @@ public record SegmentOverrides(String method, String mode, Float naclipStd, Inte
             b.pamrDilations(pamrDilations);
         }
         if (mode != null) {
-            b.mode(BlockMode.parse(mode));
+            b.mode(mode);
         }
         if (shortSide != null) {
             b.shortSide(shortSide);

@@ -7,6 +7,7 @@ import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
+import dev.clearclip.CommandLineValues;
 import dev.clearclip.CpuBackend;
 import dev.clearclip.FileSupport;
 import dev.clearclip.ModelOptions;
@@ -114,10 +115,11 @@ final class BenchCommand implements Callable<Integer> {
     List<String> pools;
 
     @Option(names = "--method", paramLabel = "METHOD", defaultValue = "clearclip",
-            description = "Method whose settings the 500x375 segmentation uses on top of VOC21's: clearclip "
-                    + "(default), naclip, sclip, maskclip. With PAMR (naclip) the same segmentation is also "
-                    + "timed without it, and the difference reported as pamr_500x375_s.")
-    String method;
+            converter = CommandLineValues.Methods.class, completionCandidates = CommandLineValues.Methods.class,
+            description = "Method whose settings the 500x375 segmentation uses on top of VOC21's: "
+                    + "${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}). With PAMR (naclip) the same segmentation "
+                    + "is also timed without it, and the difference reported as pamr_500x375_s.")
+    Method method;
 
     @Option(names = "--cli-launcher", paramLabel = "PATH",
             description = "Launcher whose `clearclip segment` process is measured per model (peak RSS of the whole "
@@ -265,7 +267,7 @@ final class BenchCommand implements Callable<Integer> {
     private List<String> workerArgs(Path model, int threads) {
         return List.of("--backend", main.backend, "bench", "--worker", "-m", model.toString(),
                 "--thread-counts", Integer.toString(threads), "--repeat", Integer.toString(repeat),
-                "--method", method);
+                "--method", method.id());
     }
 
     private List<Integer> threadCounts() {
@@ -328,9 +330,8 @@ final class BenchCommand implements Callable<Integer> {
             // Segmentation right after the class embeddings, as `clearclip segment` runs: the peak
             // RSS so far is that of the whole segmentation pipeline.
             RgbImage picture = syntheticPicture(SEGMENT_WIDTH, SEGMENT_HEIGHT);
-            Method chosen = Method.parse(method);
-            SegmentOptions segment = chosen.options(Preset.VOC21);
-            r.put("method", chosen.id());
+            SegmentOptions segment = method.options(Preset.VOC21);
+            r.put("method", method.id());
             JsonNode seg = time(1, () -> m.segment(picture, embeddings[0], segment));
             r.set("segment_500x375_s", seg);
             r.put("segment_images_per_s", 1.0 / seg.get("median").asDouble());

@@ -3,6 +3,7 @@ package dev.clearclip.cli;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.ClassSet;
+import dev.clearclip.ClassSource;
 import dev.clearclip.Classification;
 import dev.clearclip.ClipModel;
 import dev.clearclip.Images;
@@ -10,6 +11,7 @@ import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -25,8 +27,8 @@ final class ClassifyCommand extends ModelCommand {
             description = "Pictures, folders of pictures, or glob patterns (e.g. 'photos/*.jpg'), as for segment.")
     List<String> images;
 
-    @Mixin
-    ClassOptions classOptions;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ClassSource classSource;
 
     @Option(names = {"-k", "--top-k"}, paramLabel = "K", defaultValue = "5",
             description = "How many classes to print (default: ${DEFAULT-VALUE}).")
@@ -40,7 +42,7 @@ final class ClassifyCommand extends ModelCommand {
         if (topK < 1) {
             throw new UsageException("--top-k must be >= 1");
         }
-        ClassSet classes = classOptions.load();
+        ClassSet classes = ClassOptions.load(classSource);
         List<Path> inputs = ImageInputs.expand(images);
         PrintWriter out = spec.commandLine().getOut();
         ArrayNode all = Json.MAPPER.createArrayNode();

@@ -37,10 +37,10 @@ final class ConvertCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.gguf", description = "Output file.")
     Path output;
 
-    @Option(names = "--type", paramLabel = "T",
-            description = "Type of the matrices: f32, f16, q8_0, q5_1, q5_0, q4_1, q4_0 (default: f32; for a GGUF "
-                    + "input, the type of its matrices).")
-    String type;
+    @Option(names = "--type", paramLabel = "T", converter = OutputTypes.class, completionCandidates = OutputTypes.class,
+            description = "Type of the matrices: ${COMPLETION-CANDIDATES} (default: f32; for a GGUF input, the type of "
+                    + "its matrices).")
+    GgmlType type;
 
     @Option(names = "--tokenizer", paramLabel = "PATH",
             description = "Tokenizer if not beside the checkpoint: a directory with vocab.json and merges.txt, "
@@ -52,7 +52,7 @@ final class ConvertCommand implements Callable<Integer> {
 
     @Override
     public Integer call() {
-        GgmlType requested = type == null ? null : parseType(type);
+        GgmlType requested = type;
         ClipConverter converter = ClipConverter.detect(source);
         if (requested != null) {
             converter = converter.outputType(requested);
@@ -68,14 +68,6 @@ final class ConvertCommand implements Callable<Integer> {
         ConversionResult result = converter.write(output, listener(err, "converting", main.verbose));
         spec.commandLine().getOut().println("wrote " + result.output() + " (" + t + ")");
         return Main.EXIT_OK;
-    }
-
-    static GgmlType parseType(String type) {
-        try {
-            return GgmlType.parseOutputType(type);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--type: " + e.getMessage());
-        }
     }
 
     /** Progress bar over the bytes written; notes (e.g. tensors kept in f16) are printed. */

@@ -5,8 +5,10 @@ import dev.clearclip.BlockMode;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
-import dev.clearclip.Method;
+import dev.clearclip.CommandLineValues;
+import dev.clearclip.MethodChoice;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.SegmentOverrides;
 import dev.clearclip.eval.Benchmark;
 import dev.clearclip.eval.EvalState;
 import dev.clearclip.eval.Evaluator;
@@ -54,9 +56,9 @@ final class EvalCommand extends ModelCommand {
     /** How often the confusion matrix is saved while running. */
     private static final Duration SAVE_EVERY = Duration.ofSeconds(30);
 
-    @Option(names = "--dataset", required = true, paramLabel = "NAME",
-            description = "voc21, voc20, context60, context59, coco-object, coco-stuff, cityscapes or ade20k.")
-    String dataset;
+    @Option(names = "--dataset", required = true, paramLabel = "NAME", converter = CommandLineValues.Benchmarks.class,
+            completionCandidates = CommandLineValues.Benchmarks.class, description = "${COMPLETION-CANDIDATES}.")
+    Benchmark benchmark;
 
     @Option(names = "--root", required = true, paramLabel = "DIR", description = "Folder of the dataset.")
     Path root;
@@ -71,23 +73,12 @@ final class EvalCommand extends ModelCommand {
     @Option(names = "--resume", description = "Continue from FILE.state (same model and settings required).")
     boolean resume;
 
-    @Option(names = "--method", paramLabel = "METHOD",
-            description = "clearclip (default), naclip, sclip or maskclip: that method's block and reference "
-                    + "windows, logit scale and refinement on top of the benchmark's classes and threshold.")
-    String method;
-
-    @Option(names = "--mode", paramLabel = "MODE",
-            description = "Final block (overrides the method's): clearclip, vanilla, maskclip, sclip, naclip.")
-    String mode;
+    // segment's --method and --mode (core's MethodChoice), the settings eval takes on top of a benchmark's
+    @Mixin
+    MethodChoice methodChoice;
 
     @Override
     public Integer call() throws Exception {
-        Benchmark benchmark;
-        try {
-            benchmark = Benchmark.parse(dataset);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--dataset: " + e.getMessage());
-        }
         if (limit != null && limit < 1) {
             throw new UsageException("--limit must be at least 1, got " + limit);
         }
@@ -150,7 +141,7 @@ final class EvalCommand extends ModelCommand {
         boolean complete = split.stream().allMatch(state::isDone);
         SegmentationMetrics metrics = state.matrix().metrics();
         EvalReport.printTables(stdout, benchmark, classes, state, metrics, model, options);
-        EvalReport.writeJson(out, new EvalReport.Run(benchmark, root, method, main.threads, main.backend), classes, state,
+        EvalReport.writeJson(out, new EvalReport.Run(benchmark, root, methodChoice.method() == null ? null : methodChoice.method().id(), main.threads, main.backend), classes, state,
                 metrics, model, options, split.size(), complete, timings);
         stdout.println("wrote " + out);
         if (complete) {
@@ -163,23 +154,10 @@ final class EvalCommand extends ModelCommand {
         return Main.EXIT_OK;
     }
 
+    /** The benchmark's settings with --method and --mode, by segment's rule (SegmentOverrides). */
     private SegmentOptions options(Benchmark benchmark) {
-        SegmentOptions.Builder b = benchmark.preset().options().toBuilder();
-        if (method != null) {
-            try {
-                b = Method.parse(method).apply(b);
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("--method: " + e.getMessage());
-            }
-        }
-        if (mode != null) {
-            try {
-                b.mode(BlockMode.parse(mode));
-            } catch (IllegalArgumentException e) {
-                throw new UsageException("--mode: " + e.getMessage());
-            }
-        }
-        return b.build();
+        return new SegmentOverrides(methodChoice.method(), methodChoice.mode(), null, null, null, null, null, null, null, null, false)
+                .applyTo(benchmark.preset().options());
     }
 
     /** What a resumed run must share with the saved state for the counts to belong together. */

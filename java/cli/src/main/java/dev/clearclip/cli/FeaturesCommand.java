@@ -2,6 +2,7 @@ package dev.clearclip.cli;
 
 import dev.clearclip.BlockMode;
 import dev.clearclip.ClipModel;
+import dev.clearclip.CommandLineValues;
 import dev.clearclip.DenseFeatures;
 import dev.clearclip.Images;
 import java.nio.file.Path;
@@ -23,18 +24,13 @@ final class FeaturesCommand extends ModelCommand {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT.npy", description = "Output .npy file.")
     Path output;
 
-    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "clearclip",
-            description = "Final block: clearclip, vanilla, maskclip, sclip or naclip (default: ${DEFAULT-VALUE}).")
-    String mode;
+    @Option(names = "--mode", paramLabel = "MODE", defaultValue = "clearclip", converter = CommandLineValues.Modes.class,
+            completionCandidates = CommandLineValues.Modes.class,
+            description = "Final block: ${COMPLETION-CANDIDATES} (default: ${DEFAULT-VALUE}).")
+    BlockMode blockMode;
 
     @Override
     public Integer call() throws Exception {
-        BlockMode blockMode;
-        try {
-            blockMode = BlockMode.parse(mode);
-        } catch (IllegalArgumentException e) {
-            throw new UsageException("--mode: " + e.getMessage());
-        }
         try (ClipModel m = openModel()) {
             DenseFeatures f = m.denseFeatures(Images.read(image, Integer.MAX_VALUE, main.maxImagePixels()), blockMode);
             Npy.writeFloat32(output, f.data(), f.gridHeight() * f.gridWidth(), f.dim());

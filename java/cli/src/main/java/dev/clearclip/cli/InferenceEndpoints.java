@@ -10,11 +10,11 @@ import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
 import dev.clearclip.Classification;
 import dev.clearclip.ClipModel;
-import dev.clearclip.Images;
 import dev.clearclip.LabelImages;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.SegmentSettings;
 import dev.clearclip.SegmentationResult;
 import io.javalin.http.Context;
 import jakarta.servlet.http.Part;
@@ -77,27 +77,37 @@ final class InferenceEndpoints {
     void segment(Context ctx) throws Exception {
         try (FormParts form = requests.form(ctx)) {
             Preset preset = requests.preset(form);
-            SegmentOptions options = requests.segmentOptions(form, preset);
+            SegmentSettings settings = RequestReader.segmentSettings(form);
+            SegmentOptions options = RequestReader.segmentOptions(settings, preset);
             ClassSet requested = requests.classes(form, preset);
             ClassSet classes = options.usesBackground() ? requested.withBackground() : requested;
             try (RequestReader.Picture upload = requests.picture(RequestReader.pictureFile(form))) {
-                checkWindows(options, upload);
+                checkWindows(options, upload, settings.maxSide());
                 try (Inference.Ticket ticket = inference.admit(ClientLink.of(ctx.req()));
                      AutoCloseable permit = inference.decodePermit(ticket, upload.pixels())) {
-                    RgbImage picture = upload.decode();
+                    // as segment reads a picture: at most max_side, the label map scaled back to the upload's size
+                    RgbImage picture = upload.decode(settings.maxSide());
                     // the engine's own deadline stops the windows; the ticket's covers the rest of the call
                     SegmentOptions timed = options.toBuilder().timeout(ticket.remaining()).build();
-                    SegmentationResult result = inference.call(ticket, () -> model.segment(picture,
+                    SegmentationResult computed = inference.call(ticket, () -> model.segment(picture,
                             embeddings(classes), timed, (done, total) -> metrics.windowDone()));
                     String accept = ctx.header("Accept");
                     if (accept != null && accept.toLowerCase(Locale.ROOT).contains("image/png")) {
-                        ctx.contentType("image/png").result(LabelImages.overlayPng(picture, result));
+                        ctx.contentType("image/png").result(LabelImages.overlayPng(picture, computed));
                         return;
                     }
+                    SegmentationResult result = computed.scaledTo(upload.width, upload.height);
                     ObjectNode root = Json.MAPPER.createObjectNode();
                     root.put("width", result.width());
                     root.put("height", result.height());
-                    SegmentationJson.putSettings(root, options);
+                    if (result != computed) {
+                        root.put("computed_width", computed.width());
+                        root.put("computed_height", computed.height());
+                    }
+                    ObjectNode used = SegmentationJson.putSettings(root, options);
+                    if (settings.method() != null) {
+                        used.put("method", settings.method().id()); // as segment's JSON says it
+                    }
                     SegmentationJson.putClasses(root, result, classes);
                     root.put("labels_png", Base64.getEncoder().encodeToString(LabelImages.labelPng(result)));
                     ctx.contentType("application/json").result(Json.MAPPER.writeValueAsBytes(root));
@@ -106,14 +116,17 @@ final class InferenceEndpoints {
         }
     }
 
-    /** Refuses settings whose window count exceeds {@code --max-windows}, before anything is decoded. */
-    private void checkWindows(SegmentOptions options, RequestReader.Picture upload) {
+    /**
+     * Refuses settings whose window count exceeds {@code --max-windows}, before anything is decoded: counted at the
+     * size the picture is computed at (its long side at most {@code maxSide}).
+     */
+    private void checkWindows(SegmentOptions options, RequestReader.Picture upload, int maxSide) {
         int w = upload.width;
         int h = upload.height;
         int longSide = Math.max(w, h);
-        if (longSide > Images.ENGINE_MAX_SIDE) {
-            // such pictures are read scaled down to the engine's largest side
-            double s = (double) Images.ENGINE_MAX_SIDE / longSide;
+        if (longSide > maxSide) {
+            // such pictures are read scaled down to max_side
+            double s = (double) maxSide / longSide;
             w = Math.max(1, (int) Math.round(w * s));
             h = Math.max(1, (int) Math.round(h * s));
         }
@@ -121,8 +134,9 @@ final class InferenceEndpoints {
         if (windows > maxWindows) {
             throw ApiException.badRequest("too_many_windows", "these settings make " + windows + " sliding windows "
                     + "for a " + upload.width + "x" + upload.height + " picture (short side " + options.shortSide()
-                    + ", crop " + options.crop() + ", stride " + options.stride() + "); this server computes at most "
-                    + maxWindows + " per request (--max-windows): lower short_side or raise stride");
+                    + ", crop " + options.crop() + ", stride " + options.stride() + ", max side " + maxSide
+                    + "); this server computes at most " + maxWindows + " per request (--max-windows): lower "
+                    + "short_side or max_side, or raise stride");
         }
     }
 

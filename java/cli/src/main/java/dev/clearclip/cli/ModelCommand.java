@@ -4,6 +4,7 @@ import dev.clearclip.ClipModel;
 import dev.clearclip.ModelOptions;
 import java.nio.file.Path;
 import java.util.concurrent.Callable;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.ParentCommand;
 import picocli.CommandLine.Spec;
@@ -22,24 +23,30 @@ abstract class ModelCommand implements Callable<Integer> {
             description = "Model file (default: the model recorded by 'clearclip pull').")
     Path model;
 
-    @Option(names = "--no-text-cache",
-            description = "Do not read or write the on-disk cache of class-name embeddings.")
-    boolean noTextCache;
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    TextCacheChoice textCacheChoice;
 
-    @Option(names = "--text-cache", paramLabel = "DIR",
-            description = "Folder of the class-name embedding cache (default: $XDG_CACHE_HOME/clearclip/text, "
-                    + "else ~/.cache/clearclip/text).")
-    Path textCache;
+    /** --no-text-cache or --text-cache DIR: picocli refuses both. */
+    static final class TextCacheChoice {
+        @Option(names = "--no-text-cache",
+                description = "Do not read or write the on-disk cache of class-name embeddings.")
+        boolean noTextCache;
+
+        @Option(names = "--text-cache", paramLabel = "DIR",
+                description = "Folder of the class-name embedding cache (default: $XDG_CACHE_HOME/clearclip/text, "
+                        + "else ~/.cache/clearclip/text).")
+        Path textCache;
+    }
 
     /** Applies --no-text-cache / --text-cache to {@code b}. */
     ModelOptions.Builder textCache(ModelOptions.Builder b) {
-        if (noTextCache && textCache != null) {
-            throw new UsageException("give --no-text-cache or --text-cache, not both");
+        if (textCacheChoice == null) {
+            return b;
         }
-        if (noTextCache) {
+        if (textCacheChoice.noTextCache) {
             b.noTextCache();
-        } else if (textCache != null) {
-            b.textCacheDir(textCache);
+        } else if (textCacheChoice.textCache != null) {
+            b.textCacheDir(textCacheChoice.textCache);
         }
         return b;
     }

@@ -57,10 +57,10 @@ final class PullCommand implements Callable<Integer> {
     @Parameters(index = "0", paramLabel = "HF_REPO_ID", description = "Repository, e.g. openai/clip-vit-base-patch16.")
     String repo;
 
-    @Option(names = "--type", paramLabel = "T",
-            description = "Type of the converted matrices: f32, f16, q8_0, q5_1, q5_0, q4_1, q4_0 (default: f32; "
-                    + "for a repository of GGUF files, the GGUF of that type, else its only one).")
-    String type;
+    @Option(names = "--type", paramLabel = "T", converter = OutputTypes.class, completionCandidates = OutputTypes.class,
+            description = "Type of the converted matrices: ${COMPLETION-CANDIDATES} (default: f32; for a repository of "
+                    + "GGUF files, the GGUF of that type, else its only one).")
+    GgmlType type;
 
     @Option(names = "--file", paramLabel = "NAME.gguf",
             description = "In a repository of GGUF files, the file to pull (when --type does not single one out).")
@@ -102,7 +102,7 @@ final class PullCommand implements Callable<Integer> {
         if (!repo.matches("[A-Za-z0-9][A-Za-z0-9._-]*(/[A-Za-z0-9][A-Za-z0-9._-]*)?")) {
             throw new UsageException("'" + repo + "' is not a Hugging Face repository id (like openai/clip-vit-base-patch16)");
         }
-        Optional<GgmlType> requested = Optional.ofNullable(type).map(ConvertCommand::parseType);
+        Optional<GgmlType> requested = Optional.ofNullable(type);
         if (file != null && (!file.endsWith(".gguf") || file.startsWith("/") || file.contains(".."))) {
             throw new UsageException("--file: '" + file + "' is not the name of a .gguf file in the repository");
         }

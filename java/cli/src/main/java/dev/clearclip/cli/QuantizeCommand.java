@@ -40,13 +40,12 @@ final class QuantizeCommand implements Callable<Integer> {
     @Option(names = {"-o", "--output"}, required = true, paramLabel = "OUT", description = "Output file.")
     Path output;
 
-    @Option(names = "--type", required = true, paramLabel = "T",
-            description = "f32, f16, q8_0, q5_1, q5_0, q4_1 or q4_0.")
-    String type;
+    @Option(names = "--type", required = true, paramLabel = "T", converter = OutputTypes.class,
+            completionCandidates = OutputTypes.class, description = "${COMPLETION-CANDIDATES}.")
+    GgmlType t;
 
     @Override
     public Integer call() throws IOException {
-        GgmlType t = ConvertCommand.parseType(type);
         // the quantizer reads IN while it writes OUT: the same file would be destroyed half-way
         if (Files.exists(output) && Files.exists(input) && Files.isSameFile(input, output)) {
             throw new UsageException("-o " + output + " is the input file; write to another file (and move it over "

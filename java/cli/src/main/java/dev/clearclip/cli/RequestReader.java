@@ -1,12 +1,12 @@
 package dev.clearclip.cli;
 
-import dev.clearclip.BlockMode;
 import dev.clearclip.ClassSet;
 import dev.clearclip.ImageReadException;
 import dev.clearclip.Images;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.SegmentSettings;
 import io.javalin.http.Context;
 import jakarta.servlet.http.Part;
 import java.io.IOException;
@@ -128,52 +128,35 @@ final class RequestReader {
         return classes;
     }
 
-    SegmentOptions segmentOptions(FormParts form, Preset preset) {
-        SegmentOptions.Builder b = preset != null ? preset.options().toBuilder() : SegmentOptions.builder();
+    /**
+     * The request's segmentation settings: the fields of core's {@link SegmentSettings#FORM_FIELDS}, the flags of
+     * {@code segment} with '_' for '-' ({@code prob_threshold} is also read as {@code threshold}).
+     */
+    static SegmentSettings segmentSettings(FormParts form) {
         try {
-            String mode = field(form, "mode");
-            if (mode != null) {
-                b.mode(BlockMode.parse(mode));
-            }
-            Integer shortSide = intField(form, "short_side");
-            if (shortSide != null) {
-                b.shortSide(shortSide);
-            }
-            Integer crop = intField(form, "crop");
-            if (crop != null) {
-                b.crop(crop);
-            }
-            Integer stride = intField(form, "stride");
-            if (stride != null) {
-                b.stride(stride);
-            }
-            String threshold = field(form, "prob_threshold");
-            if (threshold != null) {
-                float p;
-                try {
-                    p = Float.parseFloat(threshold);
-                } catch (NumberFormatException e) {
-                    throw ApiException.badRequest("bad_option", "'prob_threshold' must be a number, got '"
-                            + shorten(threshold) + "'");
-                }
-                b.probThreshold(p);
-            }
-            return b.build();
+            return SegmentSettings.fromForm(name -> field(form, name));
         } catch (IllegalArgumentException e) {
             throw ApiException.badRequest("bad_option", e.getMessage());
         }
     }
 
-    static Integer intField(FormParts form, String name) {
-        String v = field(form, name);
-        if (v == null) {
-            return null;
-        }
+    /** The preset's options (the defaults without one) with the request's settings, by segment's rule. */
+    static SegmentOptions segmentOptions(SegmentSettings settings, Preset preset) {
+        SegmentOptions options;
         try {
-            return Integer.parseInt(v);
-        } catch (NumberFormatException e) {
-            throw ApiException.badRequest("bad_option", "'" + name + "' must be a whole number, got '" + shorten(v) + "'");
+            options = settings.options(preset);
+        } catch (IllegalArgumentException e) {
+            throw ApiException.badRequest("bad_option", e.getMessage());
         }
+        // PAMR runs at the computed picture's full size after the windows, where neither --max-windows bounds it
+        // nor --request-timeout can stop it (the engine checks its abort flag per window): up to 1000 steps over
+        // 16 million pixels would hold a context for hours
+        if (options.pamrSteps() > 0) {
+            throw ApiException.badRequest("bad_option", "PAMR refinement (pamr_steps " + options.pamrSteps()
+                    + (settings.method() != null ? ", from method " + settings.method().id() : "") + ") is not offered "
+                    + "by this server: it cannot be stopped at the request's deadline; give pamr_steps=0");
+        }
+        return options;
     }
 
     static String shorten(String s) {
@@ -210,14 +193,18 @@ final class RequestReader {
             return (long) width * height;
         }
 
+        /** Decodes the picture at most at the engine's largest side (classify, embeddings). */
+        RgbImage decode() {
+            return decode(Images.ENGINE_MAX_SIDE);
+        }
+
         /**
          * Decodes the picture exactly as {@code segment} reads a file (same reader, EXIF orientation, size
-         * limits); the server path never reaches the client.
+         * limits, {@code max_side}); the server path never reaches the client.
          */
-        RgbImage decode() {
+        RgbImage decode(int maxSide) {
             try {
-                // as segment reads pictures: the label map then has the upload's size (up to the engine's limit)
-                return Images.read(file, Images.ENGINE_MAX_SIDE, maxPixels);
+                return Images.read(file, maxSide, maxPixels);
             } catch (ImageReadException e) {
                 throw ApiException.badRequest("bad_image", e.getMessage().replace(file.toString(), name));
             }

@@ -5,14 +5,14 @@ import dev.clearclip.LabelImages;
 import dev.clearclip.AbortedException;
 import dev.clearclip.ClassEmbeddings;
 import dev.clearclip.ClassSet;
+import dev.clearclip.ClassSource;
 import dev.clearclip.ClipModel;
 import dev.clearclip.Images;
-import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.ReadAhead;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
-import dev.clearclip.SegmentOverrides;
+import dev.clearclip.SegmentSettings;
 import dev.clearclip.SegmentProgressListener;
 import dev.clearclip.SegmentationResult;
 import java.io.PrintWriter;
@@ -22,6 +22,7 @@ import java.util.ArrayList;
 import java.util.HashMap;
 import java.util.List;
 import java.util.Map;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Option;
@@ -40,64 +41,20 @@ final class SegmentCommand extends ModelCommand {
             description = "Pictures, folders of pictures, or glob patterns (e.g. 'photos/*.jpg').")
     List<String> images;
 
-    @Mixin
-    ClassOptions classOptions;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ClassSource classSource;
 
     @Option(names = {"-o", "--output"}, paramLabel = "DIR", defaultValue = ".",
             description = "Output folder (default: the current folder).")
     Path outputDir;
 
-    @Option(names = "--method", paramLabel = "METHOD",
-            description = "clearclip (default), naclip, sclip or maskclip: block mode and that method's reference "
-                    + "windows, logit scale and refinement (the other options below override them).")
-    String method;
-
-    @Option(names = "--mode", paramLabel = "MODE",
-            description = "Final block: clearclip (default), vanilla, maskclip, sclip, naclip.")
-    String mode;
-
-    @Option(names = "--naclip-std", paramLabel = "PATCHES",
-            description = "Std of the naclip block's Gaussian neighbourhood bias (default 5).")
-    Float naclipStd;
-
-    @Option(names = "--pamr-steps", paramLabel = "N",
-            description = "PAMR refinement iterations on the logits (default 0 = off; naclip method 10).")
-    Integer pamrSteps;
-
-    @Option(names = "--pamr-dilations", paramLabel = "D", split = ",",
-            description = "PAMR neighbourhood dilations in pixels, 1 to 4 (default 8,16).")
-    int[] pamrDilations;
-
-    @Option(names = "--short-side", paramLabel = "PX", description = "Resize the short side to this before the windows (default 448; 0 keeps the size).")
-    Integer shortSide;
-
-    @Option(names = "--crop", paramLabel = "PX", description = "Sliding-window side (default 448; Cityscapes preset 224).")
-    Integer crop;
-
-    @Option(names = "--stride", paramLabel = "PX", description = "Sliding-window stride (default 224).")
-    Integer stride;
-
-    @Option(names = "--logit-scale", paramLabel = "S", description = "Logit scale (default 50).")
-    Float logitScale;
-
-    @Option(names = "--threshold", paramLabel = "P",
-            description = "Pixels whose best probability is below P become 'background' (added at index 0 if absent).")
-    Float threshold;
-
-    @Option(names = "--background", description = "Add a 'background' class at index 0.")
-    boolean background;
-
-    @Option(names = "--max-side", paramLabel = "PX", defaultValue = "16384",
-            description = "Pictures with a longer side are computed at this long side and their label map scaled "
-                    + "up to the picture's size, with a warning and 'computed_width'/'computed_height' in the JSON "
-                    + "(default: ${DEFAULT-VALUE}, the engine's limit).")
-    int maxSide;
+    // the settings, as the Spark job and the server's form fields declare them (core's SegmentSettings)
+    @Mixin
+    SegmentSettings settings;
 
     SegmentOptions options(Preset preset) {
         try {
-            return new SegmentOverrides(method, mode, naclipStd, pamrSteps, pamrDilations, shortSide, crop, stride,
-                    logitScale, threshold, background)
-                    .applyTo(preset != null ? preset.options() : SegmentOptions.defaults());
+            return settings.options(preset);
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }
@@ -105,13 +62,9 @@ final class SegmentCommand extends ModelCommand {
 
     @Override
     public Integer call() throws Exception {
-        if (maxSide < 1 || maxSide > Images.ENGINE_MAX_SIDE) {
-            throw new UsageException("--max-side must be within 1.." + Images.ENGINE_MAX_SIDE + ", got " + maxSide);
-        }
-        classOptions.requireOne();
-        Preset preset = classOptions.presetOrNull();
+        Preset preset = classSource.preset();
         SegmentOptions options = options(preset);
-        ClassSet classes = classOptions.load();
+        ClassSet classes = ClassOptions.load(classSource);
         if (options.usesBackground()) {
             classes = classes.withBackground();
         }
@@ -297,7 +250,7 @@ final class SegmentCommand extends ModelCommand {
     private Decoded decode(Path input) {
         long t0 = System.nanoTime();
         int[] size = Images.displayedSize(input);
-        RgbImage picture = Images.read(input, maxSide, main.maxImagePixels());
+        RgbImage picture = Images.read(input, settings.maxSide(), main.maxImagePixels());
         return new Decoded(input, size, picture, (System.nanoTime() - t0) / 1e9);
     }
 
@@ -323,9 +276,11 @@ final class SegmentCommand extends ModelCommand {
         // reading time included, as when the picture was read here
         Computed c = new Computed(decoded, used, computed, result, decoded.seconds() + (System.nanoTime() - t0) / 1e9);
         String prefix = barShown ? System.lineSeparator() : "";
-        if (c.reduced()) {
+        // at the default bound (4096) a reduction is the documented behaviour for camera-sized pictures: reported in
+        // the JSON (computed_width/height), not warned about picture by picture; a --max-side given is warned about
+        if (c.reduced() && spec.commandLine().getParseResult().hasMatchedOption("--max-side")) {
             err.println(prefix + "clearclip: warning: " + input + ": " + size[0] + "x" + size[1] + " is longer than "
-                    + maxSide + " px: computed at " + picture.width() + "x" + picture.height()
+                    + settings.maxSide() + " px: computed at " + picture.width() + "x" + picture.height()
                     + ", label map scaled up to " + size[0] + "x" + size[1] + "; the overlay is at the computed size");
         }
         if (used.shortSide() != options.shortSide()) {
@@ -361,8 +316,8 @@ final class SegmentCommand extends ModelCommand {
         root.put("labels", labels.getFileName().toString());
         root.put("overlay", overlay.getFileName().toString());
         ObjectNode settings = SegmentationJson.putSettings(root, used);
-        if (method != null) {
-            settings.put("method", Method.parse(method).id());
+        if (this.settings.method() != null) {
+            settings.put("method", this.settings.method().id());
         }
         if (!overlong.isEmpty()) {
             com.fasterxml.jackson.databind.node.ArrayNode a = root.putArray("overlong_names");

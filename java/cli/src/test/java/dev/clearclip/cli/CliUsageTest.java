@@ -43,19 +43,27 @@ class CliUsageTest {
         assertThat(Cli.run("quantize", "in.gguf", "-o", "out.gguf").exit()).isEqualTo(2); // --type missing
         Cli noClasses = Cli.run("segment", "-m", "x.gguf", "--image", "a.png");
         assertThat(noClasses.exit()).isEqualTo(2);
-        assertThat(noClasses.err()).contains("--classes, --classes-file or --preset");
+        assertThat(noClasses.err()).contains("specify one of these").contains("--classes=LIST | --classes-file=FILE | --preset=NAME");
         Cli twoSources = Cli.run("segment", "-m", "x.gguf", "--image", "a.png", "--classes", "a;b", "--preset", "voc21");
         assertThat(twoSources.exit()).isEqualTo(2);
-        assertThat(twoSources.err()).contains("only one of");
+        assertThat(twoSources.err()).contains("--classes=LIST, --preset=NAME are mutually exclusive");
         Cli badPreset = Cli.run("segment", "-m", "x.gguf", "--image", "a.png", "--preset", "voc99");
         assertThat(badPreset.exit()).isEqualTo(2);
-        assertThat(badPreset.err()).contains("voc21");
+        assertThat(badPreset.err()).contains("Invalid value for option '--preset': unknown preset 'voc99'").contains("voc21")
+                .contains("Usage: clearclip segment");
         Cli badType = Cli.run("convert", tmp.toString(), "-o", "x.gguf", "--type", "q3_k");
         assertThat(badType.exit()).isEqualTo(2);
         assertThat(badType.err()).contains("--type");
         Cli badMode = Cli.run("features", "-m", "x.gguf", "--image", "a.png", "-o", "f.npy", "--mode", "fancy");
         assertThat(badMode.exit()).isEqualTo(2);
         assertThat(badMode.err()).contains("clearclip, vanilla, maskclip, sclip");
+        Cli badMethod = Cli.run("segment", "-m", "x.gguf", "--image", "a.png", "--classes", "a", "--method", "fancy");
+        assertThat(badMethod.exit()).isEqualTo(2);
+        assertThat(badMethod.err()).contains("Invalid value for option '--method': unknown method 'fancy' (expected one of "
+                + "clearclip, naclip, sclip, maskclip)");
+        Cli badDataset = Cli.run("eval", "-m", "x.gguf", "--root", tmp.toString(), "--dataset", "imagenet");
+        assertThat(badDataset.exit()).isEqualTo(2);
+        assertThat(badDataset.err()).contains("unknown dataset 'imagenet'").contains("ade20k");
         Cli badThreads = Cli.run("--threads", "many", "info", "x.gguf");
         assertThat(badThreads.exit()).isEqualTo(2);
     }

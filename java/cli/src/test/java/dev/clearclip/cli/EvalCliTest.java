@@ -178,7 +178,7 @@ class EvalCliTest extends TinyModelCliTest {
 
         Cli unknown = Cli.run("eval", "-m", model.toString(), "--dataset", "voc", "--root", empty.toString());
         assertThat(unknown.exit()).isEqualTo(2);
-        assertThat(unknown.err()).contains("--dataset: unknown dataset 'voc'", "voc21");
+        assertThat(unknown.err()).contains("'--dataset': unknown dataset 'voc'", "voc21");
 
         Cli limit = Cli.run("eval", "-m", model.toString(), "--dataset", "voc21", "--root", empty.toString(),
                 "--limit", "0");

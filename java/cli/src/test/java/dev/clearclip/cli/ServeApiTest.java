@@ -204,6 +204,35 @@ class ServeApiTest {
     }
 
     @Test
+    void segmentsFlagsAsFieldsEqualTheCommandLine() throws IOException {
+        // issue #23: every setting of `segment` is a field (flag name, '_' for '-'), read by core's SegmentSettings;
+        // max_side as --max-side: computed at 200x150, the label map at the upload's 320x240
+        Path out = shared.resolve("cli-fields");
+        Cli cli = Cli.run("--threads", "1", "segment", "-m", model.toString(), "--image", scenePath.toString(),
+                "--classes", CLASSES, "--method", "naclip", "--pamr-steps", "0", "--naclip-std", "3", "--logit-scale",
+                "45", "--threshold", "0.2", "--max-side", "200", "-o", out.toString());
+        assertThat(cli.exit()).as(cli.err()).isZero();
+        JsonNode expected = Http.JSON.readTree(out.resolve("scene.json").toFile());
+        Http.Response r = http.post("/v1/segment", sceneForm().field("method", "NACLIP").field("pamr_steps", "0")
+                .field("naclip_std", "3").field("logit_scale", "45").field("threshold", "0.2").field("max_side", "200"));
+        assertThat(r.status()).as(r.text()).isEqualTo(200);
+        JsonNode got = r.json();
+        assertThat(got.path("settings")).isEqualTo(expected.path("settings"));
+        for (String key : List.of("width", "height", "computed_width", "computed_height")) {
+            assertThat(got.path(key)).as(key).isEqualTo(expected.path(key));
+        }
+        assertThat(got.path("computed_width").asInt()).isEqualTo(200);
+        assertThat(Base64.getDecoder().decode(got.path("labels_png").asText()))
+                .isEqualTo(Files.readAllBytes(out.resolve("scene.labels.png")));
+        // the method's PAMR is refused (it could not be stopped at the deadline), naming the field to set
+        assertError(http.post("/v1/segment", sceneForm().field("method", "naclip")), 400, "bad_option", "pamr_steps=0");
+        assertError(http.post("/v1/segment", sceneForm().field("max_side", "0")), 400, "bad_option", "'max_side'");
+        assertError(http.post("/v1/segment", sceneForm().field("background", "maybe")), 400, "bad_option", "'background'");
+        assertError(http.post("/v1/segment", sceneForm().field("threshold", "0.2").field("prob_threshold", "0.3")), 400,
+                "bad_option", "not both");
+    }
+
+    @Test
     void classifyEqualsTheCommandLine() throws IOException {
         Cli cli = Cli.run("--threads", "1", "classify", "-m", model.toString(), "--image", scenePath.toString(), "--classes", CLASSES,
                 "--json", "-k", "3");

@@ -1,14 +1,13 @@
 package dev.clearclip.spark;
 
 import dev.clearclip.ClassSet;
-import dev.clearclip.Images;
-import dev.clearclip.Preset;
+import dev.clearclip.ClassSource;
+import dev.clearclip.CommandLineValues;
 import dev.clearclip.SegmentOptions;
-import dev.clearclip.SegmentOverrides;
+import dev.clearclip.SegmentSettings;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
-import java.nio.file.Path;
 import java.util.List;
 import java.util.Locale;
 import java.util.concurrent.Callable;
@@ -21,7 +20,9 @@ import org.apache.spark.sql.SparkSession;
 import org.apache.spark.sql.functions;
 import org.apache.spark.util.LongAccumulator;
 import picocli.CommandLine;
+import picocli.CommandLine.ArgGroup;
 import picocli.CommandLine.Command;
+import picocli.CommandLine.Mixin;
 import picocli.CommandLine.Model.CommandSpec;
 import picocli.CommandLine.Option;
 import picocli.CommandLine.Spec;
@@ -59,18 +60,50 @@ public final class SegmentJob implements Callable<Integer> {
     @Option(names = "--output", required = true, paramLabel = "PATH", description = "Output folder (Hadoop path).")
     String output;
 
-    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "parquet",
-            description = "parquet (default) or json (JSON lines, Spark's JSON writer).")
-    String format;
+    /** What the rows are written as. */
+    public enum Format {
+        PARQUET, JSON;
+
+        String id() {
+            return name().toLowerCase(Locale.ROOT);
+        }
+
+        static Format parse(String text) {
+            for (Format f : values()) {
+                if (f.id().equalsIgnoreCase(text.strip())) {
+                    return f;
+                }
+            }
+            throw new IllegalArgumentException("expected parquet or json, got '" + text + "'");
+        }
+    }
+
+    /** --format's names, in any case. */
+    public static final class Formats extends CommandLineValues.Names<Format> {
+        public Formats() {
+            super(Format.values(), Format::id, Format::parse);
+        }
+    }
+
+    @Option(names = "--format", paramLabel = "FORMAT", defaultValue = "parquet", converter = Formats.class,
+            completionCandidates = Formats.class,
+            description = "${COMPLETION-CANDIDATES}: Parquet (default) or JSON lines (Spark's JSON writer).")
+    Format format;
 
     @Option(names = "--with-labels", description = "Add the label map as PNG bytes (column labels_png; segment's labels PNG: pixel value = class index).")
     boolean withLabels;
 
-    @Option(names = "--resume", description = "Skip pictures already in the output and append the others.")
-    boolean resume;
+    @ArgGroup(exclusive = true, multiplicity = "0..1")
+    Existing existing = new Existing();
 
-    @Option(names = "--overwrite", description = "Replace an existing output.")
-    boolean overwrite;
+    /** What to do with an existing output: --resume or --overwrite (picocli refuses both). */
+    static final class Existing {
+        @Option(names = "--resume", description = "Skip pictures already in the output and append the others.")
+        boolean resume;
+
+        @Option(names = "--overwrite", description = "Replace an existing output.")
+        boolean overwrite;
+    }
 
     @Option(names = "--master", paramLabel = "URL",
             description = "Spark master, e.g. 'local[4]' to run without a cluster (default: spark-submit's).")
@@ -80,57 +113,12 @@ public final class SegmentJob implements Callable<Integer> {
             description = "Spread the pictures over N tasks (default: as Spark splits the input).")
     Integer partitions;
 
-    @Option(names = "--classes", paramLabel = "LIST",
-            description = "Classes separated by ';', synonyms of a class by ',', e.g. \"cat,kitten;dog;sky\".")
-    String classes;
+    @ArgGroup(exclusive = true, multiplicity = "1")
+    ClassSource classSource;
 
-    @Option(names = "--classes-file", paramLabel = "FILE",
-            description = "Local file (on the driver) with one class per line (synonyms comma-separated, '#' comments).")
-    Path classesFile;
-
-    @Option(names = "--preset", paramLabel = "NAME",
-            description = "Benchmark classes and settings: voc21, voc20, context60, context59, coco-object, "
-                    + "coco-stuff, cityscapes, ade20k.")
-    String preset;
-
-    @Option(names = "--method", paramLabel = "METHOD",
-            description = "clearclip (default), naclip, sclip or maskclip: block mode and that method's reference settings.")
-    String method;
-
-    @Option(names = "--mode", paramLabel = "MODE", description = "Final block: clearclip (default), vanilla, maskclip, sclip, naclip.")
-    String mode;
-
-    @Option(names = "--naclip-std", paramLabel = "PATCHES", description = "Std of the naclip block's Gaussian bias (default 5).")
-    Float naclipStd;
-
-    @Option(names = "--pamr-steps", paramLabel = "N", description = "PAMR refinement iterations (default 0 = off).")
-    Integer pamrSteps;
-
-    @Option(names = "--pamr-dilations", paramLabel = "D", split = ",", description = "PAMR dilations, 1 to 4 (default 8,16).")
-    int[] pamrDilations;
-
-    @Option(names = "--short-side", paramLabel = "PX", description = "Resize the short side to this before the windows (default 448; 0 keeps the size).")
-    Integer shortSide;
-
-    @Option(names = "--crop", paramLabel = "PX", description = "Sliding-window side (default 448).")
-    Integer crop;
-
-    @Option(names = "--stride", paramLabel = "PX", description = "Sliding-window stride (default 224).")
-    Integer stride;
-
-    @Option(names = "--logit-scale", paramLabel = "S", description = "Logit scale (default 50).")
-    Float logitScale;
-
-    @Option(names = "--threshold", paramLabel = "P",
-            description = "Pixels whose best probability is below P become 'background' (added at index 0 if absent).")
-    Float threshold;
-
-    @Option(names = "--background", description = "Add a 'background' class at index 0.")
-    boolean background;
-
-    @Option(names = "--max-side", paramLabel = "PX", defaultValue = "" + Images.DEFAULT_MAX_SIDE,
-            description = "Larger pictures are downscaled to this long side when read (default: ${DEFAULT-VALUE}).")
-    int maxSide;
+    // the settings of clearclip segment, declared once in core (SegmentSettings): same names, defaults, meaning
+    @Mixin
+    SegmentSettings settings;
 
     /** What one run did: for the summary line and for tests. */
     public record Summary(long pictures, long errors, long skipped, double seconds) {
@@ -175,13 +163,9 @@ public final class SegmentJob implements Callable<Integer> {
     @Override
     public Integer call() {
         SegmentSpec spec = spec();
-        String fmt = format.toLowerCase(Locale.ROOT);
-        if (!fmt.equals("parquet") && !fmt.equals("json")) {
-            throw new UsageException("--format: expected parquet or json, got '" + format + "'");
-        }
-        if (resume && overwrite) {
-            throw new UsageException("give only one of --resume and --overwrite");
-        }
+        String fmt = format.id();
+        boolean resume = existing != null && existing.resume;
+        boolean overwrite = existing != null && existing.overwrite;
         if (partitions != null && partitions < 1) {
             throw new UsageException("--partitions must be >= 1, got " + partitions);
         }
@@ -233,19 +217,11 @@ public final class SegmentJob implements Callable<Integer> {
 
     /** The segmentation settings, as {@code clearclip segment} builds them from the same options. */
     SegmentSpec spec() {
-        int given = (classes != null ? 1 : 0) + (classesFile != null ? 1 : 0) + (preset != null ? 1 : 0);
-        if (given != 1) {
-            throw new UsageException(given == 0 ? "give the classes with --classes, --classes-file or --preset"
-                    : "give only one of --classes, --classes-file and --preset");
-        }
         try {
-            Preset p = preset != null ? Preset.parse(preset) : null;
-            ClassSet set = classes != null ? ClassSet.parse(classes)
-                    : classesFile != null ? ClassSet.read(classesFile) : p.classes();
-            SegmentOptions options = new SegmentOverrides(method, mode, naclipStd, pamrSteps, pamrDilations,
-                    shortSide, crop, stride, logitScale, threshold, background)
-                    .applyTo(p != null ? p.options() : SegmentOptions.defaults());
-            return SegmentSpec.builder(model, set).options(options).withLabels(withLabels).maxSide(maxSide).build();
+            ClassSet set = classSource.load();
+            SegmentOptions options = settings.options(classSource.preset());
+            return SegmentSpec.builder(model, set).options(options).withLabels(withLabels).maxSide(settings.maxSide())
+                    .build();
         } catch (IllegalArgumentException e) {
             throw new UsageException(e.getMessage());
         }

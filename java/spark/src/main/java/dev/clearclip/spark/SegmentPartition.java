@@ -78,7 +78,7 @@ final class SegmentPartition implements MapPartitionsFunction<Row, Row> {
         }
         int at = in.length();
         try {
-            SegmentationResult result = model.segment(read(model, in, path), classes, options);
+            SegmentationResult result = segment(model, classes, options, in, path);
             values[at] = result.width();
             values[at + 1] = result.height();
             values[at + 2] = classRows(result);
@@ -105,10 +105,12 @@ final class SegmentPartition implements MapPartitionsFunction<Row, Row> {
     }
 
     /**
-     * The picture through a temporary file, so it is read exactly as {@code ClipModel.segment(Path, ...)} and
-     * {@code clearclip segment} read it (EXIF orientation, pixel limit before decoding, downscaling).
+     * The picture through a temporary file, so it is read exactly as {@code clearclip segment} reads it (EXIF
+     * orientation, pixel limit before decoding, at most {@code --max-side}), and segmented as {@code segment}
+     * segments it: computed at the size read, the label map scaled back up to the picture's size.
      */
-    private RgbImage read(ClipModel model, Row in, String path) {
+    private SegmentationResult segment(ClipModel model, ClassEmbeddings classes, SegmentOptions options, Row in,
+                                       String path) {
         if (in.isNullAt(contentIndex)) {
             throw new IllegalArgumentException(path + ": no content");
         }
@@ -117,13 +119,17 @@ final class SegmentPartition implements MapPartitionsFunction<Row, Row> {
         try {
             tmp = Files.createTempFile("clearclip-spark-", ".picture");
             Files.write(tmp, content);
+            int[] size;
+            RgbImage picture;
             try {
-                return Images.read(tmp, spec.maxSide(), model.options().maxImagePixels());
+                size = Images.displayedSize(tmp);
+                picture = Images.read(tmp, spec.maxSide(), model.options().maxImagePixels());
             } catch (RuntimeException e) {
                 // the library names the file it read: name the picture instead
                 String msg = String.valueOf(e.getMessage()).replace(tmp.toString(), path);
                 throw new IllegalArgumentException(msg, e);
             }
+            return model.segment(picture, classes, options).scaledTo(size[0], size[1]);
         } catch (IOException e) {
             throw new UncheckedIOException("cannot stage " + path + " in a temporary file: " + e.getMessage(), e);
         } finally {

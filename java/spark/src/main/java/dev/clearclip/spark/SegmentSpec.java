@@ -4,6 +4,7 @@ import dev.clearclip.BlockMode;
 import dev.clearclip.ClassSet;
 import dev.clearclip.Images;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.SegmentSettings;
 import java.io.Serial;
 import java.io.Serializable;
 import java.time.Duration;
@@ -55,8 +56,9 @@ public final class SegmentSpec implements Serializable {
             classes = classes.withBackground();
         }
         this.classNames = classes.classes().stream().map(ClassSet.ClassSpec::names).map(List::copyOf).toList();
-        if (b.maxSide < 1) {
-            throw new IllegalArgumentException("maxSide must be >= 1, got " + b.maxSide);
+        if (b.maxSide < 1 || b.maxSide > Images.ENGINE_MAX_SIDE) {
+            throw new IllegalArgumentException("maxSide must be within 1.." + Images.ENGINE_MAX_SIDE + ", got "
+                    + b.maxSide);
         }
         if (b.threads < 0) {
             throw new IllegalArgumentException("threads must be >= 0 (0 = spark.task.cpus), got " + b.threads);
@@ -102,7 +104,10 @@ public final class SegmentSpec implements Serializable {
         return withLabels;
     }
 
-    /** Larger pictures are downscaled to this long side when read, as {@code clearclip segment --max-side}. */
+    /**
+     * Larger pictures are computed at this long side (downscaled when read) and their label map scaled back up to
+     * the picture's size, as {@code clearclip segment --max-side}.
+     */
     public int maxSide() {
         return maxSide;
     }
@@ -117,7 +122,7 @@ public final class SegmentSpec implements Serializable {
         private final ClassSet classes;
         private SegmentOptions options = SegmentOptions.defaults();
         private boolean withLabels;
-        private int maxSide = Images.DEFAULT_MAX_SIDE;
+        private int maxSide = SegmentSettings.DEFAULT_MAX_SIDE;
         private int threads;
 
         private Builder(String model, ClassSet classes) {

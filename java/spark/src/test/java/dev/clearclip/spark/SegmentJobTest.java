@@ -4,6 +4,9 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClipModel;
+import dev.clearclip.Images;
+import dev.clearclip.LabelImages;
+import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
 import dev.clearclip.SegmentationResult;
 import dev.clearclip.gguf.ProgressListener;
@@ -230,6 +233,31 @@ class SegmentJobTest {
     }
 
     @Test
+    void aPictureOverMaxSideIsComputedSmallerAndItsLabelMapHasThePicturesSize() throws IOException {
+        // as `clearclip segment --max-side 48`: computed at 48x32, the label map scaled back to 96x64
+        Path in = tmp.resolve("in");
+        Path a = picture(in, "a.png", 96, 64, 6);
+        Path out = tmp.resolve("out.parquet");
+        Run r = job(args("--input", in.toString(), "--output", out.toString(), "--with-labels", "--max-side", "48"));
+        assertThat(r.exit()).as(r.err()).isZero();
+        Row row = spark.read().parquet(out.toString()).collectAsList().get(0);
+        RgbImage read = Images.read(a, 48);
+        assertThat(read.width()).isEqualTo(48);
+        SegmentationResult expected = reference.segment(read, ClassSet.parse(CLASSES), options).scaledTo(96, 64);
+        assertThat((int) row.getAs("width")).isEqualTo(96);
+        assertThat((int) row.getAs("height")).isEqualTo(64);
+        List<Row> classes = row.getList(row.fieldIndex("classes"));
+        for (int c = 0; c < classes.size(); c++) {
+            int label = c;
+            assertThat(classes.get(c).<Long>getAs("pixels"))
+                    .isEqualTo(Arrays.stream(expected.labels()).filter(v -> v == label).count());
+        }
+        BufferedImage labels = ImageIO.read(new ByteArrayInputStream(row.getAs("labels_png")));
+        assertThat(new int[] {labels.getWidth(), labels.getHeight()}).containsExactly(96, 64);
+        assertThat((byte[]) row.getAs("labels_png")).isEqualTo(LabelImages.labelPng(expected));
+    }
+
+    @Test
     void datasetApiAddsTheColumnsAndKeepsTheInputs() throws IOException {
         Path in = tmp.resolve("in");
         Path a = picture(in, "a.png", 48, 48, 8);
@@ -265,7 +293,15 @@ class SegmentJobTest {
         assertThat(noClasses.err()).contains("--classes");
         Run badFormat = job(args("--input", tmp.toString(), "--output", tmp.resolve("o").toString(), "--format", "csv"));
         assertThat(badFormat.exit()).isEqualTo(SegmentJob.EXIT_USAGE);
-        assertThat(badFormat.err()).contains("parquet or json");
+        assertThat(badFormat.err()).contains("Invalid value for option '--format'").contains("parquet or json");
+        Run both = job(args("--input", tmp.toString(), "--output", tmp.resolve("o").toString(), "--resume",
+                "--overwrite"));
+        assertThat(both.exit()).isEqualTo(SegmentJob.EXIT_USAGE);
+        assertThat(both.err()).contains("--resume, --overwrite are mutually exclusive");
+        Run twoSources = job(args("--input", tmp.toString(), "--output", tmp.resolve("o").toString(), "--preset",
+                "voc21"));
+        assertThat(twoSources.exit()).isEqualTo(SegmentJob.EXIT_USAGE);
+        assertThat(twoSources.err()).contains("mutually exclusive");
         Run missingModel = job("-m", tmp.resolve("none.gguf").toString(), "--classes", "a;b", "--input", tmp.toString(),
                 "--output", tmp.resolve("o").toString());
         assertThat(missingModel.exit()).isEqualTo(SegmentJob.EXIT_RUNTIME);
