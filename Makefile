@@ -8,6 +8,8 @@
 #   make deps      install the system packages of the build and the tests (.ci/deps.sh; apt-get,
 #                  as root or through sudo); `make test` does it itself when it can without asking
 #   make natives-arm64  only cross-build the linux-aarch64 natives (native/build-aarch64.sh)
+#   make natives-cuda   ggml's CUDA backend and the engine against it, in a jar of their own
+#                  (native/build-cuda.sh; not part of `make test`)
 #   make bench     side-by-side benchmark against PyTorch (bench/README.md); results in build/bench
 #   make sanitize  the C engine, its ctest suite and the fuzz seeds under ASan + UBSan (clang, else gcc)
 #   make fuzz      libFuzzer on each harness for FUZZ_SECONDS (default 60) from its seed corpus
@@ -21,7 +23,8 @@
 #
 # Variables: PYTHON (interpreter used to create .venv), GGML_NATIVE (ON: ggml tuned to this CPU
 # instead of run-time CPU variants; local use only), JAVA_HOME (used when it is a JDK >= 22), MVN, MVN_ARGS (extra Maven arguments),
-# ARM64 (ON/OFF/auto: linux-aarch64 natives in the jar, see below), ARM64_MARCH.
+# ARM64 (ON/OFF/auto: linux-aarch64 natives in the jar, see below), ARM64_MARCH,
+# GGML_VULKAN (ON/OFF/auto: ggml's Vulkan backend, see below), CUDA_ARCHS (make natives-cuda).
 # SAN_CC (compiler of the sanitizer/fuzz build), FUZZ_SECONDS, FUZZ_CI_SECONDS, FUZZ_ARGS.
 
 SHELL := /bin/bash
@@ -134,7 +137,7 @@ TEST_DEVICES  := $(if $(filter true,$(VULKAN_TEST)),vulkan,)
 MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) \
         -Dclearclip.test.devices=$(TEST_DEVICES) -Dclearclip.vulkan=$(VULKAN_TEST) $(MVN_ARGS)
 
-.PHONY: deps test-run install install-files launcher-test demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
+.PHONY: natives-cuda deps test-run install install-files launcher-test demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
 
 jdk:
 	@if [ -z "$(JDK)" ]; then \
@@ -219,6 +222,13 @@ natives-arm64:
 	JOBS=$(JOBS) PYTHON=$(if $(wildcard $(VENV_PY)),$(VENV_PY),$(PYTHON)) CLEARCLIP_FIXTURES=$(FIXTURES) \
 	  bash native/build-aarch64.sh native/target/classes/dev/clearclip/native/linux-aarch64
 
+# ggml's CUDA backend and the engine against it, into build/natives-cuda/clearclip-natives-cuda.jar
+# (native/build-cuda.sh: the CUDA 13 toolkit from NVIDIA's PyPI wheels; CUDA_ARCHS). Not part of
+# `make test`: no NVIDIA GPU here; bench/gpu_check.sh runs it on a machine with one.
+CUDA_ARCHS ?= 75-virtual;80-virtual;86-real;89-real;90-real;120-real
+natives-cuda: jdk
+	JOBS=$(JOBS) PYTHON=$(PYTHON) CUDA_ARCHS='$(CUDA_ARCHS)' bash native/build-cuda.sh
+
 # --- install -----------------------------------------------------------------------------
 # bin/clearclip finds a JDK >= 22 itself (JAVA_HOME, /usr/lib/jvm, PATH) and the jar next to it
 # (../share/clearclip/clearclip.jar), so PREFIX/bin on PATH is all a user needs.
@@ -284,8 +294,10 @@ FUZZ_CI_SECONDS ?= 20
 FUZZ_ARGS       ?=
 FUZZ_HARNESSES  := model_load tokenize segment
 # LSan stays on (detect_leaks=1, no suppressions needed); a UBSan report stops the process.
+# No Vulkan driver is loaded there (Mesa's is not leak-free): ggml then offers no Vulkan device.
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
-           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+           VK_DRIVER_FILES=/nonexistent VK_ICD_FILENAMES=/nonexistent
 
 sanitize-build: $(GGML_STAMP)
 	@mkdir -p native/target; fuzz=OFF; \
