@@ -362,6 +362,14 @@ clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int3
         cc_graph * g = &ctx->graphs[i];
         if (g->ctx && g->kind == kind && g->a == a && g->b == b && g->mode == mode &&
             g->fparam == fparam) {
+            if (ctx->sched && ctx->placed != g) {
+                /* The scheduler's graphs are placed once: a graph that another one has
+                 * displaced is built anew (ggml's scheduler gives wrong results when the
+                 * tensors of an earlier placement are placed again), the cache then saving
+                 * only the slot. */
+                slot = g;
+                break;
+            }
             g->last_use = ++ctx->use_counter;
             *out = g;
             return cc_place_graph(ctx, g);
