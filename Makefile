@@ -8,6 +8,8 @@
 #   make deps      install the system packages of the build and the tests (.ci/deps.sh; apt-get,
 #                  as root or through sudo); `make test` does it itself when it can without asking
 #   make natives-arm64  only cross-build the linux-aarch64 natives (native/build-aarch64.sh)
+#   make natives-cuda   ggml's CUDA backend and the engine against it, in a jar of their own
+#                  (native/build-cuda.sh; not part of `make test`)
 #   make bench     side-by-side benchmark against PyTorch (bench/README.md); results in build/bench
 #   make sanitize  the C engine, its ctest suite and the fuzz seeds under ASan + UBSan (clang, else gcc)
 #   make fuzz      libFuzzer on each harness for FUZZ_SECONDS (default 60) from its seed corpus
@@ -21,7 +23,8 @@
 #
 # Variables: PYTHON (interpreter used to create .venv), GGML_NATIVE (ON: ggml tuned to this CPU
 # instead of run-time CPU variants; local use only), JAVA_HOME (used when it is a JDK >= 22), MVN, MVN_ARGS (extra Maven arguments),
-# ARM64 (ON/OFF/auto: linux-aarch64 natives in the jar, see below), ARM64_MARCH.
+# ARM64 (ON/OFF/auto: linux-aarch64 natives in the jar, see below), ARM64_MARCH,
+# GGML_VULKAN (ON/OFF/auto: ggml's Vulkan backend, see below), CUDA_ARCHS (make natives-cuda).
 # SAN_CC (compiler of the sanitizer/fuzz build), FUZZ_SECONDS, FUZZ_CI_SECONDS, FUZZ_ARGS.
 
 SHELL := /bin/bash
@@ -59,9 +62,20 @@ GGML_FLAVOUR := native
 GGML_CPU_DEFINES := -C cmake.define.GGML_NATIVE=ON -C cmake.define.GGML_BACKEND_DL=OFF \
                     -C cmake.define.GGML_CPU_ALL_VARIANTS=OFF
 endif
+on_values    := ON on 1 yes true
+# GGML_VULKAN=ON: ggml's Vulkan backend as one more module of the same build (libggml-vulkan.so,
+#   ~36 MB, ~4 more build minutes on 2 cores; built with glslc and Vulkan headers >= 1.3.272,
+#   which .ci/vulkan_headers.sh fetches from Debian 13 where the system's are older; runs where
+#   libvulkan.so.1 and a Vulkan driver are, else ggml leaves it out). auto (default): ON when
+#   glslc is installed (`make deps`), and always under CI=true.
+GGML_VULKAN  ?= auto
+HAVE_GLSLC   := $(shell command -v glslc >/dev/null && echo yes)
+VULKAN_BUILD := $(if $(filter $(on_values),$(GGML_VULKAN)),ON,$(if $(filter auto,$(GGML_VULKAN)),$(if $(or $(HAVE_GLSLC),$(filter true,$(CI))),ON,OFF),OFF))
+GGML_OPTIONS := $(GGML_FLAVOUR)-llamafile$(if $(filter ON,$(VULKAN_BUILD)),-vulkan)
+GGML_VULKAN_DEFINES := $(if $(filter ON,$(VULKAN_BUILD)),-C cmake.define.GGML_VULKAN=ON,-C cmake.define.GGML_VULKAN=OFF)
 # Keyed by version and build options: a checkout with other options (e.g. an older .venv with
-# the single-AVX2 build) builds ggml anew instead of using what is there.
-GGML_STAMP   := $(VENV)/.stamp-ggml-$(GGML_VERSION)-$(GGML_FLAVOUR)-llamafile
+# the single-AVX2 build, or without Vulkan) builds ggml anew instead of using what is there.
+GGML_STAMP   := $(VENV)/.stamp-ggml-$(GGML_VERSION)-$(GGML_OPTIONS)
 # native/build-aarch64.sh builds the same ggml version for linux-aarch64
 export GGML_VERSION
 REF_REQUIREMENTS := gguf-tools/reference/requirements.txt
@@ -106,7 +120,6 @@ GGML_PREFIX = $(shell $(GGML_PREFIX_CMD))
 ARM64       ?= auto
 ARM64_MARCH ?= armv8.2-a+dotprod
 export ARM64_MARCH
-on_values   := ON on 1 yes true
 HAVE_CROSS  := $(shell command -v aarch64-linux-gnu-gcc >/dev/null && command -v qemu-aarch64 >/dev/null && echo yes)
 ARM64_BUILD := $(if $(filter $(on_values),$(ARM64)),true,$(if $(filter auto,$(ARM64)),$(if $(HAVE_CROSS),true,false),false))
 # `make test` with auto tests arm64 when the tools are there (make test installs them first when
@@ -114,9 +127,17 @@ ARM64_BUILD := $(if $(filter $(on_values),$(ARM64)),true,$(if $(filter auto,$(AR
 # and fails.
 ARM64_TEST  := $(if $(filter auto,$(ARM64)),$(if $(HAVE_CROSS),true,$(if $(filter true,$(CI)),true,false)),$(ARM64_BUILD))
 
-MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) $(MVN_ARGS)
+# The Vulkan parity tests (ctest and JUnit) need a Vulkan device: in CI Mesa's lavapipe, which
+# `make test` installs (.ci/deps.sh, part lavapipe). Without one a local run warns and skips them;
+# under CI=true they run and fail.
+HAVE_LAVAPIPE := $(shell bash .ci/deps.sh has lavapipe 2>/dev/null && echo yes)
+VULKAN_TEST   := $(if $(filter ON,$(VULKAN_BUILD)),$(if $(or $(HAVE_LAVAPIPE),$(filter true,$(CI))),true,false),false)
+TEST_DEVICES  := $(if $(filter true,$(VULKAN_TEST)),vulkan,)
 
-.PHONY: deps test-run install install-files launcher-test demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
+MAVEN = $(MVN) -B -ntp -Dggml.prefix=$(GGML_PREFIX) -Dclearclip.fixtures=$(FIXTURES) -Dcmake.jobs=$(JOBS) \
+        -Dclearclip.test.devices=$(TEST_DEVICES) -Dclearclip.vulkan=$(VULKAN_TEST) $(MVN_ARGS)
+
+.PHONY: natives-cuda deps test-run install install-files launcher-test demo bench build test fixtures venv venv-ggml jdk clean distclean natives-arm64 sanitize sanitize-build fuzz fuzz-ci
 
 jdk:
 	@if [ -z "$(JDK)" ]; then \
@@ -139,16 +160,24 @@ $(VENV_PY):
 # seconds instead of compiling for 8-15 minutes; a cold machine (or an empty CLEARCLIP_CACHE_DIR)
 # builds it as before.
 CLEARCLIP_CACHE_DIR ?= $(or $(XDG_CACHE_HOME),$(HOME)/.cache)/clearclip
-GGML_WHEEL_DIR := $(CLEARCLIP_CACHE_DIR)/wheels/$(GGML_PACKAGE)-$(GGML_VERSION)-$(GGML_FLAVOUR)-llamafile
+GGML_WHEEL_DIR := $(CLEARCLIP_CACHE_DIR)/wheels/$(GGML_PACKAGE)-$(GGML_VERSION)-$(GGML_OPTIONS)
+# Mesa compiles ggml's Vulkan shaders for its software device (lavapipe) on first use: minutes for
+# the test suite. Its cache is kept beside the wheel, keyed the same way, so warm runs take
+# seconds (CI keeps $(CLEARCLIP_CACHE_DIR) between runs). Mesa keys the entries by driver build.
+export MESA_SHADER_CACHE_DIR ?= $(CLEARCLIP_CACHE_DIR)/mesa-shader-cache/$(GGML_PACKAGE)-$(GGML_VERSION)-$(GGML_OPTIONS)
 $(GGML_STAMP): | $(VENV_PY)
 	@rm -f $(VENV)/.stamp-ggml-*
 	@wheels="$(GGML_WHEEL_DIR)-py$$($(VENV_PY) -c 'import sys; print("%d.%d" % sys.version_info[:2])')"; \
 	 if ! ls "$$wheels"/*.whl >/dev/null 2>&1; then \
-	   echo "Building $(GGML_PACKAGE)==$(GGML_VERSION) from source (GGML_LLAMAFILE=ON, $(GGML_FLAVOUR)); 8-15 minutes on 2 cores..."; \
+	   echo "Building $(GGML_PACKAGE)==$(GGML_VERSION) from source (GGML_LLAMAFILE=ON, $(GGML_FLAVOUR), GGML_VULKAN=$(VULKAN_BUILD)); 8-20 minutes on 2 cores..."; \
+	   vk_defines=; if [ $(VULKAN_BUILD) = ON ]; then \
+	     command -v glslc >/dev/null || { echo "ERROR: GGML_VULKAN=ON needs glslc (make deps, or GGML_VULKAN=OFF)" >&2; exit 1; }; \
+	     vk_include=$$(bash .ci/vulkan_headers.sh "$(CLEARCLIP_CACHE_DIR)") || exit 1; \
+	     vk_defines="-C cmake.define.Vulkan_INCLUDE_DIR=$$vk_include"; fi; \
 	   mkdir -p "$$(dirname "$$wheels")"; tmp=$$(mktemp -d "$$wheels.tmp.XXXXXX"); \
 	   $(VENV_PY) -m pip wheel --disable-pip-version-check --no-cache-dir --no-deps -w "$$tmp" \
 	       --no-binary $(GGML_PACKAGE) $(GGML_PACKAGE)==$(GGML_VERSION) \
-	       -C cmake.define.GGML_LLAMAFILE=ON $(GGML_CPU_DEFINES) \
+	       -C cmake.define.GGML_LLAMAFILE=ON $(GGML_CPU_DEFINES) $(GGML_VULKAN_DEFINES) $$vk_defines \
 	       > $(VENV)/pip-ggml.log 2>&1 \
 	     || { rm -rf "$$tmp"; cat $(VENV)/pip-ggml.log >&2; echo "ERROR: building $(GGML_PACKAGE) failed (log: $(VENV)/pip-ggml.log)" >&2; exit 1; }; \
 	   rm -rf "$$wheels"; mv "$$tmp" "$$wheels"; \
@@ -161,6 +190,8 @@ $(GGML_STAMP): | $(VENV_PY)
 	   echo "ERROR: $(GGML_PACKAGE) installed but no CMake config under $$prefix/lib{,64}/cmake/ggml" >&2; exit 1; fi; \
 	 if [ "$(GGML_FLAVOUR)" = cpu-variants ] && ! ls "$$prefix"/lib*/libggml-cpu-*.so >/dev/null 2>&1; then \
 	   echo "ERROR: $(GGML_PACKAGE) installed without its CPU variants (no $$prefix/lib/libggml-cpu-*.so)" >&2; exit 1; fi; \
+	 if [ $(VULKAN_BUILD) = ON ] && ! ls "$$prefix"/lib*/libggml-vulkan.so* >/dev/null 2>&1; then \
+	   echo "ERROR: $(GGML_PACKAGE) installed without its Vulkan backend (no $$prefix/lib/libggml-vulkan.so)" >&2; exit 1; fi; \
 	 echo "ggml installed at $$prefix"
 	@touch $@
 
@@ -190,6 +221,13 @@ build: jdk $(GGML_STAMP)
 natives-arm64:
 	JOBS=$(JOBS) PYTHON=$(if $(wildcard $(VENV_PY)),$(VENV_PY),$(PYTHON)) CLEARCLIP_FIXTURES=$(FIXTURES) \
 	  bash native/build-aarch64.sh native/target/classes/dev/clearclip/native/linux-aarch64
+
+# ggml's CUDA backend and the engine against it, into build/natives-cuda/clearclip-natives-cuda.jar
+# (native/build-cuda.sh: the CUDA 13 toolkit from NVIDIA's PyPI wheels; CUDA_ARCHS). Not part of
+# `make test`: no NVIDIA GPU here; bench/gpu_check.sh runs it on a machine with one.
+CUDA_ARCHS ?= 75-virtual;80-virtual;86-real;89-real;90-real;120-real
+natives-cuda: jdk
+	JOBS=$(JOBS) PYTHON=$(PYTHON) CUDA_ARCHS='$(CUDA_ARCHS)' bash native/build-cuda.sh
 
 # --- install -----------------------------------------------------------------------------
 # bin/clearclip finds a JDK >= 22 itself (JAVA_HOME, /usr/lib/jvm, PATH) and the jar next to it
@@ -256,8 +294,11 @@ FUZZ_CI_SECONDS ?= 20
 FUZZ_ARGS       ?=
 FUZZ_HARNESSES  := model_load tokenize segment
 # LSan stays on (detect_leaks=1, no suppressions needed); a UBSan report stops the process.
+# No Vulkan driver is loaded there (ggml then offers no Vulkan device): the sanitizers judge the
+# engine, not the machine's GPU drivers, and that build runs no device test.
 SAN_ENV := ASAN_OPTIONS=detect_leaks=1 \
-           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
+           UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+           VK_DRIVER_FILES=/nonexistent VK_ICD_FILENAMES=/nonexistent
 
 sanitize-build: $(GGML_STAMP)
 	@mkdir -p native/target; fuzz=OFF; \

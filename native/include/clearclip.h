@@ -216,18 +216,22 @@ CLEARCLIP_API clearclip_status clearclip_tokenize(const clearclip_model * model,
 
 typedef struct clearclip_context_params {
     int32_t      n_threads; /* CPU threads; <= 0 means all cores (default)        */
-    const char * backend;   /* "cpu", "cuda", "metal", "auto" or NULL (= "auto":
-                               the first GPU ggml offers, else CPU)               */
+    const char * backend;   /* "cpu", "vulkan", "cuda", "metal" ("vulkan1": the
+                               second such device), "auto" or NULL (= "auto": the
+                               first GPU ggml offers, else CPU)                   */
 } clearclip_context_params;
 
 CLEARCLIP_API clearclip_context_params clearclip_context_default_params(void);
 
+/* A context on a device other than the CPU computes from the model's weights in that device's
+ * memory, uploaded when the first context on the device is created and shared by all contexts
+ * on it (freed with the last); operations the device lacks run on the CPU (ggml's scheduler). */
 CLEARCLIP_API clearclip_status clearclip_context_init(clearclip_model * model,
                                                       clearclip_context_params params,
                                                       clearclip_context ** out);
 /* Frees a context; NULL is ignored. */
 CLEARCLIP_API void clearclip_context_free(clearclip_context * ctx);
-/* Name of the backend the context runs on, e.g. "CPU". */
+/* Name of the backend the context runs on, e.g. "CPU", "Vulkan0". */
 CLEARCLIP_API const char * clearclip_context_backend_name(const clearclip_context * ctx);
 
 /* Returns true to stop the running call. Called on the calling thread between windows and

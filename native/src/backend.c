@@ -181,6 +181,8 @@ const char * clearclip_system_info(void) {
         CC_APPEND("%s %s (%s)", i ? "," : "", ggml_backend_dev_name(dev),
                   ggml_backend_dev_description(dev));
     }
+    ggml_backend_dev_t chosen = cc_find_device("auto");
+    if (chosen) CC_APPEND("; auto: %s", ggml_backend_dev_name(chosen));
 #undef CC_APPEND
     return cc_sysinfo;
 }

@@ -30,9 +30,10 @@ static bool cc_prefix_icase(const char * prefix, const char * s) {
     return s && strncasecmp(prefix, s, strlen(prefix)) == 0;
 }
 
-/* "cuda" selects the first CUDA device ("CUDA0"), "cuda1" the second; names match device or
- * registry names case-insensitively. Metal registers as "MTL". */
-static ggml_backend_dev_t cc_find_device(const char * name) {
+/* "cuda" selects the first CUDA device ("CUDA0"), "cuda1" the second, "vulkan" the first Vulkan
+ * device ("Vulkan0"); names match device or registry names case-insensitively. Metal registers
+ * as "MTL". "auto" (or NULL) is the first GPU, else the CPU. */
+ggml_backend_dev_t cc_find_device(const char * name) {
     size_t n = ggml_backend_dev_count();
     if (name == NULL || strcasecmp(name, "auto") == 0) {
         for (size_t i = 0; i < n; i++) {
@@ -58,6 +59,24 @@ static ggml_backend_dev_t cc_find_device(const char * name) {
         }
     }
     return NULL;
+}
+
+/* Why no device answers to a GPU backend's name, and what gives one. ggml's Vulkan backend
+ * leaves out devices that are CPUs (Mesa's lavapipe, llvmpipe) unless GGML_VK_VISIBLE_DEVICES
+ * names them. */
+static const char * cc_missing_device_hint(void) {
+    ggml_backend_reg_t vk = ggml_backend_reg_by_name("Vulkan");
+    if (vk && ggml_backend_reg_dev_count(vk) == 0) {
+        return "ggml's Vulkan backend is loaded but found no usable device: a GPU needs its Vulkan "
+               "driver (vulkaninfo --summary lists the devices), and a software device such as "
+               "Mesa's lavapipe is only offered with GGML_VK_VISIBLE_DEVICES=0";
+    }
+    if (!vk) {
+        return "GPU backends come from the ggml build: Vulkan (libggml-vulkan.so from a ggml built "
+               "with GGML_VULKAN=ON, beside libggml or libclearclip, and the system's libvulkan.so.1), "
+               "CUDA (GGML_CUDA=ON) or Metal (GGML_METAL=ON)";
+    }
+    return "name a device of that list (e.g. cpu, vulkan, vulkan1, cuda) or auto";
 }
 
 static void cc_device_list(char * buf, size_t size) {
@@ -109,6 +128,31 @@ void clearclip_context_set_abort_callback(clearclip_context * ctx,
     ctx->abort_ud = callback ? user_data : NULL;
 }
 
+/* A context on a device other than the CPU: the model's weights on that device, and a scheduler
+ * over the device and the CPU backend, which runs what the device cannot. */
+static clearclip_status cc_device_context_init(clearclip_context * ctx) {
+    clearclip_status st = cc_device_weights_acquire(
+        ctx->model, ggml_backend_get_default_buffer_type(ctx->backend), &ctx->w);
+    if (st) return st;
+    ggml_backend_dev_t cpu = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    ctx->cpu_backend = cpu ? ggml_backend_dev_init(cpu, NULL) : NULL;
+    if (!ctx->cpu_backend) {
+        return cc_error(CLEARCLIP_ERR_BACKEND, "cannot initialise the CPU backend beside %s",
+                        ctx->backend_name);
+    }
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(cpu);
+    ggml_backend_set_n_threads_t set_threads = (ggml_backend_set_n_threads_t)
+        ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
+    if (set_threads) set_threads(ctx->cpu_backend, ctx->n_threads);
+    ggml_backend_set_abort_callback_t set_cpu_abort = (ggml_backend_set_abort_callback_t)
+        ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_abort_callback");
+    if (set_cpu_abort) set_cpu_abort(ctx->cpu_backend, cc_backend_abort, ctx);
+    ggml_backend_t backends[2] = { ctx->backend, ctx->cpu_backend };
+    ctx->sched = ggml_backend_sched_new(backends, NULL, 2, CC_GRAPH_SIZE, false, false);
+    if (!ctx->sched) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    return CLEARCLIP_OK;
+}
+
 clearclip_context_params clearclip_context_default_params(void) {
     clearclip_context_params p = { .n_threads = 0, .backend = NULL };
     return p;
@@ -128,19 +172,20 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     if (!dev) {
         char list[512];
         cc_device_list(list, sizeof(list));
-        return cc_error(CLEARCLIP_ERR_BACKEND,
-                        "backend '%s' is not available (available devices: %s); GPU backends come "
-                        "from a ggml built with GGML_CUDA / GGML_METAL",
-                        params.backend ? params.backend : "auto", list[0] ? list : "none");
+        return cc_error(CLEARCLIP_ERR_BACKEND, "backend '%s' is not available (available devices: %s); %s",
+                        params.backend ? params.backend : "auto", list[0] ? list : "none",
+                        cc_missing_device_hint());
     }
     clearclip_context * ctx = calloc(1, sizeof(*ctx));
     if (!ctx) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     ctx->model   = model;
-    ctx->backend = ggml_backend_dev_init(dev, NULL);
+    char why[256] = "";
+    ctx->backend = cc_guarded_dev_init(dev, why, sizeof(why));
     if (!ctx->backend) {
         free(ctx);
-        return cc_error(CLEARCLIP_ERR_BACKEND, "cannot initialise backend device %s (%s)",
-                        ggml_backend_dev_name(dev), ggml_backend_dev_description(dev));
+        return cc_error(CLEARCLIP_ERR_BACKEND, "cannot initialise backend device %s (%s)%s%s",
+                        ggml_backend_dev_name(dev), ggml_backend_dev_description(dev),
+                        why[0] ? ": " : "", why);
     }
     snprintf(ctx->backend_name, sizeof(ctx->backend_name), "%s", ggml_backend_name(ctx->backend));
     ctx->n_threads = params.n_threads > 0 ? params.n_threads : cc_cpu_count();
@@ -173,19 +218,16 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     }
 
     /* The CPU backend computes straight from the model's host weights (the file mapping); any
-     * other device gets its own copy in its memory, so the model itself stays read-only. */
+     * other device computes from the model's copy in its memory, one per device however many
+     * contexts use it. */
     if (ctx->backend_is_cpu) {
         ctx->w = &model->weights;
     } else {
-        clearclip_status st =
-            cc_weights_copy(model, ggml_backend_get_default_buffer_type(ctx->backend),
-                            &ctx->own_weights);
+        clearclip_status st = cc_device_context_init(ctx);
         if (st) {
-            ggml_backend_free(ctx->backend);
-            free(ctx);
+            clearclip_context_free(ctx);
             return st;
         }
-        ctx->w = &ctx->own_weights;
     }
     static const char * const attn_kernels[] = { "", " (avx2)", " (avx512)" };
     static const char * const q8_kernels[] = { "ggml's", "the engine's (avx512-vnni)", "the engine's (avx-vnni)" };
@@ -213,8 +255,10 @@ void clearclip_context_free(clearclip_context * ctx) {
     if (!ctx) return;
     for (int i = 0; i < CC_GRAPH_CACHE; i++) cc_graph_free(ctx, &ctx->graphs[i]);
     if (ctx->galloc) ggml_gallocr_free(ctx->galloc);
-    cc_weights_free(&ctx->own_weights);
+    if (ctx->sched) ggml_backend_sched_free(ctx->sched);
+    if (!ctx->backend_is_cpu && ctx->w) cc_device_weights_release(ctx->model, ctx->w);
     free(ctx->scratch);
+    if (ctx->cpu_backend) ggml_backend_free(ctx->cpu_backend);
     if (ctx->backend) ggml_backend_free(ctx->backend);
     free(ctx);
 }
@@ -247,7 +291,8 @@ static clearclip_status cc_build_graph(clearclip_context * ctx, cc_graph * g) {
     g->gf = ggml_new_graph_custom(g->ctx, CC_GRAPH_SIZE, false);
     clearclip_status st = g->kind == CC_GRAPH_TEXT ? cc_build_text_graph(ctx, g) : cc_build_vision_graph(ctx, g);
     if (st) return st;
-    for (int i = 0; i < ggml_graph_n_nodes(g->gf); i++) {
+    /* with a scheduler, what the device lacks runs on the CPU */
+    for (int i = 0; !ctx->sched && i < ggml_graph_n_nodes(g->gf); i++) {
         struct ggml_tensor * node = ggml_graph_node(g->gf, i);
         if (!ggml_backend_supports_op(ctx->backend, node)) {
             return cc_error(CLEARCLIP_ERR_BACKEND,
@@ -259,11 +304,40 @@ static clearclip_status cc_build_graph(clearclip_context * ctx, cc_graph * g) {
     return CLEARCLIP_OK;
 }
 
+/* cc_place_graph on a device context: the scheduler assigns each node to the device or, where
+ * the device lacks the operation, to the CPU, and places the tensors in its buffers (grown as a
+ * larger graph needs). */
+static clearclip_status cc_place_graph_sched(clearclip_context * ctx, cc_graph * g) {
+    for (struct ggml_tensor * t = ggml_get_first_tensor(g->ctx); t;
+         t = ggml_get_next_tensor(g->ctx, t)) {
+        t->data   = NULL;
+        t->buffer = NULL;
+    }
+    ctx->placed = NULL;
+    ggml_backend_sched_reset(ctx->sched);
+    if (!ggml_backend_sched_alloc_graph(ctx->sched, g->gf)) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY,
+                        "cannot allocate the compute buffers on %s for this input size",
+                        ctx->backend_name);
+    }
+    int n_cpu = 0;
+    for (int i = 0; i < ggml_graph_n_nodes(g->gf); i++) {
+        struct ggml_tensor * node = ggml_graph_node(g->gf, i);
+        if (ggml_backend_sched_get_tensor_backend(ctx->sched, node) == ctx->cpu_backend) n_cpu++;
+    }
+    cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: graph of %d nodes on %s: %d split(s), %d node(s) on the CPU",
+           ggml_graph_n_nodes(g->gf), ctx->backend_name, ggml_backend_sched_get_n_splits(ctx->sched),
+           n_cpu);
+    ctx->placed = g;
+    return CLEARCLIP_OK;
+}
+
 /* Points the graph's tensors into the shared compute buffer, growing it if this graph needs more
  * than any before. Addresses from an earlier placement are dropped first: the allocator only
  * places tensors without memory, and another graph may have used (or regrown) the buffer since. */
 static clearclip_status cc_place_graph(clearclip_context * ctx, cc_graph * g) {
     if (ctx->placed == g) return CLEARCLIP_OK;
+    if (ctx->sched) return cc_place_graph_sched(ctx, g);
     if (!ctx->galloc) {
         ctx->galloc = ggml_gallocr_new(ggml_backend_get_default_buffer_type(ctx->backend));
         if (!ctx->galloc) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
@@ -290,6 +364,14 @@ clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int3
         cc_graph * g = &ctx->graphs[i];
         if (g->ctx && g->kind == kind && g->a == a && g->b == b && g->mode == mode &&
             g->fparam == fparam) {
+            if (ctx->sched && ctx->placed != g) {
+                /* The scheduler's graphs are placed once: a graph that another one has
+                 * displaced is built anew (ggml's scheduler gives wrong results when the
+                 * tensors of an earlier placement are placed again), the cache then saving
+                 * only the slot. */
+                slot = g;
+                break;
+            }
             g->last_use = ++ctx->use_counter;
             *out = g;
             return cc_place_graph(ctx, g);
@@ -319,15 +401,21 @@ clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g) {
     /* Every window and text batch is one graph: checking here stops between them on any
      * backend; the backend's own check (cc_backend_abort) stops within one. */
     if (cc_should_abort(ctx)) return CLEARCLIP_ERR_ABORTED;
-    enum ggml_status s = ggml_backend_graph_compute(ctx->backend, g->gf);
+    char why[256] = "";
+    enum ggml_status s = ctx->sched ? cc_guarded_sched_compute(ctx->sched, g->gf, why, sizeof(why))
+                                    : ggml_backend_graph_compute(ctx->backend, g->gf);
     if (s == GGML_STATUS_ABORTED) {
         return cc_error(CLEARCLIP_ERR_ABORTED, "aborted by the caller");
     }
     if (s != GGML_STATUS_SUCCESS) {
+        if (why[0]) {
+            /* the device failed (lost, out of memory): its graphs must be placed anew */
+            ctx->placed = NULL;
+        }
         return cc_error(s == GGML_STATUS_ALLOC_FAILED ? CLEARCLIP_ERR_OUT_OF_MEMORY
                                                       : CLEARCLIP_ERR_BACKEND,
-                        "graph computation failed on %s (ggml status %d)", ctx->backend_name,
-                        (int) s);
+                        "graph computation failed on %s (ggml status %d)%s%s", ctx->backend_name,
+                        (int) s, why[0] ? ": " : "", why);
     }
     return CLEARCLIP_OK;
 }

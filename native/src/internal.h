@@ -63,6 +63,40 @@ clearclip_status cc_backend_ensure(void);
  * variant (a folder with only libggml-cpu-haswell.so) forces the engine's kernels with it. */
 bool             cc_cpu_backend_feature(const char * name);
 
+/* ---- device guard (device_guard.cpp) ------------------------------------ */
+
+/* ggml calls that may reach a GPU backend, with any C++ exception it throws (a lost device, out
+ * of device memory) caught and its text written to what: a status (GGML_STATUS_FAILED or
+ * GGML_STATUS_ALLOC_FAILED), false, or NULL instead. The sanitizer build has no C++ and calls
+ * ggml directly (no device tests run there). */
+#if defined(CC_HAVE_DEVICE_GUARD)
+enum ggml_status cc_guarded_sched_compute(ggml_backend_sched_t sched, struct ggml_cgraph * gf,
+                                          char * what, size_t size);
+bool cc_guarded_tensor_set(struct ggml_tensor * t, const void * data, size_t offset, size_t n,
+                           char * what, size_t size);
+ggml_backend_t cc_guarded_dev_init(ggml_backend_dev_t dev, char * what, size_t size);
+#else
+static inline enum ggml_status cc_guarded_sched_compute(ggml_backend_sched_t sched,
+                                                        struct ggml_cgraph * gf, char * what,
+                                                        size_t size) {
+    (void) what;
+    (void) size;
+    return ggml_backend_sched_graph_compute(sched, gf);
+}
+static inline bool cc_guarded_tensor_set(struct ggml_tensor * t, const void * data, size_t offset,
+                                         size_t n, char * what, size_t size) {
+    (void) what;
+    (void) size;
+    ggml_backend_tensor_set(t, data, offset, n);
+    return true;
+}
+static inline ggml_backend_t cc_guarded_dev_init(ggml_backend_dev_t dev, char * what, size_t size) {
+    (void) what;
+    (void) size;
+    return ggml_backend_dev_init(dev, NULL);
+}
+#endif
+
 /* ---- GGUF structure (gguf_check.c) --------------------------------------- */
 
 /* Limits of what the loader accepts (models/README.md, "What a loader accepts"): far above any
@@ -134,21 +168,38 @@ typedef struct cc_weights {
     cc_layer *           v_layers;
 } cc_weights;
 
+/* The model's weights in the memory of one device (a buffer type that is not host memory),
+ * shared by every context on that device: uploaded when the first such context is created,
+ * freed when the last one is. */
+typedef struct cc_device_weights {
+    ggml_backend_buffer_type_t buft;  /* NULL: free slot */
+    int32_t                    refs;  /* contexts using w */
+    cc_weights                 w;
+} cc_device_weights;
+
+/* Devices one model can be on at once (a machine's GPUs); a context on one more is refused. */
+#define CC_MAX_DEVICES 8
+
 struct clearclip_model {
     char *           path;
     cc_hparams       hp;
     cc_weights       weights; /* host-accessible weights (mmap or CPU buffer) */
+    cc_device_weights device_weights[CC_MAX_DEVICES]; /* guarded by a lock in model_weights.c */
     void *           mapping; /* mmap base, NULL when read into memory */
     size_t           mapping_size;
     cc_tokenizer * tokenizer; /* NULL when the file carries no vocabulary */
     int32_t          bos_id, eos_id;
 };
 
-/* Creates tensors named like `src`'s in a new context, allocates them in buft and copies the
- * data; used for device (non-host) backends. */
-clearclip_status cc_weights_copy(const clearclip_model * model, ggml_backend_buffer_type_t buft,
-                                 cc_weights * out);
 void             cc_weights_free(cc_weights * w);
+
+/* The model's weights in buft's memory for a context on a non-host device: the copy other
+ * contexts on that device use, or a new one (tensors named like the model's, data uploaded).
+ * Each successful acquire is paired with one cc_device_weights_release. Thread-safe. */
+clearclip_status cc_device_weights_acquire(clearclip_model * model,
+                                           ggml_backend_buffer_type_t buft,
+                                           const cc_weights ** out);
+void             cc_device_weights_release(clearclip_model * model, const cc_weights * w);
 
 /* CLEARCLIP_OK if the model has its vision (text) tower loaded, else CLEARCLIP_ERR_NO_TOWER
  * with the message every entry point gives. */
@@ -219,8 +270,12 @@ struct clearclip_context {
     clearclip_model * model;
     ggml_backend_t    backend;
     bool              backend_is_cpu;
-    cc_weights        own_weights;    /* device copy when the backend cannot use host memory */
-    const cc_weights * w;             /* the weights this context computes with */
+    /* Any other device: the graphs run through a scheduler over that device and the CPU, so an
+     * operation the device lacks runs on the CPU instead of failing (NULL on the CPU). */
+    ggml_backend_t    cpu_backend;
+    ggml_backend_sched_t sched;
+    const cc_weights * w;             /* the weights this context computes with: the model's
+                                         host weights on the CPU, the device's shared copy else */
     int32_t           n_threads;
     enum cc_attn_impl vision_attn;    /* see cc_attn_opts */
     enum cc_attn_impl text_attn;
@@ -236,6 +291,9 @@ struct clearclip_context {
     clearclip_abort_callback abort_cb; /* clearclip_context_set_abort_callback */
     void *            abort_ud;
 };
+
+/* The device a backend name selects (see clearclip_context_params.backend), or NULL. */
+ggml_backend_dev_t cc_find_device(const char * name);
 
 /* Whether the caller's abort callback asks to stop; records the ERR_ABORTED message if so. */
 bool cc_should_abort(clearclip_context * ctx);

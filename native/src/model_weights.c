@@ -9,6 +9,11 @@
 
 #include <errno.h>
 #include <stdio.h>
+#if defined(_WIN32)
+#  include <windows.h>
+#else
+#  include <pthread.h>
+#endif
 #include <stdlib.h>
 #include <string.h>
 
@@ -365,8 +370,10 @@ clearclip_status cc_load_weights(clearclip_model * m, const cc_loader * ld, bool
     return st ? st : cc_check_finite(m, w);
 }
 
-clearclip_status cc_weights_copy(const clearclip_model * model, ggml_backend_buffer_type_t buft,
-                                 cc_weights * out) {
+/* Creates tensors named like the model's in a new context, allocates them in buft and uploads
+ * the data (the file's layout, not the CPU repacks). */
+static clearclip_status cc_weights_upload(const clearclip_model * model,
+                                          ggml_backend_buffer_type_t buft, cc_weights * out) {
     memset(out, 0, sizeof(*out));
     const cc_weights * src = &model->weights;
     size_t n = 0;
@@ -394,12 +401,76 @@ clearclip_status cc_weights_copy(const clearclip_model * model, ggml_backend_buf
     }
     for (struct ggml_tensor * t = ggml_get_first_tensor(src->ctx); t;
          t = ggml_get_next_tensor(src->ctx, t)) {
-        ggml_backend_tensor_set(ggml_get_tensor(out->ctx, ggml_get_name(t)), t->data, 0,
-                                ggml_nbytes(t));
+        char why[256] = "";
+        if (!cc_guarded_tensor_set(ggml_get_tensor(out->ctx, ggml_get_name(t)), t->data, 0,
+                                   ggml_nbytes(t), why, sizeof(why))) {
+            cc_weights_free(out);
+            return cc_error(CLEARCLIP_ERR_BACKEND, "cannot upload tensor '%s' to %s: %s",
+                            ggml_get_name(t), ggml_backend_buft_name(buft), why);
+        }
     }
     clearclip_status st = cc_weights_bind(&model->hp, out);
     if (st) cc_weights_free(out);
     return st;
+}
+
+/* One lock for every model's device table: contexts on a new device are rare, and holding it
+ * during the upload makes a second context on the same device wait for the first's copy instead
+ * of making its own. */
+#if defined(_WIN32)
+static SRWLOCK cc_device_weights_lock = SRWLOCK_INIT;
+#  define CC_DW_LOCK()   AcquireSRWLockExclusive(&cc_device_weights_lock)
+#  define CC_DW_UNLOCK() ReleaseSRWLockExclusive(&cc_device_weights_lock)
+#else
+static pthread_mutex_t cc_device_weights_lock = PTHREAD_MUTEX_INITIALIZER;
+#  define CC_DW_LOCK()   pthread_mutex_lock(&cc_device_weights_lock)
+#  define CC_DW_UNLOCK() pthread_mutex_unlock(&cc_device_weights_lock)
+#endif
+
+clearclip_status cc_device_weights_acquire(clearclip_model * model,
+                                           ggml_backend_buffer_type_t buft,
+                                           const cc_weights ** out) {
+    clearclip_status st = CLEARCLIP_OK;
+    CC_DW_LOCK();
+    cc_device_weights * slot = NULL;
+    for (int i = 0; i < CC_MAX_DEVICES; i++) {
+        cc_device_weights * d = &model->device_weights[i];
+        if (d->buft == buft) {
+            slot = d;
+            break;
+        }
+        if (!slot && !d->buft) slot = d;
+    }
+    if (!slot) {
+        st = cc_error(CLEARCLIP_ERR_BACKEND, "%s: the model is on %d devices already (at most %d)",
+                      model->path, CC_MAX_DEVICES, CC_MAX_DEVICES);
+    } else if (!slot->buft) {
+        st = cc_weights_upload(model, buft, &slot->w);
+        if (!st) {
+            slot->buft = buft;
+            cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: %s: weights uploaded to %s (%zu MiB)",
+                   model->path, ggml_backend_buft_name(buft),
+                   slot->w.buffer ? ggml_backend_buffer_get_size(slot->w.buffer) >> 20 : 0);
+        }
+    }
+    if (!st) {
+        slot->refs++;
+        *out = &slot->w;
+    }
+    CC_DW_UNLOCK();
+    return st;
+}
+
+void cc_device_weights_release(clearclip_model * model, const cc_weights * w) {
+    CC_DW_LOCK();
+    for (int i = 0; i < CC_MAX_DEVICES; i++) {
+        cc_device_weights * d = &model->device_weights[i];
+        if (d->buft && &d->w == w && --d->refs == 0) {
+            cc_weights_free(&d->w);
+            d->buft = NULL;
+        }
+    }
+    CC_DW_UNLOCK();
 }
 
 void cc_tensor_to_f32_host(const struct ggml_tensor * t, float * dst) {

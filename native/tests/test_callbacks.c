@@ -1,4 +1,7 @@
-/* Abort and progress callbacks of contexts and segmentation, and the log callback. */
+/* Abort and progress callbacks of contexts and segmentation, and the log callback, on the CPU
+ * backend: it assumes the CPU's behaviour (an abort within a graph, between nodes; the log line of
+ * a CPU context), so it asks for "cpu" rather than auto, which takes a GPU where there is one.
+ * test_device_parity checks the abort on a GPU device. */
 #include "clearclip.h"
 #include "test_common.h"
 #include "tiny_model.h"
@@ -67,6 +70,7 @@ static void logging(const char * model_path) {
     write_truncated_copy(model_path, cut, 200);
     clearclip_context_params cp = clearclip_context_default_params();
     cp.n_threads = 1;
+    cp.backend = "cpu";
 
     /* Before clearclip_log_set: ggml's logger stays the application's. */
     ggml_log_set(app_ggml_logger, NULL);
@@ -161,6 +165,7 @@ static void abort_and_progress(const char * model_path) {
     CHECK(clearclip_model_load(model_path, clearclip_model_default_params(), &m) == CLEARCLIP_OK);
     clearclip_context_params cp = clearclip_context_default_params();
     cp.n_threads = 1;
+    cp.backend = "cpu";
     clearclip_context * c = NULL;
     CHECK(clearclip_context_init(m, cp, &c) == CLEARCLIP_OK);
     if (!c) return;

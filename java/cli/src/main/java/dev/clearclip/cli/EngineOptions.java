@@ -26,7 +26,9 @@ final class EngineOptions {
         }
     }
 
-    @Option(names = "--backend", paramLabel = "NAME", description = "Compute backend: cpu, cuda, metal or auto (default: auto).")
+    @Option(names = "--backend", paramLabel = "NAME", description = "Compute backend: cpu, vulkan, cuda, metal or auto (default: auto, the "
+            + "first GPU device, else the CPU). A Vulkan device needs its driver; Mesa's software device (lavapipe) "
+            + "needs GGML_VK_VISIBLE_DEVICES=0.")
     void backend(String name) {
         if (name != null) {
             main().backend = name;

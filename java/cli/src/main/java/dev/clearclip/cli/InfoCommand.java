@@ -46,8 +46,11 @@ final class InfoCommand implements Callable<Integer> {
     static String engineLine() {
         try {
             CpuBackend cpu = ClipModel.cpuBackend();
+            // "...; devices: CPU (...), Vulkan0 (...); auto: Vulkan0": the devices and the one --backend auto takes
+            String info = ClipModel.systemInfo();
+            int devices = info.indexOf("devices:");
             return "engine: clearclip " + ClipModel.engineVersion() + ", CPU variant " + cpu.describe()
-                    + " on " + cpu.cpu();
+                    + " on " + cpu.cpu() + (devices >= 0 ? "; " + info.substring(devices) : "");
         } catch (RuntimeException | LinkageError e) {
             return "engine: not available (" + e.getMessage() + ")";
         }

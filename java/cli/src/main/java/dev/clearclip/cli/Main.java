@@ -46,7 +46,9 @@ public final class Main implements Runnable {
     int threads;
 
     @Option(names = "--backend", paramLabel = "NAME",
-            description = "Compute backend: cpu, cuda, metal or auto (default: auto); for the same commands.")
+            description = "Compute backend: cpu, vulkan, cuda, metal or auto (default: auto, the first GPU "
+                    + "device, else the CPU; a second device is e.g. vulkan1); for the same commands. A Vulkan "
+                    + "device needs its driver; Mesa's software device (lavapipe) needs GGML_VK_VISIBLE_DEVICES=0.")
     String backend = "auto";
 
     @Option(names = "--max-image-pixels", scope = ScopeType.INHERIT, paramLabel = "N",
