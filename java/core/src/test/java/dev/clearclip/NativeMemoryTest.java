@@ -141,7 +141,7 @@ class NativeMemoryTest {
     }
 
     @Test
-    void loadSegmentCloseCyclesLeaveTheNativeHeapFlat() {
+    void loadSegmentCloseCyclesLeaveTheNativeHeapFlat() throws InterruptedException {
         assumeThat(mallinfo2).as("glibc mallinfo2").isPresent();
         for (int i = 0; i < WARM_UP; i++) {
             cycle(false);
@@ -152,7 +152,10 @@ class NativeMemoryTest {
             samples[i] = mallocInUse();
         }
         long start = floor(samples, 0);
-        long end = floor(samples, CYCLES - WINDOW);
+        // A compilation (or GC work) can hold its malloc arenas across the last window on a busy
+        // machine (a full make test saw 6.6 MB over the start here, a quiet run 12 MB under it); a
+        // leak stays above the bound however long the samples go on.
+        long end = Math.min(floor(samples, CYCLES - WINDOW), settledInUseWithin(start + TOLERANCE_BYTES));
         long max = java.util.Arrays.stream(samples).max().orElseThrow();
         System.out.printf("malloc in use: floor %d bytes at the start, %d at the end of %d cycles (growth %d; "
                 + "highest sample %d above the start)%n", start, end, CYCLES, end - start, max - start);
