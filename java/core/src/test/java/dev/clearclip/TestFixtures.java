@@ -4,8 +4,6 @@ import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
-import dev.clearclip.gguf.ProgressListener;
-import dev.clearclip.gguf.convert.ClipConverter;
 import dev.clearclip.gguf.testing.Fixtures;
 import dev.clearclip.gguf.testing.Npy;
 import java.io.IOException;
@@ -26,11 +24,7 @@ final class TestFixtures {
 
     /** hf-tiny converted (f32) into dir by the project's converter. */
     static Path hfTinyGguf(Path dir) {
-        Path out = dir.resolve("hf-tiny.gguf");
-        if (!Files.isRegularFile(out)) {
-            ClipConverter.detect(hfTiny()).write(out, ProgressListener.NONE);
-        }
-        return out;
+        return Fixtures.hfTinyGguf(dir);
     }
 
     /** Asserts that the model gives open_clip's token ids for every text of the tokenizer corpus. */

@@ -2,6 +2,8 @@ package dev.clearclip.gguf.testing;
 
 import static org.assertj.core.api.Assertions.fail;
 
+import dev.clearclip.gguf.ProgressListener;
+import dev.clearclip.gguf.convert.ClipConverter;
 import java.nio.file.Files;
 import java.nio.file.Path;
 
@@ -46,5 +48,14 @@ public final class Fixtures {
             return fail("fixture file missing: " + file + " (regenerate with `make fixtures`)");
         }
         return file;
+    }
+
+    /** The tiny transformers fixture hf-tiny converted (f32) by the project's converter into dir, once. */
+    public static Path hfTinyGguf(Path dir) {
+        Path out = dir.resolve("hf-tiny.gguf");
+        if (!Files.isRegularFile(out)) {
+            ClipConverter.detect(model("hf-tiny")).write(out, ProgressListener.NONE);
+        }
+        return out;
     }
 }

@@ -1,8 +1,5 @@
 package dev.clearclip.cli;
 
-import dev.clearclip.gguf.convert.ClipConverter;
-import dev.clearclip.gguf.ProgressListener;
-import java.nio.file.Files;
 import java.nio.file.Path;
 
 /** The reference fixtures made by gguf-tools/reference/make_fixtures.py (system property clearclip.fixtures). */
@@ -18,10 +15,6 @@ final class Fixtures {
 
     /** hf-tiny converted to an f32 GGUF in the given folder. */
     static Path hfTinyGguf(Path dir) {
-        Path out = dir.resolve("hf-tiny.gguf");
-        if (!Files.isRegularFile(out)) {
-            ClipConverter.detect(hfTiny()).write(out, ProgressListener.NONE);
-        }
-        return out;
+        return dev.clearclip.gguf.testing.Fixtures.hfTinyGguf(dir);
     }
 }
