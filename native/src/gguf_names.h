@@ -5,8 +5,9 @@
  *
  * KEY_* are metadata keys, TN_* tensor names. A name with a %s takes the tower: KEY_TOWER_* the
  * tower's key word (CC_TOWER_TEXT, CC_TOWER_VISION), TN_BLK the tensor prefix (TN_TEXT, TN_VISION),
- * the block index and one of the TN_BLK_* suffixes. The CC_GGUF_*(X) lists enumerate the table
- * for the test. */
+ * the block index and one of the TN_BLK_* suffixes. The CC_GGUF_*(X) lists enumerate the keys
+ * for the test; the tensors' shapes, types and fields are the loader's table (model_tensors.c),
+ * which the test reads for the tensor names. */
 #ifndef CLEARCLIP_GGUF_NAMES_H
 #define CLEARCLIP_GGUF_NAMES_H
 
@@ -86,13 +87,13 @@
 #define TN_BLK_OUT_W             "attn_out.weight"
 #define TN_BLK_OUT_B             "attn_out.bias"
 /* fc1 (W -> F) and fc2 (F -> W) in our files; clip.cpp stores them the other way round, which
- * the loader tells apart by shape. */
+ * the loader tells apart by shape (cc_ffn_swapped in model_tensors.c). */
 #define TN_BLK_FFN_UP_W          "ffn_up.weight"
 #define TN_BLK_FFN_UP_B          "ffn_up.bias"
 #define TN_BLK_FFN_DOWN_W        "ffn_down.weight"
 #define TN_BLK_FFN_DOWN_B        "ffn_down.bias"
 
-/* ---- the whole table, for tests ------------------------------------------------------------- */
+/* ---- the keys, for tests --------------------------------------------------------------------- */
 
 #define CC_GGUF_KEYS(X)                                                                           \
     X(KEY_GENERAL_ARCHITECTURE) X(KEY_GENERAL_NAME) X(KEY_GENERAL_FILE_TYPE)                      \
@@ -102,14 +103,6 @@
 #define CC_GGUF_TOWER_KEYS(X)                                                                     \
     X(KEY_TOWER_WIDTH) X(KEY_TOWER_FFN) X(KEY_TOWER_LAYERS) X(KEY_TOWER_PROJ_DIM)                 \
     X(KEY_TOWER_HEADS) X(KEY_TOWER_EPS)
-#define CC_GGUF_TENSORS(X)                                                                        \
-    X(TN_TOKEN_EMBD) X(TN_TEXT_POS_EMBD) X(TN_TEXT_POST_LN_W) X(TN_TEXT_POST_LN_B)                \
-    X(TN_TEXT_PROJ) X(TN_CLASS_EMBD) X(TN_PATCH_EMBD) X(TN_VISION_POS_EMBD) X(TN_PRE_LN_W)        \
-    X(TN_PRE_LN_B) X(TN_VISION_POST_LN_W) X(TN_VISION_POST_LN_B) X(TN_VISION_PROJ)
-#define CC_GGUF_BLOCK_TENSORS(X)                                                                  \
-    X(TN_BLK_LN1_W) X(TN_BLK_LN1_B) X(TN_BLK_LN2_W) X(TN_BLK_LN2_B) X(TN_BLK_Q_W) X(TN_BLK_Q_B)   \
-    X(TN_BLK_K_W) X(TN_BLK_K_B) X(TN_BLK_V_W) X(TN_BLK_V_B) X(TN_BLK_OUT_W) X(TN_BLK_OUT_B)       \
-    X(TN_BLK_FFN_UP_W) X(TN_BLK_FFN_UP_B) X(TN_BLK_FFN_DOWN_W) X(TN_BLK_FFN_DOWN_B)
 #define CC_GGUF_FOREIGN_KEYS(X) X(KEY_LLAVA_HAS_PROJECTOR) X(KEY_LLAVA_PROJECTOR_TYPE)
 
 #endif

@@ -9,11 +9,6 @@
 
 static const char * const cc_supported_types = "f32, f16, q8_0, q5_0, q5_1, q4_0, q4_1";
 
-/* How a tensor may be stored: vectors, norms and position/class embeddings are read as plain
- * floats on the host or added element-wise, so they must be f32 or f16; matrices feed mul_mat /
- * get_rows, which handle the block quantizations too. */
-enum cc_tensor_kind { CC_VEC, CC_MAT };
-
 /* Upper bounds of hyperparameters, far above any CLIP (ViT-bigG: width 1664, 48 blocks, FFN
  * 8192; context 77; images up to a few hundred pixels): they give a clear message before any
  * size computation or allocation, the tensor shapes then pin the exact values. */
@@ -186,19 +181,20 @@ static bool cc_type_supported(enum ggml_type t) {
     }
 }
 
-/* Validates presence, type and shape of one tensor; n_dims/ne give the expected ggml shape. */
-static clearclip_status cc_check_tensor(const cc_loader * ld, const char * name, int kind,
-                                        int n_dims, int64_t ne0, int64_t ne1, int64_t ne2,
-                                        int64_t ne3) {
+/* Validates presence, type and shape of one tensor of the table (a cc_tensors_walk visitor). */
+static clearclip_status cc_check_tensor(void * arg, const cc_tensor_ref * ref) {
+    const cc_loader * ld     = arg;
+    const char *      name   = ref->name;
+    const int         n_dims = ref->n_dims;
     int64_t id = gguf_find_tensor(ld->gguf, name);
     if (id < 0) {
         return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing tensor '%s'", ld->path, name);
     }
-    const int64_t   expected[4] = { ne0, ne1, ne2, ne3 };
-    const int64_t * ne          = gguf_get_tensor_ne(ld->gguf, id);
-    bool            same        = true;
+    const int64_t * expected = ref->ne;
+    const int64_t * ne       = gguf_get_tensor_ne(ld->gguf, id);
+    bool            same     = true;
     for (int i = 0; i < 4; i++) {
-        same = same && ne[i] == (i < n_dims ? expected[i] : 1);
+        same = same && ne[i] == expected[i];
     }
     if (!same) {
         int actual_dims = 4;
@@ -217,7 +213,7 @@ static clearclip_status cc_check_tensor(const cc_loader * ld, const char * name,
                         "%s: unsupported tensor type %s for '%s' (supported: %s)", ld->path,
                         ggml_type_name(type), name, cc_supported_types);
     }
-    if (kind == CC_VEC && type != GGML_TYPE_F32 && type != GGML_TYPE_F16) {
+    if (ref->spec->types == CC_TYPES_FLOAT && type != GGML_TYPE_F32 && type != GGML_TYPE_F16) {
         /* monatis/clip.cpp's quantizer quantizes every 2-D weight, position embeddings included;
          * our converter reads such files and writes those back in f32. */
         bool clip_cpp_quantized = n_dims == 2 && strstr(name, "position_embd") != NULL;
@@ -236,57 +232,6 @@ static clearclip_status cc_check_tensor(const cc_loader * ld, const char * name,
                         "%s: tensor '%s' has type %s but its rows (%" PRId64
                         " values) are not a multiple of the block size %" PRId64,
                         ld->path, name, ggml_type_name(type), ne[0], ggml_blck_size(type));
-    }
-    return CLEARCLIP_OK;
-}
-
-/* fc1 must map W -> F. Returns whether the file uses clip.cpp's naming (fc1 under ffn_down),
- * which is only distinguishable when W != F; equal sizes are read with our convention. */
-static clearclip_status cc_check_ffn(const cc_loader * ld, const char * prefix, int blk, int32_t w,
-                                     int32_t f) {
-    char up[96], down[96];
-    snprintf(up, sizeof(up), TN_BLK, prefix, blk, TN_BLK_FFN_UP_W);
-    snprintf(down, sizeof(down), TN_BLK, prefix, blk, TN_BLK_FFN_DOWN_W);
-    int64_t id_up = gguf_find_tensor(ld->gguf, up);
-    bool swapped = false;
-    if (id_up >= 0 && w != f) {
-        const int64_t * ne = gguf_get_tensor_ne(ld->gguf, id_up);
-        swapped = ne[0] == f && ne[1] == w;
-    }
-    char name[96];
-    clearclip_status st;
-    st = cc_check_tensor(ld, up, CC_MAT, 2, swapped ? f : w, swapped ? w : f, 1, 1);
-    if (st) return st;
-    st = cc_check_tensor(ld, down, CC_MAT, 2, swapped ? w : f, swapped ? f : w, 1, 1);
-    if (st) return st;
-    snprintf(name, sizeof(name), TN_BLK, prefix, blk, TN_BLK_FFN_UP_B);
-    st = cc_check_tensor(ld, name, CC_VEC, 1, swapped ? w : f, 1, 1, 1);
-    if (st) return st;
-    snprintf(name, sizeof(name), TN_BLK, prefix, blk, TN_BLK_FFN_DOWN_B);
-    return cc_check_tensor(ld, name, CC_VEC, 1, swapped ? f : w, 1, 1, 1);
-}
-
-static clearclip_status cc_check_blocks(const cc_loader * ld, const char * prefix,
-                                        const cc_tower_hparams * hp) {
-    static const char * const vec_names[] = { TN_BLK_LN1_W, TN_BLK_LN1_B, TN_BLK_LN2_W, TN_BLK_LN2_B,
-                                              TN_BLK_Q_B, TN_BLK_K_B, TN_BLK_V_B,
-                                              TN_BLK_OUT_B };
-    static const char * const mat_names[] = { TN_BLK_Q_W, TN_BLK_K_W, TN_BLK_V_W,
-                                              TN_BLK_OUT_W };
-    char name[96];
-    for (int i = 0; i < hp->layers; i++) {
-        for (size_t j = 0; j < sizeof(mat_names) / sizeof(mat_names[0]); j++) {
-            snprintf(name, sizeof(name), TN_BLK, prefix, i, mat_names[j]);
-            clearclip_status st = cc_check_tensor(ld, name, CC_MAT, 2, hp->width, hp->width, 1, 1);
-            if (st) return st;
-        }
-        for (size_t j = 0; j < sizeof(vec_names) / sizeof(vec_names[0]); j++) {
-            snprintf(name, sizeof(name), TN_BLK, prefix, i, vec_names[j]);
-            clearclip_status st = cc_check_tensor(ld, name, CC_VEC, 1, hp->width, 1, 1, 1);
-            if (st) return st;
-        }
-        clearclip_status st = cc_check_ffn(ld, prefix, i, hp->width, hp->ffn);
-        if (st) return st;
     }
     return CLEARCLIP_OK;
 }
@@ -501,10 +446,15 @@ clearclip_status cc_read_hparams(const cc_loader * ld, const clearclip_model_par
     return CLEARCLIP_OK;
 }
 
+static const int64_t * cc_gguf_shape(void * src, const char * name) {
+    const struct gguf_context * gguf = src;
+    int64_t id = gguf_find_tensor(gguf, name);
+    return id < 0 ? NULL : gguf_get_tensor_ne(gguf, id);
+}
+
 clearclip_status cc_check_tensors(const cc_loader * ld, cc_hparams * hp) {
-    clearclip_status st;
     if (hp->has_text) {
-        const cc_tower_hparams * t = &hp->text;
+        /* the vocabulary size is the one dimension only the file says */
         int64_t id = gguf_find_tensor(ld->gguf, TN_TOKEN_EMBD);
         if (id < 0) {
             return cc_error(CLEARCLIP_ERR_MODEL, "%s: missing tensor '" TN_TOKEN_EMBD "'",
@@ -516,34 +466,6 @@ clearclip_status cc_check_tensors(const cc_loader * ld, cc_hparams * hp) {
                             vocab);
         }
         hp->vocab_size = (int32_t) vocab;
-        if ((st = cc_check_tensor(ld, TN_TOKEN_EMBD, CC_MAT, 2, t->width, vocab, 1, 1)) ||
-            (st = cc_check_tensor(ld, TN_TEXT_POS_EMBD, CC_VEC, 2, t->width,
-                                  hp->context_length, 1, 1)) ||
-            (st = cc_check_blocks(ld, TN_TEXT, t)) ||
-            (st = cc_check_tensor(ld, TN_TEXT_POST_LN_W, CC_VEC, 1, t->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, TN_TEXT_POST_LN_B, CC_VEC, 1, t->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, TN_TEXT_PROJ, CC_MAT, 2, t->width, t->proj_dim,
-                                  1, 1))) {
-            return st;
-        }
     }
-    if (hp->has_vision) {
-        const cc_tower_hparams * v = &hp->vision;
-        int64_t g0 = hp->image_size / hp->patch_size;
-        if ((st = cc_check_tensor(ld, TN_CLASS_EMBD, CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, TN_PATCH_EMBD, CC_MAT, 4, hp->patch_size,
-                                  hp->patch_size, 3, v->width)) ||
-            (st = cc_check_tensor(ld, TN_VISION_POS_EMBD, CC_VEC, 2, v->width, g0 * g0 + 1,
-                                  1, 1)) ||
-            (st = cc_check_tensor(ld, TN_PRE_LN_W, CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, TN_PRE_LN_B, CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_blocks(ld, TN_VISION, v)) ||
-            (st = cc_check_tensor(ld, TN_VISION_POST_LN_W, CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, TN_VISION_POST_LN_B, CC_VEC, 1, v->width, 1, 1, 1)) ||
-            (st = cc_check_tensor(ld, TN_VISION_PROJ, CC_MAT, 2, v->width,
-                                  v->proj_dim, 1, 1))) {
-            return st;
-        }
-    }
-    return CLEARCLIP_OK;
+    return cc_tensors_walk(hp, cc_gguf_shape, ld->gguf, cc_check_tensor, (void *) ld);
 }

@@ -32,69 +32,28 @@ static bool cc_wanted_tensor(const cc_hparams * hp, const char * name) {
     return false;
 }
 
-static struct ggml_tensor * cc_get(struct ggml_context * ctx, const char * fmt, const char * prefix,
-                                   int blk, const char * what) {
-    char name[96];
-    snprintf(name, sizeof(name), fmt, prefix, blk, what);
-    return ggml_get_tensor(ctx, name);
+static const int64_t * cc_ggml_shape(void * src, const char * name) {
+    const struct ggml_tensor * t = ggml_get_tensor(src, name);
+    return t ? t->ne : NULL;
 }
 
-static void cc_bind_layers(struct ggml_context * ctx, const char * prefix, int n, int32_t width,
-                           cc_layer * layers) {
-    const char * f = TN_BLK;
-    for (int i = 0; i < n; i++) {
-        cc_layer * l = &layers[i];
-        l->ln1_w = cc_get(ctx, f, prefix, i, TN_BLK_LN1_W);
-        l->ln1_b = cc_get(ctx, f, prefix, i, TN_BLK_LN1_B);
-        l->ln2_w = cc_get(ctx, f, prefix, i, TN_BLK_LN2_W);
-        l->ln2_b = cc_get(ctx, f, prefix, i, TN_BLK_LN2_B);
-        l->q_w   = cc_get(ctx, f, prefix, i, TN_BLK_Q_W);
-        l->q_b   = cc_get(ctx, f, prefix, i, TN_BLK_Q_B);
-        l->k_w   = cc_get(ctx, f, prefix, i, TN_BLK_K_W);
-        l->k_b   = cc_get(ctx, f, prefix, i, TN_BLK_K_B);
-        l->v_w   = cc_get(ctx, f, prefix, i, TN_BLK_V_W);
-        l->v_b   = cc_get(ctx, f, prefix, i, TN_BLK_V_B);
-        l->o_w   = cc_get(ctx, f, prefix, i, TN_BLK_OUT_W);
-        l->o_b   = cc_get(ctx, f, prefix, i, TN_BLK_OUT_B);
-        struct ggml_tensor * up_w   = cc_get(ctx, f, prefix, i, TN_BLK_FFN_UP_W);
-        struct ggml_tensor * up_b   = cc_get(ctx, f, prefix, i, TN_BLK_FFN_UP_B);
-        struct ggml_tensor * down_w = cc_get(ctx, f, prefix, i, TN_BLK_FFN_DOWN_W);
-        struct ggml_tensor * down_b = cc_get(ctx, f, prefix, i, TN_BLK_FFN_DOWN_B);
-        /* fc1 is the matrix consuming the tower width (validated in cc_check_ffn). */
-        bool swapped = up_w->ne[0] != width;
-        l->fc1_w = swapped ? down_w : up_w;
-        l->fc1_b = swapped ? down_b : up_b;
-        l->fc2_w = swapped ? up_w : down_w;
-        l->fc2_b = swapped ? up_b : down_b;
-    }
-}
-
-static clearclip_status cc_weights_bind(const cc_hparams * hp, cc_weights * w) {
-    struct ggml_context * c = w->ctx;
-    if (hp->has_text) {
-        w->t_layers = calloc((size_t) hp->text.layers, sizeof(cc_layer));
-        if (!w->t_layers) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
-        w->t_token_embd = ggml_get_tensor(c, TN_TOKEN_EMBD);
-        w->t_pos_embd   = ggml_get_tensor(c, TN_TEXT_POS_EMBD);
-        w->t_post_ln_w  = ggml_get_tensor(c, TN_TEXT_POST_LN_W);
-        w->t_post_ln_b  = ggml_get_tensor(c, TN_TEXT_POST_LN_B);
-        w->t_proj       = ggml_get_tensor(c, TN_TEXT_PROJ);
-        cc_bind_layers(c, TN_TEXT, hp->text.layers, hp->text.width, w->t_layers);
-    }
-    if (hp->has_vision) {
-        w->v_layers = calloc((size_t) hp->vision.layers, sizeof(cc_layer));
-        if (!w->v_layers) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
-        w->v_class_embd = ggml_get_tensor(c, TN_CLASS_EMBD);
-        w->v_patch_embd = ggml_get_tensor(c, TN_PATCH_EMBD);
-        w->v_pos_embd   = ggml_get_tensor(c, TN_VISION_POS_EMBD);
-        w->v_pre_ln_w   = ggml_get_tensor(c, TN_PRE_LN_W);
-        w->v_pre_ln_b   = ggml_get_tensor(c, TN_PRE_LN_B);
-        w->v_post_ln_w  = ggml_get_tensor(c, TN_VISION_POST_LN_W);
-        w->v_post_ln_b  = ggml_get_tensor(c, TN_VISION_POST_LN_B);
-        w->v_proj       = ggml_get_tensor(c, TN_VISION_PROJ);
-        cc_bind_layers(c, TN_VISION, hp->vision.layers, hp->vision.width, w->v_layers);
-    }
+/* A cc_tensors_walk visitor: points the table's field at the tensor of that name. */
+static clearclip_status cc_bind_tensor(void * arg, const cc_tensor_ref * ref) {
+    cc_weights * w = arg;
+    *cc_tensor_field(w, ref) = ggml_get_tensor(w->ctx, ref->name);
     return CLEARCLIP_OK;
+}
+
+/* Binds the fields of w to the tensors of w->ctx, which hold every tensor of the table that the
+ * loader checked (or copies of them). */
+static clearclip_status cc_weights_bind(const cc_hparams * hp, cc_weights * w) {
+    if (hp->has_text && !(w->t_layers = calloc((size_t) hp->text.layers, sizeof(cc_layer)))) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    if (hp->has_vision && !(w->v_layers = calloc((size_t) hp->vision.layers, sizeof(cc_layer)))) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    return cc_tensors_walk(hp, cc_ggml_shape, w->ctx, cc_bind_tensor, w);
 }
 
 void cc_weights_free(cc_weights * w) {

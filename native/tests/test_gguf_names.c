@@ -1,8 +1,9 @@
-/* The engine's table of GGUF names (src/gguf_names.h) against the format description in
- * models/README.md, parsed here at run time: every key and tensor the description names is in
- * the table, and every name of the table is in the description. Either side changing alone makes
+/* The engine's GGUF names (the keys of src/gguf_names.h, the tensors of the loader's table in
+ * src/model_tensors.c) against the format description in models/README.md, parsed here at run
+ * time: every key and tensor the description names is in the code, and every name of the code is
+ * in the description. Either side changing alone makes
  * this test fail. */
-#include "gguf_names.h"
+#include "model_load.h"
 #include "test_common.h"
 
 #include <stdbool.h>
@@ -170,8 +171,37 @@ static void test_parser(void) {
     CHECK(b.n == 4 && set_has(&b, "v.blk.0.ffn_up.bias"));
 }
 
+/* The table's own consistency: the block rows bind every field of cc_layer once, the top rows
+ * distinct fields of cc_weights, and an FFN row's swap partner swaps back with the same rank. */
+static void test_table(void) {
+    bool layer_bound[sizeof(cc_layer) / sizeof(struct ggml_tensor *)] = { false };
+    bool weights_bound[sizeof(cc_weights) / sizeof(void *)] = { false };
+    size_t n_block = 0;
+    for (size_t i = 0; i < cc_n_tensor_specs; i++) {
+        const cc_tensor_spec * s = &cc_tensor_specs[i];
+        CHECK_MSG(s->n_dims >= 1 && s->n_dims <= 4, "%s: %d dimensions", s->name, s->n_dims);
+        CHECK_MSG(s->flags & (CC_SPEC_TEXT | CC_SPEC_VISION), "%s belongs to no tower", s->name);
+        bool * bound = s->flags & CC_SPEC_BLOCK ? layer_bound : weights_bound;
+        size_t slot = s->field / sizeof(void *);
+        CHECK_MSG(s->field % sizeof(void *) == 0 && !bound[slot], "%s: field bound twice", s->name);
+        bound[slot] = true;
+        if (s->flags & CC_SPEC_BLOCK) n_block++;
+        if (s->swap) {
+            const cc_tensor_spec * p = s + s->swap;
+            CHECK_MSG(p >= cc_tensor_specs && p < cc_tensor_specs + cc_n_tensor_specs &&
+                          p->swap == -s->swap && p->n_dims == s->n_dims &&
+                          (p->flags & CC_SPEC_BLOCK) && (s->flags & CC_SPEC_BLOCK),
+                      "%s: bad FFN swap partner", s->name);
+        }
+    }
+    CHECK_MSG(n_block == sizeof(layer_bound) / sizeof(layer_bound[0]),
+              "%zu block rows for %zu cc_layer fields", n_block,
+              sizeof(layer_bound) / sizeof(layer_bound[0]));
+}
+
 int main(void) {
     test_parser();
+    test_table();
 
     name_set doc = { .n = 0 };
     char * text = NULL;
@@ -182,7 +212,6 @@ int main(void) {
     char buf[NAME_LEN];
 #define ADD(name) set_add(&code, name);
     CC_GGUF_KEYS(ADD)
-    CC_GGUF_TENSORS(ADD)
 #undef ADD
 #define ADD_TOWER(fmt)                                      \
     snprintf(buf, sizeof(buf), fmt, CC_TOWER_TEXT);         \
@@ -191,23 +220,32 @@ int main(void) {
     set_add(&code, buf);
     CC_GGUF_TOWER_KEYS(ADD_TOWER)
 #undef ADD_TOWER
-#define ADD_BLOCK(suffix)                                        \
-    snprintf(buf, sizeof(buf), TN_BLK, TN_TEXT, 0, suffix);      \
-    set_add(&code, buf);                                         \
-    snprintf(buf, sizeof(buf), TN_BLK, TN_VISION, 0, suffix);    \
-    set_add(&code, buf);
-    CC_GGUF_BLOCK_TENSORS(ADD_BLOCK)
-#undef ADD_BLOCK
+    /* the tensors: the loader's table (src/model_tensors.c), block rows as block 0 of their towers */
+    for (size_t i = 0; i < cc_n_tensor_specs; i++) {
+        const cc_tensor_spec * s = &cc_tensor_specs[i];
+        if (!(s->flags & CC_SPEC_BLOCK)) {
+            set_add(&code, s->name);
+            continue;
+        }
+        if (s->flags & CC_SPEC_TEXT) {
+            snprintf(buf, sizeof(buf), TN_BLK, TN_TEXT, 0, s->name);
+            set_add(&code, buf);
+        }
+        if (s->flags & CC_SPEC_VISION) {
+            snprintf(buf, sizeof(buf), TN_BLK, TN_VISION, 0, s->name);
+            set_add(&code, buf);
+        }
+    }
 
     int doc_keys = 0, doc_tensors = 0;
     for (int i = 0; i < doc.n; i++) {
         is_key(doc.v[i]) ? doc_keys++ : doc_tensors++;
         CHECK_MSG(set_has(&code, doc.v[i]),
-                  "models/README.md names `%s`, which src/gguf_names.h lacks", doc.v[i]);
+                  "models/README.md names `%s`, which src/gguf_names.h or src/model_tensors.c lacks", doc.v[i]);
     }
     for (int i = 0; i < code.n; i++) {
         CHECK_MSG(set_has(&doc, code.v[i]),
-                  "src/gguf_names.h has `%s`, which models/README.md does not describe",
+                  "src/gguf_names.h or src/model_tensors.c has `%s`, which models/README.md does not describe",
                   code.v[i]);
     }
     /* 30 keys and 13 + 2 x 16 tensors at the time of writing; far fewer means the parse broke */
