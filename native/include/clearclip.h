@@ -84,7 +84,7 @@ typedef struct clearclip_classes clearclip_classes;
  * compare it with clearclip_abi_version() of the library they load and refuse a library of
  * another ABI, which they would otherwise call with wrong struct layouts.
  */
-#define CLEARCLIP_ABI_VERSION 1
+#define CLEARCLIP_ABI_VERSION 2
 /* CLEARCLIP_ABI_VERSION of the header this library was built from. */
 CLEARCLIP_API int32_t clearclip_abi_version(void);
 
@@ -248,6 +248,31 @@ typedef bool (*clearclip_abort_callback)(void * user_data);
 CLEARCLIP_API void clearclip_context_set_abort_callback(clearclip_context * ctx,
                                                         clearclip_abort_callback callback,
                                                         void * user_data);
+
+/* One named intermediate of a graph that has just been computed: its name, its shape in ggml's
+ * order (ne[0] varies fastest; n_dims of the 4 entries of ne are meaningful, the others are 1)
+ * and its values as float32, ne[0] * ne[1] * ne[2] * ne[3] of them. name, ne and data are valid
+ * during the call only. */
+typedef void (*clearclip_tensor_callback)(const char * name, int32_t n_dims, const int64_t * ne,
+                                          const float * data, void * user_data);
+
+/*
+ * Sets (or, with NULL, clears) the context's tensor callback, a debugging aid to compare the
+ * engine with a reference tensor by tensor (as clip.cpp's and llama.cpp's eval callbacks). After
+ * each graph the context computes (a text batch, an image, a segmentation window) it is called
+ * on the calling thread once per named intermediate, in the order the graph computes them, the
+ * graph's output last (named "out"). The vision graphs name "v.patch_embd" [W, n],
+ * "v.pre_ln" and "v.blk.N" for the blocks before the last ([W, rows]: the CLS token, the n
+ * patches row-major, and with the plain attention padding rows), "v.last.attn" (the final
+ * block's attention) and "v.last"; the text graph "t.blk.N" ([W, tokens, sequences]). Names and
+ * shapes are for debugging and may change between versions.
+ * Without a callback this costs nothing; with one the graphs are built anew with their
+ * intermediates kept in memory (more memory) and copied to the host after each run (slower),
+ * the results being the same.
+ */
+CLEARCLIP_API void clearclip_context_set_tensor_callback(clearclip_context * ctx,
+                                                         clearclip_tensor_callback callback,
+                                                         void * user_data);
 
 /* ---- text tower --------------------------------------------------------- */
 

@@ -1,6 +1,7 @@
 /* Contexts: backend selection, per-backend weights, and the per-shape graph cache. */
 #include "internal.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -128,6 +129,15 @@ void clearclip_context_set_abort_callback(clearclip_context * ctx,
     ctx->abort_ud = callback ? user_data : NULL;
 }
 
+/* The cached graphs stay: the key's dump flag keeps graphs with and without kept intermediates
+ * apart, so setting or clearing the callback changes which of them the next call uses. */
+void clearclip_context_set_tensor_callback(clearclip_context * ctx,
+                                           clearclip_tensor_callback callback, void * user_data) {
+    if (!ctx) return;
+    ctx->tensor_cb = callback;
+    ctx->tensor_ud = callback ? user_data : NULL;
+}
+
 /* A context on a device other than the CPU: the model's weights on that device, and a scheduler
  * over the device and the CPU backend, which runs what the device cannot. */
 static clearclip_status cc_device_context_init(clearclip_context * ctx) {
@@ -248,6 +258,7 @@ static void cc_graph_free(clearclip_context * ctx, cc_graph * g) {
     free(g->pos_host);
     free(g->mask_host);
     free(g->bias_host);
+    free(g->named);
     memset(g, 0, sizeof(*g));
 }
 
@@ -289,7 +300,10 @@ static clearclip_status cc_build_graph(clearclip_context * ctx, cc_graph * g) {
         return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     }
     g->gf = ggml_new_graph_custom(g->ctx, CC_GRAPH_SIZE, false);
-    clearclip_status st = g->kind == CC_GRAPH_TEXT ? cc_build_text_graph(ctx, g) : cc_build_vision_graph(ctx, g);
+    if (g->key.dump && !(g->named = malloc(CC_GRAPH_SIZE * sizeof(*g->named)))) {
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    }
+    clearclip_status st = g->key.kind == CC_GRAPH_TEXT ? cc_build_text_graph(ctx, g) : cc_build_vision_graph(ctx, g);
     if (st) return st;
     /* with a scheduler, what the device lacks runs on the CPU */
     for (int i = 0; !ctx->sched && i < ggml_graph_n_nodes(g->gf); i++) {
@@ -357,13 +371,29 @@ static clearclip_status cc_place_graph(clearclip_context * ctx, cc_graph * g) {
     return CLEARCLIP_OK;
 }
 
-clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int32_t b,
-                              int32_t mode, float fparam, cc_graph ** out) {
+bool cc_graph_key_equal(const cc_graph_key * a, const cc_graph_key * b) {
+    if (a->kind != b->kind || a->dump != b->dump) return false;
+    switch (a->kind) {
+        case CC_GRAPH_TEXT:
+            return a->text.n_seq == b->text.n_seq && a->text.n_tokens == b->text.n_tokens &&
+                   a->text.prompts == b->text.prompts;
+        case CC_GRAPH_IMAGE:
+            return a->vision.gw == b->vision.gw && a->vision.gh == b->vision.gh;
+        case CC_GRAPH_DENSE:
+            return a->vision.gw == b->vision.gw && a->vision.gh == b->vision.gh &&
+                   a->vision.mode == b->vision.mode &&
+                   (a->vision.mode != CLEARCLIP_MODE_NACLIP ||
+                    a->vision.naclip_std == b->vision.naclip_std);
+    }
+    return false;
+}
+
+clearclip_status cc_get_graph(clearclip_context * ctx, cc_graph_key key, cc_graph ** out) {
+    key.dump = ctx->tensor_cb != NULL;
     cc_graph * slot = NULL;
     for (int i = 0; i < CC_GRAPH_CACHE; i++) {
         cc_graph * g = &ctx->graphs[i];
-        if (g->ctx && g->kind == kind && g->a == a && g->b == b && g->mode == mode &&
-            g->fparam == fparam) {
+        if (g->ctx && cc_graph_key_equal(&g->key, &key)) {
             if (ctx->sched && ctx->placed != g) {
                 /* The scheduler's graphs are placed once: a graph that another one has
                  * displaced is built anew (ggml's scheduler gives wrong results when the
@@ -381,11 +411,7 @@ clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int3
         }
     }
     cc_graph_free(ctx, slot);
-    slot->kind = kind;
-    slot->a    = a;
-    slot->b    = b;
-    slot->mode = mode;
-    slot->fparam = fparam;
+    slot->key = key;
     clearclip_status st = cc_build_graph(ctx, slot);
     if (!st) st = cc_place_graph(ctx, slot);
     if (st) {
@@ -395,6 +421,56 @@ clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int3
     slot->last_use = ++ctx->use_counter;
     *out = slot;
     return CLEARCLIP_OK;
+}
+
+struct ggml_tensor * cc_named(cc_graph * g, struct ggml_tensor * t, const char * fmt, ...) {
+    char name[GGML_MAX_NAME];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(name, sizeof(name), fmt, ap);
+    va_end(ap);
+    if (g->key.dump) {
+        /* handed over as rows of floats, so a strided view is copied (the values stay the same) */
+        if (!ggml_is_contiguous(t)) t = ggml_cont(g->ctx, t);
+        /* The allocator lets later nodes reuse a tensor's memory after its last reader; outputs
+         * keep theirs, and a view lives in its source's. */
+        for (struct ggml_tensor * s = t; s; s = s->view_src) ggml_set_output(s);
+        if (g->n_named < CC_GRAPH_SIZE) g->named[g->n_named++] = t;
+    }
+    ggml_set_name(t, name);
+    return t;
+}
+
+/* Hands the named intermediates of a graph that has just run to the tensor callback. */
+static clearclip_status cc_dump_named(clearclip_context * ctx, const cc_graph * g) {
+    size_t cap = 0;
+    float * values = NULL;
+    void * raw = NULL;
+    clearclip_status st = CLEARCLIP_OK;
+    for (int32_t i = 0; i < g->n_named && !st; i++) {
+        const struct ggml_tensor * t = g->named[i];
+        const size_t n = (size_t) ggml_nelements(t), bytes = ggml_nbytes(t);
+        const ggml_to_float_t to_float = ggml_get_type_traits(t->type)->to_float;
+        if (t->type != GGML_TYPE_F32 && !to_float) continue; /* activations are f32 or f16 */
+        if (n * sizeof(float) > cap || bytes > cap) {
+            cap = n * sizeof(float) > bytes ? n * sizeof(float) : bytes;
+            free(values);
+            free(raw);
+            values = malloc(cap);
+            raw = malloc(cap);
+            if (!values || !raw) {
+                st = cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory for tensor '%s'",
+                              ggml_get_name(t));
+                break;
+            }
+        }
+        ggml_backend_tensor_get((struct ggml_tensor *) t, t->type == GGML_TYPE_F32 ? (void *) values : raw, 0, bytes);
+        if (t->type != GGML_TYPE_F32) to_float(raw, values, (int64_t) n);
+        ctx->tensor_cb(ggml_get_name(t), ggml_n_dims(t), t->ne, values, ctx->tensor_ud);
+    }
+    free(values);
+    free(raw);
+    return st;
 }
 
 clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g) {
@@ -417,5 +493,6 @@ clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g) {
                         "graph computation failed on %s (ggml status %d)%s%s", ctx->backend_name,
                         (int) s, why[0] ? ": " : "", why);
     }
-    return CLEARCLIP_OK;
+    /* a graph built before the callback was cleared has nothing to hand to */
+    return g->key.dump && ctx->tensor_cb ? cc_dump_named(ctx, g) : CLEARCLIP_OK;
 }

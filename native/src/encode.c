@@ -135,7 +135,8 @@ static clearclip_status cc_encode_packs(clearclip_context * ctx, const cc_text_r
     const size_t P = (size_t) ctx->model->hp.text.proj_dim;
     const int32_t T = packs[n - 1].length;
     cc_graph * g = NULL;
-    clearclip_status st = cc_get_graph(ctx, CC_GRAPH_TEXT, n, T, k, 0.0f, &g);
+    clearclip_status st = cc_get_graph(
+        ctx, (cc_graph_key) { .kind = CC_GRAPH_TEXT, .text = { .n_seq = n, .n_tokens = T, .prompts = k } }, &g);
     if (st) return st;
 
     /* int32 and float inputs share the scratch buffer (same element size) */
@@ -377,7 +378,8 @@ clearclip_status clearclip_encode_image(clearclip_context * ctx, const float * p
                         width, height, p);
     }
     cc_graph * g = NULL;
-    st = cc_get_graph(ctx, CC_GRAPH_IMAGE, width / p, height / p, -1, 0.0f, &g);
+    st = cc_get_graph(
+        ctx, (cc_graph_key) { .kind = CC_GRAPH_IMAGE, .vision = { .gw = width / p, .gh = height / p } }, &g);
     if (st) return st;
     st = cc_run_vision(ctx, g, pixels);
     if (st) return st;
@@ -411,8 +413,10 @@ clearclip_status cc_dense_features(clearclip_context * ctx, const float * pixels
     const int32_t p = ctx->model->hp.patch_size;
     const int32_t gw = (width + p - 1) / p, gh = (height + p - 1) / p;
     cc_graph * g = NULL;
-    clearclip_status st = cc_get_graph(ctx, CC_GRAPH_DENSE, gw, gh, (int32_t) mode,
-                                       mode == CLEARCLIP_MODE_NACLIP ? naclip_std : 0.0f, &g);
+    const cc_graph_key key = {
+        .kind = CC_GRAPH_DENSE, .vision = { .gw = gw, .gh = gh, .mode = mode, .naclip_std = naclip_std },
+    };
+    clearclip_status st = cc_get_graph(ctx, key, &g);
     if (st) return st;
     const float * input = pixels;
     const int32_t pw = gw * p, ph = gh * p;

@@ -1,5 +1,5 @@
-/* Text tower graph for g->a packed sequences of g->b tokens, each holding up to g->mode prompts
- * (see cc_encode_ids: prompts that begin alike share those tokens). */
+/* Text tower graph for g->key.text: n_seq packed sequences of n_tokens tokens, each holding up to
+ * `prompts` prompts (see cc_encode_ids: prompts that begin alike share those tokens). */
 #include "internal.h"
 
 #include <math.h>
@@ -8,7 +8,7 @@ clearclip_status cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
     const cc_hparams * hp = &cctx->model->hp;
     const cc_weights * w  = cctx->w;
     struct ggml_context * ctx = g->ctx;
-    const int32_t n_seq = g->a, T = g->b, K = g->mode, W = hp->text.width, L = hp->text.layers;
+    const int32_t n_seq = g->key.text.n_seq, T = g->key.text.n_tokens, K = g->key.text.prompts, W = hp->text.width, L = hp->text.layers;
     const int64_t rows = (int64_t) T * n_seq;
     const float eps = hp->text.eps;
 
@@ -48,7 +48,7 @@ clearclip_status cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
         attn.scratch = cc_fused_attention_scratch(ctx, T, W / hp->text.heads, cctx->n_threads);
     }
     for (int32_t i = 0; i < L - 1; i++) {
-        x = cc_block(ctx, x, &w->t_layers[i], eps, hp->use_gelu, &attn);
+        x = cc_named(g, cc_block(ctx, x, &w->t_layers[i], eps, hp->use_gelu, &attn), "t.blk.%d", i);
     }
 
     /* Only the EOT rows are pooled, so the last block computes keys and values for every token
@@ -65,10 +65,10 @@ clearclip_status cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
     x = ggml_get_rows(ctx, ggml_reshape_2d(ctx, x, W, rows), g->in_eot); /* [W, K * n_seq] */
     x = ggml_add(ctx, x, cc_linear(ctx, a, l->o_w, l->o_b));
     x = ggml_add(ctx, x, cc_mlp(ctx, cc_layer_norm(ctx, x, l->ln2_w, l->ln2_b, eps), l, hp->use_gelu));
+    x = cc_named(g, x, "t.last");
     x = cc_layer_norm(ctx, x, w->t_post_ln_w, w->t_post_ln_b, eps);
     x = ggml_mul_mat(ctx, w->t_proj, x);
-    x = ggml_l2_norm(ctx, x, 1e-12f);
-    ggml_set_name(x, "out");
+    x = cc_named(g, ggml_l2_norm(ctx, x, 1e-12f), "out");
     ggml_set_output(x);
     g->out = x;
     ggml_build_forward_expand(g->gf, x);

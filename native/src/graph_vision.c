@@ -1,8 +1,8 @@
 /* Vision tower graph: global embedding (CC_GRAPH_IMAGE) or dense patch features of one final-
  * block mode (CC_GRAPH_DENSE) for a gw x gh patch grid. One trunk (patch embedding, position
  * embeddings, pre-LN, the first L-1 blocks) and one function per final block; the intermediates
- * carry names ("v.patch_embd", "v.blk.N", "v.last.attn", ...) for debugging with ggml's graph
- * tools and for comparing against the reference tensor by tensor. */
+ * carry names ("v.patch_embd", "v.blk.N", "v.last.attn", ...; cc_named) that the tensor callback
+ * hands out, for comparing against the reference tensor by tensor. */
 #include "internal.h"
 
 #include <math.h>
@@ -14,7 +14,7 @@
 static bool cc_vision_pos(const clearclip_model * m, cc_graph * g, int32_t n_pad) {
     const cc_hparams * hp = &m->hp;
     int32_t W = hp->vision.width, g0 = hp->image_size / hp->patch_size;
-    int32_t gw = g->a, gh = g->b;
+    int32_t gw = g->key.vision.gw, gh = g->key.vision.gh;
     size_t n_src = (size_t) W * (size_t) (g0 * g0 + 1);
     /* padding rows stay zero */
     g->pos_host = calloc((size_t) W * (size_t) n_pad, sizeof(float));
@@ -70,7 +70,7 @@ static struct ggml_tensor * cc_stock_block_rows(const cc_last_in * in, int64_t f
     } else {
         a = cc_rows(ctx, cc_attention(ctx, cc_linear(ctx, in->y, l->q_w, l->q_b), k, v, in->attn), first, count);
     }
-    ggml_set_name(a, "v.last.attn");
+    a = cc_named(in->g, a, "v.last.attn");
     struct ggml_tensor * x = ggml_add(ctx, cc_rows(ctx, in->x, first, count), cc_linear(ctx, a, l->o_w, l->o_b));
     struct ggml_tensor * h = cc_layer_norm(ctx, x, l->ln2_w, l->ln2_b, in->hp->vision.eps);
     return ggml_add(ctx, x, cc_mlp(ctx, h, l, in->hp->use_gelu));
@@ -79,7 +79,7 @@ static struct ggml_tensor * cc_stock_block_rows(const cc_last_in * in, int64_t f
 /* The modified blocks end alike: the patches' rows of the attention output through the output
  * projection, with no residual and no FFN. */
 static struct ggml_tensor * cc_patch_out(const cc_last_in * in, struct ggml_tensor * a) {
-    ggml_set_name(a, "v.last.attn");
+    a = cc_named(in->g, a, "v.last.attn");
     return cc_linear(in->ctx, cc_rows(in->ctx, a, 1, in->n), in->l->o_w, in->l->o_b);
 }
 
@@ -101,7 +101,7 @@ static struct ggml_tensor * cc_last_vanilla(const cc_last_in * in) {
 /* MaskCLIP: identity attention, each token's output is its own value vector. */
 static struct ggml_tensor * cc_last_maskclip(const cc_last_in * in) {
     struct ggml_tensor * v = cc_linear(in->ctx, cc_rows(in->ctx, in->y, 1, in->n), in->l->v_w, in->l->v_b);
-    ggml_set_name(v, "v.last.attn");
+    v = cc_named(in->g, v, "v.last.attn");
     return cc_linear(in->ctx, v, in->l->o_w, in->l->o_b);
 }
 
@@ -117,7 +117,7 @@ static struct ggml_tensor * cc_last_naclip(const cc_last_in * in) {
     const int64_t rows = in->y->ne[1];
     g->bias_host = malloc(sizeof(float) * (size_t) rows * (size_t) rows);
     if (!g->bias_host) return NULL;
-    cc_naclip_bias(in->gw, in->gh, (int32_t) rows, g->fparam, g->bias_host);
+    cc_naclip_bias(in->gw, in->gh, (int32_t) rows, g->key.vision.naclip_std, g->bias_host);
     g->in_bias = ggml_new_tensor_2d(in->ctx, GGML_TYPE_F32, rows, rows);
     ggml_set_name(g->in_bias, "naclip_bias");
     ggml_set_input(g->in_bias);
@@ -142,7 +142,7 @@ static struct ggml_tensor * cc_vision_trunk(clearclip_context * cctx, cc_graph *
     const cc_hparams * hp = &cctx->model->hp;
     const cc_weights * w  = cctx->w;
     struct ggml_context * ctx = g->ctx;
-    const int32_t p = hp->patch_size, W = hp->vision.width, n = g->a * g->b;
+    const int32_t p = hp->patch_size, W = hp->vision.width, n = g->key.vision.gw * g->key.vision.gh;
     const float eps = hp->vision.eps;
 
     /* Patch embedding as im2col + one matrix product: same result as a stride-p convolution,
@@ -153,7 +153,7 @@ static struct ggml_tensor * cc_vision_trunk(clearclip_context * cctx, cc_graph *
     struct ggml_tensor * patches =
         ggml_mul_mat(ctx, ggml_reshape_2d(ctx, kernel, (int64_t) 3 * p * p, W),
                      ggml_reshape_2d(ctx, cols, (int64_t) 3 * p * p, n));   /* [W, n] */
-    ggml_set_name(patches, "v.patch_embd");
+    patches = cc_named(g, patches, "v.patch_embd");
     struct ggml_tensor * cls = ggml_reshape_2d(ctx, cc_f32(ctx, w->v_class_embd), W, 1);
     struct ggml_tensor * x = ggml_concat(ctx, cls, patches, 1);              /* [W, n+1] */
     if (n_pad > n_tok) {
@@ -161,10 +161,9 @@ static struct ggml_tensor * cc_vision_trunk(clearclip_context * cctx, cc_graph *
     }
     x = ggml_add(ctx, x, g->in_pos);
     x = cc_layer_norm(ctx, x, w->v_pre_ln_w, w->v_pre_ln_b, eps);
-    ggml_set_name(x, "v.pre_ln");
+    x = cc_named(g, x, "v.pre_ln");
     for (int32_t i = 0; i < hp->vision.layers - 1; i++) {
-        x = cc_block(ctx, x, &w->v_layers[i], eps, hp->use_gelu, attn);
-        ggml_format_name(x, "v.blk.%d", i);
+        x = cc_named(g, cc_block(ctx, x, &w->v_layers[i], eps, hp->use_gelu, attn), "v.blk.%d", i);
     }
     return x;
 }
@@ -175,16 +174,17 @@ clearclip_status cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
     struct ggml_context * ctx = g->ctx;
     const int32_t p = hp->patch_size, W = hp->vision.width, heads = hp->vision.heads;
     const int32_t L = hp->vision.layers;
-    const int32_t gw = g->a, gh = g->b, n = gw * gh;
+    const int32_t gw = g->key.vision.gw, gh = g->key.vision.gh, n = gw * gh;
     const float eps = hp->vision.eps;
     cc_attn_opts attn = {
         .heads = heads, .scale = 1.0f / sqrtf((float) (W / heads)),
         .impl = cctx->vision_attn, .scratch = NULL, .mask = NULL,
     };
     cc_last_block_fn last_block = NULL;
-    if (g->kind == CC_GRAPH_DENSE) {
-        if (!cc_mode_known((clearclip_block_mode) g->mode) || !(last_block = cc_last_blocks[g->mode])) {
-            return cc_error(CLEARCLIP_ERR_UNSUPPORTED, "final-block mode %d has no vision graph", g->mode);
+    if (g->key.kind == CC_GRAPH_DENSE) {
+        const clearclip_block_mode mode = g->key.vision.mode;
+        if (!cc_mode_known(mode) || !(last_block = cc_last_blocks[mode])) {
+            return cc_error(CLEARCLIP_ERR_UNSUPPORTED, "final-block mode %d has no vision graph", (int) mode);
         }
     }
     const clearclip_status oom = CLEARCLIP_ERR_OUT_OF_MEMORY;
@@ -225,11 +225,10 @@ clearclip_status cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
         .n = n, .gw = gw, .gh = gh, .attn = &attn,
     };
     /* The global embedding pools the CLS token, so its last block runs on that row alone. */
-    struct ggml_tensor * last = g->kind == CC_GRAPH_IMAGE ? cc_stock_block_rows(&in, 0, 1) : last_block(&in);
+    struct ggml_tensor * last = g->key.kind == CC_GRAPH_IMAGE ? cc_stock_block_rows(&in, 0, 1) : last_block(&in);
     if (!last) return cc_error(oom, "out of memory while building the graph");
-    ggml_set_name(last, "v.last");
-    struct ggml_tensor * out = cc_project(ctx, w, last, eps);
-    ggml_set_name(out, "out");
+    last = cc_named(g, last, "v.last");
+    struct ggml_tensor * out = cc_named(g, cc_project(ctx, w, last, eps), "out");
     ggml_set_output(out);
     g->out = out;
     ggml_build_forward_expand(g->gf, out);

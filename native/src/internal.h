@@ -243,15 +243,39 @@ struct clearclip_classes {
  * padding and no score matrices in memory. */
 enum cc_attn_impl { CC_ATTN_PLAIN, CC_ATTN_FLASH, CC_ATTN_FUSED };
 
-enum cc_graph_kind { CC_GRAPH_TEXT, CC_GRAPH_IMAGE, CC_GRAPH_DENSE };
+enum cc_graph_kind {
+    CC_GRAPH_TEXT,   /* text embeddings of packed prompts (graph_text.c) */
+    CC_GRAPH_IMAGE,  /* the global image embedding (graph_vision.c) */
+    CC_GRAPH_DENSE,  /* dense patch features of one final-block mode (graph_vision.c) */
+};
 
-/* A graph built for one input shape. Its tensors get their memory from the context's one
- * compute buffer when it runs (see cc_get_graph). */
+/* What a graph is built for: the cache returns a graph whose key equals the one asked for
+ * (cc_graph_key_equal), so every field that changes the graph is in it, and only those. */
+typedef struct cc_graph_key {
+    enum cc_graph_kind kind;
+    /* The named intermediates are kept and handed to the context's tensor callback (set by
+     * cc_get_graph from the context); without it the allocator reuses their memory. */
+    bool               dump;
+    union {
+        struct cc_text_key {       /* CC_GRAPH_TEXT */
+            int32_t n_seq;         /* packed sequences */
+            int32_t n_tokens;      /* tokens per sequence */
+            int32_t prompts;       /* prompts per sequence at most (cc_encode_ids) */
+        } text;
+        struct cc_vision_key {     /* CC_GRAPH_IMAGE, CC_GRAPH_DENSE */
+            int32_t              gw, gh;     /* patch grid */
+            clearclip_block_mode mode;       /* DENSE: the final block */
+            float                naclip_std; /* DENSE with CLEARCLIP_MODE_NACLIP: its Gaussian's std */
+        } vision;
+    };
+} cc_graph_key;
+
+bool cc_graph_key_equal(const cc_graph_key * a, const cc_graph_key * b);
+
+/* A graph built for one key. Its tensors get their memory from the context's one compute buffer
+ * when it runs (see cc_get_graph). */
 typedef struct cc_graph {
-    int                  kind;
-    int32_t              a, b, mode;   /* text: a=sequences b=tokens mode=prompts per sequence;
-                                          vision: a=gw b=gh mode=final block */
-    float                fparam;      /* NACLIP: Gaussian std (part of the cache key), else 0 */
+    cc_graph_key         key;
     uint64_t             last_use;
     struct ggml_context * ctx;
     struct ggml_cgraph * gf;
@@ -262,6 +286,10 @@ typedef struct cc_graph {
     float *              mask_host;   /* additive attention mask hiding padding tokens */
     struct ggml_tensor * in_bias;     /* NACLIP: additive bias of the last block's attention */
     float *              bias_host;   /* its values (Gaussian bias, padding hidden), built once */
+    /* key.dump: the named intermediates in the order they were built (cc_named), for the
+     * tensor callback; NULL otherwise */
+    struct ggml_tensor ** named;
+    int32_t              n_named;
 } cc_graph;
 
 #define CC_GRAPH_CACHE 8
@@ -290,6 +318,8 @@ struct clearclip_context {
     size_t            scratch_size;   /* in floats */
     clearclip_abort_callback abort_cb; /* clearclip_context_set_abort_callback */
     void *            abort_ud;
+    clearclip_tensor_callback tensor_cb; /* clearclip_context_set_tensor_callback */
+    void *            tensor_ud;
 };
 
 /* The device a backend name selects (see clearclip_context_params.backend), or NULL. */
@@ -303,8 +333,7 @@ float * cc_scratch(clearclip_context * ctx, size_t n_floats);
 
 /* Finds the cached graph for the key, building it (evicting the least recently used) as
  * needed, and places its tensors in the compute buffer; the caller then sets its inputs. */
-clearclip_status cc_get_graph(clearclip_context * ctx, int kind, int32_t a, int32_t b,
-                              int32_t mode, float fparam, cc_graph ** out);
+clearclip_status cc_get_graph(clearclip_context * ctx, cc_graph_key key, cc_graph ** out);
 clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g);
 
 /* ---- graphs (graph_text.c, graph_vision.c) ------------------------------ */
@@ -312,6 +341,12 @@ clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g);
 /* Build g's graph in g->ctx; CLEARCLIP_OK, or an error with its message set. */
 clearclip_status cc_build_text_graph(clearclip_context * ctx, cc_graph * g);
 clearclip_status cc_build_vision_graph(clearclip_context * ctx, cc_graph * g);
+
+/* Names an intermediate of g's graph ("v.blk.3"); in a graph built for the tensor callback
+ * (key.dump) also keeps its memory to the end of the run and lists it in g->named. Returns the
+ * tensor to go on with (t, or in that graph a contiguous copy of a strided t). */
+struct ggml_tensor * cc_named(cc_graph * g, struct ggml_tensor * t, const char * fmt, ...)
+    CC_PRINTF(3, 4);
 
 /* Shared transformer pieces (graph_common.c). */
 struct ggml_tensor * cc_f32(struct ggml_context * ctx, struct ggml_tensor * t);
