@@ -65,7 +65,7 @@ public final class NativeLibrary {
      * read from the generated class, because touching that class would load the libraries before they
      * are checked; {@code AbiVersionTest} keeps it equal to the header's and the generated constant.
      */
-    public static final int ABI_VERSION = 1;
+    public static final int ABI_VERSION = 2;
 
     static final String RESOURCE_ROOT = "dev/clearclip/native/";
     /** File names in load order, one a line, written by native/package-natives.sh. */

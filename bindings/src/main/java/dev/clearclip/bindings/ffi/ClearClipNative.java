@@ -77,10 +77,10 @@ public class ClearClipNative {
     public static int CLEARCLIP_PAMR_MAX_DILATIONS() {
         return CLEARCLIP_PAMR_MAX_DILATIONS;
     }
-    private static final int CLEARCLIP_ABI_VERSION = (int)1L;
+    private static final int CLEARCLIP_ABI_VERSION = (int)2L;
     /**
      * {@snippet lang=c :
-     * #define CLEARCLIP_ABI_VERSION 1
+     * #define CLEARCLIP_ABI_VERSION 2
      * }
      */
     public static int CLEARCLIP_ABI_VERSION() {
@@ -1300,6 +1300,65 @@ public class ClearClipNative {
         try {
             if (TRACE_DOWNCALLS) {
                 traceDowncall("clearclip_context_set_abort_callback", ctx, callback, user_data);
+            }
+            mh$.invokeExact(ctx, callback, user_data);
+        } catch (Throwable ex$) {
+           throw new AssertionError("should not reach here", ex$);
+        }
+    }
+
+    private static class clearclip_context_set_tensor_callback {
+        public static final FunctionDescriptor DESC = FunctionDescriptor.ofVoid(
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_POINTER,
+            ClearClipNative.C_POINTER
+        );
+
+        public static final MemorySegment ADDR = ClearClipNative.findOrThrow("clearclip_context_set_tensor_callback");
+
+        public static final MethodHandle HANDLE = Linker.nativeLinker().downcallHandle(ADDR, DESC);
+    }
+
+    /**
+     * Function descriptor for:
+     * {@snippet lang=c :
+     * void clearclip_context_set_tensor_callback(clearclip_context *ctx, clearclip_tensor_callback callback, void *user_data)
+     * }
+     */
+    public static FunctionDescriptor clearclip_context_set_tensor_callback$descriptor() {
+        return clearclip_context_set_tensor_callback.DESC;
+    }
+
+    /**
+     * Downcall method handle for:
+     * {@snippet lang=c :
+     * void clearclip_context_set_tensor_callback(clearclip_context *ctx, clearclip_tensor_callback callback, void *user_data)
+     * }
+     */
+    public static MethodHandle clearclip_context_set_tensor_callback$handle() {
+        return clearclip_context_set_tensor_callback.HANDLE;
+    }
+
+    /**
+     * Address for:
+     * {@snippet lang=c :
+     * void clearclip_context_set_tensor_callback(clearclip_context *ctx, clearclip_tensor_callback callback, void *user_data)
+     * }
+     */
+    public static MemorySegment clearclip_context_set_tensor_callback$address() {
+        return clearclip_context_set_tensor_callback.ADDR;
+    }
+
+    /**
+     * {@snippet lang=c :
+     * void clearclip_context_set_tensor_callback(clearclip_context *ctx, clearclip_tensor_callback callback, void *user_data)
+     * }
+     */
+    public static void clearclip_context_set_tensor_callback(MemorySegment ctx, MemorySegment callback, MemorySegment user_data) {
+        var mh$ = clearclip_context_set_tensor_callback.HANDLE;
+        try {
+            if (TRACE_DOWNCALLS) {
+                traceDowncall("clearclip_context_set_tensor_callback", ctx, callback, user_data);
             }
             mh$.invokeExact(ctx, callback, user_data);
         } catch (Throwable ex$) {
