@@ -1,4 +1,5 @@
-/* Contexts: backend selection, per-backend weights, and the per-shape graph cache. */
+/* Contexts: backend selection, per-backend weights, the graph cache (typed keys) and the
+ * callbacks (abort; the tensor callback with the graphs' named intermediates). */
 #include "internal.h"
 
 #include <stdarg.h>
@@ -443,34 +444,27 @@ struct ggml_tensor * cc_named(cc_graph * g, struct ggml_tensor * t, const char *
 
 /* Hands the named intermediates of a graph that has just run to the tensor callback. */
 static clearclip_status cc_dump_named(clearclip_context * ctx, const cc_graph * g) {
-    size_t cap = 0;
     float * values = NULL;
-    void * raw = NULL;
-    clearclip_status st = CLEARCLIP_OK;
-    for (int32_t i = 0; i < g->n_named && !st; i++) {
-        const struct ggml_tensor * t = g->named[i];
-        const size_t n = (size_t) ggml_nelements(t), bytes = ggml_nbytes(t);
-        const ggml_to_float_t to_float = ggml_get_type_traits(t->type)->to_float;
-        if (t->type != GGML_TYPE_F32 && !to_float) continue; /* activations are f32 or f16 */
-        if (n * sizeof(float) > cap || bytes > cap) {
-            cap = n * sizeof(float) > bytes ? n * sizeof(float) : bytes;
-            free(values);
-            free(raw);
-            values = malloc(cap);
-            raw = malloc(cap);
-            if (!values || !raw) {
-                st = cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory for tensor '%s'",
-                              ggml_get_name(t));
-                break;
+    size_t  cap    = 0;
+    for (int32_t i = 0; i < g->n_named; i++) {
+        struct ggml_tensor * t = g->named[i];
+        if (t->type != GGML_TYPE_F32) continue; /* every named intermediate is an f32 activation */
+        const size_t bytes = ggml_nbytes(t);
+        if (bytes > cap) {
+            float * grown = realloc(values, bytes);
+            if (!grown) {
+                free(values);
+                return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory for tensor '%s'",
+                                ggml_get_name(t));
             }
+            values = grown;
+            cap    = bytes;
         }
-        ggml_backend_tensor_get((struct ggml_tensor *) t, t->type == GGML_TYPE_F32 ? (void *) values : raw, 0, bytes);
-        if (t->type != GGML_TYPE_F32) to_float(raw, values, (int64_t) n);
+        ggml_backend_tensor_get(t, values, 0, bytes);
         ctx->tensor_cb(ggml_get_name(t), ggml_n_dims(t), t->ne, values, ctx->tensor_ud);
     }
     free(values);
-    free(raw);
-    return st;
+    return CLEARCLIP_OK;
 }
 
 clearclip_status cc_compute(clearclip_context * ctx, cc_graph * g) {
