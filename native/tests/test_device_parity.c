@@ -4,7 +4,8 @@
  * the CPU backend from the same weights, for f32, f16, q8_0 and q4_0 matrices; the CPU is the
  * reference (itself held to PyTorch's goldens by the Java parity suite). Also: the context is
  * really on that device (never a silent CPU fallback), the weights go to the device once per
- * model however many contexts use it, and the abort callback stops a device graph.
+ * model however many contexts use it, the abort callback stops a device graph, and the tensor
+ * callback hands over a device graph's intermediates.
  *
  * The device comes from CLEARCLIP_TEST_DEVICE ("vulkan" under ctest, where Mesa's lavapipe is
  * the device: GGML_VK_VISIBLE_DEVICES=0; "cuda" for bench/gpu_check.sh). A device that is not
@@ -80,6 +81,28 @@ static void report(const char * type, const char * what, double value, double bo
 static bool stop_now(void * ud) {
     (void) ud;
     return true;
+}
+
+/* The tensor callback's copies of the trunk's last block and the output (ne[1] rows of ne[0]). */
+typedef struct kept_tensors {
+    float * blk;
+    float * out;
+    int64_t blk_ne[2], out_ne[2];
+} kept_tensors;
+
+static void keep_tensor(const char * name, int32_t n_dims, const int64_t * ne, const float * data,
+                        void * ud) {
+    kept_tensors * k = ud;
+    const bool blk = strcmp(name, "v.blk.0") == 0;
+    if (!blk && strcmp(name, "out") != 0) return;
+    float ** dst = blk ? &k->blk : &k->out;
+    int64_t * dne = blk ? k->blk_ne : k->out_ne;
+    const size_t n = (size_t) (ne[0] * ne[1] * ne[2] * ne[3]);
+    free(*dst);
+    *dst = malloc(n * sizeof(float));
+    if (*dst) memcpy(*dst, data, n * sizeof(float));
+    dne[0] = ne[0];
+    dne[1] = n_dims > 1 ? (int64_t) n / ne[0] : 1;
 }
 
 static bool starts_with_icase(const char * s, const char * prefix) {
@@ -214,6 +237,32 @@ static void run_type(const char * device, const type_case * tc) {
     clearclip_context_set_abort_callback(dev, NULL, NULL);
     CHECK(clearclip_encode_image(dev, px, W, H, ib) == CLEARCLIP_OK);
     report(tc->name, "image after an abort", cosine(ia, ib, P), tc->min_cos);
+
+    /* the tensor callback on the device (graphs through the scheduler keep their intermediates
+     * too): the output handed over is the call's, the trunk's rows (CLS and patches; the plain
+     * attention's padding differs by backend) agree with the CPU's */
+    kept_tensors kc = { 0 }, kd = { 0 };
+    clearclip_context_set_tensor_callback(cpu, keep_tensor, &kc);
+    clearclip_context_set_tensor_callback(dev, keep_tensor, &kd);
+    CHECK(clearclip_dense_features(cpu, px, W, H, CLEARCLIP_MODE_CLEARCLIP, da) == CLEARCLIP_OK);
+    CHECK_MSG(clearclip_dense_features(dev, px, W, H, CLEARCLIP_MODE_CLEARCLIP, db) == CLEARCLIP_OK,
+              "%s", clearclip_last_error());
+    CHECK_MSG(kd.out && kd.out_ne[0] == P && kd.out_ne[1] == gw * gh &&
+                  memcmp(kd.out, db, sizeof(float) * gw * gh * P) == 0,
+              "%s: the tensor callback's output differs from the call's", tc->name);
+    CHECK_MSG(kc.blk && kd.blk && kc.blk_ne[0] == TINY_W && kd.blk_ne[0] == TINY_W &&
+                  kc.blk_ne[1] > gw * gh && kd.blk_ne[1] > gw * gh,
+              "%s: no v.blk.0 of [%d, > %d] from both contexts", tc->name, TINY_W, gw * gh);
+    if (kc.blk && kd.blk) {
+        report(tc->name, "tensor callback v.blk.0", min_row_cosine(kc.blk, kd.blk, gw * gh + 1, TINY_W),
+               tc->min_cos);
+    }
+    clearclip_context_set_tensor_callback(cpu, NULL, NULL);
+    clearclip_context_set_tensor_callback(dev, NULL, NULL);
+    free(kc.blk);
+    free(kc.out);
+    free(kd.blk);
+    free(kd.out);
 
     free(da);
     free(db);
