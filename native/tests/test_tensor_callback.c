@@ -98,6 +98,15 @@ static void check_order(const recorder * r, const char * const * names, int n) {
     }
 }
 
+/* The last tensor handed over is the graph's output and equals what the public call returned. */
+static void check_out(const recorder * r, const float * expected, int64_t rows, const char * call) {
+    const seen_tensor * out = r->n > 0 ? &r->t[r->n - 1] : NULL;
+    check_shape(out, "out", TINY_P, rows);
+    CHECK_MSG(out && out->data && strcmp(out->name, "out") == 0 &&
+                  memcmp(out->data, expected, sizeof(float) * (size_t) (rows * TINY_P)) == 0,
+              "the last tensor differs from %s' output", call);
+}
+
 int main(void) {
     char path[1024];
     snprintf(path, sizeof(path), "%s/tiny-tensor-callback.gguf", test_tmp_dir());
@@ -135,10 +144,7 @@ int main(void) {
     check_trunk(find(&r, "v.blk.0"), "v.blk.0", N + 1);
     check_trunk(find(&r, "v.last.attn"), "v.last.attn", N + 1);
     check_shape(find(&r, "v.last"), "v.last", TINY_W, N);
-    const seen_tensor * out = find(&r, "out");
-    check_shape(out, "out", TINY_P, N);
-    CHECK_MSG(out && out->data && memcmp(out->data, dense, sizeof(dense)) == 0,
-              "the last tensor differs from clearclip_dense_features' output");
+    check_out(&r, dense, N, "clearclip_dense_features");
     const seen_tensor * blk0 = find(&r, "v.blk.0");
     size_t blk0_n = blk0 ? count(blk0) : 0;
     float * blk0_clearclip = blk0 && blk0->data ? malloc(blk0_n * sizeof(float)) : NULL;
@@ -153,8 +159,7 @@ int main(void) {
     CHECK_MSG(blk0 && blk0->data && blk0_clearclip && count(blk0) == blk0_n &&
                   memcmp(blk0->data, blk0_clearclip, blk0_n * sizeof(float)) == 0,
               "v.blk.0 differs between two final-block modes");
-    out = find(&r, "out");
-    CHECK(out && out->data && memcmp(out->data, dense_again, sizeof(dense_again)) == 0);
+    check_out(&r, dense_again, N, "clearclip_dense_features (MaskCLIP)");
     check_shape(find(&r, "v.last.attn"), "v.last.attn", TINY_W, N); /* MaskCLIP: the patches' values */
     free(blk0_clearclip);
 
@@ -163,9 +168,7 @@ int main(void) {
     CHECK(clearclip_encode_image(c, pixels, IW, IH, global) == CLEARCLIP_OK);
     check_order(&r, dense_names, 6);
     check_shape(find(&r, "v.last"), "v.last", TINY_W, 1);
-    out = find(&r, "out");
-    check_shape(out, "out", TINY_P, 1);
-    CHECK(out && out->data && memcmp(out->data, global, sizeof(global)) == 0);
+    check_out(&r, global, 1, "clearclip_encode_image");
 
     /* the text tower: one block, so only the pooled rows of the last one and the output */
     recorder_reset(&r);
@@ -175,9 +178,7 @@ int main(void) {
     static const char * const text_names[] = { "t.last", "out" };
     check_order(&r, text_names, 2);
     check_shape(find(&r, "t.last"), "t.last", TINY_W, 1);
-    out = find(&r, "out");
-    check_shape(out, "out", TINY_P, 1);
-    CHECK(out && out->data && memcmp(out->data, text, sizeof(text)) == 0);
+    check_out(&r, text, 1, "clearclip_encode_tokens");
 
     /* cleared: no more calls, and the graphs without kept intermediates give the same results */
     recorder_reset(&r);
