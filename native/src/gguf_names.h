@@ -1,7 +1,8 @@
 /* The names of a clearclip GGUF file: every metadata key and tensor name of the format, in one
  * place for the C side. The format itself (types, shapes, meaning) is described in
  * models/README.md; tests/test_gguf_names.c parses the names out of that file and checks them
- * against this table in both directions, so the description and the code cannot drift apart.
+ * against the keys here and the tensor table (model_tensors.c) in both directions, so the
+ * description and the code cannot drift apart.
  *
  * KEY_* are metadata keys, TN_* tensor names. A name with a %s takes the tower: KEY_TOWER_* the
  * tower's key word (CC_TOWER_TEXT, CC_TOWER_VISION), TN_BLK the tensor prefix (TN_TEXT, TN_VISION),
