@@ -1,8 +1,8 @@
 /* The engine's GGUF names (the keys of src/gguf_names.h, the tensors of the loader's table in
  * src/model_tensors.c) against the format description in models/README.md, parsed here at run
  * time: every key and tensor the description names is in the code, and every name of the code is
- * in the description. Either side changing alone makes
- * this test fail. */
+ * in the description, and each tensor has the description's shape. Either side changing alone
+ * makes this test fail. */
 #include "model_load.h"
 #include "test_common.h"
 
@@ -98,8 +98,10 @@ static void resolve_relative(const char * prev, const char * rel, char * out, si
     }
 }
 
-/* The backticked names of a table row's first cell, relative ones resolved, expanded. */
-static void parse_cell(const char * cell, name_set * out) {
+/* The backticked names of a table row's first cell, relative ones resolved, expanded: those of
+ * the k-th span into outs[k], the last ones of n_outs (one set: all) into outs[n_outs - 1]. */
+static void parse_cell(const char * cell, name_set * outs, int n_outs) {
+    int span_index = 0;
     char prev[NAME_LEN] = "";
     const char * p = cell;
     while ((p = strchr(p, '`')) != NULL) {
@@ -115,8 +117,76 @@ static void parse_cell(const char * cell, name_set * out) {
             snprintf(full, sizeof(full), "%s", span);
         }
         snprintf(prev, sizeof(prev), "%s", full);
-        expand_add(out, full);
+        expand_add(&outs[span_index < n_outs ? span_index : n_outs - 1], full);
+        span_index++;
         p = end + 1;
+    }
+}
+
+/* The table's row of a tensor name (block tensors as block 0), or NULL. */
+static const cc_tensor_spec * table_row(const char * name) {
+    char buf[NAME_LEN];
+    for (size_t i = 0; i < cc_n_tensor_specs; i++) {
+        const cc_tensor_spec * s = &cc_tensor_specs[i];
+        if (!(s->flags & CC_SPEC_BLOCK)) {
+            if (strcmp(name, s->name) == 0) return s;
+            continue;
+        }
+        snprintf(buf, sizeof(buf), TN_BLK, TN_TEXT, 0, s->name);
+        if ((s->flags & CC_SPEC_TEXT) && strcmp(name, buf) == 0) return s;
+        snprintf(buf, sizeof(buf), TN_BLK, TN_VISION, 0, s->name);
+        if ((s->flags & CC_SPEC_VISION) && strcmp(name, buf) == 0) return s;
+    }
+    return NULL;
+}
+
+/* A symbol of the description's shapes as the table's dimension, or -1. */
+static int readme_dim(const char * sym) {
+    static const struct { const char * sym; int dim; } syms[] = {
+        { "W", CC_DIM_WIDTH }, { "W_text", CC_DIM_WIDTH }, { "W_vision", CC_DIM_WIDTH },
+        { "F", CC_DIM_FFN }, { "P", CC_DIM_PROJ }, { "vocab", CC_DIM_VOCAB },
+        { "context_length", CC_DIM_CONTEXT }, { "N", CC_DIM_POSITIONS }, { "p", CC_DIM_PATCH },
+        { "3", CC_DIM_RGB },
+    };
+    for (size_t i = 0; i < sizeof(syms) / sizeof(syms[0]); i++) {
+        if (strcmp(sym, syms[i].sym) == 0) return syms[i].dim;
+    }
+    return -1;
+}
+
+static int shapes_checked;
+
+/* A "## Tensors" row's shapes (second cell: `[W, F]` / `[F]`, one per name span or one for all)
+ * against the table's rows of its names. */
+static void check_row_shapes(const char * names_cell, const char * rest) {
+    int dims[4][4], n_dims[4] = { 0 }, n_shapes = 0;
+    const char * bar = strchr(rest, '|');
+    const char * p = rest;
+    while (n_shapes < 4 && (p = strchr(p, '`')) != NULL && (!bar || p < bar)) {
+        const char * end = strchr(p + 1, '`');
+        if (!end) break;
+        char span[NAME_LEN];
+        snprintf(span, sizeof(span), "%.*s", (int) (end - p - 1), p + 1);
+        for (char * tok = strtok(span, "[], "); tok && n_dims[n_shapes] < 4; tok = strtok(NULL, "[], ")) {
+            dims[n_shapes][n_dims[n_shapes]++] = readme_dim(tok);
+        }
+        n_shapes++;
+        p = end + 1;
+    }
+    if (n_shapes == 0) return;
+    static name_set sets[4];
+    for (int k = 0; k < n_shapes; k++) sets[k].n = 0;
+    parse_cell(names_cell, sets, n_shapes);
+    for (int k = 0; k < n_shapes; k++) {
+        for (int i = 0; i < sets[k].n; i++) {
+            const char * name = sets[k].v[i];
+            const cc_tensor_spec * s = table_row(name);
+            if (!s) continue; /* the name comparison reports it */
+            bool same = s->n_dims == n_dims[k];
+            for (int d = 0; same && d < n_dims[k]; d++) same = s->ne[d] == dims[k][d];
+            CHECK_MSG(same, "models/README.md gives `%s` another shape than src/model_tensors.c", name);
+            shapes_checked++;
+        }
     }
 }
 
@@ -133,19 +203,21 @@ static void parse_readme(const char * path, name_set * names, char ** whole) {
     CHECK(fread(text, 1, (size_t) size, f) == (size_t) size);
     fclose(f);
     *whole = text;
-    bool in_section = false;
+    bool in_section = false, in_tensors = false;
     for (char * line = text; line && *line;) {
         char * nl = strchr(line, '\n');
         size_t len = nl ? (size_t) (nl - line) : strlen(line);
         if (strncmp(line, "## ", 3) == 0) {
-            in_section = strncmp(line, "## Keys", 7) == 0 || strncmp(line, "## Tensors", 10) == 0 ||
+            in_tensors = strncmp(line, "## Tensors", 10) == 0;
+            in_section = strncmp(line, "## Keys", 7) == 0 || in_tensors ||
                          strncmp(line, "## What a loader accepts", 24) == 0;
         } else if (in_section && line[0] == '|') {
             char cell[512];
             const char * bar = memchr(line + 1, '|', len - 1);
             size_t cell_len = bar ? (size_t) (bar - line - 1) : 0;
             snprintf(cell, sizeof(cell), "%.*s", (int) cell_len, line + 1);
-            parse_cell(cell, names);
+            parse_cell(cell, names, 1);
+            if (in_tensors) check_row_shapes(cell, line + 1 + cell_len + 1);
         }
         line = nl ? nl + 1 : NULL;
     }
@@ -159,15 +231,15 @@ static bool is_key(const char * name) {
 /* The parser on its own, so that a parsing slip cannot make the comparison vacuous. */
 static void test_parser(void) {
     name_set s = { .n = 0 };
-    parse_cell(" `{t,v}.blk.N.ln1.{weight,bias}`, `.ln2.*` ", &s);
+    parse_cell(" `{t,v}.blk.N.ln1.{weight,bias}`, `.ln2.*` ", &s, 1);
     CHECK_MSG(s.n == 8, "expected 8 names, got %d", s.n);
     CHECK(set_has(&s, "t.blk.0.ln1.weight") && set_has(&s, "v.blk.0.ln1.bias"));
     CHECK(set_has(&s, "t.blk.0.ln2.weight") && set_has(&s, "v.blk.0.ln2.bias"));
     name_set k = { .n = 0 };
-    parse_cell(" `clip.vision.attention.head_count`, `.layer_norm_epsilon` ", &k);
+    parse_cell(" `clip.vision.attention.head_count`, `.layer_norm_epsilon` ", &k, 1);
     CHECK(k.n == 2 && set_has(&k, "clip.vision.attention.layer_norm_epsilon"));
     name_set b = { .n = 0 };
-    parse_cell(" `{t,v}.blk.N.ffn_up.weight` / `.bias` ", &b);
+    parse_cell(" `{t,v}.blk.N.ffn_up.weight` / `.bias` ", &b, 1);
     CHECK(b.n == 4 && set_has(&b, "v.blk.0.ffn_up.bias"));
 }
 
@@ -264,6 +336,8 @@ int main(void) {
     snprintf(quoted, sizeof(quoted), "`%s*`", TN_LLAVA_MM_PREFIX);
     CHECK_MSG(strstr(text, quoted) != NULL, "models/README.md does not mention %s", quoted);
     free(text);
-    printf("%d keys and %d tensor names agree\n", doc_keys, doc_tensors);
+    CHECK_MSG(shapes_checked == doc_tensors, "%d shapes checked for %d tensors", shapes_checked,
+              doc_tensors);
+    printf("%d keys and %d tensor names and shapes agree\n", doc_keys, doc_tensors);
     return test_finish("test_gguf_names");
 }
