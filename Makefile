@@ -313,7 +313,7 @@ sanitize-build: $(GGML_STAMP)
 
 # Fixture-based tests in there read $(FIXTURES) (`make fixtures`), as in the normal build.
 sanitize: sanitize-build
-	$(SAN_ENV) ctest --test-dir $(SAN_DIR) --output-on-failure --output-junit $(CURDIR)/$(SAN_DIR)/ctest-junit.xml
+	$(SAN_ENV) ctest --test-dir $(SAN_DIR) --output-on-failure --output-junit $(abspath $(SAN_DIR))/ctest-junit.xml
 
 # Each harness mutates from its committed seeds (native/fuzz/corpus/<harness>, read only) into a
 # working corpus under $(SAN_DIR)/fuzz-work; findings are written to $(SAN_DIR)/fuzz-artifacts.
@@ -325,9 +325,9 @@ fuzz: sanitize-build
 	@rc=0; for h in $(FUZZ_HARNESSES); do \
 	   mkdir -p $(SAN_DIR)/fuzz-work/$$h $(SAN_DIR)/fuzz-artifacts; \
 	   echo "fuzz_$$h: $(FUZZ_SECONDS) s"; \
-	   if ! env $(SAN_ENV) TMPDIR=$(CURDIR)/$(SAN_DIR)/fuzz \
+	   if ! env $(SAN_ENV) TMPDIR=$(abspath $(SAN_DIR))/fuzz \
 	        $(SAN_DIR)/fuzz/fuzz_$$h -max_total_time=$(FUZZ_SECONDS) -print_final_stats=1 \
-	        -artifact_prefix=$(CURDIR)/$(SAN_DIR)/fuzz-artifacts/$$h- $(FUZZ_ARGS) \
+	        -artifact_prefix=$(abspath $(SAN_DIR))/fuzz-artifacts/$$h- $(FUZZ_ARGS) \
 	        $(SAN_DIR)/fuzz-work/$$h native/fuzz/corpus/$$h > $(SAN_DIR)/fuzz-$$h.log 2>&1; then \
 	     rc=1; grep -E 'ERROR|SUMMARY|invariant|Test unit written' $(SAN_DIR)/fuzz-$$h.log >&2 || tail -n 30 $(SAN_DIR)/fuzz-$$h.log >&2; \
 	     echo "fuzz_$$h: FOUND A BUG (log: $(SAN_DIR)/fuzz-$$h.log); add the artifact to native/fuzz/corpus/$$h and fix it" >&2; \
