@@ -82,18 +82,28 @@ static void reference(enum ggml_type type, const void * w, const float * x, size
  * backend and checks it against the reference (and ggml's). */
 static cc_q8_kernel kernel;
 static enum ggml_type wtype;
+/* Weights and activations of +-1 in alternation instead of random: every weight at the end of
+ * its range (q4_0 nibbles 0 and 15, q8_0 +-127) and every activation at +-127, so the 16-bit
+ * sums of the AVX2 kernels reach their largest values (one activation row in two matches the
+ * weights' signs, the next the opposite). */
+static bool extreme;
 
 static void run_case(int k, int m, int n, int pad, int threads, bool with_ggml) {
     const int blocks = k / 32;
     void * w = malloc(ggml_row_size(wtype, k) * (size_t) m);
     float * wf = malloc(sizeof(float) * (size_t) m * k);
-    for (size_t i = 0; i < (size_t) m * k; i++) wf[i] = rnd() * (1.0f + (float) (i % 7));
+    for (size_t i = 0; i < (size_t) m * k; i++) {
+        wf[i] = extreme ? (i % 2 ? 1.0f : -1.0f) : rnd() * (1.0f + (float) (i % 7));
+    }
     ggml_quantize_chunk(wtype, wf, w, 0, m, k, NULL);
     const size_t x_stride = (size_t) k + pad;
     float * x = malloc(sizeof(float) * x_stride * n);
-    for (size_t i = 0; i < x_stride * n; i++) x[i] = rnd() * (i % 5 == 0 ? 4.0f : 1.0f);
+    for (size_t i = 0; i < x_stride * n; i++) {
+        const size_t row = i / x_stride, col = i % x_stride;
+        x[i] = extreme ? ((col % 2) == (row % 2) ? 3.0f : -3.0f) : rnd() * (i % 5 == 0 ? 4.0f : 1.0f);
+    }
     /* a block of zeros: scale 0, which must give 0, not NaN */
-    if (k >= 64 && n > 1) memset(x + x_stride + 32, 0, sizeof(float) * 32);
+    if (!extreme && k >= 64 && n > 1) memset(x + x_stride + 32, 0, sizeof(float) * 32);
 
     struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
@@ -200,6 +210,10 @@ int main(void) {
             run_case(768, 96, 50, 0, 2, true);
             run_case(3072, 64, 13, 0, 3, true);
             run_case(768, 45, 785, 0, 2, true);
+            extreme = true;
+            run_case(96, 45, 7, 0, 1, true);
+            run_case(768, 32, 6, 0, 2, true);
+            extreme = false;
         }
     }
     printf("best kernel with this CPU and ggml variant: %d; kernels tested: %d\n", (int) cc_q8_best_kernel(), ran);
