@@ -241,9 +241,10 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
         }
     }
     static const char * const attn_kernels[] = { "", " (avx2)", " (avx512)" };
-    static const char * const q8_kernels[] = { "ggml's", "the engine's (avx512-vnni)", "the engine's (avx-vnni)" };
+    static const char * const q8_kernels[] = { "ggml's", "the engine's (avx512-vnni)", "the engine's (avx-vnni)",
+                                               "the engine's (avx2)" };
     const cc_attn_kernel ak = ctx->vision_attn == CC_ATTN_FUSED ? cc_fused_attention_best_kernel() : CC_ATTN_KERNEL_NONE;
-    cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: context on %s (%s), %d threads, vision attention %s%s, q8_0 products %s",
+    cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: context on %s (%s), %d threads, vision attention %s%s, q8_0/q4_0 products %s",
            ctx->backend_name, ggml_backend_dev_description(dev), ctx->n_threads,
            ctx->vision_attn == CC_ATTN_FUSED   ? "fused"
            : ctx->vision_attn == CC_ATTN_FLASH ? "flash"

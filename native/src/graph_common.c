@@ -25,10 +25,10 @@ struct ggml_tensor * cc_linear(struct ggml_context * ctx, struct ggml_tensor * x
     if (batch > 1 && ggml_is_contiguous(x)) {
         x = ggml_reshape_2d(ctx, x, x->ne[0], n * batch);
     }
-    /* q8_0 weights packed for the engine's int8 product (cc_weights.q8_ctx) take it where the
-     * activations suit it */
-    struct ggml_tensor * y = w->type == GGML_TYPE_Q8_0 && w->extra
-                                 ? cc_q8_mul_mat(ctx, (struct ggml_tensor *) w->extra, w->ne[1], x)
+    /* q8_0 and q4_0 weights packed for the engine's int8 product (cc_weights.q8_ctx) take it
+     * where the activations suit it */
+    struct ggml_tensor * y = (w->type == GGML_TYPE_Q8_0 || w->type == GGML_TYPE_Q4_0) && w->extra
+                                 ? cc_q8_mul_mat(ctx, (struct ggml_tensor *) w->extra, w->type, w->ne[1], x)
                                  : NULL;
     x = y ? y : ggml_mul_mat(ctx, w, x);
     if (b) x = ggml_add(ctx, x, cc_f32(ctx, b));

@@ -152,8 +152,8 @@ typedef struct cc_weights {
      * ctx keep the file's layout for copies to other devices. */
     struct ggml_context * repack_ctx;
     ggml_backend_buffer_t repack_buffer;
-    /* q8_0 matrices packed for the engine's int8 product (q8_gemm.c) where the CPU runs it: the
-     * field keeps the file's q8_0 tensor (for ggml's product where the activations do not suit
+    /* q8_0 and q4_0 matrices packed for the engine's int8 product (q8_gemm.c) where the CPU runs
+     * it: the field keeps the file's tensor (for ggml's product where the activations do not suit
      * the engine's), and its `extra` points to the packed I8 tensor of this context. Only these
      * host weights carry it: ggml's CPU backend reads `extra` only for tensors in its own extra
      * buffer types, and other devices get copies without it. */
@@ -414,11 +414,11 @@ struct ggml_tensor * cc_fused_attention_with(struct ggml_context * ctx, struct g
                                              struct ggml_tensor * mask, int heads,
                                              struct ggml_tensor * scratch, cc_attn_kernel kernel);
 
-/* The engine's int8 product for q8_0 weights on CPUs with AVX-512 VNNI or AVX-VNNI (q8_gemm.c): whether this
- * CPU and the ggml variant in use run it; the bytes of a [k, m] q8_0 matrix packed for it; the packing (from the rows of a
- * q8_0 tensor's data); and the product of packed weights ([packed size] I8 tensor, m outputs)
- * with f32 activations x [k, n] (2-D, rows contiguous), [m, n] f32 like ggml_mul_mat, or NULL
- * when x does not suit it. */
+/* The engine's int8 product for q8_0 and q4_0 weights on x86 CPUs with AVX2 (q8_gemm.c): whether this
+ * CPU and the ggml variant in use run it; the bytes of a [k, m] q8_0 or q4_0 matrix packed for it (0 for
+ * other types); the packing (from the rows of such a tensor's data); and the product of packed weights
+ * ([packed size] I8 tensor, m outputs) with f32 activations x [k, n] (2-D, rows contiguous), [m, n] f32
+ * like ggml_mul_mat, or NULL when x does not suit it. */
 bool                 cc_q8_gemm_available(void);
 /* Its kernels: the best one the CPU and the ggml variant run is what cc_q8_mul_mat uses;
  * cc_q8_mul_mat_with takes one by name (NULL when the CPU does not run it), for the tests. */
@@ -426,15 +426,16 @@ typedef enum cc_q8_kernel {
     CC_Q8_KERNEL_NONE    = 0,
     CC_Q8_KERNEL_AVX512  = 1,   /* AVX-512 VNNI */
     CC_Q8_KERNEL_AVXVNNI = 2,   /* AVX2 + AVX-VNNI */
+    CC_Q8_KERNEL_AVX2    = 3,   /* AVX2 + FMA + F16C, no VNNI */
 } cc_q8_kernel;
 cc_q8_kernel         cc_q8_best_kernel(void);
 bool                 cc_q8_kernel_cpu_runs(cc_q8_kernel kernel);   /* the CPU alone */
-size_t               cc_q8_packed_size(int64_t k, int64_t m);
-void                 cc_q8_pack(const void * q8_0, int64_t k, int64_t m, uint8_t * out);
-struct ggml_tensor * cc_q8_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
-                                   struct ggml_tensor * x);
-struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
-                                        struct ggml_tensor * x, cc_q8_kernel kernel);
+size_t               cc_q8_packed_size(enum ggml_type type, int64_t k, int64_t m);
+void                 cc_q8_pack(enum ggml_type type, const void * data, int64_t k, int64_t m, uint8_t * out);
+struct ggml_tensor * cc_q8_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, enum ggml_type type,
+                                   int64_t m, struct ggml_tensor * x);
+struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_tensor * packed, enum ggml_type type,
+                                        int64_t m, struct ggml_tensor * x, cc_q8_kernel kernel);
 
 /* ---- host-side parallel loop (parallel.c) -------------------------------- */
 

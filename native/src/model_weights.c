@@ -115,36 +115,43 @@ static void cc_drop_pages(const struct ggml_tensor * t) {
     if (hi > lo) madvise((void *) lo, hi - lo, MADV_DONTNEED);
 }
 
-/* Packs the q8_0 matrices among fields for the engine's int8 product (q8_gemm.c) when this CPU
- * runs it, and takes them out of fields (NULL) so that they are not repacked for ggml too. */
+/* Whether t is a matrix the engine's int8 product takes (q8_gemm.c). */
+static bool cc_packable(const struct ggml_tensor * t) {
+    return t && (t->type == GGML_TYPE_Q8_0 || t->type == GGML_TYPE_Q4_0) && ggml_n_dims(t) == 2 && t->ne[0] % 32 == 0;
+}
+
+/* Packs the q8_0 and q4_0 matrices among fields for the engine's int8 product (q8_gemm.c) when
+ * this CPU runs it, and takes them out of fields (NULL) so that they are not repacked for ggml
+ * too. The packed q4_0 keeps its nibbles (about the file's size), and the file pages it was read
+ * from are dropped, so that the resident weights are no larger than with ggml's q4_0 repack. */
 static clearclip_status cc_pack_q8_weights(clearclip_model * m, struct ggml_tensor *** fields, size_t n) {
     cc_weights * w = &m->weights;
     if (!cc_q8_gemm_available()) return CLEARCLIP_OK;
-    size_t n_q8 = 0;
+    size_t n_packed = 0;
     for (size_t i = 0; i < n; i++) {
-        const struct ggml_tensor * t = fields[i] ? *fields[i] : NULL;
-        if (t && t->type == GGML_TYPE_Q8_0 && ggml_n_dims(t) == 2 && t->ne[0] % 32 == 0) n_q8++;
+        if (fields[i] && cc_packable(*fields[i])) n_packed++;
     }
-    if (n_q8 == 0) return CLEARCLIP_OK;
-    if (!(w->q8_ctx = cc_new_meta_ctx(n_q8))) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    if (n_packed == 0) return CLEARCLIP_OK;
+    if (!(w->q8_ctx = cc_new_meta_ctx(n_packed))) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     struct ggml_tensor ** packed = calloc(n, sizeof(*packed));
     if (!packed) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const struct ggml_tensor * t = fields[i] ? *fields[i] : NULL;
-        if (!t || t->type != GGML_TYPE_Q8_0 || ggml_n_dims(t) != 2 || t->ne[0] % 32 != 0) continue;
-        packed[i] = ggml_new_tensor_1d(w->q8_ctx, GGML_TYPE_I8, (int64_t) cc_q8_packed_size(t->ne[0], t->ne[1]));
-        ggml_format_name(packed[i], "%s.q8", ggml_get_name(t));
+        if (!cc_packable(t)) continue;
+        packed[i] = ggml_new_tensor_1d(w->q8_ctx, GGML_TYPE_I8,
+                                       (int64_t) cc_q8_packed_size(t->type, t->ne[0], t->ne[1]));
+        ggml_format_name(packed[i], "%s.packed", ggml_get_name(t));
     }
     w->q8_buffer = ggml_backend_alloc_ctx_tensors_from_buft(w->q8_ctx, ggml_backend_cpu_buffer_type());
     if (!w->q8_buffer) {
         free(packed);
-        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate the packed q8_0 weights", m->path);
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate the packed int8 weights", m->path);
     }
     ggml_backend_buffer_set_usage(w->q8_buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
     for (size_t i = 0; i < n; i++) {
         if (!packed[i]) continue;
         struct ggml_tensor * t = *fields[i];
-        cc_q8_pack(t->data, t->ne[0], t->ne[1], (uint8_t *) packed[i]->data);
+        cc_q8_pack(t->type, t->data, t->ne[0], t->ne[1], (uint8_t *) packed[i]->data);
         cc_drop_pages(t);
         t->extra = packed[i];
         fields[i] = NULL;

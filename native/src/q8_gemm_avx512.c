@@ -1,10 +1,11 @@
-/* The int8 product's kernels for AVX-512 VNNI (see q8_gemm_kernels.h for the layout).
+/* The int8 product's kernels for AVX-512 VNNI (see q8_gemm_kernels.h for the layouts).
  *
  * Register tile: 32 weight rows (2 vectors of 16 int32 sums) x up to 6 activation rows, 12
  * integer accumulators for the current block of 32 inputs and 12 float accumulators over the
  * blocks. Per block: 8 steps of 2 weight loads, 6 broadcasts of 4 activation bytes and 12
  * vpdpbusd; then each integer sum has its correction subtracted, is converted and scaled into
- * its float accumulator. */
+ * its float accumulator. q4_0 is the same tile with the operands swapped (unsigned nibbles of
+ * the weights, signed activations) and 4 loads of packed nibble pairs per block. */
 #include "q8_gemm_kernels.h"
 
 #ifdef CC_Q8_X86
@@ -24,14 +25,15 @@
 #define CC_Q8_CHUNK 48
 
 void CC_VNNI cc_q8_quantize_avx512(const float * x, size_t x_stride, int64_t k, int64_t r0,
-                                   int64_t r1, uint8_t * xq) {
+                                   int64_t r1, uint8_t * xq, bool offset) {
     const size_t row_bytes = cc_q8_act_row_bytes(k);
-    const __m512i offset = _mm512_set1_epi32(128);
+    const int64_t blocks = k / CC_Q8_BLOCK;
     for (int64_t r = r0; r < r1; r++) {
         const float * xr = x + (size_t) r * x_stride;
         uint8_t * q = xq + (size_t) r * row_bytes;
         float * d = (float *) (q + k);
-        for (int64_t b = 0; b < k / CC_Q8_BLOCK; b++) {
+        int32_t * sums = (int32_t *) (d + blocks);
+        for (int64_t b = 0; b < blocks; b++) {
             const __m512 v0 = _mm512_loadu_ps(xr + b * CC_Q8_BLOCK);
             const __m512 v1 = _mm512_loadu_ps(xr + b * CC_Q8_BLOCK + 16);
             const float amax = _mm512_reduce_max_ps(_mm512_max_ps(_mm512_abs_ps(v0), _mm512_abs_ps(v1)));
@@ -42,10 +44,34 @@ void CC_VNNI cc_q8_quantize_avx512(const float * x, size_t x_stride, int64_t k, 
             d[b] = _cvtsh_ss(_cvtss_sh(db, _MM_FROUND_TO_NEAREST_INT));
             const __m512 vid = _mm512_set1_ps(id);
             /* round to nearest even, as ggml's vector quantization does */
-            const __m512i q0 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v0, vid)), offset);
-            const __m512i q1 = _mm512_add_epi32(_mm512_cvtps_epi32(_mm512_mul_ps(v1, vid)), offset);
+            __m512i q0 = _mm512_cvtps_epi32(_mm512_mul_ps(v0, vid));
+            __m512i q1 = _mm512_cvtps_epi32(_mm512_mul_ps(v1, vid));
+            if (offset) {
+                q0 = _mm512_add_epi32(q0, _mm512_set1_epi32(128));
+                q1 = _mm512_add_epi32(q1, _mm512_set1_epi32(128));
+            } else {
+                sums[b] = 8 * _mm512_reduce_add_epi32(_mm512_add_epi32(q0, q1));
+            }
             _mm_storeu_si128((__m128i *) (q + b * CC_Q8_BLOCK), _mm512_cvtepi32_epi8(q0));
             _mm_storeu_si128((__m128i *) (q + b * CC_Q8_BLOCK + 16), _mm512_cvtepi32_epi8(q1));
+        }
+    }
+}
+
+/* Stores nc rows of a register tile's 32 sums; columns >= m_left are not stored. */
+CC_INLINE void cc_store_tile(__m512 facc[2][CC_Q8_NC], int nc, float * dst, size_t dst_stride, int m_left) {
+    if (m_left >= CC_Q8_TILE_ROWS) {
+        CC_UNROLL
+        for (int c = 0; c < nc; c++) {
+            _mm512_storeu_ps(dst + (size_t) c * dst_stride, facc[0][c]);
+            _mm512_storeu_ps(dst + (size_t) c * dst_stride + 16, facc[1][c]);
+        }
+    } else {
+        const __mmask16 k0 = m_left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << m_left) - 1u);
+        const __mmask16 k1 = m_left <= 16 ? (__mmask16) 0 : (__mmask16) ((1u << (m_left - 16)) - 1u);
+        for (int c = 0; c < nc; c++) {
+            _mm512_mask_storeu_ps(dst + (size_t) c * dst_stride, k0, facc[0][c]);
+            _mm512_mask_storeu_ps(dst + (size_t) c * dst_stride + 16, k1, facc[1][c]);
         }
     }
 }
@@ -91,26 +117,64 @@ CC_INLINE void cc_q8_tile(const uint8_t * tile, int64_t blocks, const uint8_t * 
                                          _mm512_mul_ps(dw1, dx), facc[1][c]);
         }
     }
-    if (m_left >= CC_Q8_TILE_ROWS) {
-        CC_UNROLL
-        for (int c = 0; c < nc; c++) {
-            _mm512_storeu_ps(dst + (size_t) c * dst_stride, facc[0][c]);
-            _mm512_storeu_ps(dst + (size_t) c * dst_stride + 16, facc[1][c]);
-        }
-    } else {
-        const __mmask16 k0 = m_left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << m_left) - 1u);
-        const __mmask16 k1 = m_left <= 16 ? (__mmask16) 0 : (__mmask16) ((1u << (m_left - 16)) - 1u);
-        for (int c = 0; c < nc; c++) {
-            _mm512_mask_storeu_ps(dst + (size_t) c * dst_stride, k0, facc[0][c]);
-            _mm512_mask_storeu_ps(dst + (size_t) c * dst_stride + 16, k1, facc[1][c]);
-        }
-    }
+    cc_store_tile(facc, nc, dst, dst_stride, m_left);
 }
 
-void CC_VNNI cc_q8_gemm_avx512(const uint8_t * packed, int64_t k, int64_t m, const uint8_t * xq,
-                               int64_t n, float * dst, size_t dst_stride, int64_t t0, int64_t t1) {
+/* q4_0: nc activation rows (signed) x 32 weight rows (unsigned nibbles) over all blocks. */
+CC_INLINE void cc_q4_tile(const uint8_t * tile, int64_t blocks, const uint8_t * xq, size_t row_bytes,
+                          int64_t k, int nc, float * dst, size_t dst_stride, int m_left) {
+    /* high nibbles: a 32-bit shift (AVX-512 F has no 16-bit one without BW) then the mask */
+    const __m512i low = _mm512_set1_epi8(0x0F);
+    __m512 facc[2][CC_Q8_NC];
+    CC_UNROLL
+    for (int c = 0; c < nc; c++) facc[0][c] = facc[1][c] = _mm512_setzero_ps();
+    for (int64_t b = 0; b < blocks; b++) {
+        const uint8_t * blk = tile + (size_t) b * CC_Q4_TILE_BLOCK_BYTES;
+        const uint8_t * xb = xq + (size_t) b * CC_Q8_BLOCK;
+        __m512i iacc[2][CC_Q8_NC];
+        CC_UNROLL
+        for (int c = 0; c < nc; c++) iacc[0][c] = iacc[1][c] = _mm512_setzero_si512();
+        CC_UNROLL
+        for (int p = 0; p < 4; p++) {
+            const __m512i v0 = _mm512_loadu_si512((const void *) (blk + p * 64));
+            const __m512i v1 = _mm512_loadu_si512((const void *) (blk + 256 + p * 64));
+            const __m512i lo0 = _mm512_and_si512(v0, low), hi0 = _mm512_and_si512(_mm512_srli_epi32(v0, 4), low);
+            const __m512i lo1 = _mm512_and_si512(v1, low), hi1 = _mm512_and_si512(_mm512_srli_epi32(v1, 4), low);
+            CC_UNROLL
+            for (int c = 0; c < nc; c++) {
+                int32_t four_lo, four_hi;
+                memcpy(&four_lo, xb + (size_t) c * row_bytes + p * 4, sizeof(four_lo));
+                memcpy(&four_hi, xb + (size_t) c * row_bytes + 16 + p * 4, sizeof(four_hi));
+                const __m512i alo = _mm512_set1_epi32(four_lo), ahi = _mm512_set1_epi32(four_hi);
+                iacc[0][c] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(iacc[0][c], lo0, alo), hi0, ahi);
+                iacc[1][c] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(iacc[1][c], lo1, alo), hi1, ahi);
+            }
+        }
+        const __m512 dw0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (blk + 512)));
+        const __m512 dw1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (blk + 512 + 32)));
+        CC_UNROLL
+        for (int c = 0; c < nc; c++) {
+            const uint8_t * tail = xq + (size_t) c * row_bytes + (size_t) k;
+            float dxv;
+            int32_t s8;
+            memcpy(&dxv, tail + (size_t) b * sizeof(float), sizeof(dxv));
+            memcpy(&s8, tail + (size_t) blocks * sizeof(float) + (size_t) b * sizeof(int32_t), sizeof(s8));
+            const __m512 dx = _mm512_set1_ps(dxv);
+            const __m512i corr = _mm512_set1_epi32(s8);
+            facc[0][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iacc[0][c], corr)),
+                                         _mm512_mul_ps(dw0, dx), facc[0][c]);
+            facc[1][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iacc[1][c], corr)),
+                                         _mm512_mul_ps(dw1, dx), facc[1][c]);
+        }
+    }
+    cc_store_tile(facc, nc, dst, dst_stride, m_left);
+}
+
+/* The GEMM over tiles [t0, t1) with one of the register tiles above (q4: which one). */
+CC_INLINE void cc_gemm(bool q4, const uint8_t * packed, int64_t k, int64_t m, const uint8_t * xq,
+                       int64_t n, float * dst, size_t dst_stride, int64_t t0, int64_t t1) {
     const int64_t blocks = k / CC_Q8_BLOCK;
-    const size_t tile_bytes = (size_t) blocks * CC_Q8_TILE_BLOCK_BYTES;
+    const size_t tile_bytes = (size_t) blocks * (q4 ? CC_Q4_TILE_BLOCK_BYTES : CC_Q8_TILE_BLOCK_BYTES);
     const size_t row_bytes = cc_q8_act_row_bytes(k);
     for (int64_t c0 = 0; c0 < n; c0 += CC_Q8_CHUNK) {
         const int64_t c1 = c0 + CC_Q8_CHUNK < n ? c0 + CC_Q8_CHUNK : n;
@@ -121,17 +185,30 @@ void CC_VNNI cc_q8_gemm_avx512(const uint8_t * packed, int64_t k, int64_t m, con
                 const int nc = (int) (c1 - c < CC_Q8_NC ? c1 - c : CC_Q8_NC);
                 const uint8_t * x = xq + (size_t) c * row_bytes;
                 float * d = dst + (size_t) c * dst_stride + (size_t) t * CC_Q8_TILE_ROWS;
+#define CC_TILE(NC) (q4 ? cc_q4_tile(tile, blocks, x, row_bytes, k, NC, d, dst_stride, m_left) \
+                        : cc_q8_tile(tile, blocks, x, row_bytes, k, NC, d, dst_stride, m_left))
                 switch (nc) {
-                    case 6: cc_q8_tile(tile, blocks, x, row_bytes, k, 6, d, dst_stride, m_left); break;
-                    case 5: cc_q8_tile(tile, blocks, x, row_bytes, k, 5, d, dst_stride, m_left); break;
-                    case 4: cc_q8_tile(tile, blocks, x, row_bytes, k, 4, d, dst_stride, m_left); break;
-                    case 3: cc_q8_tile(tile, blocks, x, row_bytes, k, 3, d, dst_stride, m_left); break;
-                    case 2: cc_q8_tile(tile, blocks, x, row_bytes, k, 2, d, dst_stride, m_left); break;
-                    default: cc_q8_tile(tile, blocks, x, row_bytes, k, 1, d, dst_stride, m_left); break;
+                    case 6: CC_TILE(6); break;
+                    case 5: CC_TILE(5); break;
+                    case 4: CC_TILE(4); break;
+                    case 3: CC_TILE(3); break;
+                    case 2: CC_TILE(2); break;
+                    default: CC_TILE(1); break;
                 }
+#undef CC_TILE
             }
         }
     }
+}
+
+void CC_VNNI cc_q8_gemm_avx512(const uint8_t * packed, int64_t k, int64_t m, const uint8_t * xq,
+                               int64_t n, float * dst, size_t dst_stride, int64_t t0, int64_t t1) {
+    cc_gemm(false, packed, k, m, xq, n, dst, dst_stride, t0, t1);
+}
+
+void CC_VNNI cc_q4_gemm_avx512(const uint8_t * packed, int64_t k, int64_t m, const uint8_t * xq,
+                               int64_t n, float * dst, size_t dst_stride, int64_t t0, int64_t t1) {
+    cc_gemm(true, packed, k, m, xq, n, dst, dst_stride, t0, t1);
 }
 
 #endif
