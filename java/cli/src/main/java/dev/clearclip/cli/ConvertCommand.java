@@ -1,8 +1,6 @@
 package dev.clearclip.cli;
 
 import dev.clearclip.gguf.GgmlType;
-import dev.clearclip.gguf.ProgressListener;
-import dev.clearclip.gguf.TensorProgress;
 import dev.clearclip.gguf.convert.ClipConverter;
 import dev.clearclip.gguf.convert.ConversionResult;
 import java.io.PrintWriter;
@@ -65,34 +63,8 @@ final class ConvertCommand implements Callable<Integer> {
             converter = converter.name(name);
         }
         PrintWriter err = spec.commandLine().getErr();
-        ConversionResult result = converter.write(output, listener(err, "converting", main.verbose));
+        ConversionResult result = converter.write(output, ConversionProgress.listener(err, "converting", main.verbose));
         spec.commandLine().getOut().println("wrote " + result.output() + " (" + t + ")");
         return Main.EXIT_OK;
-    }
-
-    /** Progress bar over the bytes written; notes (e.g. tensors kept in f16) are printed. */
-    static ProgressListener listener(PrintWriter err, String label, boolean verbose) {
-        return new ProgressListener() {
-            ProgressBar bar;
-
-            @Override
-            public void tensorWritten(TensorProgress p) {
-                if (bar == null) {
-                    bar = new ProgressBar(err, label, p.totalBytes(), true);
-                }
-                if (verbose) {
-                    err.println(p.describe());
-                }
-                bar.update(p.bytesSoFar());
-                if (p.index() + 1 == p.count()) {
-                    bar.finish(p.bytesSoFar());
-                }
-            }
-
-            @Override
-            public void note(String message) {
-                err.println("note: " + message);
-            }
-        };
     }
 }

@@ -156,7 +156,7 @@ final class PullCommand implements Callable<Integer> {
                 converter = converter.tokenizer(tokenizer);
             }
             Files.createDirectories(store.dir());
-            converter.write(target, ConvertCommand.listener(err, "converting", main.verbose));
+            converter.write(target, ConversionProgress.listener(err, "converting", main.verbose));
             if (downloaded && !keepDownload) {
                 FileSupport.deleteTree(downloadDir);
             }

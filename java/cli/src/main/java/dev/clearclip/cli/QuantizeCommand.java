@@ -52,7 +52,7 @@ final class QuantizeCommand implements Callable<Integer> {
                     + "the input afterwards if that is what you want)");
         }
         PrintWriter err = spec.commandLine().getErr();
-        GroupedNotes notes = new GroupedNotes(ConvertCommand.listener(err, "quantizing", main.verbose), err, main.verbose);
+        GroupedNotes notes = new GroupedNotes(ConversionProgress.listener(err, "quantizing", main.verbose), err, main.verbose);
         SizeReport report = GgufQuantizer.quantize(input, output, t, notes);
         notes.flush();
         spec.commandLine().getOut().println(report.format());
