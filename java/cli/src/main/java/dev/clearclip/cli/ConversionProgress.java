@@ -8,13 +8,13 @@ import java.io.PrintWriter;
  * What convert, quantize and pull print while they write a GGUF: one place, so the three commands show the
  * same bar and notes.
  */
-final class ConversionProgress {
+public final class ConversionProgress {
 
     private ConversionProgress() {
     }
 
     /** Progress bar over the bytes written; notes (e.g. tensors kept in f16) are printed. */
-    static ProgressListener listener(PrintWriter err, String label, boolean verbose) {
+    public static ProgressListener listener(PrintWriter err, String label, boolean verbose) {
         return new ProgressListener() {
             ProgressBar bar;
 

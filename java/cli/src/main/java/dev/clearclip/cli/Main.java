@@ -1,6 +1,7 @@
 package dev.clearclip.cli;
 
 import dev.clearclip.Images;
+import dev.clearclip.cli.serve.ServeCommand;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import picocli.CommandLine;
@@ -64,8 +65,27 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** CPU threads per inference call; 0: all cores. */
+    public int threads() {
+        return threads;
+    }
+
+    /** The backend's name, as given (auto, cpu, vulkan1, ...). */
+    public String backend() {
+        return backend;
+    }
+
+    public boolean verbose() {
+        return verbose;
+    }
+
+    /** Whether --max-image-pixels was given (serve then sizes its own limit from the heap). */
+    public boolean maxImagePixelsGiven() {
+        return maxImagePixels != null;
+    }
+
     /** The pixel limit for pictures: --max-image-pixels, else the library's default. */
-    long maxImagePixels() {
+    public long maxImagePixels() {
         if (maxImagePixels == null) {
             return Images.defaultMaxPixels();
         }

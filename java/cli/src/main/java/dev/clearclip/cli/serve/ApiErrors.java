@@ -1,10 +1,12 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.AbortedException;
 import dev.clearclip.ClearClipException;
 import dev.clearclip.ImageReadException;
 import dev.clearclip.InvalidTextException;
+import dev.clearclip.cli.ErrorHandler;
+import dev.clearclip.cli.Json;
 import io.javalin.http.Context;
 import jakarta.servlet.http.HttpServletResponse;
 import java.io.IOException;

@@ -1,7 +1,11 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import dev.clearclip.ClipModel;
 import dev.clearclip.ModelOptions;
+import dev.clearclip.cli.EngineOptions;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.ModelCommand;
+import dev.clearclip.cli.UsageException;
 import java.io.PrintWriter;
 import java.time.Duration;
 import java.util.ArrayList;
@@ -18,7 +22,7 @@ import picocli.CommandLine.Option;
                         + "/v1/classify, /v1/embed, /v1/embeddings, /metrics).",
                 "Prints 'listening on http://HOST:PORT' when ready; Ctrl-C or SIGTERM stops it after the "
                         + "running requests finish (exit status 0)."})
-final class ServeCommand extends ModelCommand {
+public final class ServeCommand extends ModelCommand {
 
     @Mixin
     EngineOptions engine;
@@ -133,7 +137,7 @@ final class ServeCommand extends ModelCommand {
         }
         long heap = Runtime.getRuntime().maxMemory();
         long pixels = maxPixels != null ? maxPixels
-                : main.maxImagePixels != null ? main.maxImagePixels() : ServeLimits.defaultMaxPixels();
+                : main.maxImagePixelsGiven() ? main.maxImagePixels() : ServeLimits.defaultMaxPixels();
         return new ClearClipServer.Config(host, port, maxUploadMb * 1024L * 1024L, pixels, queue, apiKey, cors,
                 maxWindows, Duration.ofSeconds(requestTimeout), Duration.ofSeconds(uploadTimeout),
                 minUploadRate * 1024L, maxClientConnections, allowHosts, allowRemoteImages,
@@ -147,8 +151,8 @@ final class ServeCommand extends ModelCommand {
         PrintWriter err = spec.commandLine().getErr();
 
         ClipModel m = ClipModel.load(modelPath(), textCache(ModelOptions.builder()
-                .threads(main.threads)
-                .backend(main.backend)
+                .threads(main.threads())
+                .backend(main.backend())
                 .contexts(contexts)
                 .maxImagePixels(config.maxPixels())
                 .textCacheMaxBytes(textCacheMaxMb << 20))

@@ -1,10 +1,11 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.clearclip.ClipModel;
 import dev.clearclip.ModelOptions;
+import dev.clearclip.cli.Fixtures;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.StringWriter;

@@ -1,10 +1,12 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.clearclip.ClipModel;
 import dev.clearclip.ModelOptions;
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.Fixtures;
 import java.awt.image.BufferedImage;
 import java.io.ByteArrayInputStream;
 import java.io.ByteArrayOutputStream;

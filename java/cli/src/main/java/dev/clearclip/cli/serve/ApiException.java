@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 /**
  * A request the server refuses: the HTTP status, a stable machine-readable code and a message for people.

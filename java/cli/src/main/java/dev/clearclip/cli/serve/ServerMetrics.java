@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import java.util.Locale;
 import java.util.Map;

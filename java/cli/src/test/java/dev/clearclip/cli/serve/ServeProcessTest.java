@@ -1,7 +1,9 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.clearclip.cli.Fixtures;
+import dev.clearclip.cli.Main;
 import java.io.BufferedReader;
 import java.io.InputStreamReader;
 import java.nio.charset.StandardCharsets;

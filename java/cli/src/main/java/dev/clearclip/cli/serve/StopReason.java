@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 /**
  * Why the server stopped a request's model call before it finished: each gets its own answer and log

@@ -1,9 +1,10 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import dev.clearclip.ClipModel;
 import dev.clearclip.ModelOptions;
+import dev.clearclip.cli.Fixtures;
 import java.awt.image.BufferedImage;
 import java.io.BufferedInputStream;
 import java.io.ByteArrayInputStream;

@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import io.javalin.http.Context;
 import java.io.ByteArrayInputStream;

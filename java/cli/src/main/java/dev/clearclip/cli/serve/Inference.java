@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import java.time.Duration;
 import java.util.Set;

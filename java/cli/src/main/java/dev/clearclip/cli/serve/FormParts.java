@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import jakarta.servlet.MultipartConfigElement;
 import jakarta.servlet.http.Part;

@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import com.fasterxml.jackson.core.JsonProcessingException;
 import com.fasterxml.jackson.databind.DeserializationFeature;
@@ -16,6 +16,8 @@ import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
 import dev.clearclip.SegmentSettings;
 import dev.clearclip.SegmentationResult;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.SegmentationJson;
 import io.javalin.http.Context;
 import jakarta.servlet.http.Part;
 import java.io.IOException;

@@ -1,9 +1,10 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.AbortedException;
 import dev.clearclip.ClipModel;
 import dev.clearclip.FileSupport;
+import dev.clearclip.cli.Json;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.inspect.GgufInspector;
 import io.javalin.Javalin;
@@ -121,7 +122,8 @@ final class ClearClipServer implements AutoCloseable {
         this.metrics = new ServerMetrics(inference::waiting, inference::running);
         inference.onBusy(metrics::rejected);
         this.modelInfo = describe(model);
-        try (InputStream in = ClearClipServer.class.getResourceAsStream("serve/index.html")) {
+        // beside this class: resources/dev/clearclip/cli/serve/index.html
+        try (InputStream in = ClearClipServer.class.getResourceAsStream("index.html")) {
             if (in == null) {
                 throw new IOException("the web page (serve/index.html) is missing from the jar");
             }

@@ -1,9 +1,10 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.ClipModel;
+import dev.clearclip.cli.Json;
 import io.javalin.http.Context;
 import java.io.ByteArrayInputStream;
 import java.io.IOException;

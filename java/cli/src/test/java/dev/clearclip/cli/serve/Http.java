@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.serve;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.ObjectMapper;
