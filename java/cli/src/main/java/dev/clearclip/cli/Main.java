@@ -1,6 +1,7 @@
 package dev.clearclip.cli;
 
 import dev.clearclip.Images;
+import dev.clearclip.cli.pull.PullCommand;
 import dev.clearclip.cli.serve.ServeCommand;
 import java.io.PrintWriter;
 import java.nio.file.Path;

@@ -1,9 +1,11 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
-import static dev.clearclip.cli.PullHubSupport.hfTiny;
-import static dev.clearclip.cli.PullHubSupport.pull;
+import static dev.clearclip.cli.pull.PullHubSupport.hfTiny;
+import static dev.clearclip.cli.pull.PullHubSupport.pull;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.UsageException;
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,5 +1,6 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
+import dev.clearclip.cli.UsageException;
 import java.io.IOException;
 import java.net.URI;
 import java.nio.charset.StandardCharsets;

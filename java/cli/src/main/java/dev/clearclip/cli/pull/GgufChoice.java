@@ -1,5 +1,6 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
+import dev.clearclip.cli.UsageException;
 import dev.clearclip.gguf.GgmlType;
 import java.util.List;
 import java.util.Locale;

@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
 import java.io.ByteArrayOutputStream;
 import java.io.IOException;

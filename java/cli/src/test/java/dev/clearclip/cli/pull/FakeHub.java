@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;

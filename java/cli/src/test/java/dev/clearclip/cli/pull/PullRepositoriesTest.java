@@ -1,10 +1,11 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.clearclip.FileSupport;
+import dev.clearclip.cli.Cli;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.testing.ClipCppGguf;
 import dev.clearclip.gguf.testing.Fixtures;

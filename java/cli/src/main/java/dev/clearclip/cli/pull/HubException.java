@@ -1,6 +1,7 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.clearclip.cli.Json;
 import java.io.IOException;
 import java.net.URI;
 import java.net.http.HttpHeaders;

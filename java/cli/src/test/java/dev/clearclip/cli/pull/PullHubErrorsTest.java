@@ -1,10 +1,12 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
-import static dev.clearclip.cli.PullHubSupport.hfTiny;
-import static dev.clearclip.cli.PullHubSupport.pull;
+import static dev.clearclip.cli.pull.PullHubSupport.hfTiny;
+import static dev.clearclip.cli.pull.PullHubSupport.pull;
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.assertThatThrownBy;
 
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.UsageException;
 import java.io.IOException;
 import java.nio.file.Files;
 import java.nio.file.Path;

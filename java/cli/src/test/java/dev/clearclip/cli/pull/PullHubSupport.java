@@ -1,5 +1,6 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
+import dev.clearclip.cli.Cli;
 import dev.clearclip.gguf.testing.Fixtures;
 import java.io.IOException;
 import java.io.UncheckedIOException;

@@ -1,7 +1,10 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.clearclip.FileSupport;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.ProgressBar;
+import dev.clearclip.cli.UsageException;
 import java.io.IOException;
 import java.io.InterruptedIOException;
 import java.io.PrintWriter;

@@ -1,7 +1,13 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import dev.clearclip.FileSupport;
+import dev.clearclip.cli.ConversionProgress;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.ModelStore;
+import dev.clearclip.cli.OutputTypes;
+import dev.clearclip.cli.UsageException;
 import dev.clearclip.gguf.GgmlType;
 import dev.clearclip.gguf.convert.ClipConverter;
 import java.io.IOException;
@@ -41,7 +47,7 @@ import picocli.CommandLine.Model.CommandSpec;
                         + "or the token file of `hf auth login` ($HF_HOME/token) for gated or private repositories; "
                         + "HTTPS_PROXY / HTTP_PROXY / NO_PROXY (or -Dhttps.proxyHost=... -Dhttps.proxyPort=...); "
                         + "HF_HUB_OFFLINE=1 to use only what is cached."})
-final class PullCommand implements Callable<Integer> {
+public final class PullCommand implements Callable<Integer> {
 
     /** Where settings are read from; tests give their own. */
     static volatile Function<String, String> environment = System::getenv;
@@ -156,7 +162,7 @@ final class PullCommand implements Callable<Integer> {
                 converter = converter.tokenizer(tokenizer);
             }
             Files.createDirectories(store.dir());
-            converter.write(target, ConversionProgress.listener(err, "converting", main.verbose));
+            converter.write(target, ConversionProgress.listener(err, "converting", main.verbose()));
             if (downloaded && !keepDownload) {
                 FileSupport.deleteTree(downloadDir);
             }

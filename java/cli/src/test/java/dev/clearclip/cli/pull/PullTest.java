@@ -1,10 +1,12 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.sun.net.httpserver.HttpExchange;
 import com.sun.net.httpserver.HttpServer;
 import dev.clearclip.FileSupport;
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.Fixtures;
 import dev.clearclip.gguf.GgufFile;
 import java.io.IOException;
 import java.io.OutputStream;

@@ -1,9 +1,11 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.pull;
 
-import static dev.clearclip.cli.PullHubSupport.hfTiny;
-import static dev.clearclip.cli.PullHubSupport.pull;
+import static dev.clearclip.cli.pull.PullHubSupport.hfTiny;
+import static dev.clearclip.cli.pull.PullHubSupport.pull;
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.Fixtures;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.GgufTensorInfo;
 import dev.clearclip.gguf.testing.ClipCppGguf;
