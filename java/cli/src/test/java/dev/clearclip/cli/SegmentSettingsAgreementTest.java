@@ -2,9 +2,12 @@ package dev.clearclip.cli;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.clearclip.BlockMode;
 import dev.clearclip.CommandLineValues;
+import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.SegmentSettings;
+import dev.clearclip.eval.Benchmark;
 import dev.clearclip.testing.SegmentSettingsCases;
 import java.util.ArrayList;
 import java.util.List;
@@ -93,10 +96,11 @@ class SegmentSettingsAgreementTest {
         assertThat(command("classify").findOption("--preset").completionCandidates()).contains("coco-object");
         CommandLine.ParseResult eval = cli().parseArgs("eval", "-m", "x.gguf", "--root", "/tmp", "--dataset",
                 "COCO_Object", "--method", "NACLIP", "--mode", "Vanilla");
-        EvalCommand e = (EvalCommand) eval.subcommand().commandSpec().userObject();
-        assertThat(e.benchmark.id()).isEqualTo("coco-object");
-        assertThat(e.methodChoice.method().id()).isEqualTo("naclip");
-        assertThat(e.methodChoice.mode().id()).isEqualTo("vanilla");
+        // the values as parsed (eval's fields are its own package's business)
+        CommandLine.ParseResult e = eval.subcommand();
+        assertThat(e.<Benchmark>matchedOptionValue("--dataset", null).id()).isEqualTo("coco-object");
+        assertThat(e.<Method>matchedOptionValue("--method", null).id()).isEqualTo("naclip");
+        assertThat(e.<BlockMode>matchedOptionValue("--mode", null).id()).isEqualTo("vanilla");
         QuantizeCommand q = (QuantizeCommand) cli().parseArgs("quantize", "in.gguf", "-o", "o.gguf", "--type", "Q8_0")
                 .subcommand().commandSpec().userObject();
         assertThat(q.t.ggmlName()).isEqualTo("q8_0");

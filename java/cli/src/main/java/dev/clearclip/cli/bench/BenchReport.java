@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import java.awt.BasicStroke;

@@ -1,8 +1,12 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.bench;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.TinyModelCliTest;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.lang.foreign.Arena;
@@ -38,7 +42,7 @@ class BenchCliTest extends TinyModelCliTest {
         assertThat(cli.has("error")).as(cli.toString()).isFalse();
         assertThat(cli.get("launcher").asText()).endsWith("bin/clearclip");
         assertThat(cli.get("jvm_args").asText()).contains(launcherJvmOptions())
-                .contains("-D" + Main.PEAK_RSS_PROPERTY + "=");
+                .contains("-D" + BenchProcess.PEAK_RSS_PROPERTY + "=");
         // the launcher's malloc setting (or the caller's own value, which it keeps) reached the process
         assertThat(cli.get("malloc_env").asText()).contains("MALLOC_MMAP_THRESHOLD_=");
         assertThat(run.get("cli_segment_rss_mb").asDouble()).isEqualTo(cli.get("rss_mb").asDouble())

@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.bench;
 
 import com.fasterxml.jackson.databind.JsonNode;
 import com.fasterxml.jackson.databind.node.ArrayNode;
@@ -15,6 +15,10 @@ import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.cli.EngineOptions;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.UsageException;
 import java.io.IOException;
 import java.io.PrintWriter;
 import java.io.UncheckedIOException;
@@ -48,7 +52,7 @@ import picocli.CommandLine.Model.CommandSpec;
                     + "RSS of a whole `clearclip segment` process (through the launcher, --preset voc21, first run).",
             "Timings are the median and minimum of --repeat runs after one warm-up run (the text and load "
                     + "timings have no warm-up: their first run is already what a user sees)."})
-final class BenchCommand implements Callable<Integer> {
+public final class BenchCommand implements Callable<Integer> {
 
     @Mixin
     EngineOptions engine;
@@ -216,7 +220,7 @@ final class BenchCommand implements Callable<Integer> {
         List<SharedModelBench.Pool> configs = pools == null || pools.isEmpty()
                 ? SharedModelBench.Pool.standard(ModelOptions.availableCores())
                 : pools.stream().map(SharedModelBench.Pool::parse).toList();
-        ObjectNode report = new SharedModelBench(models.get(0), main.backend, sharedModel, tasks, repeat, configs,
+        ObjectNode report = new SharedModelBench(models.get(0), main.backend(), sharedModel, tasks, repeat, configs,
                 224, 224).run();
         String table = SharedModelBench.markdown(report);
         out.print(table);
@@ -265,7 +269,7 @@ final class BenchCommand implements Callable<Integer> {
 
     /** The arguments of a child JVM measuring one model at one thread count. */
     private List<String> workerArgs(Path model, int threads) {
-        return List.of("--backend", main.backend, "bench", "--worker", "-m", model.toString(),
+        return List.of("--backend", main.backend(), "bench", "--worker", "-m", model.toString(),
                 "--thread-counts", Integer.toString(threads), "--repeat", Integer.toString(repeat),
                 "--method", method.id());
     }
@@ -274,7 +278,7 @@ final class BenchCommand implements Callable<Integer> {
         List<Integer> counts = threadCounts;
         if (counts == null || counts.isEmpty()) {
             int all = Runtime.getRuntime().availableProcessors();
-            counts = main.threads > 0 ? List.of(main.threads) : all > 1 ? List.of(1, all) : List.of(1);
+            counts = main.threads() > 0 ? List.of(main.threads()) : all > 1 ? List.of(1, all) : List.of(1);
         }
         for (int t : counts) {
             if (t < 1) {
@@ -305,7 +309,7 @@ final class BenchCommand implements Callable<Integer> {
         rss.put("before_load", BenchProcess.residentMb("VmRSS"));
 
         // No on-disk cache: the text row measures the encoder, not a file read.
-        ModelOptions options = ModelOptions.builder().threads(threads).backend(main.backend).contexts(1)
+        ModelOptions options = ModelOptions.builder().threads(threads).backend(main.backend()).contexts(1)
                 .noTextCache().build();
         double[] loads = new double[repeat];
         for (int i = 0; i < repeat; i++) {

@@ -1,10 +1,12 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.eval;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.ClassSet;
 import dev.clearclip.Method;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.SegmentationJson;
 import dev.clearclip.eval.Benchmark;
 import dev.clearclip.eval.EvalState;
 import dev.clearclip.eval.SegmentationMetrics;

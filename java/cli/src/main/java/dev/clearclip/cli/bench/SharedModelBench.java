@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.bench;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -8,6 +8,8 @@ import dev.clearclip.ModelOptions;
 import dev.clearclip.Preset;
 import dev.clearclip.RgbImage;
 import dev.clearclip.SegmentOptions;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.UsageException;
 import java.nio.file.Path;
 import java.time.OffsetDateTime;
 import java.time.temporal.ChronoUnit;

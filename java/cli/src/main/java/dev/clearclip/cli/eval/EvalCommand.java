@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.eval;
 
 import dev.clearclip.FileSupport;
 import dev.clearclip.BlockMode;
@@ -9,6 +9,12 @@ import dev.clearclip.CommandLineValues;
 import dev.clearclip.MethodChoice;
 import dev.clearclip.SegmentOptions;
 import dev.clearclip.SegmentOverrides;
+import dev.clearclip.cli.EngineOptions;
+import dev.clearclip.cli.ErrorHandler;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.ModelCommand;
+import dev.clearclip.cli.ProgressBar;
+import dev.clearclip.cli.UsageException;
 import dev.clearclip.eval.Benchmark;
 import dev.clearclip.eval.EvalState;
 import dev.clearclip.eval.Evaluator;
@@ -48,7 +54,7 @@ import picocli.CommandLine.Option;
                 "  cityscapes            leftImg8bit/val/<city>/*_leftImg8bit.png,",
                 "                        gtFine/val/<city>/*_gtFine_labelTrainIds.png",
                 "  ade20k                images/validation/*.jpg, annotations/validation/*.png"})
-final class EvalCommand extends ModelCommand {
+public final class EvalCommand extends ModelCommand {
 
     @Mixin
     EngineOptions engine;
@@ -123,7 +129,7 @@ final class EvalCommand extends ModelCommand {
             } catch (RuntimeException e) {
                 err.println();
                 err.println("clearclip: error: " + ErrorHandler.message(e));
-                if (main.verbose) {
+                if (main.verbose()) {
                     e.printStackTrace(err);
                 }
                 err.println("clearclip: stopped after " + (state.doneCount() - before) + " more picture(s); the "
@@ -141,7 +147,7 @@ final class EvalCommand extends ModelCommand {
         boolean complete = split.stream().allMatch(state::isDone);
         SegmentationMetrics metrics = state.matrix().metrics();
         EvalReport.printTables(stdout, benchmark, classes, state, metrics, model, options);
-        EvalReport.writeJson(out, new EvalReport.Run(benchmark, root, methodChoice.method() == null ? null : methodChoice.method().id(), main.threads, main.backend), classes, state,
+        EvalReport.writeJson(out, new EvalReport.Run(benchmark, root, methodChoice.method() == null ? null : methodChoice.method().id(), main.threads(), main.backend()), classes, state,
                 metrics, model, options, split.size(), complete, timings);
         stdout.println("wrote " + out);
         if (complete) {

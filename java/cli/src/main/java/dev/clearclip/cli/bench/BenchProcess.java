@@ -1,6 +1,8 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.bench;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.Main;
 import java.io.BufferedReader;
 import java.io.IOException;
 import java.io.InputStreamReader;
@@ -18,7 +20,7 @@ import java.util.Map;
  * that its peak RSS is that model's alone, and the facts of this process and machine (RSS, load
  * average, CPU model) that every report carries.
  */
-final class BenchProcess {
+public final class BenchProcess {
 
     private BenchProcess() {
     }
@@ -81,7 +83,7 @@ final class BenchProcess {
      * (so with the launcher's JVM options and environment, the one place they are written down), with
      * {@code jar} as CLEARCLIP_JAR and this JVM's JDK, on {@code picture}, {@code --preset voc21} and an
      * empty text cache (a first run: the 21 x 80 prompts are encoded in it). Returns the process's peak
-     * RSS (VmHWM, which it writes itself just before exiting: see {@link Main#PEAK_RSS_PROPERTY}), its
+     * RSS (VmHWM, which it writes itself just before exiting: see {@link #PEAK_RSS_PROPERTY}), its
      * wall time, JVM options and MALLOC_* environment.
      */
     static ObjectNode runCliSegment(Path launcher, Path jar, Path model, Path picture, int threads, Path work)
@@ -99,7 +101,7 @@ final class BenchProcess {
         env.put("CLEARCLIP_JAVA_HOME", System.getProperty("java.home"));
         // after any options the caller's environment gives the launcher, as a user's would be
         String opts = env.getOrDefault("CLEARCLIP_JAVA_OPTS", "");
-        env.put("CLEARCLIP_JAVA_OPTS", (opts.isBlank() ? "" : opts + " ") + "-D" + Main.PEAK_RSS_PROPERTY + "="
+        env.put("CLEARCLIP_JAVA_OPTS", (opts.isBlank() ? "" : opts + " ") + "-D" + PEAK_RSS_PROPERTY + "="
                 + peakFile);
         long t0 = System.nanoTime();
         Process child = pb.start();
@@ -123,7 +125,23 @@ final class BenchProcess {
         return r;
     }
 
-    /** What {@link Main#PEAK_RSS_PROPERTY} asks for: VmHWM and VmRSS in kB, JVM options, MALLOC_* variables. */
+    /**
+     * Hidden: when set to a file name, the process writes its peak RSS (VmHWM), its JVM options and its
+     * MALLOC_* environment there just before it exits. {@code clearclip bench} sets it on the CLI process
+     * it measures: the figure is the kernel's own high-water mark of the whole process, read by the
+     * process itself after all of its work, so no sampling can miss a short peak or race the exit.
+     */
+    static final String PEAK_RSS_PROPERTY = "clearclip.peakRssFile";
+
+    /** Called by {@code Main.main} as the process exits: writes the file {@link #PEAK_RSS_PROPERTY} names, if set. */
+    public static void writePeakRssIfAsked() {
+        String peakFile = System.getProperty(PEAK_RSS_PROPERTY);
+        if (peakFile != null) {
+            writePeakRss(Path.of(peakFile));
+        }
+    }
+
+    /** What {@link #PEAK_RSS_PROPERTY} asks for: VmHWM and VmRSS in kB, JVM options, MALLOC_* variables. */
     static void writePeakRss(Path file) {
         StringBuilder sb = new StringBuilder();
         // both from one reading: the kernel's counters are approximate, and only one reading promises VmRSS <= VmHWM
