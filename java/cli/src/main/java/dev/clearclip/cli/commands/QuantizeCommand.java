@@ -1,5 +1,9 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
+import dev.clearclip.cli.ConversionProgress;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.OutputTypes;
+import dev.clearclip.cli.UsageException;
 import dev.clearclip.gguf.GgmlType;
 import dev.clearclip.gguf.quantize.GgufQuantizer;
 import dev.clearclip.gguf.quantize.SizeReport;
@@ -26,7 +30,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 + "embeddings take the type (f16 where their rows are not a whole number of its blocks); norms, "
                 + "biases, the class and position embeddings and other 1-D tensors stay f32.",
                 "OUT must be another file than IN."})
-final class QuantizeCommand implements Callable<Integer> {
+public final class QuantizeCommand implements Callable<Integer> {
 
     @ParentCommand
     Main main;
@@ -52,7 +56,7 @@ final class QuantizeCommand implements Callable<Integer> {
                     + "the input afterwards if that is what you want)");
         }
         PrintWriter err = spec.commandLine().getErr();
-        GroupedNotes notes = new GroupedNotes(ConversionProgress.listener(err, "quantizing", main.verbose), err, main.verbose);
+        GroupedNotes notes = new GroupedNotes(ConversionProgress.listener(err, "quantizing", main.verbose()), err, main.verbose());
         SizeReport report = GgufQuantizer.quantize(input, output, t, notes);
         notes.flush();
         spec.commandLine().getOut().println(report.format());

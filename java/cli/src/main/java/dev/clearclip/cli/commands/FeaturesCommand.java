@@ -1,10 +1,13 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import dev.clearclip.BlockMode;
 import dev.clearclip.ClipModel;
 import dev.clearclip.CommandLineValues;
 import dev.clearclip.DenseFeatures;
 import dev.clearclip.Images;
+import dev.clearclip.cli.EngineOptions;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.ModelCommand;
 import java.nio.file.Path;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Mixin;
@@ -13,7 +16,7 @@ import picocli.CommandLine.Option;
 @Command(name = "features", mixinStandardHelpOptions = true,
         description = "Write the dense, L2-normalised patch features of a picture at its own size (zero-padded "
                 + "to the patch size, not resized) as a float32 .npy of shape [grid_h*grid_w, dim], row-major.")
-final class FeaturesCommand extends ModelCommand {
+public final class FeaturesCommand extends ModelCommand {
 
     @Mixin
     EngineOptions engine;

@@ -1,8 +1,11 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assumptions.assumeThat;
 
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.TinyModelCliTest;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.io.InputStream;

@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.LabelImages;
@@ -15,6 +15,14 @@ import dev.clearclip.SegmentOptions;
 import dev.clearclip.SegmentSettings;
 import dev.clearclip.SegmentProgressListener;
 import dev.clearclip.SegmentationResult;
+import dev.clearclip.cli.EngineOptions;
+import dev.clearclip.cli.ErrorHandler;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.ModelCommand;
+import dev.clearclip.cli.ProgressBar;
+import dev.clearclip.cli.SegmentationJson;
+import dev.clearclip.cli.UsageException;
 import java.io.PrintWriter;
 import java.nio.file.Files;
 import java.nio.file.Path;
@@ -32,7 +40,7 @@ import picocli.CommandLine.Option;
                 "Segment pictures into the given classes with ClearCLIP.",
                 "Writes, per picture, NAME.labels.png (palette PNG: pixel value = class index), "
                         + "NAME.overlay.png (colours and legend) and NAME.json (summary)."})
-final class SegmentCommand extends ModelCommand {
+public final class SegmentCommand extends ModelCommand {
 
     @Mixin
     EngineOptions engine;
@@ -229,7 +237,7 @@ final class SegmentCommand extends ModelCommand {
                 err.println();
             }
             err.println("clearclip: error: " + ErrorHandler.message(e));
-            if (main.verbose) {
+            if (main.verbose()) {
                 e.printStackTrace(err);
             }
             next();

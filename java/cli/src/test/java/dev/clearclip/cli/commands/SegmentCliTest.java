@@ -1,8 +1,11 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
 import com.fasterxml.jackson.databind.JsonNode;
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.TinyModelCliTest;
 import java.awt.image.BufferedImage;
 import java.io.IOException;
 import java.nio.file.Files;

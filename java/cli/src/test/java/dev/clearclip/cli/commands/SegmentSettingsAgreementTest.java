@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
@@ -7,6 +7,7 @@ import dev.clearclip.CommandLineValues;
 import dev.clearclip.Method;
 import dev.clearclip.Preset;
 import dev.clearclip.SegmentSettings;
+import dev.clearclip.cli.Main;
 import dev.clearclip.eval.Benchmark;
 import dev.clearclip.testing.SegmentSettingsCases;
 import java.util.ArrayList;

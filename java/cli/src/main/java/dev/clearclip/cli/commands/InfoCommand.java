@@ -1,7 +1,8 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import dev.clearclip.ClipModel;
 import dev.clearclip.CpuBackend;
+import dev.clearclip.cli.Main;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.inspect.GgufInspector;
 import java.nio.file.Path;
@@ -16,7 +17,7 @@ import picocli.CommandLine.Model.CommandSpec;
         description = {"Describe a GGUF model: header, metadata keys and tensors.",
                 "The text form ends with the engine that would run it: version and the ggml CPU"
                         + " variant chosen for this CPU, with its features."})
-final class InfoCommand implements Callable<Integer> {
+public final class InfoCommand implements Callable<Integer> {
 
     @Spec
     CommandSpec spec;

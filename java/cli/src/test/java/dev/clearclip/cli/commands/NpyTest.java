@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import static org.assertj.core.api.Assertions.assertThat;
 

@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import java.io.BufferedOutputStream;
 import java.io.IOException;

@@ -1,9 +1,14 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
 import dev.clearclip.ClipModel;
 import dev.clearclip.Images;
+import dev.clearclip.cli.EngineOptions;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.ModelCommand;
+import dev.clearclip.cli.UsageException;
 import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.List;
@@ -15,7 +20,7 @@ import picocli.CommandLine.Option;
         description = "Print L2-normalised CLIP embeddings of texts and pictures as JSON "
                 + "({\"text\":[{\"input\":..,\"embedding\":[..]}], \"image\":[..]}). Pictures get the standard "
                 + "CLIP preprocessing (bicubic short-side resize to the model's image size, centre crop).")
-final class EmbedCommand extends ModelCommand {
+public final class EmbedCommand extends ModelCommand {
 
     @Mixin
     EngineOptions engine;

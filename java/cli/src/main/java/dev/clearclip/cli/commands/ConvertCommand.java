@@ -1,5 +1,8 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
+import dev.clearclip.cli.ConversionProgress;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.OutputTypes;
 import dev.clearclip.gguf.GgmlType;
 import dev.clearclip.gguf.convert.ClipConverter;
 import dev.clearclip.gguf.convert.ConversionResult;
@@ -19,7 +22,7 @@ import picocli.CommandLine.Model.CommandSpec;
                 + "into clearclip's layout.",
                 "A GGUF's own metadata is checked against its tensors; where they disagree the tensors are used "
                 + "and a note says so. The output is never the input file."})
-final class ConvertCommand implements Callable<Integer> {
+public final class ConvertCommand implements Callable<Integer> {
 
     @ParentCommand
     Main main;
@@ -63,7 +66,7 @@ final class ConvertCommand implements Callable<Integer> {
             converter = converter.name(name);
         }
         PrintWriter err = spec.commandLine().getErr();
-        ConversionResult result = converter.write(output, ConversionProgress.listener(err, "converting", main.verbose));
+        ConversionResult result = converter.write(output, ConversionProgress.listener(err, "converting", main.verbose()));
         spec.commandLine().getOut().println("wrote " + result.output() + " (" + t + ")");
         return Main.EXIT_OK;
     }

@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import java.io.IOException;
 import java.nio.file.FileSystems;

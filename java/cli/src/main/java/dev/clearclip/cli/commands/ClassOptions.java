@@ -1,7 +1,8 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import dev.clearclip.ClassSet;
 import dev.clearclip.ClassSource;
+import dev.clearclip.cli.UsageException;
 
 /** The classes of a command's {@link ClassSource} (--classes, --classes-file or --preset, one of them). */
 final class ClassOptions {

@@ -1,4 +1,4 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import com.fasterxml.jackson.databind.node.ArrayNode;
 import com.fasterxml.jackson.databind.node.ObjectNode;
@@ -7,6 +7,11 @@ import dev.clearclip.ClassSource;
 import dev.clearclip.Classification;
 import dev.clearclip.ClipModel;
 import dev.clearclip.Images;
+import dev.clearclip.cli.EngineOptions;
+import dev.clearclip.cli.Json;
+import dev.clearclip.cli.Main;
+import dev.clearclip.cli.ModelCommand;
+import dev.clearclip.cli.UsageException;
 import java.io.PrintWriter;
 import java.nio.file.Path;
 import java.util.List;
@@ -18,7 +23,7 @@ import picocli.CommandLine.Option;
 
 @Command(name = "classify", mixinStandardHelpOptions = true,
         description = "Zero-shot classification of pictures against classes (80-template prompt ensemble).")
-final class ClassifyCommand extends ModelCommand {
+public final class ClassifyCommand extends ModelCommand {
 
     @Mixin
     EngineOptions engine;

@@ -1,7 +1,9 @@
-package dev.clearclip.cli;
+package dev.clearclip.cli.commands;
 
 import static org.assertj.core.api.Assertions.assertThat;
 
+import dev.clearclip.cli.Cli;
+import dev.clearclip.cli.Fixtures;
 import dev.clearclip.gguf.GgufFile;
 import dev.clearclip.gguf.testing.ClipCppGguf;
 import java.nio.file.Files;
