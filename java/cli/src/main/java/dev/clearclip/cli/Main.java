@@ -15,6 +15,7 @@ import dev.clearclip.cli.eval.EvalCommand;
 import dev.clearclip.cli.pull.PullCommand;
 import dev.clearclip.cli.serve.ServeCommand;
 import java.io.PrintWriter;
+import java.util.function.LongSupplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -90,15 +91,15 @@ public final class Main implements Runnable {
         return verbose;
     }
 
-    /** Whether --max-image-pixels was given (serve then sizes its own limit from the heap). */
-    public boolean maxImagePixelsGiven() {
-        return maxImagePixels != null;
-    }
-
     /** The pixel limit for pictures: --max-image-pixels, else the library's default. */
     public long maxImagePixels() {
+        return maxImagePixels(Images::defaultMaxPixels);
+    }
+
+    /** --max-image-pixels, else {@code otherwise}'s limit (serve's depends on the heap). */
+    public long maxImagePixels(LongSupplier otherwise) {
         if (maxImagePixels == null) {
-            return Images.defaultMaxPixels();
+            return otherwise.getAsLong();
         }
         if (maxImagePixels < 1) {
             throw new UsageException("--max-image-pixels must be at least 1, got " + maxImagePixels);

@@ -136,8 +136,7 @@ public final class ServeCommand extends ModelCommand {
             throw new UsageException("--api-key must not be empty");
         }
         long heap = Runtime.getRuntime().maxMemory();
-        long pixels = maxPixels != null ? maxPixels
-                : main.maxImagePixelsGiven() ? main.maxImagePixels() : ServeLimits.defaultMaxPixels();
+        long pixels = maxPixels != null ? maxPixels : main.maxImagePixels(ServeLimits::defaultMaxPixels);
         return new ClearClipServer.Config(host, port, maxUploadMb * 1024L * 1024L, pixels, queue, apiKey, cors,
                 maxWindows, Duration.ofSeconds(requestTimeout), Duration.ofSeconds(uploadTimeout),
                 minUploadRate * 1024L, maxClientConnections, allowHosts, allowRemoteImages,
