@@ -87,6 +87,7 @@ public final class Main implements Runnable {
         return backend;
     }
 
+    /** --verbose: details, the engine's messages, stack traces. */
     public boolean verbose() {
         return verbose;
     }
