@@ -10,7 +10,7 @@ import picocli.CommandLine.Spec;
  * not offer options that would do nothing. The values go to {@link Main}, where the commands read them
  * (and where they land when given before the command name).
  */
-final class EngineOptions {
+public final class EngineOptions {
 
     @Spec(Spec.Target.MIXEE)
     CommandSpec mixee;

@@ -13,7 +13,7 @@ import picocli.CommandLine.IExecutionExceptionHandler;
 import picocli.CommandLine.ParseResult;
 
 /** Turns exceptions into one clear line on stderr and exit code 1; stack traces only with --verbose. */
-final class ErrorHandler implements IExecutionExceptionHandler {
+public final class ErrorHandler implements IExecutionExceptionHandler {
 
     private final Main main;
 
@@ -35,7 +35,7 @@ final class ErrorHandler implements IExecutionExceptionHandler {
         return Main.EXIT_RUNTIME;
     }
 
-    static String message(Throwable ex) {
+    public static String message(Throwable ex) {
         Throwable t = ex instanceof UncheckedIOException u && u.getCause() != null && u.getMessage() == null ? u.getCause() : ex;
         if (t instanceof NoSuchFileException e) {
             return e.getFile() + ": no such file or directory";

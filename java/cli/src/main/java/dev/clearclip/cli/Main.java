@@ -1,8 +1,21 @@
 package dev.clearclip.cli;
 
 import dev.clearclip.Images;
+import dev.clearclip.cli.bench.BenchCommand;
+import dev.clearclip.cli.bench.BenchProcess;
+import dev.clearclip.cli.commands.ClassifyCommand;
+import dev.clearclip.cli.commands.ConvertCommand;
+import dev.clearclip.cli.commands.EmbedCommand;
+import dev.clearclip.cli.commands.FeaturesCommand;
+import dev.clearclip.cli.commands.InfoCommand;
+import dev.clearclip.cli.commands.QuantizeCommand;
+import dev.clearclip.cli.commands.SegmentCommand;
+import dev.clearclip.cli.commands.TokenizeCommand;
+import dev.clearclip.cli.eval.EvalCommand;
+import dev.clearclip.cli.pull.PullCommand;
+import dev.clearclip.cli.serve.ServeCommand;
 import java.io.PrintWriter;
-import java.nio.file.Path;
+import java.util.function.LongSupplier;
 import picocli.CommandLine;
 import picocli.CommandLine.Command;
 import picocli.CommandLine.Option;
@@ -64,10 +77,30 @@ public final class Main implements Runnable {
     @CommandLine.Spec
     CommandLine.Model.CommandSpec spec;
 
+    /** CPU threads per inference call; 0: all cores. */
+    public int threads() {
+        return threads;
+    }
+
+    /** The backend's name, as given (auto, cpu, vulkan1, ...). */
+    public String backend() {
+        return backend;
+    }
+
+    /** --verbose: details, the engine's messages, stack traces. */
+    public boolean verbose() {
+        return verbose;
+    }
+
     /** The pixel limit for pictures: --max-image-pixels, else the library's default. */
-    long maxImagePixels() {
+    public long maxImagePixels() {
+        return maxImagePixels(Images::defaultMaxPixels);
+    }
+
+    /** --max-image-pixels, else {@code otherwise}'s limit (serve's depends on the heap). */
+    public long maxImagePixels(LongSupplier otherwise) {
         if (maxImagePixels == null) {
-            return Images.defaultMaxPixels();
+            return otherwise.getAsLong();
         }
         if (maxImagePixels < 1) {
             throw new UsageException("--max-image-pixels must be at least 1, got " + maxImagePixels);
@@ -84,20 +117,10 @@ public final class Main implements Runnable {
         // Under a non-UTF-8 locale (e.g. LANG unset) the JVM has already mangled non-ASCII arguments.
         args = Utf8Arguments.recover(args);
         int code = run(args, new PrintWriter(System.out, true), new PrintWriter(System.err, true));
-        String peakFile = System.getProperty(PEAK_RSS_PROPERTY);
-        if (peakFile != null) {
-            BenchProcess.writePeakRss(Path.of(peakFile));
-        }
+        // last, so that the figure covers all of the work: bench measuring this process asked for it
+        BenchProcess.writePeakRssIfAsked();
         System.exit(code);
     }
-
-    /**
-     * Hidden: when set to a file name, the process writes its peak RSS (VmHWM), its JVM options and its
-     * MALLOC_* environment there just before it exits. {@code clearclip bench} sets it on the CLI process
-     * it measures: the figure is the kernel's own high-water mark of the whole process, read by the
-     * process itself after all of its work, so no sampling can miss a short peak or race the exit.
-     */
-    static final String PEAK_RSS_PROPERTY = "clearclip.peakRssFile";
 
     /** Runs the tool with the given output streams and returns the exit code (used by the tests). */
     public static int run(String[] args, PrintWriter out, PrintWriter err) {

@@ -11,13 +11,13 @@ import picocli.CommandLine.Spec;
 import picocli.CommandLine.Model.CommandSpec;
 
 /** A command that runs a model: {@code -m MODEL}, else the default model that {@code pull} recorded. */
-abstract class ModelCommand implements Callable<Integer> {
+public abstract class ModelCommand implements Callable<Integer> {
 
     @ParentCommand
-    Main main;
+    protected Main main;
 
     @Spec
-    CommandSpec spec;
+    protected CommandSpec spec;
 
     @Option(names = {"-m", "--model"}, paramLabel = "MODEL.gguf",
             description = "Model file (default: the model recorded by 'clearclip pull').")
@@ -39,7 +39,7 @@ abstract class ModelCommand implements Callable<Integer> {
     }
 
     /** Applies --no-text-cache / --text-cache to {@code b}. */
-    ModelOptions.Builder textCache(ModelOptions.Builder b) {
+    protected ModelOptions.Builder textCache(ModelOptions.Builder b) {
         if (textCacheChoice == null) {
             return b;
         }
@@ -51,7 +51,7 @@ abstract class ModelCommand implements Callable<Integer> {
         return b;
     }
 
-    Path modelPath() {
+    protected Path modelPath() {
         if (model != null) {
             return model;
         }
@@ -59,18 +59,18 @@ abstract class ModelCommand implements Callable<Integer> {
                 .orElseThrow(() -> new IllegalStateException(ModelStore.howToGetAModel()));
     }
 
-    ClipModel openModel() {
+    protected ClipModel openModel() {
         return openModel(1);
     }
 
-    ClipModel openModel(int contexts) {
+    protected ClipModel openModel(int contexts) {
         ModelOptions options = textCache(ModelOptions.builder()
-                .threads(main.threads)
-                .backend(main.backend)
+                .threads(main.threads())
+                .backend(main.backend())
                 .contexts(contexts)
                 .maxImagePixels(main.maxImagePixels())).build();
         ClipModel m = ClipModel.load(modelPath(), options);
-        if (main.verbose) {
+        if (main.verbose()) {
             spec.commandLine().getErr().println("model " + m.path() + ": " + m.info().name() + " ("
                     + m.info().fileTypeName() + "), backend " + m.backendName() + ", CPU variant "
                     + ClipModel.cpuBackend().describe());

@@ -12,7 +12,7 @@ import java.util.Optional;
  * Models that {@code pull} converted, under {@code ~/.cache/clearclip/models/}, and the default model
  * ({@code models/default}, a text file holding the path) that commands use when no {@code -m} is given.
  */
-final class ModelStore {
+public final class ModelStore {
 
     private final Path dir;
 
@@ -20,15 +20,15 @@ final class ModelStore {
         this.dir = dir;
     }
 
-    static ModelStore standard() {
+    public static ModelStore standard() {
         return new ModelStore(CacheDirs.root().resolve("models"));
     }
 
-    Path dir() {
+    public Path dir() {
         return dir;
     }
 
-    Path downloads() {
+    public Path downloads() {
         return CacheDirs.root().resolve("downloads");
     }
 
@@ -46,7 +46,7 @@ final class ModelStore {
         }
     }
 
-    void setDefault(Path model) throws IOException {
+    public void setDefault(Path model) throws IOException {
         FileSupport.writeAtomically(dir.resolve("default"), model.toAbsolutePath().normalize() + "\n");
     }
 

@@ -7,7 +7,7 @@ import java.util.Locale;
  * A one-line progress bar on stderr. On a terminal it redraws in place; otherwise (logs, pipes) it
  * prints a line at every tenth of the work so output stays short.
  */
-final class ProgressBar {
+public final class ProgressBar {
 
     private static final int WIDTH = 30;
 
@@ -20,7 +20,7 @@ final class ProgressBar {
     private int lastTenth = -1;
     private long lastDraw;
 
-    ProgressBar(PrintWriter err, String label, long total, boolean bytes) {
+    public ProgressBar(PrintWriter err, String label, long total, boolean bytes) {
         this(err, label, total, bytes, System.console() != null && System.console().isTerminal());
     }
 
@@ -32,7 +32,7 @@ final class ProgressBar {
         this.terminal = terminal;
     }
 
-    void update(long done) {
+    public void update(long done) {
         if (terminal) {
             long now = System.nanoTime();
             if (now - lastDraw < 100_000_000L && done < total) {
@@ -51,7 +51,7 @@ final class ProgressBar {
         }
     }
 
-    void finish(long done) {
+    public void finish(long done) {
         if (terminal) {
             lastDraw = 0;
             err.print("\r" + render(done) + "\n");

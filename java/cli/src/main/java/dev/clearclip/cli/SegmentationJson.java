@@ -11,13 +11,13 @@ import dev.clearclip.SegmentationResult;
  * The parts of a segmentation's JSON that {@code segment} writes to NAME.json and {@code serve} answers
  * on {@code /v1/segment}: one writer, so the two stay equal (the server's tests compare them).
  */
-final class SegmentationJson {
+public final class SegmentationJson {
 
     private SegmentationJson() {
     }
 
     /** The pipeline settings the labels were computed with, as {@code "settings"} of {@code root}. */
-    static ObjectNode putSettings(ObjectNode root, SegmentOptions options) {
+    public static ObjectNode putSettings(ObjectNode root, SegmentOptions options) {
         ObjectNode settings = root.putObject("settings");
         settings.put("mode", options.mode().id());
         settings.put("naclip_std", options.naclipStd());
@@ -35,7 +35,7 @@ final class SegmentationJson {
     }
 
     /** One entry per class of {@code result} (index, name, synonyms, overlay colour, pixels, share). */
-    static void putClasses(ObjectNode root, SegmentationResult result, ClassSet classes) {
+    public static void putClasses(ObjectNode root, SegmentationResult result, ClassSet classes) {
         ArrayNode out = root.putArray("classes");
         long pixels = (long) result.width() * result.height();
         for (int c = 0; c < result.classCount(); c++) {

@@ -1,10 +1,10 @@
 package dev.clearclip.cli;
 
 /** A command line that parses but makes no sense (e.g. two class sources); exit code 2. */
-final class UsageException extends RuntimeException {
+public final class UsageException extends RuntimeException {
     private static final long serialVersionUID = 1L;
 
-    UsageException(String message) {
+    public UsageException(String message) {
         super(message);
     }
 }

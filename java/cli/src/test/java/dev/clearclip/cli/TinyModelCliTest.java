@@ -9,15 +9,15 @@ import org.junit.jupiter.api.io.TempDir;
  * Base of the CLI tests that run commands on the tiny fixture model: converts it once per test class into
  * a shared folder, keeps the text-embedding cache in that folder, and gives each test its own folder.
  */
-abstract class TinyModelCliTest {
+public abstract class TinyModelCliTest {
 
     @TempDir
-    static Path shared;
+    protected static Path shared;
 
-    static Path model;
+    protected static Path model;
 
     @TempDir
-    Path tmp;
+    protected Path tmp;
 
     @BeforeAll
     static void convertTinyModel() {
