@@ -73,6 +73,7 @@ ls "$prefix"/lib*/libggml-cuda.so >/dev/null 2>&1 || die "the ggml wheel has no 
 say "ggml with CUDA: $(( (SECONDS - start) / 60 )) min so far"
 
 # The engine against it; its ctest suite builds too (bench/gpu_check.sh runs it on a GPU).
+mkdir -p "$(dirname "$build_dir")"   # a fresh clone has no native/target yet
 cmake -S "$here" -B "$build_dir" -DCMAKE_BUILD_TYPE=Release -DCMAKE_PREFIX_PATH="$prefix" -Uggml_DIR \
       -DCLEARCLIP_FIXTURES="$repo/build/fixtures" -DCLEARCLIP_TEST_DEVICES=cuda > "$build_dir.configure.log" 2>&1 \
     || { cat "$build_dir.configure.log" >&2; exit 1; }
