@@ -103,8 +103,11 @@ CLEARCLIP_API const char * clearclip_system_info(void);
  * A ggml built with GGML_BACKEND_DL + GGML_CPU_ALL_VARIANTS (the packaged one on x86-64) keeps its
  * CPU backend in one library per CPU generation, libggml-cpu-<variant> (haswell, skylakex, zen4,
  * sapphirerapids, ...), loaded at run time: ggml scores every variant against this CPU and loads
- * the best. clearclip_backend_load(dir) loads the backends found in dir; with NULL it looks in the
- * directory of the ggml library in use, then in that of libclearclip. The first call that registers
+ * the best. clearclip_backend_load(dir) loads the best CPU variant found in dir; with NULL it looks
+ * in the directory of the ggml library in use, then in that of libclearclip. The other backend
+ * modules there (libggml-vulkan.so, libggml-cuda.so, ...) are loaded when a context first asks
+ * for a device other than "cpu" (or clearclip_system_info lists the devices): a process that only
+ * uses the CPU never starts the machine's GPU drivers. The first call that registers
  * a CPU backend wins: later calls return CLEARCLIP_OK and change nothing. Model loading and
  * context creation call it with NULL when nothing is registered yet, so calling it is needed only
  * to name another directory. With a ggml whose CPU backend is linked in it does nothing.

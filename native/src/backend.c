@@ -12,8 +12,10 @@
 #if defined(_WIN32)
 #  include <windows.h>
 #else
+#  include <dirent.h>
 #  include <dlfcn.h>
 #  include <pthread.h>
+#  include <unistd.h>
 #endif
 
 /* ggml's backend registry is process-wide and not thread-safe while backends are registered, so
@@ -28,6 +30,21 @@ static pthread_mutex_t cc_backend_lock = PTHREAD_MUTEX_INITIALIZER;
 #  define CC_LOCK()   pthread_mutex_lock(&cc_backend_lock)
 #  define CC_UNLOCK() pthread_mutex_unlock(&cc_backend_lock)
 #endif
+
+/* The directories the backends were loaded from, recorded with the registry they filled (so
+ * under the same lock, once): where a GPU backend's module that did not register is looked for
+ * (cc_backend_module_error). */
+static char cc_loaded_dirs[2][1024];
+static int  cc_n_loaded_dirs;
+
+static void cc_note_loaded_dir(const char * dir) {
+    size_t n = strlen(dir);
+    if (cc_n_loaded_dirs < 2 && n < sizeof(cc_loaded_dirs[0])) {
+        memcpy(cc_loaded_dirs[cc_n_loaded_dirs++], dir, n + 1);
+    }
+}
+
+static bool cc_devices_loaded; /* the GPU modules of those directories were loaded (same lock) */
 
 static bool cc_have_cpu(void) {
     return ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU) != NULL;
@@ -51,11 +68,79 @@ static bool cc_dir_of(const void * addr, char * buf, size_t size) {
 #endif
 }
 
+#if !defined(_WIN32)
+/* dlopen without registering: whether a module loads here at all */
+static void * cc_dlopen(const char * path) {
+    return dlopen(path, RTLD_NOW | RTLD_LOCAL);
+}
+
+/* ggml's own choice of CPU variant, without the rest of ggml_backend_load_all_from_path: the
+ * libggml-cpu* module of dir whose ggml_backend_score is highest on this CPU (0: it cannot run
+ * here). The GPU modules wait until a context asks for a device (cc_backend_ensure_devices):
+ * loading ggml's Vulkan module makes the Vulkan loader start every installed driver, 57 MB of
+ * resident memory with Mesa's (measured: a q4_0 `clearclip segment`, 262 -> 206 MB), which a
+ * process that only ever uses the CPU should not pay. */
+static void cc_load_best_cpu(const char * dir) {
+    DIR * d = opendir(dir);
+    if (!d) return;
+    char best[1280] = "";
+    int best_score = 0;
+    for (struct dirent * e; (e = readdir(d)) != NULL;) {
+        if (strncmp(e->d_name, "libggml-cpu", 11) != 0 || !strstr(e->d_name, ".so")) continue;
+        char path[1280];
+        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+        void * h = cc_dlopen(path);
+        if (!h) continue;
+        int (*score)(void) = NULL;
+        *(void **) &score = dlsym(h, "ggml_backend_score");
+        int s = score ? score() : 1; /* a build with one CPU module has no score to give */
+        if (s > best_score) {
+            best_score = s;
+            snprintf(best, sizeof(best), "%s", path);
+        }
+        dlclose(h);
+    }
+    closedir(d);
+    if (best[0]) ggml_backend_load(best);
+}
+
+/* The other backend modules of dir (libggml-vulkan.so, libggml-cuda.so, ...), those that load:
+ * one that does not is explained when a context asks for it (cc_backend_module_error) instead of
+ * in an error line from ggml on every run. */
+static void cc_load_device_modules(const char * dir) {
+    DIR * d = opendir(dir);
+    if (!d) return;
+    for (struct dirent * e; (e = readdir(d)) != NULL;) {
+        const char * n = e->d_name;
+        if (strncmp(n, "libggml-", 8) != 0 || !strstr(n, ".so") || strncmp(n, "libggml-cpu", 11) == 0 ||
+            strncmp(n, "libggml-base", 12) == 0) {
+            continue;
+        }
+        char path[1280];
+        snprintf(path, sizeof(path), "%s/%s", dir, n);
+        void * h = cc_dlopen(path);
+        if (!h) continue;
+        dlclose(h);
+        ggml_backend_load(path);
+    }
+    closedir(d);
+}
+#else
+static void cc_load_best_cpu(const char * dir) {
+    ggml_backend_load_all_from_path(dir);
+}
+
+static void cc_load_device_modules(const char * dir) {
+    (void) dir; /* loaded with the CPU's by ggml_backend_load_all_from_path */
+}
+#endif
+
 static clearclip_status cc_backend_load_locked(const char * dir) {
     if (cc_have_cpu()) return CLEARCLIP_OK;
     char tried[2 * 1024 + 8] = "";
     if (dir) {
-        ggml_backend_load_all_from_path(dir);
+        cc_load_best_cpu(dir);
+        cc_note_loaded_dir(dir);
         snprintf(tried, sizeof(tried), "%s", dir);
     } else {
         /* Beside ggml itself (its pip or CMake install), then beside libclearclip (the jar's
@@ -69,7 +154,8 @@ static clearclip_status cc_backend_load_locked(const char * dir) {
             n++;
         }
         for (int i = 0; i < n && !cc_have_cpu(); i++) {
-            ggml_backend_load_all_from_path(dirs[i]);
+            cc_load_best_cpu(dirs[i]);
+            cc_note_loaded_dir(dirs[i]);
             size_t len = strlen(tried);
             snprintf(tried + len, sizeof(tried) - len, "%s%s", i ? ", " : "", dirs[i]);
         }
@@ -98,6 +184,39 @@ clearclip_status cc_backend_ensure(void) {
     clearclip_status st = cc_backend_load_locked(NULL);
     CC_UNLOCK();
     return st;
+}
+
+void cc_backend_ensure_devices(void) {
+    CC_LOCK();
+    if (!cc_devices_loaded) {
+        for (int i = 0; i < cc_n_loaded_dirs; i++) cc_load_device_modules(cc_loaded_dirs[i]);
+        cc_devices_loaded = true;
+    }
+    CC_UNLOCK();
+}
+
+void cc_backend_module_error(const char * kind, char * buf, size_t size) {
+    buf[0] = '\0';
+#if !defined(_WIN32)
+    CC_LOCK();
+    for (int i = 0; i < cc_n_loaded_dirs && !buf[0]; i++) {
+        char path[1280];
+        snprintf(path, sizeof(path), "%.1023s/libggml-%.32s.so", cc_loaded_dirs[i], kind);
+        if (access(path, F_OK) != 0) continue;
+        /* ggml's loader already failed on it, silently; asking again is the one way to learn why */
+        void * h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        if (h) {
+            dlclose(h);
+        } else {
+            const char * why = dlerror();
+            snprintf(buf, size, "%s did not load: %s", path, why ? why : "unknown reason");
+        }
+    }
+    CC_UNLOCK();
+#else
+    (void) kind;
+    (void) size;
+#endif
 }
 
 clearclip_status clearclip_backend_get_info(clearclip_backend_info * out) {
@@ -174,6 +293,7 @@ const char * clearclip_system_info(void) {
     } else {
         CC_APPEND("CPU backend not loaded (%s)", clearclip_last_error());
     }
+    cc_backend_ensure_devices();
     CC_APPEND("; devices:");
     size_t n_dev = ggml_backend_dev_count();
     for (size_t i = 0; i < n_dev; i++) {

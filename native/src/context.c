@@ -63,22 +63,41 @@ ggml_backend_dev_t cc_find_device(const char * name) {
     return NULL;
 }
 
-/* Why no device answers to a GPU backend's name, and what gives one. ggml's Vulkan backend
- * leaves out devices that are CPUs (Mesa's lavapipe, llvmpipe) unless GGML_VK_VISIBLE_DEVICES
- * names them. */
-static const char * cc_missing_device_hint(void) {
+/* Why no device answers to a GPU backend's name, and what gives one, into buf. ggml's Vulkan
+ * backend leaves out devices that are CPUs (Mesa's lavapipe, llvmpipe) unless
+ * GGML_VK_VISIBLE_DEVICES names them; ggml's loader skips a backend module that fails to load
+ * (a CUDA build without the CUDA runtime on the library path) without a word, so the loader's
+ * own message is fetched for it. */
+static void cc_missing_device_hint(const char * requested, char * buf, size_t size) {
+    static const struct { const char * prefix, * kind, * needs; } modules[] = {
+        { "cuda", "cuda", "it needs an NVIDIA driver and the CUDA 13 runtime and cuBLAS "
+                          "(libcudart.so.13, libcublas.so.13) on the library path (docs/gpu.md)" },
+        { "vulkan", "vulkan", "it needs the Vulkan loader libvulkan.so.1 (Debian: libvulkan1) and "
+                              "a Vulkan driver" },
+    };
+    for (size_t i = 0; requested && i < sizeof(modules) / sizeof(modules[0]); i++) {
+        if (!cc_prefix_icase(modules[i].prefix, requested)) continue;
+        char why[1400];
+        cc_backend_module_error(modules[i].kind, why, sizeof(why));
+        if (why[0]) {
+            snprintf(buf, size, "%s; %s", why, modules[i].needs);
+            return;
+        }
+    }
     ggml_backend_reg_t vk = ggml_backend_reg_by_name("Vulkan");
     if (vk && ggml_backend_reg_dev_count(vk) == 0) {
-        return "ggml's Vulkan backend is loaded but found no usable device: a GPU needs its Vulkan "
-               "driver (vulkaninfo --summary lists the devices), and a software device such as "
-               "Mesa's lavapipe is only offered with GGML_VK_VISIBLE_DEVICES=0";
+        snprintf(buf, size, "%s",
+                 "ggml's Vulkan backend is loaded but found no usable device: a GPU needs its Vulkan "
+                 "driver (vulkaninfo --summary lists the devices), and a software device such as "
+                 "Mesa's lavapipe is only offered with GGML_VK_VISIBLE_DEVICES=0");
+    } else if (!vk) {
+        snprintf(buf, size, "%s",
+                 "GPU backends come from the ggml build: Vulkan (libggml-vulkan.so from a ggml built "
+                 "with GGML_VULKAN=ON, beside libggml or libclearclip, and the system's libvulkan.so.1), "
+                 "CUDA (GGML_CUDA=ON) or Metal (GGML_METAL=ON)");
+    } else {
+        snprintf(buf, size, "%s", "name a device of that list (e.g. cpu, vulkan, vulkan1, cuda) or auto");
     }
-    if (!vk) {
-        return "GPU backends come from the ggml build: Vulkan (libggml-vulkan.so from a ggml built "
-               "with GGML_VULKAN=ON, beside libggml or libclearclip, and the system's libvulkan.so.1), "
-               "CUDA (GGML_CUDA=ON) or Metal (GGML_METAL=ON)";
-    }
-    return "name a device of that list (e.g. cpu, vulkan, vulkan1, cuda) or auto";
 }
 
 static void cc_device_list(char * buf, size_t size) {
@@ -179,13 +198,14 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     /* a GGML_BACKEND_DL build registers no device until its backend libraries are loaded */
     clearclip_status loaded = cc_backend_ensure();
     if (loaded) return loaded;
+    if (!params.backend || strcasecmp(params.backend, "cpu") != 0) cc_backend_ensure_devices();
     ggml_backend_dev_t dev = cc_find_device(params.backend);
     if (!dev) {
-        char list[512];
+        char list[512], hint[2048];
         cc_device_list(list, sizeof(list));
+        cc_missing_device_hint(params.backend, hint, sizeof(hint));
         return cc_error(CLEARCLIP_ERR_BACKEND, "backend '%s' is not available (available devices: %s); %s",
-                        params.backend ? params.backend : "auto", list[0] ? list : "none",
-                        cc_missing_device_hint());
+                        params.backend ? params.backend : "auto", list[0] ? list : "none", hint);
     }
     clearclip_context * ctx = calloc(1, sizeof(*ctx));
     if (!ctx) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");

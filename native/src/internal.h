@@ -57,6 +57,13 @@ void cc_log(clearclip_log_level level, const char * fmt, ...) CC_PRINTF(2, 3);
 /* clearclip_backend_load(NULL) unless a CPU backend is registered already; every entry point that
  * needs a device (model loading's repack probe, context creation) calls it first. */
 clearclip_status cc_backend_ensure(void);
+/* Loads the GPU backend modules beside the CPU variant in use, once (cc_backend_ensure loads the
+ * CPU variant alone); called before a device other than the CPU is looked for. */
+void cc_backend_ensure_devices(void);
+/* Why the GPU backend module libggml-<kind>.so ("cuda", "vulkan") found in a directory the
+ * backends were loaded from did not load (its path and the loader's message), or "" when there is
+ * no such module or it loads. */
+void cc_backend_module_error(const char * kind, char * buf, size_t size);
 /* Whether the CPU backend in use was built for an instruction-set feature (cpu_features.c), by ggml's name for it
  * ("AVX2", "AVX512", "AVX512_VNNI"; true when the backend lists no features). The engine's own
  * kernels never use a wider instruction set than the ggml variant in use, so that forcing a

@@ -739,8 +739,10 @@ int main(void) {
      * shown). */
     /* A GGML_BACKEND_DL build announces the CPU variant it loads, once per process (ggml's
      * default logger, left alone by the engine): that line is about the machine, not about a
-     * file, so the backends are loaded before stderr is watched. */
+     * file, so the backends are loaded before stderr is watched; so are the GPU modules, which
+     * the first context on "auto" loads (and ggml's Vulkan backend reports the devices it finds). */
     CHECK(clearclip_backend_load(NULL) == CLEARCLIP_OK);
+    CHECK(clearclip_system_info() != NULL);
     char cap_path[1024];
     snprintf(cap_path, sizeof(cap_path), "%s/hostile-stderr.txt", test_tmp_dir());
     fflush(stderr);
