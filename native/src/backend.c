@@ -207,6 +207,10 @@ void cc_backend_module_error(const char * kind, char * buf, size_t size) {
         void * h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
         if (h) {
             dlclose(h);
+            /* it loads, yet registered nothing: its init gave up (Vulkan: no driver installed) */
+            if (!ggml_backend_reg_by_name(kind)) {
+                snprintf(buf, size, "%s loads but its backend did not start", path);
+            }
         } else {
             const char * why = dlerror();
             snprintf(buf, size, "%s did not load: %s", path, why ? why : "unknown reason");

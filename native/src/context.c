@@ -73,7 +73,7 @@ static void cc_missing_device_hint(const char * requested, char * buf, size_t si
         { "cuda", "cuda", "it needs an NVIDIA driver and the CUDA 13 runtime and cuBLAS "
                           "(libcudart.so.13, libcublas.so.13) on the library path (docs/gpu.md)" },
         { "vulkan", "vulkan", "it needs the Vulkan loader libvulkan.so.1 (Debian: libvulkan1) and "
-                              "a Vulkan driver" },
+                              "a Vulkan driver (vulkaninfo --summary lists them)" },
     };
     for (size_t i = 0; requested && i < sizeof(modules) / sizeof(modules[0]); i++) {
         if (!cc_prefix_icase(modules[i].prefix, requested)) continue;

@@ -61,8 +61,9 @@ clearclip_status cc_backend_ensure(void);
  * CPU variant alone); called before a device other than the CPU is looked for. */
 void cc_backend_ensure_devices(void);
 /* Why the GPU backend module libggml-<kind>.so ("cuda", "vulkan") found in a directory the
- * backends were loaded from did not load (its path and the loader's message), or "" when there is
- * no such module or it loads. */
+ * backends were loaded from gives no backend: it did not load (its path and the loader's message)
+ * or it loaded and its backend did not start; "" when there is no such module or its backend is
+ * registered. */
 void cc_backend_module_error(const char * kind, char * buf, size_t size);
 /* Whether the CPU backend in use was built for an instruction-set feature (cpu_features.c), by ggml's name for it
  * ("AVX2", "AVX512", "AVX512_VNNI"; true when the backend lists no features). The engine's own
