@@ -78,7 +78,7 @@ static void * cc_dlopen(const char * path) {
  * libggml-cpu* module of dir whose ggml_backend_score is highest on this CPU (0: it cannot run
  * here). The GPU modules wait until a context asks for a device (cc_backend_ensure_devices):
  * loading ggml's Vulkan module makes the Vulkan loader start every installed driver, 57 MB of
- * resident memory with Mesa's (measured: a q4_0 `clearclip segment`, 262 -> 206 MB), which a
+ * resident memory with Mesa's (a q4_0 `clearclip segment` peaked at 263 MB, 201 MB without), which a
  * process that only ever uses the CPU should not pay. */
 static void cc_load_best_cpu(const char * dir) {
     DIR * d = opendir(dir);
@@ -204,7 +204,7 @@ void cc_backend_module_error(const char * kind, char * buf, size_t size) {
         snprintf(path, sizeof(path), "%.1023s/libggml-%.32s.so", cc_loaded_dirs[i], kind);
         if (access(path, F_OK) != 0) continue;
         /* ggml's loader already failed on it, silently; asking again is the one way to learn why */
-        void * h = dlopen(path, RTLD_NOW | RTLD_LOCAL);
+        void * h = cc_dlopen(path);
         if (h) {
             dlclose(h);
             /* it loads, yet registered nothing: its init gave up (Vulkan: no driver installed) */
