@@ -78,8 +78,8 @@ static void * cc_dlopen(const char * path) {
  * libggml-cpu* module of dir whose ggml_backend_score is highest on this CPU (0: it cannot run
  * here). The GPU modules wait until a context asks for a device (cc_backend_ensure_devices):
  * loading ggml's Vulkan module makes the Vulkan loader start every installed driver, 57 MB of
- * resident memory with Mesa's (a q4_0 `clearclip segment` peaked at 263 MB, 201 MB without), which a
- * process that only ever uses the CPU should not pay. */
+ * resident memory with Mesa's (a q4_0 `clearclip segment` peaked at 263 MB, 201 MB without),
+ * which a process that only ever uses the CPU should not pay. */
 static void cc_load_best_cpu(const char * dir) {
     DIR * d = opendir(dir);
     if (!d) return;
