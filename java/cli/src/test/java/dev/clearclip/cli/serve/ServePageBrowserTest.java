@@ -8,9 +8,11 @@ import dev.clearclip.ClipModel;
 import dev.clearclip.ModelOptions;
 import dev.clearclip.cli.Fixtures;
 import java.io.BufferedReader;
+import java.io.IOException;
 import java.io.InputStreamReader;
 import java.io.PrintWriter;
 import java.io.StringWriter;
+import java.io.UncheckedIOException;
 import java.net.URI;
 import java.net.http.WebSocket;
 import java.nio.charset.StandardCharsets;
@@ -19,6 +21,7 @@ import java.nio.file.Path;
 import java.util.ArrayList;
 import java.util.Base64;
 import java.util.Collections;
+import java.util.Comparator;
 import java.util.List;
 import java.util.Map;
 import java.util.concurrent.CompletableFuture;
@@ -29,6 +32,7 @@ import java.util.concurrent.atomic.AtomicInteger;
 import java.util.function.BooleanSupplier;
 import java.util.regex.Matcher;
 import java.util.regex.Pattern;
+import java.util.stream.Stream;
 import org.junit.jupiter.api.Assumptions;
 import org.junit.jupiter.api.Test;
 import org.junit.jupiter.api.io.TempDir;
@@ -150,6 +154,28 @@ class ServePageBrowserTest {
         }
     }
 
+    /** Ends the browser and its helper processes (listed first: they are re-parented once it exits). */
+    private static void stopWithHelpers(Process browser) {
+        List<ProcessHandle> all = new ArrayList<>(browser.descendants().toList());
+        all.add(browser.toHandle());
+        all.forEach(ProcessHandle::destroy);
+        for (ProcessHandle p : all) {
+            try {
+                p.onExit().get(10, TimeUnit.SECONDS);
+            } catch (Exception stillRunning) {
+                p.destroyForcibly();
+            }
+        }
+    }
+
+    private static void deleteQuietly(Path dir) {
+        try (Stream<Path> paths = Files.walk(dir)) {
+            paths.sorted(Comparator.reverseOrder()).forEach(p -> p.toFile().delete());
+        } catch (IOException | UncheckedIOException ignored) {
+            // a leftover profile in the system's temporary folder is harmless
+        }
+    }
+
     private static void waitFor(String what, BooleanSupplier condition) throws InterruptedException {
         long deadline = System.nanoTime() + TimeUnit.SECONDS.toNanos(90);
         while (!condition.getAsBoolean()) {
@@ -183,13 +209,17 @@ class ServePageBrowserTest {
         Files.write(picture, ServeApiTest.png(ServeApiTest.picture(320, 240, 7)));
         StringWriter log = new StringWriter();
         Process chrome = null;
+        // Chromium's helper processes may still write to their profile after the browser process has
+        // ended, which made JUnit's @TempDir cleanup fail once: the profile lives outside it, and is
+        // removed best-effort once every process of the browser has exited.
+        Path profile = Files.createTempDirectory("clearclip-chrome-profile");
         try (ClipModel clip = ClipModel.load(model, ModelOptions.builder().contexts(1).build());
              ClearClipServer server = ClearClipServer.start(clip, new ClearClipServer.Config("127.0.0.1", 0, 20L << 20,
                      100_000_000L, 4, null, null), new PrintWriter(log, true))) {
             chrome = new ProcessBuilder(browser.toString(), "--headless", "--no-sandbox", "--disable-gpu",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync", "--no-first-run",
                     "--disable-dev-shm-usage", "--remote-debugging-port=0", "--window-size=1280,900",
-                    "--user-data-dir=" + tmp.resolve("chrome-profile"), "about:blank")
+                    "--user-data-dir=" + profile, "about:blank")
                     .redirectOutput(ProcessBuilder.Redirect.DISCARD).start();
             // Chromium announces its DevTools port on stderr
             String port = null;
@@ -287,11 +317,9 @@ class ServePageBrowserTest {
             }
         } finally {
             if (chrome != null) {
-                chrome.destroy();
-                if (!chrome.waitFor(10, TimeUnit.SECONDS)) {
-                    chrome.destroyForcibly();
-                }
+                stopWithHelpers(chrome);
             }
+            deleteQuietly(profile);
             System.clearProperty("clearclip.cache.dir");
         }
     }
