@@ -74,6 +74,44 @@ static void * cc_dlopen(const char * path) {
     return dlopen(path, RTLD_NOW | RTLD_LOCAL);
 }
 
+/* Calls visit with the path and the open handle of each libggml-*.so of dir that is a CPU
+ * module (cpu) or a GPU one (!cpu: not a CPU variant, not libggml-base) and loads here. */
+static void cc_each_module(const char * dir, bool cpu,
+                           void (*visit)(const char * path, void * handle, void * arg), void * arg) {
+    DIR * d = opendir(dir);
+    if (!d) return;
+    for (struct dirent * e; (e = readdir(d)) != NULL;) {
+        const char * n = e->d_name;
+        if (strncmp(n, "libggml-", 8) != 0 || !strstr(n, ".so") || strncmp(n, "libggml-base", 12) == 0 ||
+            (strncmp(n, "libggml-cpu", 11) == 0) != cpu) {
+            continue;
+        }
+        char path[1280];
+        snprintf(path, sizeof(path), "%s/%s", dir, n);
+        void * h = cc_dlopen(path);
+        if (!h) continue;
+        visit(path, h, arg);
+        dlclose(h);
+    }
+    closedir(d);
+}
+
+typedef struct cc_best_cpu {
+    char path[1280];
+    int  score;
+} cc_best_cpu;
+
+static void cc_score_cpu(const char * path, void * handle, void * arg) {
+    cc_best_cpu * best = arg;
+    int (*score)(void) = NULL;
+    *(void **) &score = dlsym(handle, "ggml_backend_score");
+    int s = score ? score() : 1; /* a build with one CPU module has no score to give */
+    if (s > best->score) {
+        best->score = s;
+        snprintf(best->path, sizeof(best->path), "%s", path);
+    }
+}
+
 /* ggml's own choice of CPU variant, without the rest of ggml_backend_load_all_from_path: the
  * libggml-cpu* module of dir whose ggml_backend_score is highest on this CPU (0: it cannot run
  * here). The GPU modules wait until a context asks for a device (cc_backend_ensure_devices):
@@ -81,49 +119,22 @@ static void * cc_dlopen(const char * path) {
  * resident memory with Mesa's (a q4_0 `clearclip segment` peaked at 263 MB, 201 MB without),
  * which a process that only ever uses the CPU should not pay. */
 static void cc_load_best_cpu(const char * dir) {
-    DIR * d = opendir(dir);
-    if (!d) return;
-    char best[1280] = "";
-    int best_score = 0;
-    for (struct dirent * e; (e = readdir(d)) != NULL;) {
-        if (strncmp(e->d_name, "libggml-cpu", 11) != 0 || !strstr(e->d_name, ".so")) continue;
-        char path[1280];
-        snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-        void * h = cc_dlopen(path);
-        if (!h) continue;
-        int (*score)(void) = NULL;
-        *(void **) &score = dlsym(h, "ggml_backend_score");
-        int s = score ? score() : 1; /* a build with one CPU module has no score to give */
-        if (s > best_score) {
-            best_score = s;
-            snprintf(best, sizeof(best), "%s", path);
-        }
-        dlclose(h);
-    }
-    closedir(d);
-    if (best[0]) ggml_backend_load(best);
+    cc_best_cpu best = { .path = "", .score = 0 };
+    cc_each_module(dir, true, cc_score_cpu, &best);
+    if (best.path[0]) ggml_backend_load(best.path);
 }
 
-/* The other backend modules of dir (libggml-vulkan.so, libggml-cuda.so, ...), those that load:
- * one that does not is explained when a context asks for it (cc_backend_module_error) instead of
- * in an error line from ggml on every run. */
+static void cc_register_module(const char * path, void * handle, void * arg) {
+    (void) handle;
+    (void) arg;
+    ggml_backend_load(path);
+}
+
+/* The GPU modules of dir (libggml-vulkan.so, libggml-cuda.so, ...), those that load: one that
+ * does not is explained when a context asks for it (cc_backend_module_error) instead of in an
+ * error line from ggml on every run. */
 static void cc_load_device_modules(const char * dir) {
-    DIR * d = opendir(dir);
-    if (!d) return;
-    for (struct dirent * e; (e = readdir(d)) != NULL;) {
-        const char * n = e->d_name;
-        if (strncmp(n, "libggml-", 8) != 0 || !strstr(n, ".so") || strncmp(n, "libggml-cpu", 11) == 0 ||
-            strncmp(n, "libggml-base", 12) == 0) {
-            continue;
-        }
-        char path[1280];
-        snprintf(path, sizeof(path), "%s/%s", dir, n);
-        void * h = cc_dlopen(path);
-        if (!h) continue;
-        dlclose(h);
-        ggml_backend_load(path);
-    }
-    closedir(d);
+    cc_each_module(dir, false, cc_register_module, NULL);
 }
 #else
 static void cc_load_best_cpu(const char * dir) {

@@ -69,14 +69,15 @@ ggml_backend_dev_t cc_find_device(const char * name) {
  * (a CUDA build without the CUDA runtime on the library path) without a word, so the loader's
  * own message is fetched for it. */
 static void cc_missing_device_hint(const char * requested, char * buf, size_t size) {
-    static const struct { const char * prefix, * kind, * needs; } modules[] = {
-        { "cuda", "cuda", "it needs an NVIDIA driver and the CUDA 13 runtime and cuBLAS "
-                          "(libcudart.so.13, libcublas.so.13) on the library path (docs/gpu.md)" },
-        { "vulkan", "vulkan", "it needs the Vulkan loader libvulkan.so.1 (Debian: libvulkan1) and "
-                              "a Vulkan driver (vulkaninfo --summary lists them)" },
+    /* kind: the module's libggml-<kind>.so, and what a backend name starts with */
+    static const struct { const char * kind, * needs; } modules[] = {
+        { "cuda", "it needs an NVIDIA driver and the CUDA 13 runtime and cuBLAS "
+                  "(libcudart.so.13, libcublas.so.13) on the library path (docs/gpu.md)" },
+        { "vulkan", "it needs the Vulkan loader libvulkan.so.1 (Debian: libvulkan1) and "
+                    "a Vulkan driver (vulkaninfo --summary lists them)" },
     };
     for (size_t i = 0; requested && i < sizeof(modules) / sizeof(modules[0]); i++) {
-        if (!cc_prefix_icase(modules[i].prefix, requested)) continue;
+        if (!cc_prefix_icase(modules[i].kind, requested)) continue;
         char why[1400];
         cc_backend_module_error(modules[i].kind, why, sizeof(why));
         if (why[0]) {
