@@ -71,9 +71,9 @@ static struct ggml_tensor * cc_stock_block_rows(const cc_last_in * in, int64_t f
         a = cc_rows(ctx, cc_attention(ctx, cc_linear(ctx, in->y, l->q_w, l->q_b), k, v, in->attn), first, count);
     }
     a = cc_named(in->g, a, "v.last.attn");
-    struct ggml_tensor * x = ggml_add(ctx, cc_rows(ctx, in->x, first, count), cc_linear(ctx, a, l->o_w, l->o_b));
+    struct ggml_tensor * x = cc_linear_residual(ctx, a, l->o_w, l->o_b, cc_rows(ctx, in->x, first, count));
     struct ggml_tensor * h = cc_layer_norm(ctx, x, l->ln2_w, l->ln2_b, in->hp->vision.eps);
-    return ggml_add(ctx, x, cc_mlp(ctx, h, l, in->hp->use_gelu));
+    return cc_mlp_residual(ctx, h, l, in->hp->use_gelu, x);
 }
 
 /* The modified blocks end alike: the patches' rows of the attention output through the output

@@ -160,13 +160,14 @@ typedef struct cc_weights {
      * ctx keep the file's layout for copies to other devices. */
     struct ggml_context * repack_ctx;
     ggml_backend_buffer_t repack_buffer;
-    /* q8_0 and q4_0 matrices packed for the engine's int8 product (q8_gemm.c) where the CPU runs
-     * it: the field keeps the file's tensor (for ggml's product where the activations do not suit
-     * the engine's), and its `extra` points to the packed I8 tensor of this context. Only these
-     * host weights carry it: ggml's CPU backend reads `extra` only for tensors in its own extra
-     * buffer types, and other devices get copies without it. */
-    struct ggml_context * q8_ctx;
-    ggml_backend_buffer_t q8_buffer;
+    /* Matrices packed for the engine's own products where the CPU runs them: q8_0 and q4_0 for
+     * the int8 product (q8_gemm.c), f32 for the f32 one (f32_gemm.c). The field keeps the file's
+     * tensor (for ggml's product where the activations do not suit the engine's), and its `extra`
+     * points to the packed tensor of this context. Only these host weights carry it: ggml's CPU
+     * backend reads `extra` only for tensors in its own extra buffer types, and other devices get
+     * copies without it. */
+    struct ggml_context * packed_ctx;
+    ggml_backend_buffer_t packed_buffer;
 
     struct ggml_tensor * t_token_embd, * t_pos_embd, * t_post_ln_w, * t_post_ln_b, * t_proj;
     cc_layer *           t_layers;
@@ -362,6 +363,9 @@ struct ggml_tensor * cc_layer_norm(struct ggml_context * ctx, struct ggml_tensor
                                    struct ggml_tensor * w, struct ggml_tensor * b, float eps);
 struct ggml_tensor * cc_linear(struct ggml_context * ctx, struct ggml_tensor * x,
                                struct ggml_tensor * w, struct ggml_tensor * b);
+/* residual + x w^T + b, with the sum done inside the engine's f32 product where that takes it. */
+struct ggml_tensor * cc_linear_residual(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
+                                        struct ggml_tensor * b, struct ggml_tensor * residual);
 typedef struct cc_attn_opts {
     int                  heads;
     float                scale;     /* head_dim^-0.5 */
@@ -389,8 +393,9 @@ struct ggml_tensor * cc_attention_biased(struct ggml_context * ctx, struct ggml_
  * CLS row and column, exp(-dist^2 / (2 std^2)) between patches, -inf in padding columns.
  * out: n_rows x n_rows, row = query. */
 void cc_naclip_bias(int32_t gw, int32_t gh, int32_t n_rows, float std, float * out);
-struct ggml_tensor * cc_mlp(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
-                            bool use_gelu);
+/* residual + the layer's MLP of x. */
+struct ggml_tensor * cc_mlp_residual(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
+                                     bool use_gelu, struct ggml_tensor * residual);
 /* Stock pre-LN CLIP block. */
 struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
                               float eps, bool use_gelu, const cc_attn_opts * attn);
@@ -444,6 +449,18 @@ struct ggml_tensor * cc_q8_mul_mat(struct ggml_context * ctx, struct ggml_tensor
                                    int64_t m, struct ggml_tensor * x);
 struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_tensor * packed, enum ggml_type type,
                                         int64_t m, struct ggml_tensor * x, cc_q8_kernel kernel);
+
+/* The engine's f32 product on x86 CPUs with AVX-512 (f32_gemm.c): whether this CPU and the ggml
+ * variant in use run it; the bytes of a [k, m] f32 matrix packed for it; the packing (from the rows
+ * of such a tensor's data); and the product of packed weights (m outputs) with f32 activations
+ * x [k, n] (2-D, rows contiguous), plus an f32 bias of m values and f32 residual rows [m, n] (rows
+ * contiguous; each or both NULL), [m, n] f32 like ggml_mul_mat, or NULL when x, the bias or the
+ * residual does not suit it. */
+bool                 cc_f32_gemm_available(void);
+size_t               cc_f32_packed_size(int64_t k, int64_t m);
+void                 cc_f32_pack(const float * w, int64_t k, int64_t m, float * out);
+struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                    struct ggml_tensor * x, struct ggml_tensor * bias, struct ggml_tensor * residual);
 
 /* ---- host-side parallel loop (parallel.c) -------------------------------- */
 

@@ -57,8 +57,8 @@ static clearclip_status cc_weights_bind(const cc_hparams * hp, cc_weights * w) {
 }
 
 void cc_weights_free(cc_weights * w) {
-    if (w->q8_buffer) ggml_backend_buffer_free(w->q8_buffer);
-    if (w->q8_ctx) ggml_free(w->q8_ctx);
+    if (w->packed_buffer) ggml_backend_buffer_free(w->packed_buffer);
+    if (w->packed_ctx) ggml_free(w->packed_ctx);
     if (w->repack_buffer) ggml_backend_buffer_free(w->repack_buffer);
     if (w->repack_ctx) ggml_free(w->repack_ctx);
     if (w->buffer) ggml_backend_buffer_free(w->buffer);
@@ -115,43 +115,52 @@ static void cc_drop_pages(const struct ggml_tensor * t) {
     if (hi > lo) madvise((void *) lo, hi - lo, MADV_DONTNEED);
 }
 
-/* Whether t is a matrix the engine's int8 product takes (q8_gemm.c). */
-static bool cc_packable(const struct ggml_tensor * t) {
-    return t && (t->type == GGML_TYPE_Q8_0 || t->type == GGML_TYPE_Q4_0) && ggml_n_dims(t) == 2 && t->ne[0] % 32 == 0;
+/* The bytes of matrix t packed for one of the engine's own products (q8_gemm.c for q8_0 and
+ * q4_0, f32_gemm.c for f32) where this CPU runs it, else 0. */
+static size_t cc_packed_size(const struct ggml_tensor * t) {
+    if (!t || ggml_n_dims(t) != 2) return 0;
+    if (t->type == GGML_TYPE_F32) return cc_f32_gemm_available() ? cc_f32_packed_size(t->ne[0], t->ne[1]) : 0;
+    if ((t->type == GGML_TYPE_Q8_0 || t->type == GGML_TYPE_Q4_0) && t->ne[0] % 32 == 0 && cc_q8_gemm_available()) {
+        return cc_q8_packed_size(t->type, t->ne[0], t->ne[1]);
+    }
+    return 0;
 }
 
-/* Packs the q8_0 and q4_0 matrices among fields for the engine's int8 product (q8_gemm.c) when
- * this CPU runs it, and takes them out of fields (NULL) so that they are not repacked for ggml
- * too. The packed q4_0 keeps its nibbles (about the file's size), and the file pages it was read
- * from are dropped, so that the resident weights are no larger than with ggml's q4_0 repack. */
-static clearclip_status cc_pack_q8_weights(clearclip_model * m, struct ggml_tensor *** fields, size_t n) {
+/* Packs the matrices among fields that one of the engine's own products takes, and takes them out
+ * of fields (NULL) so that they are not repacked for ggml too. Packed q4_0 keeps its nibbles
+ * (about the file's size), packed f32 is the file's size, and the file pages they were read from
+ * are dropped, so that the resident weights are no larger than with ggml's own repacks. */
+static clearclip_status cc_pack_weights(clearclip_model * m, struct ggml_tensor *** fields, size_t n) {
     cc_weights * w = &m->weights;
-    if (!cc_q8_gemm_available()) return CLEARCLIP_OK;
     size_t n_packed = 0;
     for (size_t i = 0; i < n; i++) {
-        if (fields[i] && cc_packable(*fields[i])) n_packed++;
+        if (fields[i] && cc_packed_size(*fields[i])) n_packed++;
     }
     if (n_packed == 0) return CLEARCLIP_OK;
-    if (!(w->q8_ctx = cc_new_meta_ctx(n_packed))) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
+    if (!(w->packed_ctx = cc_new_meta_ctx(n_packed))) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     struct ggml_tensor ** packed = calloc(n, sizeof(*packed));
     if (!packed) return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "out of memory");
     for (size_t i = 0; i < n; i++) {
         const struct ggml_tensor * t = fields[i] ? *fields[i] : NULL;
-        if (!cc_packable(t)) continue;
-        packed[i] = ggml_new_tensor_1d(w->q8_ctx, GGML_TYPE_I8,
-                                       (int64_t) cc_q8_packed_size(t->type, t->ne[0], t->ne[1]));
+        const size_t size = cc_packed_size(t);
+        if (!size) continue;
+        packed[i] = ggml_new_tensor_1d(w->packed_ctx, GGML_TYPE_I8, (int64_t) size);
         ggml_format_name(packed[i], "%s.packed", ggml_get_name(t));
     }
-    w->q8_buffer = ggml_backend_alloc_ctx_tensors_from_buft(w->q8_ctx, ggml_backend_cpu_buffer_type());
-    if (!w->q8_buffer) {
+    w->packed_buffer = ggml_backend_alloc_ctx_tensors_from_buft(w->packed_ctx, ggml_backend_cpu_buffer_type());
+    if (!w->packed_buffer) {
         free(packed);
-        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate the packed int8 weights", m->path);
+        return cc_error(CLEARCLIP_ERR_OUT_OF_MEMORY, "%s: cannot allocate the packed weights", m->path);
     }
-    ggml_backend_buffer_set_usage(w->q8_buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
+    ggml_backend_buffer_set_usage(w->packed_buffer, GGML_BACKEND_BUFFER_USAGE_WEIGHTS);
     for (size_t i = 0; i < n; i++) {
         if (!packed[i]) continue;
         struct ggml_tensor * t = *fields[i];
-        cc_q8_pack(t->type, t->data, t->ne[0], t->ne[1], (uint8_t *) packed[i]->data);
+        if (t->type == GGML_TYPE_F32) {
+            cc_f32_pack((const float *) t->data, t->ne[0], t->ne[1], (float *) packed[i]->data);
+        } else {
+            cc_q8_pack(t->type, t->data, t->ne[0], t->ne[1], (uint8_t *) packed[i]->data);
+        }
         cc_drop_pages(t);
         t->extra = packed[i];
         fields[i] = NULL;
@@ -189,7 +198,7 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
     if (w->t_proj) fields[n++] = &w->t_proj;
     if (w->v_proj) fields[n++] = &w->v_proj;
 
-    clearclip_status st = cc_pack_q8_weights(m, fields, n);
+    clearclip_status st = cc_pack_weights(m, fields, n);
     if (st) {
         free(fields);
         free(copies);

@@ -69,14 +69,17 @@ static void valid_model(void) {
     text_embed(m, a);
     CHECK(fabsf(norm(a, TINY_P) - 1.0f) < 1e-5f && fabsf(norm(a + TINY_P, TINY_P) - 1.0f) < 1e-5f);
 
-    /* reading instead of mapping gives the same numbers */
+    /* reading instead of mapping gives the same numbers, up to the order of the sums: only mapped
+     * weights are packed for the engine's own products (reading keeps ggml's) */
     clearclip_model * m2 = NULL;
     clearclip_model_params mp = clearclip_model_default_params();
     mp.use_mmap = false;
     CHECK(clearclip_model_load(tmp_path("tiny.gguf"), mp, &m2) == CLEARCLIP_OK);
     float b[2 * TINY_P];
     text_embed(m2, b);
-    CHECK(memcmp(a, b, sizeof(a)) == 0);
+    float worst = 0.0f;
+    for (int i = 0; i < 2 * TINY_P; i++) worst = fmaxf(worst, fabsf(a[i] - b[i]));
+    CHECK_MSG(worst < 1e-5f, "read and mapped embeddings differ by %g", worst);
     clearclip_model_free(m2);
 
     /* Regression (use-after-free): the "beyond the context length" message read the EOT

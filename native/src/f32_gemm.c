@@ -1,0 +1,125 @@
+/* The engine's own product of f32 weights with f32 activations on x86 CPUs with AVX-512, as two
+ * ggml custom operations: the activations packed into panels of 14 rows (f32_gemm_kernels.h), then
+ * the GEMM over weights packed into tiles of 32 rows at model load, with the bias and a residual
+ * added in the same pass. ggml's f32 product on x86 (llamafile's sgemm) reads both operands along
+ * k and sums each output's 16 partial sums at the end, reaching about 70% of the FMA units' peak on
+ * ViT shapes; this register tile keeps them busy about 90% of the time.
+ *
+ * Several products of one tensor (the query, key and value projections of a LayerNorm output)
+ * share one packing of it. */
+#include "internal.h"
+#include "f32_gemm_kernels.h"
+
+#include <string.h>
+
+/* The name of the packing operation's output, by which a later product of the same activations
+ * finds it. */
+#define CC_F32_PACK_NAME "cc.f32.packed_x"
+
+bool cc_f32_gemm_available(void) {
+#ifdef CC_F32_X86
+    /* the CPU's features, limited to those of the ggml variant in use (cc_cpu_backend_feature) */
+    return __builtin_cpu_supports("avx512f") && cc_cpu_backend_feature("AVX512");
+#else
+    return false;
+#endif
+}
+
+size_t cc_f32_packed_size(int64_t k, int64_t m) {
+    const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
+    return (size_t) tiles * (size_t) k * CC_F32_TILE_ROWS * sizeof(float);
+}
+
+void cc_f32_pack(const float * w, int64_t k, int64_t m, float * out) {
+    const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
+    for (int64_t t = 0; t < tiles; t++) {
+        float * tile = out + (size_t) t * (size_t) k * CC_F32_TILE_ROWS;
+        for (int r = 0; r < CC_F32_TILE_ROWS; r++) {
+            const int64_t row = t * CC_F32_TILE_ROWS + r;
+            const float * src = row < m ? w + (size_t) row * (size_t) k : NULL;
+            for (int64_t j = 0; j < k; j++) tile[(size_t) j * CC_F32_TILE_ROWS + r] = src ? src[j] : 0.0f;
+        }
+    }
+}
+
+#ifdef CC_F32_X86
+
+/* src[0] x [k, n] f32 (rows contiguous, any row stride) -> dst: its panels, split between the
+ * threads. */
+static void cc_f32_pack_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
+    (void) userdata;
+    const struct ggml_tensor * x = dst->src[0];
+    const int64_t n = x->ne[1];
+    const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
+    cc_f32_pack_x_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n, panels * ith / nth,
+                         panels * (ith + 1) / nth, (float *) dst->data);
+}
+
+/* What the product's userdata carries: k | bias << 48 | residual << 49, the flags saying which of
+ * the bias and the residual follow the packed weights and activations among the sources. */
+#define CC_F32_K_BITS 48
+#define CC_F32_BIAS_BIT 48
+#define CC_F32_RESIDUAL_BIT 49
+
+/* src[0] packed weights, src[1] packed activations, then the bias and the residual rows where
+ * userdata has them -> dst [m, n] f32. The weight tiles are split between the threads, so that
+ * each reads its share of the weights once. */
+static void cc_f32_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
+    const int64_t data = (int64_t) (intptr_t) userdata;
+    const int64_t k = data & (((int64_t) 1 << CC_F32_K_BITS) - 1);
+    const int64_t m = dst->ne[0], n = dst->ne[1];
+    const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
+    int src = 2;
+    const struct ggml_tensor * bias = (data >> CC_F32_BIAS_BIT) & 1 ? dst->src[src++] : NULL;
+    const struct ggml_tensor * res = (data >> CC_F32_RESIDUAL_BIT) & 1 ? dst->src[src++] : NULL;
+    const cc_f32_epilogue ep = {
+        .bias = bias ? (const float *) bias->data : NULL,
+        .residual = res ? (const float *) res->data : NULL,
+        .residual_stride = res ? res->nb[1] / sizeof(float) : 0,
+    };
+    cc_f32_gemm_avx512((const float *) dst->src[0]->data, k, m, (const float *) dst->src[1]->data, n, &ep,
+                       (float *) dst->data, dst->nb[1] / sizeof(float), tiles * ith / nth, tiles * (ith + 1) / nth);
+}
+
+/* The packing of x made for an earlier product in ctx, or a new one. */
+static struct ggml_tensor * cc_f32_packed_x(struct ggml_context * ctx, struct ggml_tensor * x) {
+    for (struct ggml_tensor * t = ggml_get_first_tensor(ctx); t; t = ggml_get_next_tensor(ctx, t)) {
+        if (t->src[0] == x && t->op == GGML_OP_CUSTOM && strcmp(ggml_get_name(t), CC_F32_PACK_NAME) == 0) return t;
+    }
+    const int64_t panels = (x->ne[1] + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
+    struct ggml_tensor * xp = ggml_custom_4d(ctx, GGML_TYPE_F32, panels * CC_F32_PANEL_ROWS * x->ne[0], 1, 1, 1, &x, 1,
+                                             cc_f32_pack_op, GGML_N_TASKS_MAX, NULL);
+    ggml_set_name(xp, CC_F32_PACK_NAME);
+    return xp;
+}
+
+struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                    struct ggml_tensor * x, struct ggml_tensor * bias, struct ggml_tensor * residual) {
+    const int64_t k = x->ne[0], n = x->ne[1];
+    if (!cc_f32_gemm_available() || x->type != GGML_TYPE_F32 || x->ne[2] != 1 || x->ne[3] != 1 ||
+        x->nb[0] != sizeof(float) || k >= ((int64_t) 1 << CC_F32_K_BITS) ||
+        ggml_nbytes(packed) != cc_f32_packed_size(k, m) ||
+        (bias && (bias->type != GGML_TYPE_F32 || ggml_nelements(bias) != m || !ggml_is_contiguous(bias))) ||
+        (residual && (residual->type != GGML_TYPE_F32 || residual->ne[0] != m || residual->ne[1] != n ||
+                      residual->ne[2] != 1 || residual->ne[3] != 1 || residual->nb[0] != sizeof(float)))) {
+        return NULL;
+    }
+    struct ggml_tensor * args[4] = { packed, cc_f32_packed_x(ctx, x) };
+    int n_args = 2;
+    if (bias) args[n_args++] = bias;
+    if (residual) args[n_args++] = residual;
+    const int64_t data = k | ((int64_t) (bias != NULL) << CC_F32_BIAS_BIT) |
+                         ((int64_t) (residual != NULL) << CC_F32_RESIDUAL_BIT);
+    return ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, n_args, cc_f32_gemm_op, GGML_N_TASKS_MAX,
+                          (void *) (intptr_t) data);
+}
+
+#else
+
+struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+                                    struct ggml_tensor * x, struct ggml_tensor * bias, struct ggml_tensor * residual) {
+    (void) ctx; (void) packed; (void) m; (void) x; (void) bias; (void) residual;
+    return NULL;
+}
+
+#endif

@@ -1,0 +1,41 @@
+/* The engine's f32 matrix product (f32_gemm.c), its packed layouts and its AVX-512 kernels
+ * (f32_gemm_avx512.c), built for their instruction set with target attributes and picked at run
+ * time.
+ *
+ * dst[n][m] = bias[m] + sum_k w[m][k] x[n][k] (+ residual[n][m]), summed in f32 in the order of k (one FMA per
+ * input), where ggml's own product sums 16 partial sums per output and then adds them up: the
+ * same products, only the rounding of the sums differs.
+ *
+ * Packed weights: tiles of 32 weight rows, tile after tile; a tile holds for each input k the 32
+ * rows' values (k x 32 floats, 64-byte aligned rows of 128 bytes), rows past m zero.
+ * Packed activations: panels of 14 rows, panel after panel; a panel holds for each input k the 14
+ * rows' values (k x 14 floats), rows past n zero. */
+#ifndef CLEARCLIP_F32_GEMM_KERNELS_H
+#define CLEARCLIP_F32_GEMM_KERNELS_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#define CC_F32_TILE_ROWS 32
+#define CC_F32_PANEL_ROWS 14
+
+/* What the product adds to each output before storing it: a bias of m values and residual rows
+ * [n][m] (row stride residual_stride floats), each NULL for none. */
+typedef struct cc_f32_epilogue {
+    const float * bias;
+    const float * residual;
+    size_t        residual_stride;
+} cc_f32_epilogue;
+
+#if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
+#  define CC_F32_X86 1
+/* Panels [p0, p1) of x [n][k] (row stride x_stride floats) packed into xp. */
+void cc_f32_pack_x_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
+                          float * xp);
+/* Weight tiles [t0, t1) of the packed weights (m rows, k inputs) times all n packed activation
+ * rows, plus the epilogue's terms, into dst rows of dst_stride floats. */
+void cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, const float * xp, int64_t n,
+                        const cc_f32_epilogue * ep, float * dst, size_t dst_stride, int64_t t0, int64_t t1);
+#endif
+
+#endif

@@ -1,0 +1,198 @@
+/* The engine's f32 product (f32_gemm*.c) against a plain C reference in double (bias plus the sum
+ * of w x, plus the residual), over odd sizes (partial weight tiles of 32, partial activation panels of 14, k not a
+ * multiple of 16), strided activation and residual rows, with and without bias and residual, 1 or 3 threads; against ggml's
+ * own f32 product on ViT-sized cases; that the query, key and value products of one tensor share
+ * one packing of it; and that activations it does not take are refused. The AVX-512 kernel runs
+ * only where the CPU and the ggml variant in use have AVX-512; elsewhere the product must refuse
+ * everything, and the test says the kernel was not run. */
+#include "clearclip.h"
+#include "ggml-backend.h"
+#include "ggml.h"
+#include "internal.h"
+#include "test_common.h"
+
+#include <float.h>
+#include <math.h>
+
+static uint32_t rng_state = 91;
+static float rnd(void) {
+    rng_state = rng_state * 1664525u + 1013904223u;
+    return (float) (rng_state >> 8) / 16777216.0f * 2.0f - 1.0f;
+}
+
+static ggml_backend_t backend;
+static void (*set_threads)(ggml_backend_t, int);
+
+static void run_case(int k, int m, int n, int pad, bool with_bias, bool with_res, int threads, bool with_ggml) {
+    float * w = malloc(sizeof(float) * (size_t) m * k);
+    for (size_t i = 0; i < (size_t) m * k; i++) w[i] = rnd() * (1.0f + (float) (i % 7));
+    float * bias = malloc(sizeof(float) * (size_t) m);
+    for (int i = 0; i < m; i++) bias[i] = rnd() * 3.0f;
+    const size_t x_stride = (size_t) k + pad;
+    float * x = malloc(sizeof(float) * x_stride * n);
+    for (size_t i = 0; i < x_stride * n; i++) x[i] = rnd() * (i % 5 == 0 ? 4.0f : 1.0f);
+    /* residual rows with their own stride (a view of wider rows, as the graphs' row subsets are) */
+    const size_t r_stride = (size_t) m + (size_t) pad / 2;
+    float * r = malloc(sizeof(float) * r_stride * n);
+    for (size_t i = 0; i < r_stride * n; i++) r[i] = rnd() * 2.0f;
+
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    struct ggml_context * ctx = ggml_init(ip);
+    struct ggml_tensor * packed = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(k, m));
+    struct ggml_tensor * wt = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, m);
+    struct ggml_tensor * bt = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, m);
+    struct ggml_tensor * xall = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, (int64_t) x_stride, n);
+    struct ggml_tensor * xv = ggml_view_2d(ctx, xall, k, n, xall->nb[1], 0);
+    struct ggml_tensor * rall = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, (int64_t) r_stride, n);
+    struct ggml_tensor * rv = ggml_view_2d(ctx, rall, m, n, rall->nb[1], 0);
+    struct ggml_tensor * out = cc_f32_mul_mat(ctx, packed, m, xv, with_bias ? bt : NULL, with_res ? rv : NULL);
+    CHECK(out != NULL);
+    if (!out) {
+        ggml_free(ctx);
+        free(w);
+        free(bias);
+        free(x);
+        free(r);
+        return;
+    }
+    struct ggml_tensor * out_ggml = NULL;
+    if (with_ggml) {
+        out_ggml = ggml_mul_mat(ctx, wt, ggml_cont(ctx, xv));
+        if (with_bias) out_ggml = ggml_add(ctx, out_ggml, bt);
+        if (with_res) out_ggml = ggml_add(ctx, ggml_cont(ctx, rv), out_ggml);
+    }
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, out);
+    if (out_ggml) ggml_build_forward_expand(gf, out_ggml);
+    ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
+    CHECK(buf != NULL);
+    float * pk = malloc(ggml_nbytes(packed));
+    cc_f32_pack(w, k, m, pk);
+    ggml_backend_tensor_set(packed, pk, 0, ggml_nbytes(packed));
+    ggml_backend_tensor_set(wt, w, 0, ggml_nbytes(wt));
+    ggml_backend_tensor_set(bt, bias, 0, ggml_nbytes(bt));
+    ggml_backend_tensor_set(xall, x, 0, ggml_nbytes(xall));
+    ggml_backend_tensor_set(rall, r, 0, ggml_nbytes(rall));
+    set_threads(backend, threads);
+    CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
+
+    float * got = malloc(sizeof(float) * (size_t) m * n);
+    ggml_backend_tensor_get(out, got, 0, sizeof(float) * (size_t) m * n);
+    /* f32 sums of k + 2 terms in any order are within (k + 2) * eps * sum |terms| of the exact sum */
+    double worst = 0, worst_bound = 0;
+    int bad = 0;
+    for (int j = 0; j < n; j++) {
+        const float * xr = x + (size_t) j * x_stride;
+        for (int i = 0; i < m; i++) {
+            const double b = with_bias ? bias[i] : 0.0, res = with_res ? r[(size_t) j * r_stride + i] : 0.0;
+            double want = b + res, mag = fabs(b) + fabs(res);
+            for (int e = 0; e < k; e++) {
+                want += (double) w[(size_t) i * k + e] * xr[e];
+                mag += fabs((double) w[(size_t) i * k + e] * xr[e]);
+            }
+            const double diff = fabs(got[(size_t) j * m + i] - want), bound = (k + 2) * (double) FLT_EPSILON * mag;
+            if (!(diff <= bound)) bad++;
+            if (diff > worst) {
+                worst = diff;
+                worst_bound = bound;
+            }
+        }
+    }
+    CHECK_MSG(bad == 0, "k %d m %d n %d pad %d bias %d residual %d, %d threads: %d outputs off, worst diff %g (bound %g)",
+              k, m, n, pad, (int) with_bias, (int) with_res, threads, bad, worst, worst_bound);
+    if (out_ggml) {
+        float * g = malloc(sizeof(float) * (size_t) m * n);
+        ggml_backend_tensor_get(out_ggml, g, 0, sizeof(float) * (size_t) m * n);
+        double gw = 0, scale = 0;
+        for (size_t i = 0; i < (size_t) m * n; i++) {
+            gw = fmax(gw, fabs(got[i] - g[i]));
+            scale = fmax(scale, fabs(g[i]));
+        }
+        /* the same products, summed in another order */
+        CHECK_MSG(gw <= 1e-5 * scale, "k %d m %d n %d: max abs diff to ggml's product %g (scale %g)", k, m, n, gw,
+                  scale);
+        free(g);
+    }
+    free(got);
+    free(pk);
+    free(w);
+    free(bias);
+    free(x);
+    free(r);
+    ggml_backend_buffer_free(buf);
+    ggml_free(ctx);
+}
+
+int main(void) {
+    /* the packed size is whole tiles of 32 rows, the file's size when m is a multiple of 32 */
+    CHECK(cc_f32_packed_size(768, 2304) == sizeof(float) * 768 * 2304);
+    CHECK(cc_f32_packed_size(5, 33) == 2 * cc_f32_packed_size(5, 32));
+    /* the packing puts the 32 rows of a tile side by side per input, zeros past m */
+    {
+        const int k = 3, m = 33;
+        float w[33 * 3], p[64 * 3];
+        for (int i = 0; i < m * k; i++) w[i] = (float) i;
+        cc_f32_pack(w, k, m, p);
+        CHECK(p[0] == w[0] && p[1] == w[k] && p[32] == w[1] && p[2 * 32 + 31] == w[31 * k + 2]);
+        CHECK(p[3 * 32] == w[32 * k] && p[3 * 32 + 32] == w[32 * k + 1] && p[3 * 32 + 1] == 0.0f &&
+              p[3 * 32 + 2 * 32 + 31] == 0.0f);
+    }
+    if (clearclip_backend_load(NULL) != CLEARCLIP_OK) {
+        fprintf(stderr, "no CPU backend: %s\n", clearclip_last_error());
+        return 1;
+    }
+    backend = ggml_backend_init_by_type(GGML_BACKEND_DEVICE_TYPE_CPU, NULL);
+    CHECK(backend != NULL);
+    if (!backend) return test_finish("test_f32_gemm");
+    ggml_backend_reg_t reg = ggml_backend_dev_backend_reg(ggml_backend_get_device(backend));
+    set_threads = (void (*)(ggml_backend_t, int)) ggml_backend_reg_get_proc_address(reg, "ggml_backend_set_n_threads");
+    CHECK(set_threads != NULL);
+    if (!set_threads) return test_finish("test_f32_gemm");
+
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 32, NULL, true };
+    struct ggml_context * ctx = ggml_init(ip);
+    struct ggml_tensor * p = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(64, 32));
+    struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4);
+    if (!cc_f32_gemm_available()) {
+        printf("this CPU or ggml variant has no AVX-512: the f32 kernel was not run\n");
+        CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, NULL) == NULL);
+        ggml_free(ctx);
+        ggml_backend_free(backend);
+        return test_finish("test_f32_gemm");
+    }
+    /* products of one tensor share its packing; another tensor gets its own */
+    {
+        struct ggml_tensor * a = cc_f32_mul_mat(ctx, p, 32, x, NULL, NULL);
+        struct ggml_tensor * b = cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 32), NULL);
+        struct ggml_tensor * c = cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4), NULL, NULL);
+        CHECK(a && b && c && a->src[1] == b->src[1] && c->src[1] != a->src[1] && a->src[1]->src[0] == x);
+    }
+    /* what it does not take is refused (the caller keeps ggml's product) */
+    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 64, 4, 2), NULL, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 48, 4), NULL, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 64, 4), NULL, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 33, x, NULL, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 31), NULL) == NULL);
+    /* a residual of another shape, or one whose values are not contiguous in a row */
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 32, 5)) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 32, 4, 2)) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 32))) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F16, 32), NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 64)), NULL, NULL) == NULL);
+    ggml_free(ctx);
+
+    const int ks[] = { 1, 15, 16, 17, 96 };
+    const int ms[] = { 1, 17, 32, 33, 64, 100 };
+    const int ns[] = { 1, 13, 14, 15, 29, 43 };
+    int c = 0;
+    for (size_t a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
+        for (size_t b = 0; b < sizeof(ms) / sizeof(ms[0]); b++)
+            for (size_t d = 0; d < sizeof(ns) / sizeof(ns[0]); d++, c++)
+                run_case(ks[a], ms[b], ns[d], (c % 3) * 5, c % 2 == 0, c % 4 < 2, 1 + 2 * (c % 2), false);
+    /* ViT-B/16 shapes (a whole 448 window's 785 rows once), next to ggml's own product */
+    run_case(768, 96, 785, 0, true, false, 2, true);
+    run_case(3072, 64, 50, 0, true, true, 3, true);
+    run_case(768, 45, 77, 16, false, true, 2, true);
+    ggml_backend_free(backend);
+    return test_finish("test_f32_gemm");
+}
