@@ -80,11 +80,15 @@ static void cc_attention_op(struct ggml_tensor * dst, int ith, int nth, void * u
         const int rows = (int) (nq - i0 < CC_TASK_ROWS ? nq - i0 : CC_TASK_ROWS);
         if (bh != packed) {
             const float * kh = (const float *) ((const char *) k->data + b * k->nb[2]) + (size_t) h * hd;
-            for (int64_t j = 0; j < nk; j++) {
-                for (int d = 0; d < hd; d++) kt[(size_t) d * nk_pad + j] = kh[(size_t) j * ks + d];
-            }
-            for (int d = 0; d < hd; d++) {
-                for (int64_t j = nk; j < nk_pad; j++) kt[(size_t) d * nk_pad + j] = 0.0f;
+            if (kernel == CC_ATTN_KERNEL_AVX512) {
+                cc_attention_pack_kt_avx512(kh, ks, nk, nk_pad, hd, kt);
+            } else {
+                for (int64_t j = 0; j < nk; j++) {
+                    for (int d = 0; d < hd; d++) kt[(size_t) d * nk_pad + j] = kh[(size_t) j * ks + d];
+                }
+                for (int d = 0; d < hd; d++) {
+                    for (int64_t j = nk; j < nk_pad; j++) kt[(size_t) d * nk_pad + j] = 0.0f;
+                }
             }
             packed = bh;
         }

@@ -8,7 +8,7 @@
 
 #ifdef CC_FUSED_X86
 
-#include <immintrin.h>
+#include "simd_avx512.h"
 #include <math.h>
 #include <string.h>
 
@@ -168,6 +168,23 @@ static CC_AVX512 float cc_softmax_row(float * s, int64_t nk, float scale, const 
         vsum = _mm512_mask_add_ps(vsum, k, vsum, e);
     }
     return 1.0f / _mm512_reduce_add_ps(vsum);
+}
+
+void CC_AVX512 cc_attention_pack_kt_avx512(const float * kh, size_t ks, int64_t nk, int64_t nk_pad, int hd,
+                                           float * kt) {
+    /* blocks of 16 keys x 16 dimensions transposed in registers; keys past nk are zero rows */
+    for (int64_t j = 0; j < nk_pad; j += 16) {
+        for (int d = 0; d < hd; d += 16) {
+            __m512 r[16];
+            CC_UNROLL
+            for (int i = 0; i < 16; i++) {
+                r[i] = j + i < nk ? _mm512_loadu_ps(kh + (size_t) (j + i) * ks + d) : _mm512_setzero_ps();
+            }
+            cc_transpose16(r);
+            CC_UNROLL
+            for (int e = 0; e < 16; e++) _mm512_storeu_ps(kt + (size_t) (d + e) * nk_pad + j, r[e]);
+        }
+    }
 }
 
 void CC_AVX512 cc_attention_task_avx512(const cc_attn_task * t) {

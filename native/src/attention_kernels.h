@@ -34,6 +34,9 @@ typedef struct cc_attn_task {
 #  define CC_FUSED_X86 1
 void cc_attention_task_avx2(const cc_attn_task * t);
 void cc_attention_task_avx512(const cc_attn_task * t);
+/* K^T of one head: kt[d][j] = kh[j][d] (row stride ks floats) for the nk keys, zero up to nk_pad
+ * (a multiple of 16, as hd is). */
+void cc_attention_pack_kt_avx512(const float * kh, size_t ks, int64_t nk, int64_t nk_pad, int hd, float * kt);
 #endif
 
 #endif
