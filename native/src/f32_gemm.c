@@ -1,12 +1,13 @@
 /* The engine's own product of f32 weights with f32 activations on x86 CPUs with AVX-512, as two
  * ggml custom operations: the activations packed into panels of 14 rows (f32_gemm_kernels.h), then
- * the GEMM over weights packed into tiles of 32 rows at model load, with the bias and a residual
- * added in the same pass. ggml's f32 product on x86 (llamafile's sgemm) reads both operands along
+ * the GEMM over weights packed into tiles of 32 rows at model load, with the bias, CLIP's
+ * quick_gelu and a residual applied in the same pass. ggml's f32 product on x86 (llamafile's sgemm) reads both operands along
  * k and sums each output's 16 partial sums at the end, reaching about 70% of the FMA units' peak on
  * ViT shapes; this register tile keeps them busy about 90% of the time.
  *
  * Several products of one tensor (the query, key and value projections of a LayerNorm output)
- * share one packing of it. */
+ * share one packing of it, and a LayerNorm (its own operation here, one pass where ggml makes
+ * three) writes its output straight into that packing. */
 #include "internal.h"
 #include "f32_gemm_kernels.h"
 
@@ -15,6 +16,9 @@
 /* The name of the packing operation's output, by which a later product of the same activations
  * finds it. */
 #define CC_F32_PACK_NAME "cc.f32.packed_x"
+/* Likewise for the LayerNorm and its packing straight into panels. */
+#define CC_F32_NORM_NAME "cc.f32.layer_norm"
+#define CC_F32_NORM_PACK_NAME "cc.f32.packed_layer_norm"
 
 bool cc_f32_gemm_available(void) {
 #ifdef CC_F32_X86
@@ -55,11 +59,13 @@ static void cc_f32_pack_op(struct ggml_tensor * dst, int ith, int nth, void * us
                          panels * (ith + 1) / nth, (float *) dst->data);
 }
 
-/* What the product's userdata carries: k | bias << 48 | residual << 49, the flags saying which of
- * the bias and the residual follow the packed weights and activations among the sources. */
+/* What the product's userdata carries: k | bias << 48 | residual << 49 | quick_gelu << 50, the
+ * first two flags saying which of the bias and the residual follow the packed weights and
+ * activations among the sources. */
 #define CC_F32_K_BITS 48
 #define CC_F32_BIAS_BIT 48
 #define CC_F32_RESIDUAL_BIT 49
+#define CC_F32_GELU_BIT 50
 
 /* src[0] packed weights, src[1] packed activations, then the bias and the residual rows where
  * userdata has them -> dst [m, n] f32. The weight tiles are split between the threads, so that
@@ -74,6 +80,7 @@ static void cc_f32_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * us
     const struct ggml_tensor * res = (data >> CC_F32_RESIDUAL_BIT) & 1 ? dst->src[src++] : NULL;
     const cc_f32_epilogue ep = {
         .bias = bias ? (const float *) bias->data : NULL,
+        .quick_gelu = (data >> CC_F32_GELU_BIT) & 1,
         .residual = res ? (const float *) res->data : NULL,
         .residual_stride = res ? res->nb[1] / sizeof(float) : 0,
     };
@@ -81,10 +88,53 @@ static void cc_f32_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * us
                        (float *) dst->data, dst->nb[1] / sizeof(float), tiles * ith / nth, tiles * (ith + 1) / nth);
 }
 
-/* The packing of x made for an earlier product in ctx, or a new one. */
+/* The LayerNorm's userdata is its eps, as the bits of a float. */
+static void * cc_f32_eps_data(float eps) {
+    uint32_t bits;
+    memcpy(&bits, &eps, sizeof(bits));
+    return (void *) (uintptr_t) bits;
+}
+
+static float cc_f32_data_eps(void * userdata) {
+    const uint32_t bits = (uint32_t) (uintptr_t) userdata;
+    float eps;
+    memcpy(&eps, &bits, sizeof(eps));
+    return eps;
+}
+
+/* src[0] x, src[1] w, src[2] b -> dst: the LayerNorm of x's rows (dst like x, contiguous), the
+ * rows split between the threads. */
+static void cc_f32_layer_norm_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
+    const struct ggml_tensor * x = dst->src[0];
+    const int64_t n = ggml_nrows(x);
+    cc_f32_layer_norm_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n * ith / nth,
+                             n * (ith + 1) / nth, (const float *) dst->src[1]->data,
+                             (const float *) dst->src[2]->data, cc_f32_data_eps(userdata), (float *) dst->data,
+                             dst->nb[1] / sizeof(float));
+}
+
+/* The same sources -> the LayerNorm's rows straight into the product's panels. */
+static void cc_f32_layer_norm_pack_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
+    const struct ggml_tensor * x = dst->src[0];
+    const int64_t n = x->ne[1];
+    const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
+    cc_f32_layer_norm_pack_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n,
+                                  panels * ith / nth, panels * (ith + 1) / nth, (const float *) dst->src[1]->data,
+                                  (const float *) dst->src[2]->data, cc_f32_data_eps(userdata), (float *) dst->data);
+}
+
+/* The packing of x made for an earlier product in ctx, or a new one. A LayerNorm's output has its
+ * packing made with it (cc_f32_layer_norm), which normalises straight into the panels: the
+ * LayerNorm's row-major output is then computed only if something else reads it. */
 static struct ggml_tensor * cc_f32_packed_x(struct ggml_context * ctx, struct ggml_tensor * x) {
+    const bool norm = x->op == GGML_OP_CUSTOM && strcmp(ggml_get_name(x), CC_F32_NORM_NAME) == 0;
     for (struct ggml_tensor * t = ggml_get_first_tensor(ctx); t; t = ggml_get_next_tensor(ctx, t)) {
-        if (t->src[0] == x && t->op == GGML_OP_CUSTOM && strcmp(ggml_get_name(t), CC_F32_PACK_NAME) == 0) return t;
+        if (t->op != GGML_OP_CUSTOM) continue;
+        if (norm ? t->src[0] == x->src[0] && t->src[1] == x->src[1] && t->src[2] == x->src[2] &&
+                       strcmp(ggml_get_name(t), CC_F32_NORM_PACK_NAME) == 0
+                 : t->src[0] == x && strcmp(ggml_get_name(t), CC_F32_PACK_NAME) == 0) {
+            return t;
+        }
     }
     const int64_t panels = (x->ne[1] + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
     struct ggml_tensor * xp = ggml_custom_4d(ctx, GGML_TYPE_F32, panels * CC_F32_PANEL_ROWS * x->ne[0], 1, 1, 1, &x, 1,
@@ -93,8 +143,34 @@ static struct ggml_tensor * cc_f32_packed_x(struct ggml_context * ctx, struct gg
     return xp;
 }
 
+struct ggml_tensor * cc_f32_layer_norm(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
+                                       struct ggml_tensor * b, float eps) {
+    const int64_t k = x->ne[0];
+    /* the weights on the host say the graph runs on the CPU backend (other devices hold copies) */
+    if (!cc_f32_gemm_available() || x->type != GGML_TYPE_F32 || x->nb[0] != sizeof(float) ||
+        (ggml_nrows(x) != x->ne[1] && !ggml_is_contiguous(x)) || !w || !b || w->type != GGML_TYPE_F32 ||
+        b->type != GGML_TYPE_F32 || ggml_nelements(w) != k || ggml_nelements(b) != k || !ggml_is_contiguous(w) ||
+        !ggml_is_contiguous(b) || !w->buffer || !b->buffer || !ggml_backend_buffer_is_host(w->buffer) ||
+        !ggml_backend_buffer_is_host(b->buffer)) {
+        return NULL;
+    }
+    struct ggml_tensor * args[3] = { x, w, b };
+    struct ggml_tensor * y = ggml_custom_4d(ctx, GGML_TYPE_F32, k, x->ne[1], x->ne[2], x->ne[3], args, 3,
+                                            cc_f32_layer_norm_op, GGML_N_TASKS_MAX, cc_f32_eps_data(eps));
+    ggml_set_name(y, CC_F32_NORM_NAME);
+    if (ggml_nrows(x) == x->ne[1]) {
+        /* made now, while eps is at hand; a graph that does not use it never computes it */
+        const int64_t panels = (x->ne[1] + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
+        struct ggml_tensor * xp = ggml_custom_4d(ctx, GGML_TYPE_F32, panels * CC_F32_PANEL_ROWS * k, 1, 1, 1, args, 3,
+                                                 cc_f32_layer_norm_pack_op, GGML_N_TASKS_MAX, cc_f32_eps_data(eps));
+        ggml_set_name(xp, CC_F32_NORM_PACK_NAME);
+    }
+    return y;
+}
+
 struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
-                                    struct ggml_tensor * x, struct ggml_tensor * bias, struct ggml_tensor * residual) {
+                                    struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
+                                    struct ggml_tensor * residual) {
     const int64_t k = x->ne[0], n = x->ne[1];
     if (!cc_f32_gemm_available() || x->type != GGML_TYPE_F32 || x->ne[2] != 1 || x->ne[3] != 1 ||
         x->nb[0] != sizeof(float) || k >= ((int64_t) 1 << CC_F32_K_BITS) ||
@@ -109,16 +185,24 @@ struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tenso
     if (bias) args[n_args++] = bias;
     if (residual) args[n_args++] = residual;
     const int64_t data = k | ((int64_t) (bias != NULL) << CC_F32_BIAS_BIT) |
-                         ((int64_t) (residual != NULL) << CC_F32_RESIDUAL_BIT);
+                         ((int64_t) (residual != NULL) << CC_F32_RESIDUAL_BIT) |
+                         ((int64_t) quick_gelu << CC_F32_GELU_BIT);
     return ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, n_args, cc_f32_gemm_op, GGML_N_TASKS_MAX,
                           (void *) (intptr_t) data);
 }
 
 #else
 
+struct ggml_tensor * cc_f32_layer_norm(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
+                                       struct ggml_tensor * b, float eps) {
+    (void) ctx; (void) x; (void) w; (void) b; (void) eps;
+    return NULL;
+}
+
 struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
-                                    struct ggml_tensor * x, struct ggml_tensor * bias, struct ggml_tensor * residual) {
-    (void) ctx; (void) packed; (void) m; (void) x; (void) bias; (void) residual;
+                                    struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
+                                    struct ggml_tensor * residual) {
+    (void) ctx; (void) packed; (void) m; (void) x; (void) bias; (void) quick_gelu; (void) residual;
     return NULL;
 }
 

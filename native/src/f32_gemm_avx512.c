@@ -12,6 +12,8 @@
 
 #include "simd_avx512.h"
 
+#include <math.h>
+
 #define CC_AVX512 __attribute__((target("avx512f")))
 #define CC_INLINE static inline __attribute__((always_inline)) CC_AVX512
 #define CC_UNROLL _Pragma("GCC unroll 16")
@@ -48,11 +50,97 @@ void CC_AVX512 cc_f32_pack_x_avx512(const float * x, size_t x_stride, int64_t k,
     }
 }
 
+/* The mean and 1 / sqrt(variance + eps) of one row of k floats, as ggml's norm computes them: the
+ * sums in double, the mean and the scale rounded to float. */
+CC_INLINE void cc_row_stats(const float * x, int64_t k, float eps, float * mean, float * rstd) {
+    const int64_t k16 = k / 16 * 16;
+    __m512d s0 = _mm512_setzero_pd(), s1 = _mm512_setzero_pd();
+    for (int64_t j = 0; j < k16; j += 16) {
+        const __m512 v = _mm512_loadu_ps(x + j);
+        s0 = _mm512_add_pd(s0, _mm512_cvtps_pd(_mm512_castps512_ps256(v)));
+        s1 = _mm512_add_pd(s1, _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(v), 1))));
+    }
+    double sum = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+    for (int64_t j = k16; j < k; j++) sum += x[j];
+    const float mu = (float) (sum / (double) k);
+    const __m512 vmu = _mm512_set1_ps(mu);
+    s0 = _mm512_setzero_pd();
+    s1 = _mm512_setzero_pd();
+    for (int64_t j = 0; j < k16; j += 16) {
+        const __m512 d = _mm512_sub_ps(_mm512_loadu_ps(x + j), vmu);
+        const __m512d d0 = _mm512_cvtps_pd(_mm512_castps512_ps256(d));
+        const __m512d d1 = _mm512_cvtps_pd(_mm256_castpd_ps(_mm512_extractf64x4_pd(_mm512_castps_pd(d), 1)));
+        s0 = _mm512_fmadd_pd(d0, d0, s0);
+        s1 = _mm512_fmadd_pd(d1, d1, s1);
+    }
+    double sq = _mm512_reduce_add_pd(_mm512_add_pd(s0, s1));
+    for (int64_t j = k16; j < k; j++) sq += (double) (x[j] - mu) * (double) (x[j] - mu);
+    *mean = mu;
+    *rstd = 1.0f / sqrtf((float) (sq / (double) k + (double) eps));
+}
+
+/* ((x - mean) * rstd) * w + b for 16 columns, rounded after each step as ggml's norm, mul and add. */
+CC_INLINE __m512 cc_norm16(__m512 x, __m512 mean, __m512 rstd, __m512 w, __m512 b) {
+    return _mm512_add_ps(_mm512_mul_ps(_mm512_mul_ps(_mm512_sub_ps(x, mean), rstd), w), b);
+}
+
+void CC_AVX512 cc_f32_layer_norm_avx512(const float * x, size_t x_stride, int64_t k, int64_t r0, int64_t r1,
+                                        const float * w, const float * b, float eps, float * y, size_t y_stride) {
+    const int64_t k16 = k / 16 * 16;
+    for (int64_t r = r0; r < r1; r++) {
+        const float * xr = x + (size_t) r * x_stride;
+        float * yr = y + (size_t) r * y_stride;
+        float mean, rstd;
+        cc_row_stats(xr, k, eps, &mean, &rstd);
+        const __m512 vm = _mm512_set1_ps(mean), vr = _mm512_set1_ps(rstd);
+        for (int64_t j = 0; j < k16; j += 16) {
+            _mm512_storeu_ps(yr + j, cc_norm16(_mm512_loadu_ps(xr + j), vm, vr, _mm512_loadu_ps(w + j),
+                                               _mm512_loadu_ps(b + j)));
+        }
+        for (int64_t j = k16; j < k; j++) yr[j] = (xr[j] - mean) * rstd * w[j] + b[j];
+    }
+}
+
+void CC_AVX512 cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0,
+                                             int64_t p1, const float * w, const float * b, float eps, float * xp) {
+    const int64_t k16 = k / 16 * 16;
+    for (int64_t p = p0; p < p1; p++) {
+        float * out = xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS;
+        const int64_t first = p * CC_F32_PANEL_ROWS;
+        const int rows = (int) (n - first < CC_F32_PANEL_ROWS ? n - first : CC_F32_PANEL_ROWS);
+        float mean[CC_F32_PANEL_ROWS], rstd[CC_F32_PANEL_ROWS];
+        for (int i = 0; i < rows; i++) cc_row_stats(x + (size_t) (first + i) * x_stride, k, eps, &mean[i], &rstd[i]);
+        for (int64_t j = 0; j < k16; j += 16) {
+            const __m512 vw = _mm512_loadu_ps(w + j), vb = _mm512_loadu_ps(b + j);
+            __m512 r[16];
+            CC_UNROLL
+            for (int i = 0; i < 16; i++) {
+                r[i] = i < rows ? cc_norm16(_mm512_loadu_ps(x + (size_t) (first + i) * x_stride + j),
+                                            _mm512_set1_ps(mean[i]), _mm512_set1_ps(rstd[i]), vw, vb)
+                                : _mm512_setzero_ps();
+            }
+            cc_transpose16(r);
+            CC_UNROLL
+            for (int e = 0; e < 16; e++) {
+                _mm512_mask_storeu_ps(out + (size_t) (j + e) * CC_F32_PANEL_ROWS,
+                                      (__mmask16) ((1u << CC_F32_PANEL_ROWS) - 1u), r[e]);
+            }
+        }
+        for (int64_t j = k16; j < k; j++) {
+            for (int i = 0; i < CC_F32_PANEL_ROWS; i++) {
+                const float * xr = x + (size_t) (first + i) * x_stride;
+                out[(size_t) j * CC_F32_PANEL_ROWS + i] = i < rows ? (xr[j] - mean[i]) * rstd[i] * w[j] + b[j] : 0.0f;
+            }
+        }
+    }
+}
+
 /* One register tile: the rows of panel xp (rows of them stored) times the 32 weight rows of tile
- * w over k inputs, plus the bias and the residual rows (each NULL or from this tile's first
- * column and row), into dst; columns >= m_left are neither read nor stored. */
-CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const float * bias, const float * res,
-                           size_t res_stride, float * dst, size_t dst_stride, int rows, int m_left) {
+ * w over k inputs, plus the bias, through quick_gelu when gelu, plus the residual rows (bias and
+ * residual NULL or from this tile's first column and row), into dst; columns >= m_left are
+ * neither read nor stored. */
+CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const float * bias, bool gelu,
+                           const float * res, size_t res_stride, float * dst, size_t dst_stride, int rows, int m_left) {
     const __mmask16 k0 = m_left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << m_left) - 1u);
     const __mmask16 k1 = m_left >= 32 ? (__mmask16) 0xFFFF
                          : m_left <= 16 ? (__mmask16) 0
@@ -80,6 +168,10 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
     for (int i = 0; i < CC_F32_PANEL_ROWS; i++) {
         if (i >= rows) break;
         __m512 y0 = acc[i][0], y1 = acc[i][1];
+        if (gelu) {
+            y0 = cc_quick_gelu(y0);
+            y1 = cc_quick_gelu(y1);
+        }
         if (res) {
             y0 = _mm512_add_ps(y0, _mm512_maskz_loadu_ps(k0, res + (size_t) i * res_stride));
             y1 = _mm512_add_ps(y1, _mm512_maskz_loadu_ps(k1, res + (size_t) i * res_stride + 16));
@@ -104,6 +196,7 @@ void CC_AVX512 cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, co
                 const int m_left = (int) (m - col < CC_F32_TILE_ROWS ? m - col : CC_F32_TILE_ROWS);
                 cc_f32_tile(xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS,
                             packed + (size_t) t * (size_t) k * CC_F32_TILE_ROWS, k, ep->bias ? ep->bias + col : NULL,
+                            ep->quick_gelu,
                             ep->residual ? ep->residual + (size_t) first * ep->residual_stride + (size_t) col : NULL,
                             ep->residual_stride, dst + (size_t) first * dst_stride + (size_t) col, dst_stride, rows,
                             m_left);

@@ -2,7 +2,7 @@
  * (f32_gemm_avx512.c), built for their instruction set with target attributes and picked at run
  * time.
  *
- * dst[n][m] = bias[m] + sum_k w[m][k] x[n][k] (+ residual[n][m]), summed in f32 in the order of k (one FMA per
+ * dst[n][m] = act(bias[m] + sum_k w[m][k] x[n][k]) (+ residual[n][m]), summed in f32 in the order of k (one FMA per
  * input), where ggml's own product sums 16 partial sums per output and then adds them up: the
  * same products, only the rounding of the sums differs.
  *
@@ -13,16 +13,19 @@
 #ifndef CLEARCLIP_F32_GEMM_KERNELS_H
 #define CLEARCLIP_F32_GEMM_KERNELS_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #define CC_F32_TILE_ROWS 32
 #define CC_F32_PANEL_ROWS 14
 
-/* What the product adds to each output before storing it: a bias of m values and residual rows
- * [n][m] (row stride residual_stride floats), each NULL for none. */
+/* What the product does to each output before storing it: adds a bias of m values, applies CLIP's
+ * quick_gelu x * sigmoid(1.702 x), adds residual rows [n][m] (row stride residual_stride floats);
+ * bias and residual NULL for none. */
 typedef struct cc_f32_epilogue {
     const float * bias;
+    bool          quick_gelu;
     const float * residual;
     size_t        residual_stride;
 } cc_f32_epilogue;
@@ -32,6 +35,12 @@ typedef struct cc_f32_epilogue {
 /* Panels [p0, p1) of x [n][k] (row stride x_stride floats) packed into xp. */
 void cc_f32_pack_x_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
                           float * xp);
+/* LayerNorm of rows [r0, r1) of x [n][k]: ((x - mean) / sqrt(var + eps)) * w + b, into y rows of
+ * y_stride floats (row-major), or straight into the panels [p0, p1) of xp. */
+void cc_f32_layer_norm_avx512(const float * x, size_t x_stride, int64_t k, int64_t r0, int64_t r1, const float * w,
+                              const float * b, float eps, float * y, size_t y_stride);
+void cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
+                                   const float * w, const float * b, float eps, float * xp);
 /* Weight tiles [t0, t1) of the packed weights (m rows, k inputs) times all n packed activation
  * rows, plus the epilogue's terms, into dst rows of dst_stride floats. */
 void cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, const float * xp, int64_t n,

@@ -11,13 +11,21 @@ struct ggml_tensor * cc_f32(struct ggml_context * ctx, struct ggml_tensor * t) {
 
 struct ggml_tensor * cc_layer_norm(struct ggml_context * ctx, struct ggml_tensor * x,
                                    struct ggml_tensor * w, struct ggml_tensor * b, float eps) {
+    struct ggml_tensor * y = cc_f32_layer_norm(ctx, x, w, b, eps);
+    if (y) return y;
     x = ggml_norm(ctx, x, eps);
     x = ggml_mul(ctx, x, cc_f32(ctx, w));
     return ggml_add(ctx, x, cc_f32(ctx, b));
 }
 
-struct ggml_tensor * cc_linear_residual(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
-                                        struct ggml_tensor * b, struct ggml_tensor * residual) {
+/* quick_gelu x*sigmoid(1.702x) = silu(1.702x)/1.702 in ggml's ops: ggml_gelu_quick reads an f16
+ * table (too coarse), and ggml's silu is vectorised where its sigmoid is scalar. */
+static struct ggml_tensor * cc_quick_gelu(struct ggml_context * ctx, struct ggml_tensor * x) {
+    return ggml_scale(ctx, ggml_silu(ctx, ggml_scale(ctx, x, 1.702f)), 1.0f / 1.702f);
+}
+
+struct ggml_tensor * cc_linear_ex(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
+                                  struct ggml_tensor * b, cc_act act, struct ggml_tensor * residual) {
     /* A batch [W, n, B] goes through as one [W, n*B] product: ggml's CPU backend multiplies a
      * 3-D right-hand side slice by slice, and for a batch of short prompts that means many
      * small products that each stream the whole weight matrix from memory. */
@@ -26,35 +34,40 @@ struct ggml_tensor * cc_linear_residual(struct ggml_context * ctx, struct ggml_t
         x = ggml_reshape_2d(ctx, x, x->ne[0], n * batch);
     }
     /* weights packed for the engine's own products (cc_weights.packed_ctx) take them where the
-     * activations suit them; the f32 product adds an f32 bias and the residual in the same pass */
+     * activations suit them; the f32 product also adds an f32 bias, applies the activation and
+     * adds the residual in the same pass */
     struct ggml_tensor * packed = w->extra;
     struct ggml_tensor * y = NULL;
     if (packed && (w->type == GGML_TYPE_Q8_0 || w->type == GGML_TYPE_Q4_0)) {
         y = cc_q8_mul_mat(ctx, packed, w->type, w->ne[1], x);
     } else if (packed && w->type == GGML_TYPE_F32) {
+        /* an f16 bias is added after the product, and the activation then after it */
         struct ggml_tensor * fused_b = b && b->type == GGML_TYPE_F32 ? b : NULL;
-        struct ggml_tensor * fused_r = residual;
-        if (residual && batch > 1 && x->ne[2] == 1 && ggml_is_contiguous(residual)) {
-            fused_r = ggml_reshape_2d(ctx, residual, residual->ne[0], ggml_nelements(residual) / residual->ne[0]);
+        const bool gelu = act == CC_ACT_QUICK_GELU && (!b || fused_b);
+        struct ggml_tensor * r2 = gelu || act == CC_ACT_NONE ? residual : NULL;
+        if (r2 && batch > 1 && x->ne[2] == 1 && ggml_is_contiguous(r2)) {
+            r2 = ggml_reshape_2d(ctx, r2, r2->ne[0], ggml_nelements(r2) / r2->ne[0]);
         }
-        y = cc_f32_mul_mat(ctx, packed, w->ne[1], x, fused_b, fused_r);
-        if (y && residual) {
+        /* a residual the product does not take (a strided batch) is added after it */
+        y = r2 ? cc_f32_mul_mat(ctx, packed, w->ne[1], x, fused_b, gelu, r2) : NULL;
+        if (y) {
             residual = NULL;
-        } else if (!y) {
-            /* a residual the product does not take (a strided batch) is added after it */
-            y = cc_f32_mul_mat(ctx, packed, w->ne[1], x, fused_b, NULL);
+        } else {
+            y = cc_f32_mul_mat(ctx, packed, w->ne[1], x, fused_b, gelu, NULL);
         }
         if (y && fused_b) b = NULL;
+        if (y && gelu) act = CC_ACT_NONE;
     }
     x = y ? y : ggml_mul_mat(ctx, w, x);
     if (b) x = ggml_add(ctx, x, cc_f32(ctx, b));
+    if (act == CC_ACT_QUICK_GELU) x = cc_quick_gelu(ctx, x);
     if (batch > 1 && x->ne[2] == 1) x = ggml_reshape_3d(ctx, x, x->ne[0], n, batch);
     return residual ? ggml_add(ctx, residual, x) : x;
 }
 
 struct ggml_tensor * cc_linear(struct ggml_context * ctx, struct ggml_tensor * x,
                                struct ggml_tensor * w, struct ggml_tensor * b) {
-    return cc_linear_residual(ctx, x, w, b, NULL);
+    return cc_linear_ex(ctx, x, w, b, CC_ACT_NONE, NULL);
 }
 
 /* [W, n, B] -> [head_dim, n, heads, B], made contiguous: on strided views the CPU mul_mat
@@ -168,15 +181,9 @@ void cc_naclip_bias(int32_t gw, int32_t gh, int32_t n_rows, float std, float * o
 
 struct ggml_tensor * cc_mlp_residual(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
                                      bool use_gelu, struct ggml_tensor * residual) {
-    x = cc_linear(ctx, x, l->fc1_w, l->fc1_b);
-    if (use_gelu) {
-        x = ggml_gelu_erf(ctx, x);
-    } else {
-        /* quick_gelu x*sigmoid(1.702x) = silu(1.702x)/1.702: ggml_gelu_quick reads an f16
-         * table (too coarse), and ggml's silu is vectorised where its sigmoid is scalar. */
-        x = ggml_scale(ctx, ggml_silu(ctx, ggml_scale(ctx, x, 1.702f)), 1.0f / 1.702f);
-    }
-    return cc_linear_residual(ctx, x, l->fc2_w, l->fc2_b, residual);
+    x = use_gelu ? ggml_gelu_erf(ctx, cc_linear(ctx, x, l->fc1_w, l->fc1_b))
+                 : cc_linear_ex(ctx, x, l->fc1_w, l->fc1_b, CC_ACT_QUICK_GELU, NULL);
+    return cc_linear_ex(ctx, x, l->fc2_w, l->fc2_b, CC_ACT_NONE, residual);
 }
 
 struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x, const cc_layer * l,
@@ -186,7 +193,7 @@ struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x,
     struct ggml_tensor * k = cc_linear(ctx, y, l->k_w, l->k_b);
     struct ggml_tensor * v = cc_linear(ctx, y, l->v_w, l->v_b);
     struct ggml_tensor * a = cc_attention(ctx, q, k, v, attn);
-    x = cc_linear_residual(ctx, a, l->o_w, l->o_b, x);
+    x = cc_linear_ex(ctx, a, l->o_w, l->o_b, CC_ACT_NONE, x);
     struct ggml_tensor * h = cc_layer_norm(ctx, x, l->ln2_w, l->ln2_b, eps);
     return cc_mlp_residual(ctx, h, l, use_gelu, x);
 }

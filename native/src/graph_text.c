@@ -63,7 +63,7 @@ clearclip_status cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
     struct ggml_tensor * q  = ggml_reshape_3d(ctx, cc_linear(ctx, ye, l->q_w, l->q_b), W, K, n_seq);
     struct ggml_tensor * a  = ggml_reshape_2d(ctx, cc_attention(ctx, q, k, v, &attn), W, (int64_t) K * n_seq);
     x = ggml_get_rows(ctx, ggml_reshape_2d(ctx, x, W, rows), g->in_eot); /* [W, K * n_seq] */
-    x = cc_linear_residual(ctx, a, l->o_w, l->o_b, x);
+    x = cc_linear_ex(ctx, a, l->o_w, l->o_b, CC_ACT_NONE, x);
     x = cc_mlp_residual(ctx, cc_layer_norm(ctx, x, l->ln2_w, l->ln2_b, eps), l, hp->use_gelu, x);
     x = cc_named(g, x, "t.last");
     x = cc_layer_norm(ctx, x, w->t_post_ln_w, w->t_post_ln_b, eps);

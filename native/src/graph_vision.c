@@ -71,7 +71,7 @@ static struct ggml_tensor * cc_stock_block_rows(const cc_last_in * in, int64_t f
         a = cc_rows(ctx, cc_attention(ctx, cc_linear(ctx, in->y, l->q_w, l->q_b), k, v, in->attn), first, count);
     }
     a = cc_named(in->g, a, "v.last.attn");
-    struct ggml_tensor * x = cc_linear_residual(ctx, a, l->o_w, l->o_b, cc_rows(ctx, in->x, first, count));
+    struct ggml_tensor * x = cc_linear_ex(ctx, a, l->o_w, l->o_b, CC_ACT_NONE, cc_rows(ctx, in->x, first, count));
     struct ggml_tensor * h = cc_layer_norm(ctx, x, l->ln2_w, l->ln2_b, in->hp->vision.eps);
     return cc_mlp_residual(ctx, h, l, in->hp->use_gelu, x);
 }

@@ -363,9 +363,11 @@ struct ggml_tensor * cc_layer_norm(struct ggml_context * ctx, struct ggml_tensor
                                    struct ggml_tensor * w, struct ggml_tensor * b, float eps);
 struct ggml_tensor * cc_linear(struct ggml_context * ctx, struct ggml_tensor * x,
                                struct ggml_tensor * w, struct ggml_tensor * b);
-/* residual + x w^T + b, with the sum done inside the engine's f32 product where that takes it. */
-struct ggml_tensor * cc_linear_residual(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
-                                        struct ggml_tensor * b, struct ggml_tensor * residual);
+/* act(x w^T + b) + residual (residual NULL for none), the activation and the sum done inside the
+ * engine's f32 product where that takes them. */
+typedef enum cc_act { CC_ACT_NONE, CC_ACT_QUICK_GELU } cc_act;
+struct ggml_tensor * cc_linear_ex(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
+                                  struct ggml_tensor * b, cc_act act, struct ggml_tensor * residual);
 typedef struct cc_attn_opts {
     int                  heads;
     float                scale;     /* head_dim^-0.5 */
@@ -453,14 +455,19 @@ struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_t
 /* The engine's f32 product on x86 CPUs with AVX-512 (f32_gemm.c): whether this CPU and the ggml
  * variant in use run it; the bytes of a [k, m] f32 matrix packed for it; the packing (from the rows
  * of such a tensor's data); and the product of packed weights (m outputs) with f32 activations
- * x [k, n] (2-D, rows contiguous), plus an f32 bias of m values and f32 residual rows [m, n] (rows
- * contiguous; each or both NULL), [m, n] f32 like ggml_mul_mat, or NULL when x, the bias or the
- * residual does not suit it. */
+ * x [k, n] (2-D, rows contiguous): quick_gelu(x w^T + bias) + residual, the f32 bias of m values
+ * and the f32 residual rows [m, n] (rows contiguous) each optional, quick_gelu when asked; [m, n]
+ * f32 like ggml_mul_mat, or NULL when x, the bias or the residual does not suit it. */
 bool                 cc_f32_gemm_available(void);
+/* LayerNorm of x's rows with f32 w and b on the host, in one pass on the same CPUs (and, for 2-D x,
+ * straight into the packing of the products that read it); NULL where it does not apply. */
+struct ggml_tensor * cc_f32_layer_norm(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
+                                       struct ggml_tensor * b, float eps);
 size_t               cc_f32_packed_size(int64_t k, int64_t m);
 void                 cc_f32_pack(const float * w, int64_t k, int64_t m, float * out);
 struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
-                                    struct ggml_tensor * x, struct ggml_tensor * bias, struct ggml_tensor * residual);
+                                    struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
+                                    struct ggml_tensor * residual);
 
 /* ---- host-side parallel loop (parallel.c) -------------------------------- */
 

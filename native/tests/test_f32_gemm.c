@@ -2,7 +2,8 @@
  * of w x, plus the residual), over odd sizes (partial weight tiles of 32, partial activation panels of 14, k not a
  * multiple of 16), strided activation and residual rows, with and without bias and residual, 1 or 3 threads; against ggml's
  * own f32 product on ViT-sized cases; that the query, key and value products of one tensor share
- * one packing of it; and that activations it does not take are refused. The AVX-512 kernel runs
+ * one packing of it; the LayerNorm operation against ggml's and a double reference, with the
+ * product that packs straight from it; and that what it does not take is refused. The AVX-512 kernel runs
  * only where the CPU and the ggml variant in use have AVX-512; elsewhere the product must refuse
  * everything, and the test says the kernel was not run. */
 #include "clearclip.h"
@@ -13,6 +14,7 @@
 
 #include <float.h>
 #include <math.h>
+#include <string.h>
 
 static uint32_t rng_state = 91;
 static float rnd(void) {
@@ -23,7 +25,7 @@ static float rnd(void) {
 static ggml_backend_t backend;
 static void (*set_threads)(ggml_backend_t, int);
 
-static void run_case(int k, int m, int n, int pad, bool with_bias, bool with_res, int threads, bool with_ggml) {
+static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bool with_res, int threads, bool with_ggml) {
     float * w = malloc(sizeof(float) * (size_t) m * k);
     for (size_t i = 0; i < (size_t) m * k; i++) w[i] = rnd() * (1.0f + (float) (i % 7));
     float * bias = malloc(sizeof(float) * (size_t) m);
@@ -45,7 +47,7 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool with_res
     struct ggml_tensor * xv = ggml_view_2d(ctx, xall, k, n, xall->nb[1], 0);
     struct ggml_tensor * rall = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, (int64_t) r_stride, n);
     struct ggml_tensor * rv = ggml_view_2d(ctx, rall, m, n, rall->nb[1], 0);
-    struct ggml_tensor * out = cc_f32_mul_mat(ctx, packed, m, xv, with_bias ? bt : NULL, with_res ? rv : NULL);
+    struct ggml_tensor * out = cc_f32_mul_mat(ctx, packed, m, xv, with_bias ? bt : NULL, gelu, with_res ? rv : NULL);
     CHECK(out != NULL);
     if (!out) {
         ggml_free(ctx);
@@ -59,6 +61,8 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool with_res
     if (with_ggml) {
         out_ggml = ggml_mul_mat(ctx, wt, ggml_cont(ctx, xv));
         if (with_bias) out_ggml = ggml_add(ctx, out_ggml, bt);
+        /* quick_gelu as the graphs compute it with ggml's own operations */
+        if (gelu) out_ggml = ggml_scale(ctx, ggml_silu(ctx, ggml_scale(ctx, out_ggml, 1.702f)), 1.0f / 1.702f);
         if (with_res) out_ggml = ggml_add(ctx, ggml_cont(ctx, rv), out_ggml);
     }
     struct ggml_cgraph * gf = ggml_new_graph(ctx);
@@ -78,19 +82,25 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool with_res
 
     float * got = malloc(sizeof(float) * (size_t) m * n);
     ggml_backend_tensor_get(out, got, 0, sizeof(float) * (size_t) m * n);
-    /* f32 sums of k + 2 terms in any order are within (k + 2) * eps * sum |terms| of the exact sum */
+    /* f32 sums of k + 1 terms in any order are within (k + 1) * eps * sum |terms| of the exact sum */
     double worst = 0, worst_bound = 0;
     int bad = 0;
     for (int j = 0; j < n; j++) {
         const float * xr = x + (size_t) j * x_stride;
         for (int i = 0; i < m; i++) {
             const double b = with_bias ? bias[i] : 0.0, res = with_res ? r[(size_t) j * r_stride + i] : 0.0;
-            double want = b + res, mag = fabs(b) + fabs(res);
+            double v = b, mag = fabs(b);
             for (int e = 0; e < k; e++) {
-                want += (double) w[(size_t) i * k + e] * xr[e];
+                v += (double) w[(size_t) i * k + e] * xr[e];
                 mag += fabs((double) w[(size_t) i * k + e] * xr[e]);
             }
-            const double diff = fabs(got[(size_t) j * m + i] - want), bound = (k + 2) * (double) FLT_EPSILON * mag;
+            /* quick_gelu's slope is within [-0.1, 1.1]: the sum's error passes through at most 1.1
+             * times, and it adds a few eps of its own */
+            const double g = gelu ? v / (1.0 + exp(-1.702 * v)) : v, want = g + res;
+            const double bound = (gelu ? 1.1 : 1.0) * (k + 1) * (double) FLT_EPSILON * mag +
+                                 (gelu ? 8 : 0) * (double) FLT_EPSILON * fabs(g) +
+                                 (with_res ? 1 : 0) * (double) FLT_EPSILON * (fabs(g) + fabs(res));
+            const double diff = fabs(got[(size_t) j * m + i] - want);
             if (!(diff <= bound)) bad++;
             if (diff > worst) {
                 worst = diff;
@@ -98,8 +108,8 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool with_res
             }
         }
     }
-    CHECK_MSG(bad == 0, "k %d m %d n %d pad %d bias %d residual %d, %d threads: %d outputs off, worst diff %g (bound %g)",
-              k, m, n, pad, (int) with_bias, (int) with_res, threads, bad, worst, worst_bound);
+    CHECK_MSG(bad == 0, "k %d m %d n %d pad %d bias %d gelu %d residual %d, %d threads: %d outputs off, worst diff %g "
+              "(bound %g)", k, m, n, pad, (int) with_bias, (int) gelu, (int) with_res, threads, bad, worst, worst_bound);
     if (out_ggml) {
         float * g = malloc(sizeof(float) * (size_t) m * n);
         ggml_backend_tensor_get(out_ggml, g, 0, sizeof(float) * (size_t) m * n);
@@ -121,6 +131,105 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool with_res
     free(r);
     ggml_backend_buffer_free(buf);
     ggml_free(ctx);
+}
+
+/* The LayerNorm op against ggml's norm, mul and add, and the product of its output (which packs
+ * straight from the LayerNorm) against a double reference. w and b live in a host buffer before
+ * the graph is built, as a model's weights do. */
+static void run_norm_case(int k, int m, int n, int threads) {
+    const float eps = 1e-5f;
+    struct ggml_init_params wp = { ggml_tensor_overhead() * 4, NULL, true };
+    struct ggml_context * wctx = ggml_init(wp);
+    struct ggml_tensor * lw = ggml_new_tensor_1d(wctx, GGML_TYPE_F32, k);
+    struct ggml_tensor * lb = ggml_new_tensor_1d(wctx, GGML_TYPE_F32, k);
+    struct ggml_tensor * packed = ggml_new_tensor_1d(wctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(k, m));
+    ggml_backend_buffer_t wbuf = ggml_backend_alloc_ctx_tensors(wctx, backend);
+    CHECK(wbuf != NULL);
+    float * hw = malloc(sizeof(float) * k), * hb = malloc(sizeof(float) * k);
+    for (int i = 0; i < k; i++) {
+        hw[i] = 1.0f + 0.5f * rnd();
+        hb[i] = 0.3f * rnd();
+    }
+    float * w = malloc(sizeof(float) * (size_t) m * k);
+    for (size_t i = 0; i < (size_t) m * k; i++) w[i] = rnd();
+    float * pk = malloc(cc_f32_packed_size(k, m));
+    cc_f32_pack(w, k, m, pk);
+    ggml_backend_tensor_set(lw, hw, 0, sizeof(float) * k);
+    ggml_backend_tensor_set(lb, hb, 0, sizeof(float) * k);
+    ggml_backend_tensor_set(packed, pk, 0, ggml_nbytes(packed));
+    /* rows with an offset and a spread of their own, as a residual stream has */
+    float * x = malloc(sizeof(float) * (size_t) n * k);
+    for (int j = 0; j < n; j++) {
+        for (int i = 0; i < k; i++) x[(size_t) j * k + i] = 3.0f * (float) (j % 5) + (1.0f + (float) (j % 3)) * rnd();
+    }
+
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    struct ggml_context * ctx = ggml_init(ip);
+    struct ggml_tensor * xt = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, n);
+    struct ggml_tensor * y = cc_f32_layer_norm(ctx, xt, lw, lb, eps);
+    CHECK(y != NULL);
+    if (!y) return;
+    struct ggml_tensor * out = cc_f32_mul_mat(ctx, packed, m, y, NULL, false, NULL);
+    CHECK(out != NULL && out->src[1]->src[0] == xt && strcmp(ggml_get_name(out->src[1]), ggml_get_name(y)) != 0);
+    struct ggml_tensor * ref = ggml_add(ctx, ggml_mul(ctx, ggml_norm(ctx, xt, eps), lw), lb);
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, y);
+    ggml_build_forward_expand(gf, out);
+    ggml_build_forward_expand(gf, ref);
+    ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
+    CHECK(buf != NULL);
+    ggml_backend_tensor_set(xt, x, 0, ggml_nbytes(xt));
+    set_threads(backend, threads);
+    CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
+
+    float * gy = malloc(sizeof(float) * (size_t) n * k), * gr = malloc(sizeof(float) * (size_t) n * k);
+    float * go = malloc(sizeof(float) * (size_t) n * m);
+    ggml_backend_tensor_get(y, gy, 0, ggml_nbytes(y));
+    ggml_backend_tensor_get(ref, gr, 0, ggml_nbytes(ref));
+    ggml_backend_tensor_get(out, go, 0, ggml_nbytes(out));
+    double worst_ggml = 0, worst_out = 0;
+    int bad = 0;
+    double * yn = malloc(sizeof(double) * k);
+    for (int j = 0; j < n; j++) {
+        const float * xr = x + (size_t) j * k;
+        double mean = 0, var = 0;
+        for (int i = 0; i < k; i++) mean += xr[i];
+        mean /= k;
+        for (int i = 0; i < k; i++) var += (xr[i] - mean) * (xr[i] - mean);
+        var /= k;
+        for (int i = 0; i < k; i++) {
+            yn[i] = (xr[i] - mean) / sqrt(var + eps) * hw[i] + hb[i];
+            worst_ggml = fmax(worst_ggml, fabs(gy[(size_t) j * k + i] - gr[(size_t) j * k + i]));
+        }
+        for (int i = 0; i < m; i++) {
+            double want = 0, mag = 0;
+            for (int e = 0; e < k; e++) {
+                want += yn[e] * w[(size_t) i * k + e];
+                mag += fabs(yn[e] * w[(size_t) i * k + e]);
+            }
+            /* the normalised inputs carry a few eps of their own rounding */
+            const double diff = fabs(go[(size_t) j * m + i] - want);
+            if (!(diff <= (k + 8) * (double) FLT_EPSILON * mag)) bad++;
+            worst_out = fmax(worst_out, diff);
+        }
+    }
+    /* the same steps rounded the same way, only the sums of mean and variance in another order */
+    CHECK_MSG(worst_ggml <= 4e-6, "layer norm k %d n %d: max abs diff to ggml's norm, mul, add %g", k, n, worst_ggml);
+    CHECK_MSG(bad == 0, "layer norm then product k %d m %d n %d, %d threads: %d outputs off (worst diff %g)", k, m, n,
+              threads, bad, worst_out);
+    free(yn);
+    free(gy);
+    free(gr);
+    free(go);
+    free(x);
+    free(w);
+    free(pk);
+    free(hw);
+    free(hb);
+    ggml_backend_buffer_free(buf);
+    ggml_free(ctx);
+    ggml_backend_buffer_free(wbuf);
+    ggml_free(wctx);
 }
 
 int main(void) {
@@ -155,30 +264,30 @@ int main(void) {
     struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4);
     if (!cc_f32_gemm_available()) {
         printf("this CPU or ggml variant has no AVX-512: the f32 kernel was not run\n");
-        CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, NULL) == NULL);
+        CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, false, NULL) == NULL);
         ggml_free(ctx);
         ggml_backend_free(backend);
         return test_finish("test_f32_gemm");
     }
     /* products of one tensor share its packing; another tensor gets its own */
     {
-        struct ggml_tensor * a = cc_f32_mul_mat(ctx, p, 32, x, NULL, NULL);
-        struct ggml_tensor * b = cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 32), NULL);
-        struct ggml_tensor * c = cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4), NULL, NULL);
+        struct ggml_tensor * a = cc_f32_mul_mat(ctx, p, 32, x, NULL, false, NULL);
+        struct ggml_tensor * b = cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 32), false, NULL);
+        struct ggml_tensor * c = cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4), NULL, false, NULL);
         CHECK(a && b && c && a->src[1] == b->src[1] && c->src[1] != a->src[1] && a->src[1]->src[0] == x);
     }
     /* what it does not take is refused (the caller keeps ggml's product) */
-    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 64, 4, 2), NULL, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 48, 4), NULL, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 64, 4), NULL, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 33, x, NULL, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 31), NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 64, 4, 2), NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 48, 4), NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 64, 4), NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 33, x, NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 31), false, NULL) == NULL);
     /* a residual of another shape, or one whose values are not contiguous in a row */
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 32, 5)) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 32, 4, 2)) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 32))) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F16, 32), NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 64)), NULL, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, false, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 32, 5)) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, false, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 32, 4, 2)) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, false, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 32))) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F16, 32), false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 64)), NULL, false, NULL) == NULL);
     ggml_free(ctx);
 
     const int ks[] = { 1, 15, 16, 17, 96 };
@@ -188,11 +297,25 @@ int main(void) {
     for (size_t a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
         for (size_t b = 0; b < sizeof(ms) / sizeof(ms[0]); b++)
             for (size_t d = 0; d < sizeof(ns) / sizeof(ns[0]); d++, c++)
-                run_case(ks[a], ms[b], ns[d], (c % 3) * 5, c % 2 == 0, c % 4 < 2, 1 + 2 * (c % 2), false);
+                run_case(ks[a], ms[b], ns[d], (c % 3) * 5, c % 2 == 0, c % 3 == 1, c % 4 < 2, 1 + 2 * (c % 2), false);
     /* ViT-B/16 shapes (a whole 448 window's 785 rows once), next to ggml's own product */
-    run_case(768, 96, 785, 0, true, false, 2, true);
-    run_case(3072, 64, 50, 0, true, true, 3, true);
-    run_case(768, 45, 77, 16, false, true, 2, true);
+    run_case(768, 96, 785, 0, true, false, false, 2, true);
+    run_case(768, 3072 / 32, 50, 0, true, true, false, 2, true);
+    run_case(3072, 64, 50, 0, true, false, true, 3, true);
+    run_case(768, 45, 77, 16, false, false, true, 2, true);
+    /* the LayerNorm: partial panels, k not a multiple of 16, a ViT width */
+    run_norm_case(16, 32, 5, 1);
+    run_norm_case(37, 33, 29, 3);
+    run_norm_case(768, 64, 197, 2);
+    /* weights that are not on the host (another device's copies) or not f32 are left to ggml */
+    {
+        struct ggml_init_params ip2 = { ggml_tensor_overhead() * 8, NULL, true };
+        struct ggml_context * c2 = ggml_init(ip2);
+        struct ggml_tensor * xt = ggml_new_tensor_2d(c2, GGML_TYPE_F32, 64, 4);
+        CHECK(cc_f32_layer_norm(c2, xt, ggml_new_tensor_1d(c2, GGML_TYPE_F32, 64), ggml_new_tensor_1d(c2, GGML_TYPE_F32, 64),
+                                1e-5f) == NULL);
+        ggml_free(c2);
+    }
     ggml_backend_free(backend);
     return test_finish("test_f32_gemm");
 }
