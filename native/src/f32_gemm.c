@@ -16,9 +16,12 @@
 /* The name of the packing operation's output, by which a later product of the same activations
  * finds it. */
 #define CC_F32_PACK_NAME "cc.f32.packed_x"
-/* Likewise for the LayerNorm and its packing straight into panels. */
+/* The operations that have a twin writing the same values straight into the panels of a product
+ * that reads them, and their twins (cc_f32_packed_x). */
 #define CC_F32_NORM_NAME "cc.f32.layer_norm"
-#define CC_F32_NORM_PACK_NAME "cc.f32.packed_layer_norm"
+#define CC_F32_NORM_PACK_NAME "cc.f32.layer_norm.panels"
+#define CC_F32_GEMM_NAME "cc.f32.mul_mat"
+#define CC_F32_GEMM_PACK_NAME "cc.f32.mul_mat.panels"
 
 bool cc_f32_gemm_available(void) {
 #ifdef CC_F32_X86
@@ -59,21 +62,25 @@ static void cc_f32_pack_op(struct ggml_tensor * dst, int ith, int nth, void * us
                          panels * (ith + 1) / nth, (float *) dst->data);
 }
 
-/* What the product's userdata carries: k | bias << 48 | residual << 49 | quick_gelu << 50, the
- * first two flags saying which of the bias and the residual follow the packed weights and
- * activations among the sources. */
-#define CC_F32_K_BITS 48
+/* What the product's userdata carries: k | n << 24 | bias << 48 | residual << 49 |
+ * quick_gelu << 50 | to panels << 51, the bias and residual flags saying which of the two follow
+ * the packed weights and activations among the sources. The panels twin's output is [14, m,
+ * panels], so n comes from here. */
+#define CC_F32_DIM_BITS 24
 #define CC_F32_BIAS_BIT 48
 #define CC_F32_RESIDUAL_BIT 49
 #define CC_F32_GELU_BIT 50
+#define CC_F32_PANELS_BIT 51
 
 /* src[0] packed weights, src[1] packed activations, then the bias and the residual rows where
- * userdata has them -> dst [m, n] f32. The weight tiles are split between the threads, so that
- * each reads its share of the weights once. */
+ * userdata has them -> dst [m, n] f32, or its panels [14, m, panels]. The weight tiles are split
+ * between the threads, so that each reads its share of the weights once. */
 static void cc_f32_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
     const int64_t data = (int64_t) (intptr_t) userdata;
-    const int64_t k = data & (((int64_t) 1 << CC_F32_K_BITS) - 1);
-    const int64_t m = dst->ne[0], n = dst->ne[1];
+    const int64_t dim_mask = ((int64_t) 1 << CC_F32_DIM_BITS) - 1;
+    const int64_t k = data & dim_mask, n = (data >> CC_F32_DIM_BITS) & dim_mask;
+    const bool to_panels = (data >> CC_F32_PANELS_BIT) & 1;
+    const int64_t m = to_panels ? dst->ne[1] : dst->ne[0];
     const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
     int src = 2;
     const struct ggml_tensor * bias = (data >> CC_F32_BIAS_BIT) & 1 ? dst->src[src++] : NULL;
@@ -83,6 +90,7 @@ static void cc_f32_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * us
         .quick_gelu = (data >> CC_F32_GELU_BIT) & 1,
         .residual = res ? (const float *) res->data : NULL,
         .residual_stride = res ? res->nb[1] / sizeof(float) : 0,
+        .to_panels = to_panels,
     };
     cc_f32_gemm_avx512((const float *) dst->src[0]->data, k, m, (const float *) dst->src[1]->data, n, &ep,
                        (float *) dst->data, dst->nb[1] / sizeof(float), tiles * ith / nth, tiles * (ith + 1) / nth);
@@ -123,15 +131,18 @@ static void cc_f32_layer_norm_pack_op(struct ggml_tensor * dst, int ith, int nth
                                   (const float *) dst->src[2]->data, cc_f32_data_eps(userdata), (float *) dst->data);
 }
 
-/* The packing of x made for an earlier product in ctx, or a new one. A LayerNorm's output has its
- * packing made with it (cc_f32_layer_norm), which normalises straight into the panels: the
- * LayerNorm's row-major output is then computed only if something else reads it. */
+/* The packing of x made for an earlier product in ctx, or a new one. An output of the LayerNorm or
+ * of a product without a residual has a twin made with it (cc_f32_layer_norm, cc_f32_mul_mat)
+ * that writes the same values straight into the panels: that twin is the packing, and x itself is
+ * then computed only if something else reads it. */
 static struct ggml_tensor * cc_f32_packed_x(struct ggml_context * ctx, struct ggml_tensor * x) {
-    const bool norm = x->op == GGML_OP_CUSTOM && strcmp(ggml_get_name(x), CC_F32_NORM_NAME) == 0;
+    const char * twin = NULL;
+    if (x->op == GGML_OP_CUSTOM && strcmp(ggml_get_name(x), CC_F32_NORM_NAME) == 0) twin = CC_F32_NORM_PACK_NAME;
+    if (x->op == GGML_OP_CUSTOM && strcmp(ggml_get_name(x), CC_F32_GEMM_NAME) == 0) twin = CC_F32_GEMM_PACK_NAME;
     for (struct ggml_tensor * t = ggml_get_first_tensor(ctx); t; t = ggml_get_next_tensor(ctx, t)) {
         if (t->op != GGML_OP_CUSTOM) continue;
-        if (norm ? t->src[0] == x->src[0] && t->src[1] == x->src[1] && t->src[2] == x->src[2] &&
-                       strcmp(ggml_get_name(t), CC_F32_NORM_PACK_NAME) == 0
+        if (twin ? t->src[0] == x->src[0] && t->src[1] == x->src[1] && t->src[2] == x->src[2] &&
+                       strcmp(ggml_get_name(t), twin) == 0
                  : t->src[0] == x && strcmp(ggml_get_name(t), CC_F32_PACK_NAME) == 0) {
             return t;
         }
@@ -173,7 +184,7 @@ struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tenso
                                     struct ggml_tensor * residual) {
     const int64_t k = x->ne[0], n = x->ne[1];
     if (!cc_f32_gemm_available() || x->type != GGML_TYPE_F32 || x->ne[2] != 1 || x->ne[3] != 1 ||
-        x->nb[0] != sizeof(float) || k >= ((int64_t) 1 << CC_F32_K_BITS) ||
+        x->nb[0] != sizeof(float) || k >= ((int64_t) 1 << CC_F32_DIM_BITS) || n >= ((int64_t) 1 << CC_F32_DIM_BITS) ||
         ggml_nbytes(packed) != cc_f32_packed_size(k, m) ||
         (bias && (bias->type != GGML_TYPE_F32 || ggml_nelements(bias) != m || !ggml_is_contiguous(bias))) ||
         (residual && (residual->type != GGML_TYPE_F32 || residual->ne[0] != m || residual->ne[1] != n ||
@@ -184,11 +195,22 @@ struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tenso
     int n_args = 2;
     if (bias) args[n_args++] = bias;
     if (residual) args[n_args++] = residual;
-    const int64_t data = k | ((int64_t) (bias != NULL) << CC_F32_BIAS_BIT) |
+    const int64_t data = k | (n << CC_F32_DIM_BITS) | ((int64_t) (bias != NULL) << CC_F32_BIAS_BIT) |
                          ((int64_t) (residual != NULL) << CC_F32_RESIDUAL_BIT) |
                          ((int64_t) quick_gelu << CC_F32_GELU_BIT);
-    return ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, n_args, cc_f32_gemm_op, GGML_N_TASKS_MAX,
-                          (void *) (intptr_t) data);
+    struct ggml_tensor * y = ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, n_args, cc_f32_gemm_op,
+                                            GGML_N_TASKS_MAX, (void *) (intptr_t) data);
+    ggml_set_name(y, CC_F32_GEMM_NAME);
+    if (!residual) {
+        /* made now, with what it needs at hand; a graph that does not use it never computes it (not
+         * with a residual: the twins are told apart by their first three sources) */
+        const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
+        struct ggml_tensor * yp = ggml_custom_4d(ctx, GGML_TYPE_F32, CC_F32_PANEL_ROWS, m, panels, 1, args, n_args,
+                                                 cc_f32_gemm_op, GGML_N_TASKS_MAX,
+                                                 (void *) (intptr_t) (data | ((int64_t) 1 << CC_F32_PANELS_BIT)));
+        ggml_set_name(yp, CC_F32_GEMM_PACK_NAME);
+    }
+    return y;
 }
 
 #else

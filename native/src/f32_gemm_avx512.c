@@ -135,12 +135,15 @@ void CC_AVX512 cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, i
     }
 }
 
-/* One register tile: the rows of panel xp (rows of them stored) times the 32 weight rows of tile
+/* One register tile: the rows of panel xp (rows of them valid) times the 32 weight rows of tile
  * w over k inputs, plus the bias, through quick_gelu when gelu, plus the residual rows (bias and
- * residual NULL or from this tile's first column and row), into dst; columns >= m_left are
- * neither read nor stored. */
+ * residual NULL or from this tile's first column and row). Stored into the rows of dst, or, with
+ * to_panel, transposed into the panel dst of the product that reads this output (its column c at
+ * dst + c * 14, this tile's first column being column 0, rows past `rows` zero); columns
+ * >= m_left are neither read nor stored. */
 CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const float * bias, bool gelu,
-                           const float * res, size_t res_stride, float * dst, size_t dst_stride, int rows, int m_left) {
+                           const float * res, size_t res_stride, bool to_panel, float * dst, size_t dst_stride,
+                           int rows, int m_left) {
     const __mmask16 k0 = m_left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << m_left) - 1u);
     const __mmask16 k1 = m_left >= 32 ? (__mmask16) 0xFFFF
                          : m_left <= 16 ? (__mmask16) 0
@@ -167,17 +170,31 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
     CC_UNROLL
     for (int i = 0; i < CC_F32_PANEL_ROWS; i++) {
         if (i >= rows) break;
-        __m512 y0 = acc[i][0], y1 = acc[i][1];
         if (gelu) {
-            y0 = cc_quick_gelu(y0);
-            y1 = cc_quick_gelu(y1);
+            acc[i][0] = cc_quick_gelu(acc[i][0]);
+            acc[i][1] = cc_quick_gelu(acc[i][1]);
         }
         if (res) {
-            y0 = _mm512_add_ps(y0, _mm512_maskz_loadu_ps(k0, res + (size_t) i * res_stride));
-            y1 = _mm512_add_ps(y1, _mm512_maskz_loadu_ps(k1, res + (size_t) i * res_stride + 16));
+            acc[i][0] = _mm512_add_ps(acc[i][0], _mm512_maskz_loadu_ps(k0, res + (size_t) i * res_stride));
+            acc[i][1] = _mm512_add_ps(acc[i][1], _mm512_maskz_loadu_ps(k1, res + (size_t) i * res_stride + 16));
         }
-        _mm512_mask_storeu_ps(dst + (size_t) i * dst_stride, k0, y0);
-        _mm512_mask_storeu_ps(dst + (size_t) i * dst_stride + 16, k1, y1);
+        if (!to_panel) {
+            _mm512_mask_storeu_ps(dst + (size_t) i * dst_stride, k0, acc[i][0]);
+            _mm512_mask_storeu_ps(dst + (size_t) i * dst_stride + 16, k1, acc[i][1]);
+        }
+    }
+    if (!to_panel) return;
+    for (int h = 0; h < 2; h++) {
+        __m512 r[16];
+        CC_UNROLL
+        for (int i = 0; i < 16; i++) r[i] = i < rows ? acc[i][h] : _mm512_setzero_ps();
+        cc_transpose16(r);
+        CC_UNROLL
+        for (int e = 0; e < 16; e++) {
+            if (16 * h + e >= m_left) break;
+            _mm512_mask_storeu_ps(dst + (size_t) (16 * h + e) * CC_F32_PANEL_ROWS,
+                                  (__mmask16) ((1u << CC_F32_PANEL_ROWS) - 1u), r[e]);
+        }
     }
 }
 
@@ -194,12 +211,13 @@ void CC_AVX512 cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, co
             for (int64_t t = g; t < g_end; t++) {
                 const int64_t col = t * CC_F32_TILE_ROWS;
                 const int m_left = (int) (m - col < CC_F32_TILE_ROWS ? m - col : CC_F32_TILE_ROWS);
+                float * out = ep->to_panels ? dst + ((size_t) p * (size_t) m + (size_t) col) * CC_F32_PANEL_ROWS
+                                            : dst + (size_t) first * dst_stride + (size_t) col;
                 cc_f32_tile(xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS,
                             packed + (size_t) t * (size_t) k * CC_F32_TILE_ROWS, k, ep->bias ? ep->bias + col : NULL,
                             ep->quick_gelu,
                             ep->residual ? ep->residual + (size_t) first * ep->residual_stride + (size_t) col : NULL,
-                            ep->residual_stride, dst + (size_t) first * dst_stride + (size_t) col, dst_stride, rows,
-                            m_left);
+                            ep->residual_stride, ep->to_panels, out, dst_stride, rows, m_left);
             }
         }
     }

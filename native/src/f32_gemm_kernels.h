@@ -22,12 +22,14 @@
 
 /* What the product does to each output before storing it: adds a bias of m values, applies CLIP's
  * quick_gelu x * sigmoid(1.702 x), adds residual rows [n][m] (row stride residual_stride floats);
- * bias and residual NULL for none. */
+ * bias and residual NULL for none. to_panels: the output goes into the activation panels of a
+ * product that reads it (k = m), as cc_f32_pack_x_avx512 would pack it, instead of rows. */
 typedef struct cc_f32_epilogue {
     const float * bias;
     bool          quick_gelu;
     const float * residual;
     size_t        residual_stride;
+    bool          to_panels;
 } cc_f32_epilogue;
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
@@ -42,7 +44,7 @@ void cc_f32_layer_norm_avx512(const float * x, size_t x_stride, int64_t k, int64
 void cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
                                    const float * w, const float * b, float eps, float * xp);
 /* Weight tiles [t0, t1) of the packed weights (m rows, k inputs) times all n packed activation
- * rows, plus the epilogue's terms, into dst rows of dst_stride floats. */
+ * rows, plus the epilogue's terms, into dst rows of dst_stride floats (or dst's panels). */
 void cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, const float * xp, int64_t n,
                         const cc_f32_epilogue * ep, float * dst, size_t dst_stride, int64_t t0, int64_t t1);
 #endif

@@ -232,6 +232,97 @@ static void run_norm_case(int k, int m, int n, int threads) {
     ggml_free(wctx);
 }
 
+/* Two products in a row, as fc1 (bias, quick_gelu) then fc2 (bias, residual): the second reads the
+ * first one's panels twin, which writes the first one's outputs straight into the panels (partial
+ * tiles and panels included), against a double reference of the chain. */
+static void run_chain_case(int k, int m1, int m2, int n, int threads) {
+    float * w1 = malloc(sizeof(float) * (size_t) m1 * k), * w2 = malloc(sizeof(float) * (size_t) m2 * m1);
+    float * b1 = malloc(sizeof(float) * m1), * b2 = malloc(sizeof(float) * m2);
+    float * x = malloc(sizeof(float) * (size_t) n * k), * r = malloc(sizeof(float) * (size_t) n * m2);
+    for (size_t i = 0; i < (size_t) m1 * k; i++) w1[i] = rnd() * 0.5f;
+    for (size_t i = 0; i < (size_t) m2 * m1; i++) w2[i] = rnd() * 0.5f;
+    for (int i = 0; i < m1; i++) b1[i] = rnd();
+    for (int i = 0; i < m2; i++) b2[i] = rnd();
+    for (size_t i = 0; i < (size_t) n * k; i++) x[i] = rnd() * 2.0f;
+    for (size_t i = 0; i < (size_t) n * m2; i++) r[i] = rnd();
+    struct ggml_init_params ip = { ggml_tensor_overhead() * 24 + ggml_graph_overhead(), NULL, true };
+    struct ggml_context * ctx = ggml_init(ip);
+    struct ggml_tensor * p1 = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(k, m1));
+    struct ggml_tensor * p2 = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(m1, m2));
+    struct ggml_tensor * tb1 = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, m1), * tb2 = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, m2);
+    struct ggml_tensor * tx = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, n), * tr = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m2, n);
+    struct ggml_tensor * h = cc_f32_mul_mat(ctx, p1, m1, tx, tb1, true, NULL);
+    struct ggml_tensor * out = h ? cc_f32_mul_mat(ctx, p2, m2, h, tb2, false, tr) : NULL;
+    CHECK(h && out);
+    if (!out) return;
+    /* the second product reads the first's twin, not a packing of its rows */
+    CHECK(out->src[1] != h && out->src[1]->src[0] == p1 && out->src[1]->src[1] == h->src[1] &&
+          strstr(ggml_get_name(out->src[1]), ".panels") != NULL);
+    struct ggml_cgraph * gf = ggml_new_graph(ctx);
+    ggml_build_forward_expand(gf, out);
+    /* the rows of h are nobody's input here: the graph computes only the twin */
+    bool h_in_graph = false;
+    for (int i = 0; i < ggml_graph_n_nodes(gf); i++) h_in_graph |= ggml_graph_node(gf, i) == h;
+    CHECK(!h_in_graph);
+    ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
+    CHECK(buf != NULL);
+    float * pk1 = malloc(ggml_nbytes(p1)), * pk2 = malloc(ggml_nbytes(p2));
+    cc_f32_pack(w1, k, m1, pk1);
+    cc_f32_pack(w2, m1, m2, pk2);
+    ggml_backend_tensor_set(p1, pk1, 0, ggml_nbytes(p1));
+    ggml_backend_tensor_set(p2, pk2, 0, ggml_nbytes(p2));
+    ggml_backend_tensor_set(tb1, b1, 0, ggml_nbytes(tb1));
+    ggml_backend_tensor_set(tb2, b2, 0, ggml_nbytes(tb2));
+    ggml_backend_tensor_set(tx, x, 0, ggml_nbytes(tx));
+    ggml_backend_tensor_set(tr, r, 0, ggml_nbytes(tr));
+    set_threads(backend, threads);
+    CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
+    float * got = malloc(sizeof(float) * (size_t) n * m2);
+    ggml_backend_tensor_get(out, got, 0, ggml_nbytes(out));
+    double * hv = malloc(sizeof(double) * m1), * hmag = malloc(sizeof(double) * m1);
+    int bad = 0;
+    double worst = 0;
+    for (int j = 0; j < n; j++) {
+        for (int i = 0; i < m1; i++) {
+            double v = b1[i], mag = fabs(b1[i]);
+            for (int e = 0; e < k; e++) {
+                v += (double) w1[(size_t) i * k + e] * x[(size_t) j * k + e];
+                mag += fabs((double) w1[(size_t) i * k + e] * x[(size_t) j * k + e]);
+            }
+            hv[i] = v / (1.0 + exp(-1.702 * v));
+            /* how far the f32 h can be from hv: the first sum's error through a slope <= 1.1, and
+             * quick_gelu's own few eps */
+            hmag[i] = 1.1 * (k + 1) * (double) FLT_EPSILON * mag + 8 * (double) FLT_EPSILON * fabs(hv[i]);
+        }
+        for (int i = 0; i < m2; i++) {
+            double want = b2[i] + r[(size_t) j * m2 + i], mag = fabs(b2[i]) + fabs(r[(size_t) j * m2 + i]), carried = 0;
+            for (int e = 0; e < m1; e++) {
+                want += (double) w2[(size_t) i * m1 + e] * hv[e];
+                mag += fabs((double) w2[(size_t) i * m1 + e] * hv[e]);
+                carried += fabs((double) w2[(size_t) i * m1 + e]) * hmag[e];
+            }
+            const double diff = fabs(got[(size_t) j * m2 + i] - want);
+            if (!(diff <= (m1 + 2) * (double) FLT_EPSILON * mag + carried)) bad++;
+            worst = fmax(worst, diff);
+        }
+    }
+    CHECK_MSG(bad == 0, "chain k %d m1 %d m2 %d n %d, %d threads: %d outputs off (worst diff %g)", k, m1, m2, n, threads,
+              bad, worst);
+    free(hv);
+    free(hmag);
+    free(got);
+    free(pk1);
+    free(pk2);
+    free(w1);
+    free(w2);
+    free(b1);
+    free(b2);
+    free(x);
+    free(r);
+    ggml_backend_buffer_free(buf);
+    ggml_free(ctx);
+}
+
 int main(void) {
     /* the packed size is whole tiles of 32 rows, the file's size when m is a multiple of 32 */
     CHECK(cc_f32_packed_size(768, 2304) == sizeof(float) * 768 * 2304);
@@ -303,6 +394,11 @@ int main(void) {
     run_case(768, 3072 / 32, 50, 0, true, true, false, 2, true);
     run_case(3072, 64, 50, 0, true, false, true, 3, true);
     run_case(768, 45, 77, 16, false, false, true, 2, true);
+    /* fc1 then fc2 through the panels twin: partial tiles (m1 not a multiple of 32 or 16), partial
+     * panels, ViT widths */
+    run_chain_case(16, 40, 33, 15, 1);
+    run_chain_case(37, 17, 64, 29, 3);
+    run_chain_case(96, 384, 96, 50, 2);
     /* the LayerNorm: partial panels, k not a multiple of 16, a ViT width */
     run_norm_case(16, 32, 5, 1);
     run_norm_case(37, 33, 29, 3);
