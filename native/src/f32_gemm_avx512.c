@@ -22,34 +22,6 @@
  * beside the panels streaming past (k <= 1024); past that, one tile per pass is faster. */
 #define CC_F32_GROUP_MAX_K 1024
 
-void CC_AVX512 cc_f32_pack_x_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0,
-                                    int64_t p1, float * xp) {
-    const int64_t k16 = k / 16 * 16;
-    for (int64_t p = p0; p < p1; p++) {
-        float * out = xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS;
-        const int64_t first = p * CC_F32_PANEL_ROWS;
-        const int rows = (int) (n - first < CC_F32_PANEL_ROWS ? n - first : CC_F32_PANEL_ROWS);
-        for (int64_t j = 0; j < k16; j += 16) {
-            __m512 r[16];
-            CC_UNROLL
-            for (int i = 0; i < 16; i++) {
-                r[i] = i < rows ? _mm512_loadu_ps(x + (size_t) (first + i) * x_stride + j) : _mm512_setzero_ps();
-            }
-            cc_transpose16(r);
-            CC_UNROLL
-            for (int e = 0; e < 16; e++) {
-                _mm512_mask_storeu_ps(out + (size_t) (j + e) * CC_F32_PANEL_ROWS,
-                                      (__mmask16) ((1u << CC_F32_PANEL_ROWS) - 1u), r[e]);
-            }
-        }
-        for (int64_t j = k16; j < k; j++) {
-            for (int i = 0; i < CC_F32_PANEL_ROWS; i++) {
-                out[(size_t) j * CC_F32_PANEL_ROWS + i] = i < rows ? x[(size_t) (first + i) * x_stride + j] : 0.0f;
-            }
-        }
-    }
-}
-
 /* The mean and 1 / sqrt(variance + eps) of one row of k floats, as ggml's norm computes them: the
  * sums in double, the mean and the scale rounded to float. */
 CC_INLINE void cc_row_stats(const float * x, int64_t k, float eps, float * mean, float * rstd) {
@@ -101,23 +73,29 @@ void CC_AVX512 cc_f32_layer_norm_avx512(const float * x, size_t x_stride, int64_
     }
 }
 
-void CC_AVX512 cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0,
-                                             int64_t p1, const float * w, const float * b, float eps, float * xp) {
+/* Panels [p0, p1) of x's n rows into xp (rows past n zero), each row through the LayerNorm with
+ * w, b and eps when w is not NULL (a constant in each caller, so each gets its own loop). */
+CC_INLINE void cc_pack_panels(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
+                              const float * w, const float * b, float eps, float * xp) {
     const int64_t k16 = k / 16 * 16;
     for (int64_t p = p0; p < p1; p++) {
         float * out = xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS;
         const int64_t first = p * CC_F32_PANEL_ROWS;
         const int rows = (int) (n - first < CC_F32_PANEL_ROWS ? n - first : CC_F32_PANEL_ROWS);
-        float mean[CC_F32_PANEL_ROWS], rstd[CC_F32_PANEL_ROWS];
-        for (int i = 0; i < rows; i++) cc_row_stats(x + (size_t) (first + i) * x_stride, k, eps, &mean[i], &rstd[i]);
+        float mean[CC_F32_PANEL_ROWS] = { 0 }, rstd[CC_F32_PANEL_ROWS] = { 0 };
+        for (int i = 0; w && i < rows; i++) cc_row_stats(x + (size_t) (first + i) * x_stride, k, eps, &mean[i], &rstd[i]);
         for (int64_t j = 0; j < k16; j += 16) {
-            const __m512 vw = _mm512_loadu_ps(w + j), vb = _mm512_loadu_ps(b + j);
+            const __m512 vw = w ? _mm512_loadu_ps(w + j) : _mm512_setzero_ps();
+            const __m512 vb = w ? _mm512_loadu_ps(b + j) : _mm512_setzero_ps();
             __m512 r[16];
             CC_UNROLL
             for (int i = 0; i < 16; i++) {
-                r[i] = i < rows ? cc_norm16(_mm512_loadu_ps(x + (size_t) (first + i) * x_stride + j),
-                                            _mm512_set1_ps(mean[i]), _mm512_set1_ps(rstd[i]), vw, vb)
-                                : _mm512_setzero_ps();
+                if (i >= rows || i >= CC_F32_PANEL_ROWS) {
+                    r[i] = _mm512_setzero_ps();
+                    continue;
+                }
+                r[i] = _mm512_loadu_ps(x + (size_t) (first + i) * x_stride + j);
+                if (w) r[i] = cc_norm16(r[i], _mm512_set1_ps(mean[i]), _mm512_set1_ps(rstd[i]), vw, vb);
             }
             cc_transpose16(r);
             CC_UNROLL
@@ -128,11 +106,21 @@ void CC_AVX512 cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, i
         }
         for (int64_t j = k16; j < k; j++) {
             for (int i = 0; i < CC_F32_PANEL_ROWS; i++) {
-                const float * xr = x + (size_t) (first + i) * x_stride;
-                out[(size_t) j * CC_F32_PANEL_ROWS + i] = i < rows ? (xr[j] - mean[i]) * rstd[i] * w[j] + b[j] : 0.0f;
+                const float v = i < rows ? x[(size_t) (first + i) * x_stride + j] : 0.0f;
+                out[(size_t) j * CC_F32_PANEL_ROWS + i] = i >= rows ? 0.0f : w ? (v - mean[i]) * rstd[i] * w[j] + b[j] : v;
             }
         }
     }
+}
+
+void CC_AVX512 cc_f32_pack_x_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0,
+                                    int64_t p1, float * xp) {
+    cc_pack_panels(x, x_stride, k, n, p0, p1, NULL, NULL, 0.0f, xp);
+}
+
+void CC_AVX512 cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0,
+                                             int64_t p1, const float * w, const float * b, float eps, float * xp) {
+    cc_pack_panels(x, x_stride, k, n, p0, p1, w, b, eps, xp);
 }
 
 /* One register tile: the rows of panel xp (rows of them valid) times the 32 weight rows of tile
@@ -187,7 +175,7 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
     for (int h = 0; h < 2; h++) {
         __m512 r[16];
         CC_UNROLL
-        for (int i = 0; i < 16; i++) r[i] = i < rows ? acc[i][h] : _mm512_setzero_ps();
+        for (int i = 0; i < 16; i++) r[i] = i < rows && i < CC_F32_PANEL_ROWS ? acc[i][h] : _mm512_setzero_ps();
         cc_transpose16(r);
         CC_UNROLL
         for (int e = 0; e < 16; e++) {
