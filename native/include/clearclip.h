@@ -106,8 +106,11 @@ CLEARCLIP_API const char * clearclip_system_info(void);
  * the best. clearclip_backend_load(dir) loads the best CPU variant found in dir; with NULL it looks
  * in the directory of the ggml library in use, then in that of libclearclip. The other backend
  * modules there (libggml-vulkan.so, libggml-cuda.so, ...) are loaded when a context first asks
- * for a device other than "cpu" (or clearclip_system_info lists the devices): a process that only
- * uses the CPU never starts the machine's GPU drivers. The first call that registers
+ * for a GPU (or clearclip_system_info lists the devices): a process that only uses the CPU never
+ * starts the machine's GPU drivers. "auto" asks for one only where the system may have a GPU: on
+ * Linux, where /dev holds a GPU device node (dri/renderD*, nvidia<N>, kfd, dxg, kgsl-3d*, mali<N>);
+ * the environment variable CLEARCLIP_AUTO_GPU=1 makes it look anyway, 0 never ("probe", the
+ * default, looks at /dev). The first call that registers
  * a CPU backend wins: later calls return CLEARCLIP_OK and change nothing. Model loading and
  * context creation call it with NULL when nothing is registered yet, so calling it is needed only
  * to name another directory. With a ggml whose CPU backend is linked in it does nothing.
@@ -221,14 +224,19 @@ typedef struct clearclip_context_params {
     int32_t      n_threads; /* CPU threads; <= 0 means all cores (default)        */
     const char * backend;   /* "cpu", "vulkan", "cuda", "metal" ("vulkan1": the
                                second such device), "auto" or NULL (= "auto": the
-                               first GPU ggml offers, else CPU)                   */
+                               first GPU ggml offers, else CPU; the CPU without
+                               loading the GPU modules where there is no GPU
+                               device node, see clearclip_backend_load)          */
 } clearclip_context_params;
 
 CLEARCLIP_API clearclip_context_params clearclip_context_default_params(void);
 
 /* A context on a device other than the CPU computes from the model's weights in that device's
  * memory, uploaded when the first context on the device is created and shared by all contexts
- * on it (freed with the last); operations the device lacks run on the CPU (ggml's scheduler). */
+ * on it (freed with the last); operations the device lacks run on the CPU (ggml's scheduler).
+ * CLEARCLIP_ERR_BACKEND when no device answers to params.backend (the message lists the devices
+ * and what gives one); CLEARCLIP_ERR_INVALID_ARGUMENT for "auto" when CLEARCLIP_AUTO_GPU holds a
+ * value other than 1, 0, probe or empty. */
 CLEARCLIP_API clearclip_status clearclip_context_init(clearclip_model * model,
                                                       clearclip_context_params params,
                                                       clearclip_context ** out);

@@ -7,6 +7,7 @@
 #include "internal.h"
 
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(_WIN32)
@@ -114,10 +115,11 @@ static void cc_score_cpu(const char * path, void * handle, void * arg) {
 
 /* ggml's own choice of CPU variant, without the rest of ggml_backend_load_all_from_path: the
  * libggml-cpu* module of dir whose ggml_backend_score is highest on this CPU (0: it cannot run
- * here). The GPU modules wait until a context asks for a device (cc_backend_ensure_devices):
- * loading ggml's Vulkan module makes the Vulkan loader start every installed driver, 57 MB of
- * resident memory with Mesa's (a q4_0 `clearclip segment` peaked at 263 MB, 201 MB without),
- * which a process that only ever uses the CPU should not pay. */
+ * here). The GPU modules wait until a context asks for a device (cc_backend_ensure_devices), and
+ * "auto" asks only where the system may have a GPU (auto_gpu.c): loading ggml's Vulkan module makes
+ * the Vulkan loader start every installed driver, 57 MB of resident memory with Mesa's (a q4_0
+ * `clearclip segment` peaked at 263 MB, 201 MB without), which a process that only ever uses the
+ * CPU should not pay. */
 static void cc_load_best_cpu(const char * dir) {
     cc_best_cpu best = { .path = "", .score = 0 };
     cc_each_module(dir, true, cc_score_cpu, &best);
@@ -204,6 +206,24 @@ void cc_backend_ensure_devices(void) {
         cc_devices_loaded = true;
     }
     CC_UNLOCK();
+}
+
+clearclip_status cc_auto_device(ggml_backend_dev_t * out, char * why, size_t size) {
+    char reason[512];
+    bool gpu = false;
+    *out = NULL;
+    if (!cc_auto_gpu(getenv(CC_AUTO_GPU_ENV), "/dev", &gpu, reason, sizeof(reason))) {
+        if (why) snprintf(why, size, "%s", reason);
+        return cc_error(CLEARCLIP_ERR_INVALID_ARGUMENT, "backend 'auto': %s", reason);
+    }
+    if (gpu) {
+        cc_backend_ensure_devices();
+        *out = cc_find_device("auto");
+    } else {
+        *out = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
+    }
+    if (why) snprintf(why, size, "%s", reason);
+    return CLEARCLIP_OK;
 }
 
 void cc_backend_module_error(const char * kind, char * buf, size_t size) {
@@ -316,8 +336,15 @@ const char * clearclip_system_info(void) {
         CC_APPEND("%s %s (%s)", i ? "," : "", ggml_backend_dev_name(dev),
                   ggml_backend_dev_description(dev));
     }
-    ggml_backend_dev_t chosen = cc_find_device("auto");
-    if (chosen) CC_APPEND("; auto: %s", ggml_backend_dev_name(chosen));
+    /* what a context on "auto" would take, and why: the list above may hold a GPU that auto leaves
+     * alone (CLEARCLIP_AUTO_GPU=0, or a machine without GPU device nodes) */
+    ggml_backend_dev_t chosen = NULL;
+    char why[512];
+    if (cc_auto_device(&chosen, why, sizeof(why)) != CLEARCLIP_OK) {
+        CC_APPEND("; auto: not usable (%s)", why);
+    } else if (chosen) {
+        CC_APPEND("; auto: %s (%s)", ggml_backend_dev_name(chosen), why);
+    }
 #undef CC_APPEND
     return cc_sysinfo;
 }

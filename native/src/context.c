@@ -34,7 +34,8 @@ static bool cc_prefix_icase(const char * prefix, const char * s) {
 
 /* "cuda" selects the first CUDA device ("CUDA0"), "cuda1" the second, "vulkan" the first Vulkan
  * device ("Vulkan0"); names match device or registry names case-insensitively. Metal registers
- * as "MTL". "auto" (or NULL) is the first GPU, else the CPU. */
+ * as "MTL". "auto" (or NULL) is the first GPU, else the CPU; contexts ask cc_auto_device for it,
+ * which decides first whether to look for a GPU at all. */
 ggml_backend_dev_t cc_find_device(const char * name) {
     size_t n = ggml_backend_dev_count();
     if (name == NULL || strcasecmp(name, "auto") == 0) {
@@ -199,8 +200,20 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     /* a GGML_BACKEND_DL build registers no device until its backend libraries are loaded */
     clearclip_status loaded = cc_backend_ensure();
     if (loaded) return loaded;
-    if (!params.backend || strcasecmp(params.backend, "cpu") != 0) cc_backend_ensure_devices();
-    ggml_backend_dev_t dev = cc_find_device(params.backend);
+    ggml_backend_dev_t dev = NULL;
+    if (!params.backend || strcasecmp(params.backend, "auto") == 0) {
+        /* the GPU modules only where a GPU may be (auto_gpu.c) */
+        char reason[512];
+        clearclip_status st = cc_auto_device(&dev, reason, sizeof(reason));
+        if (st) return st;
+        if (dev && ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU) {
+            cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: backend auto is the CPU: %s", reason);
+        }
+    } else {
+        /* a CPU context never loads a GPU module; any other name is a GPU's */
+        if (strcasecmp(params.backend, "cpu") != 0) cc_backend_ensure_devices();
+        dev = cc_find_device(params.backend);
+    }
     if (!dev) {
         char list[512], hint[2048];
         cc_device_list(list, sizeof(list));

@@ -65,11 +65,26 @@ void cc_backend_ensure_devices(void);
  * or it loaded and its backend did not start; "" when there is no such module or its backend is
  * registered. */
 void cc_backend_module_error(const char * kind, char * buf, size_t size);
+/* The device the backend "auto" (or NULL) names, into *out: the first GPU ggml offers (the GPU
+ * modules loaded first) where cc_auto_gpu says to look for one, else the CPU, whose GPU modules
+ * then stay unloaded. NULL when no device answers (the caller's "not available" error).
+ * CLEARCLIP_ERR_INVALID_ARGUMENT for a bad CLEARCLIP_AUTO_GPU. Writes the reason of the choice to
+ * why (may be NULL). */
+clearclip_status cc_auto_device(ggml_backend_dev_t * out, char * why, size_t size);
 /* Whether the CPU backend in use was built for an instruction-set feature (cpu_features.c), by ggml's name for it
  * ("AVX2", "AVX512", "AVX512_VNNI"; true when the backend lists no features). The engine's own
  * kernels never use a wider instruction set than the ggml variant in use, so that forcing a
  * variant (a folder with only libggml-cpu-haswell.so) forces the engine's kernels with it. */
 bool             cc_cpu_backend_feature(const char * name);
+
+/* ---- what "auto" looks at (auto_gpu.c) ----------------------------------- */
+
+#define CC_AUTO_GPU_ENV "CLEARCLIP_AUTO_GPU"
+/* Whether "auto" looks for a GPU (loads the GPU backend modules) into *gpu. setting is the value
+ * of CLEARCLIP_AUTO_GPU: "1" yes, "0" no; NULL, "" or "probe": on Linux, whether dev_dir ("/dev")
+ * holds a GPU device node (dri/renderD*, nvidia<N>, kfd, dxg, kgsl-3d*, mali<N>), elsewhere yes.
+ * The reason goes to why. Any other setting: false, with what the variable takes in why. */
+bool cc_auto_gpu(const char * setting, const char * dev_dir, bool * gpu, char * why, size_t size);
 
 /* ---- device guard (device_guard.cpp) ------------------------------------ */
 

@@ -7,8 +7,7 @@
  * module of the ggml in use (symbolic links) and a libggml-cuda.so that is no shared library. The
  * reason the error must carry comes from dlopen on that file here, not from a string written down. */
 #define _GNU_SOURCE
-#include "clearclip.h"
-#include "ggml-backend.h"
+#include "internal.h"
 #include "test_common.h"
 #include "tiny_model.h"
 
@@ -90,6 +89,60 @@ int main(void) {
     c = NULL;
     CHECK_MSG(ggml_backend_reg_by_name("Vulkan") == NULL, "a CPU context loaded the Vulkan module");
 
+    /* "auto" loads the GPU modules only where it looks for a GPU (CLEARCLIP_AUTO_GPU, else the
+     * probe of /dev; test_auto_gpu tests the probe itself on folders of its own) */
+    const char * autos[] = { NULL, "auto" };
+    for (int i = 0; i < 2; i++) {
+        p.backend = autos[i];
+        setenv("CLEARCLIP_AUTO_GPU", "0", 1);
+        CHECK(clearclip_context_init(m, p, &c) == CLEARCLIP_OK);
+        CHECK(c && strcmp(clearclip_context_backend_name(c), "CPU") == 0);
+        clearclip_context_free(c);
+        c = NULL;
+        CHECK_MSG(ggml_backend_reg_by_name("Vulkan") == NULL, "auto with CLEARCLIP_AUTO_GPU=0 loaded the Vulkan module");
+
+        /* a value it does not take is an error naming the variable, not a guess; cpu does not read it */
+        setenv("CLEARCLIP_AUTO_GPU", "yes", 1);
+        CHECK_STATUS(clearclip_context_init(m, p, &c), CLEARCLIP_ERR_INVALID_ARGUMENT, "CLEARCLIP_AUTO_GPU is 'yes'");
+        CHECK(c == NULL);
+        p.backend = "cpu";
+        CHECK(clearclip_context_init(m, p, &c) == CLEARCLIP_OK);
+        clearclip_context_free(c);
+        c = NULL;
+        CHECK(ggml_backend_reg_by_name("Vulkan") == NULL);
+    }
+    unsetenv("CLEARCLIP_AUTO_GPU");
+    bool node = false;
+    char why[512];
+    CHECK(cc_auto_gpu(NULL, "/dev", &node, why, sizeof(why)));
+    p.backend = "auto";
+    CHECK(clearclip_context_init(m, p, &c) == CLEARCLIP_OK);
+    printf("  --backend auto with this machine's /dev (%s): %s\n", why, clearclip_context_backend_name(c));
+    clearclip_context_free(c);
+    c = NULL;
+    if (!node) {
+        CHECK_MSG(ggml_backend_reg_by_name("Vulkan") == NULL, "auto loaded the Vulkan module without a GPU node");
+    }
+    /* 1 looks for a GPU without a node: the GPU modules load (the Vulkan backend registers where a
+     * Vulkan driver starts; without GGML_VK_VISIBLE_DEVICES lavapipe offers no device: the CPU) */
+    setenv("CLEARCLIP_AUTO_GPU", "1", 1);
+    CHECK(clearclip_context_init(m, p, &c) == CLEARCLIP_OK);
+    bool vulkan_after_auto = ggml_backend_reg_by_name("Vulkan") != NULL;
+    printf("  --backend auto with CLEARCLIP_AUTO_GPU=1: %s (Vulkan backend %s)\n", clearclip_context_backend_name(c),
+           vulkan_after_auto ? "registered" : "not registered");
+    clearclip_context_free(c);
+    c = NULL;
+    unsetenv("CLEARCLIP_AUTO_GPU");
+    /* clearclip_system_info lists every device, and says what auto takes and why */
+    const char * info = clearclip_system_info();
+    CHECK_MSG(node || strstr(info, "auto: CPU (no GPU device node in /dev") != NULL, "%s", info);
+    /* with the modules loaded, auto still follows the probe */
+    p.backend = NULL;
+    CHECK(clearclip_context_init(m, p, &c) == CLEARCLIP_OK);
+    CHECK(node || strcmp(clearclip_context_backend_name(c), "CPU") == 0);
+    clearclip_context_free(c);
+    c = NULL;
+
     /* the reason, as the dynamic loader gives it for that file */
     CHECK(dlopen(cuda, RTLD_NOW | RTLD_LOCAL) == NULL);
     char reason[1024];
@@ -129,6 +182,11 @@ int main(void) {
                                         : "GPU backends come from the ggml build";
         CHECK_MSG(strstr(err, hint) != NULL, "unexpected Vulkan hint: %s", err);
     }
+
+    /* the GPU modules were loaded once, by auto with CLEARCLIP_AUTO_GPU=1: what registered then is
+     * all there is (had that context not loaded them, the requests above would have) */
+    CHECK_MSG((ggml_backend_reg_by_name("Vulkan") != NULL) == vulkan_after_auto,
+              "CLEARCLIP_AUTO_GPU=1 did not load the GPU modules");
 
     /* and the CPU from the same directory works */
     p.backend = "cpu";

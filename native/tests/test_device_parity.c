@@ -277,6 +277,34 @@ static void run_type(const char * device, const type_case * tc) {
     clearclip_model_free(m);
 }
 
+/* "auto" beside a GPU device: CLEARCLIP_AUTO_GPU=1 takes a GPU (the device under test, or another
+ * GPU ggml lists first), 0 the CPU although the device is there; unset, whatever the machine's
+ * /dev says (lavapipe in CI has no device node, so there auto is the CPU). */
+static void auto_choice(void) {
+    char path[1024];
+    snprintf(path, sizeof(path), "%s/device-parity-auto.gguf", test_tmp_dir());
+    tiny_variant v = { 0 };
+    CHECK(write_tiny_model(path, &v));
+    clearclip_model * m = NULL;
+    CHECK_MSG(clearclip_model_load(path, clearclip_model_default_params(), &m) == CLEARCLIP_OK, "%s",
+              clearclip_last_error());
+    if (!m) return;
+    const char * settings[] = { "1", "0" };
+    for (int i = 0; i < 2; i++) {
+        setenv("CLEARCLIP_AUTO_GPU", settings[i], 1);
+        clearclip_context_params cp = clearclip_context_default_params();
+        clearclip_context * c = NULL;
+        CHECK_MSG(clearclip_context_init(m, cp, &c) == CLEARCLIP_OK, "%s", clearclip_last_error());
+        const char * name = c ? clearclip_context_backend_name(c) : "";
+        printf("auto with CLEARCLIP_AUTO_GPU=%s: %s\n", settings[i], name);
+        CHECK_MSG(starts_with_icase(name, "cpu") == (i == 1), "auto with CLEARCLIP_AUTO_GPU=%s runs on '%s'",
+                  settings[i], name);
+        clearclip_context_free(c);
+    }
+    unsetenv("CLEARCLIP_AUTO_GPU");
+    clearclip_model_free(m);
+}
+
 int main(void) {
     const char * device = getenv("CLEARCLIP_TEST_DEVICE");
     if (!device || !device[0]) {
@@ -287,6 +315,7 @@ int main(void) {
     CHECK_MSG(clearclip_backend_load(NULL) == CLEARCLIP_OK, "%s", clearclip_last_error());
     printf("%s\n", clearclip_system_info());
     for (size_t i = 0; i < sizeof(TYPES) / sizeof(TYPES[0]); i++) run_type(device, &TYPES[i]);
+    auto_choice();
     clearclip_log_set(NULL, NULL);
     return test_finish("test_device_parity");
 }

@@ -3,12 +3,12 @@ package dev.clearclip;
 import java.nio.file.Files;
 import java.nio.file.Path;
 import java.util.ArrayList;
-import java.util.Arrays;
 import java.util.List;
 import java.util.Objects;
 import java.util.Optional;
 import java.util.concurrent.locks.ReentrantReadWriteLock;
 import java.util.function.Function;
+import java.util.function.ObjIntConsumer;
 
 /**
  * A CLIP model loaded from a GGUF file, ready for text and image encoding and ClearCLIP segmentation.
@@ -189,21 +189,30 @@ public final class ClipModel implements AutoCloseable {
      *                              position in the list and the index in the text)
      */
     public float[][] encodeText(List<String> texts) {
+        float[][] out = new float[texts.size()][];
+        encodeText(texts, (row, i) -> out[i] = row.clone());
+        return out;
+    }
+
+    /**
+     * Hands the L2-normalised embedding of each text to {@code rows} with its index, in order, in an
+     * array reused for the next row: the prompt ensemble sums them without keeping them.
+     */
+    private void encodeText(List<String> texts, ObjIntConsumer<float[]> rows) {
         requireText();
         for (String t : texts) {
             Objects.requireNonNull(t, "texts must not contain null");
         }
         Texts.requireEncodable(texts, "text");
         int dim = info.projectionDim();
-        float[][] out = new float[texts.size()][];
         for (int start = 0; start < texts.size(); start += ZeroShot.TEXT_BATCH) {
+            int first = start;
             List<String> batch = texts.subList(start, Math.min(texts.size(), start + ZeroShot.TEXT_BATCH));
-            float[] flat = withContext(ctx -> NativeEngine.encodeText(ctx, batch, dim));
-            for (int i = 0; i < batch.size(); i++) {
-                out[start + i] = Arrays.copyOfRange(flat, i * dim, (i + 1) * dim);
-            }
+            withContext(ctx -> {
+                NativeEngine.encodeText(ctx, batch, dim, (row, i) -> rows.accept(row, first + i));
+                return null;
+            });
         }
-        return out;
     }
 
     public float[] encodeText(String text) {

@@ -30,7 +30,9 @@ import java.util.Optional;
  * @param contexts       most native contexts (each with its own buffers, created lazily), i.e. calls
  *                       that run at once on the shared model; 0 (default) chooses them, see above
  * @param backend        "cpu", "vulkan", "cuda", "metal" (a second device of a kind: "vulkan1", ...) or
- *                       "auto" (the first GPU ggml offers, else the CPU); see the README, "GPU"
+ *                       "auto" (the first GPU ggml offers, else the CPU; on Linux without a GPU device
+ *                       node in /dev the CPU without loading GPU modules, unless CLEARCLIP_AUTO_GPU=1);
+ *                       see docs/gpu.md
  * @param mmap           map the model file instead of reading it into memory
  * @param textCacheDir   where class-name embeddings are cached; empty disables the on-disk cache
  * @param textCacheMaxBytes most bytes the on-disk text cache may hold: past it, the entries used longest

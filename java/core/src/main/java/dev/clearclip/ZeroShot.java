@@ -5,7 +5,7 @@ import java.util.Arrays;
 import java.util.Comparator;
 import java.util.List;
 import java.util.Optional;
-import java.util.function.Function;
+import java.util.function.ObjIntConsumer;
 import java.util.function.Supplier;
 
 /**
@@ -30,18 +30,28 @@ final class ZeroShot {
      */
     static final int TEXT_BATCH = 2048;
 
-    private final Function<List<String>, float[][]> encodeText;
+    /**
+     * The text tower as the ensemble uses it: hands the L2-normalised embedding of each text to
+     * {@code rows} with its index, in order, in an array it may reuse for the next row. The
+     * ensemble only adds each row to its name's sum, so no call keeps a batch of rows on the heap.
+     */
+    @FunctionalInterface
+    interface TextEncoder {
+        void encode(List<String> texts, ObjIntConsumer<float[]> rows);
+    }
+
+    private final TextEncoder encodeText;
     private final int dim;
     private final Optional<TextEmbeddingCache> textCache;
     private final Supplier<String> modelHash;
 
     /**
-     * @param encodeText L2-normalised text embeddings, one row per text
+     * @param encodeText the text tower
      * @param dim        the model's projection size
      * @param textCache  on-disk cache of class embeddings, if enabled
      * @param modelHash  the model file's hash, the cache key's first part (asked only when caching)
      */
-    ZeroShot(Function<List<String>, float[][]> encodeText, int dim, Optional<TextEmbeddingCache> textCache,
+    ZeroShot(TextEncoder encodeText, int dim, Optional<TextEmbeddingCache> textCache,
              Supplier<String> modelHash) {
         this.encodeText = encodeText;
         this.dim = dim;
@@ -79,10 +89,8 @@ final class ZeroShot {
             for (long i = start; i < start + count; i++) {
                 prompts.add(PromptTemplates.fill(templates.get((int) (i / nNames)), names.get((int) (i % nNames))));
             }
-            float[][] rows = encodeText.apply(prompts);
-            for (int r = 0; r < count; r++) {
-                addNormalised(rows[r], sums[(int) ((start + r) % nNames)]);
-            }
+            long first = start;
+            encodeText.encode(prompts, (row, r) -> addNormalised(row, sums[(int) ((first + r) % nNames)]));
         }
         float[][] embeddings = new float[nNames][];
         for (int n = 0; n < nNames; n++) {

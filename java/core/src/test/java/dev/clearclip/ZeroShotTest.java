@@ -4,6 +4,7 @@ import static org.assertj.core.api.Assertions.assertThat;
 import static org.assertj.core.api.Assertions.within;
 
 import java.util.ArrayList;
+import java.util.Arrays;
 import java.util.List;
 import java.util.Map;
 import java.util.Optional;
@@ -14,8 +15,19 @@ import org.junit.jupiter.api.Test;
 /** Class embeddings from a prompt ensemble, with a stand-in for the text tower. */
 class ZeroShotTest {
 
+    /** A stand-in text tower that hands its rows over in one reused array, as the engine's does. */
     static ZeroShot zeroShot(Function<List<String>, float[][]> encodeText, int dim) {
-        return new ZeroShot(encodeText, dim, Optional.empty(), () -> {
+        ZeroShot.TextEncoder encoder = (texts, sink) -> {
+            float[][] rows = encodeText.apply(texts);
+            float[] reused = new float[dim];
+            for (int i = 0; i < rows.length; i++) {
+                System.arraycopy(rows[i], 0, reused, 0, dim);
+                sink.accept(reused, i);
+            }
+            // a sum that kept the array instead of adding it up would now see the poison
+            Arrays.fill(reused, Float.NaN);
+        };
+        return new ZeroShot(encoder, dim, Optional.empty(), () -> {
             throw new AssertionError("no cache, so no model hash");
         });
     }

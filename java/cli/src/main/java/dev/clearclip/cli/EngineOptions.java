@@ -27,7 +27,8 @@ public final class EngineOptions {
     }
 
     @Option(names = "--backend", paramLabel = "NAME", description = "Compute backend: cpu, vulkan, cuda, metal or auto (default: auto, the "
-            + "first GPU device, else the CPU). A Vulkan device needs its driver; Mesa's software device (lavapipe) "
+            + "first GPU device, else the CPU; where /dev has no GPU device node, the CPU without loading GPU drivers "
+            + "unless CLEARCLIP_AUTO_GPU=1). A Vulkan device needs its driver; Mesa's software device (lavapipe) "
             + "needs GGML_VK_VISIBLE_DEVICES=0.")
     void backend(String name) {
         if (name != null) {

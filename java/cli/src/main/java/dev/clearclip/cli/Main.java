@@ -60,7 +60,8 @@ public final class Main implements Runnable {
 
     @Option(names = "--backend", paramLabel = "NAME",
             description = "Compute backend: cpu, vulkan, cuda, metal or auto (default: auto, the first GPU "
-                    + "device, else the CPU; a second device is e.g. vulkan1); for the same commands. A Vulkan "
+                    + "device, else the CPU; where /dev has no GPU device node, the CPU without loading GPU drivers unless "
+                    + "CLEARCLIP_AUTO_GPU=1; a second device is e.g. vulkan1); for the same commands. A Vulkan "
                     + "device needs its driver; Mesa's software device (lavapipe) needs GGML_VK_VISIBLE_DEVICES=0.")
     String backend = "auto";
 
