@@ -38,6 +38,14 @@ size_t cc_f32_packed_size(int64_t k, int64_t m) {
 }
 
 void cc_f32_pack(const float * w, int64_t k, int64_t m, float * out) {
+#ifdef CC_F32_X86
+    /* 16x16 register transposes: the plain loop's stores 128 bytes apart took 0.3 s for a
+     * ViT-B/16 file's 124 M weights */
+    if (__builtin_cpu_supports("avx512f")) {
+        cc_f32_pack_w_avx512(w, k, m, out);
+        return;
+    }
+#endif
     const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
     for (int64_t t = 0; t < tiles; t++) {
         float * tile = out + (size_t) t * (size_t) k * CC_F32_TILE_ROWS;

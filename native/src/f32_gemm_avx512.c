@@ -22,6 +22,32 @@
  * beside the panels streaming past (k <= 1024); past that, one tile per pass is faster. */
 #define CC_F32_GROUP_MAX_K 1024
 
+void CC_AVX512 cc_f32_pack_w_avx512(const float * w, int64_t k, int64_t m, float * out) {
+    const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS, k16 = k / 16 * 16;
+    for (int64_t t = 0; t < tiles; t++) {
+        float * tile = out + (size_t) t * (size_t) k * CC_F32_TILE_ROWS;
+        /* each half of the tile's rows in blocks of 16 inputs, transposed in registers */
+        for (int h = 0; h < 2; h++) {
+            const int64_t row0 = t * CC_F32_TILE_ROWS + 16 * h;
+            for (int64_t j = 0; j < k16; j += 16) {
+                __m512 r[16];
+                CC_UNROLL
+                for (int i = 0; i < 16; i++) {
+                    r[i] = row0 + i < m ? _mm512_loadu_ps(w + (size_t) (row0 + i) * (size_t) k + j) : _mm512_setzero_ps();
+                }
+                cc_transpose16(r);
+                CC_UNROLL
+                for (int e = 0; e < 16; e++) _mm512_storeu_ps(tile + (size_t) (j + e) * CC_F32_TILE_ROWS + 16 * h, r[e]);
+            }
+            for (int64_t j = k16; j < k; j++) {
+                for (int i = 0; i < 16; i++) {
+                    tile[(size_t) j * CC_F32_TILE_ROWS + 16 * h + i] = row0 + i < m ? w[(size_t) (row0 + i) * (size_t) k + j] : 0.0f;
+                }
+            }
+        }
+    }
+}
+
 /* The mean and 1 / sqrt(variance + eps) of one row of k floats, as ggml's norm computes them: the
  * sums in double, the mean and the scale rounded to float. */
 CC_INLINE void cc_row_stats(const float * x, int64_t k, float eps, float * mean, float * rstd) {

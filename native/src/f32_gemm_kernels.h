@@ -34,6 +34,8 @@ typedef struct cc_f32_epilogue {
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #  define CC_F32_X86 1
+/* The [m][k] weights w packed into tiles (the layout above). */
+void cc_f32_pack_w_avx512(const float * w, int64_t k, int64_t m, float * out);
 /* Panels [p0, p1) of x [n][k] (row stride x_stride floats) packed into xp. */
 void cc_f32_pack_x_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
                           float * xp);

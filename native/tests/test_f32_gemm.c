@@ -327,7 +327,8 @@ int main(void) {
     /* the packed size is whole tiles of 32 rows, the file's size when m is a multiple of 32 */
     CHECK(cc_f32_packed_size(768, 2304) == sizeof(float) * 768 * 2304);
     CHECK(cc_f32_packed_size(5, 33) == 2 * cc_f32_packed_size(5, 32));
-    /* the packing puts the 32 rows of a tile side by side per input, zeros past m */
+    /* the packing puts the 32 rows of a tile side by side per input, zeros past m (k and m below,
+     * at and above the 16 x 16 blocks the AVX-512 packing transposes) */
     {
         const int k = 3, m = 33;
         float w[33 * 3], p[64 * 3];
@@ -336,6 +337,27 @@ int main(void) {
         CHECK(p[0] == w[0] && p[1] == w[k] && p[32] == w[1] && p[2 * 32 + 31] == w[31 * k + 2]);
         CHECK(p[3 * 32] == w[32 * k] && p[3 * 32 + 32] == w[32 * k + 1] && p[3 * 32 + 1] == 0.0f &&
               p[3 * 32 + 2 * 32 + 31] == 0.0f);
+    }
+    {
+        const int ks[] = { 16, 35, 64 }, ms[] = { 7, 32, 50 };
+        for (int a = 0; a < 3; a++) {
+            for (int b = 0; b < 3; b++) {
+                const int k = ks[a], m = ms[b], tiles = (m + 31) / 32;
+                float * w = malloc(sizeof(float) * (size_t) m * k), * p = malloc(cc_f32_packed_size(k, m));
+                for (int i = 0; i < m * k; i++) w[i] = (float) i + 0.5f;
+                cc_f32_pack(w, k, m, p);
+                int bad = 0;
+                for (int t = 0; t < tiles; t++)
+                    for (int j = 0; j < k; j++)
+                        for (int r = 0; r < 32; r++) {
+                            const int row = t * 32 + r;
+                            bad += p[((size_t) t * k + j) * 32 + r] != (row < m ? w[(size_t) row * k + j] : 0.0f);
+                        }
+                CHECK_MSG(bad == 0, "packing k %d m %d: %d values misplaced", k, m, bad);
+                free(w);
+                free(p);
+            }
+        }
     }
     if (clearclip_backend_load(NULL) != CLEARCLIP_OK) {
         fprintf(stderr, "no CPU backend: %s\n", clearclip_last_error());
