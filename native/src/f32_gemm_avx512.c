@@ -157,7 +157,7 @@ void CC_AVX512 cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, i
  * >= m_left are neither read nor stored. */
 CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const float * bias, bool gelu,
                            const float * res, size_t res_stride, bool to_panel, float * dst, size_t dst_stride,
-                           int rows, int m_left) {
+                           int mr, int rows, int m_left) {
     const __mmask16 k0 = m_left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << m_left) - 1u);
     const __mmask16 k1 = m_left >= 32 ? (__mmask16) 0xFFFF
                          : m_left <= 16 ? (__mmask16) 0
@@ -166,7 +166,7 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
     const __m512 b1 = bias ? _mm512_maskz_loadu_ps(k1, bias + 16) : _mm512_setzero_ps();
     __m512 acc[CC_F32_PANEL_ROWS][2];
     CC_UNROLL
-    for (int i = 0; i < CC_F32_PANEL_ROWS; i++) {
+    for (int i = 0; i < mr; i++) {
         acc[i][0] = b0;
         acc[i][1] = b1;
     }
@@ -175,14 +175,14 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
         const __m512 w1 = _mm512_loadu_ps(w + (size_t) j * CC_F32_TILE_ROWS + 16);
         const float * xj = xp + (size_t) j * CC_F32_PANEL_ROWS;
         CC_UNROLL
-        for (int i = 0; i < CC_F32_PANEL_ROWS; i++) {
+        for (int i = 0; i < mr; i++) {
             const __m512 xv = _mm512_set1_ps(xj[i]);
             acc[i][0] = _mm512_fmadd_ps(xv, w0, acc[i][0]);
             acc[i][1] = _mm512_fmadd_ps(xv, w1, acc[i][1]);
         }
     }
     CC_UNROLL
-    for (int i = 0; i < CC_F32_PANEL_ROWS; i++) {
+    for (int i = 0; i < mr; i++) {
         if (i >= rows) break;
         if (gelu) {
             acc[i][0] = cc_quick_gelu(acc[i][0]);
@@ -201,7 +201,7 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
     for (int h = 0; h < 2; h++) {
         __m512 r[16];
         CC_UNROLL
-        for (int i = 0; i < 16; i++) r[i] = i < rows && i < CC_F32_PANEL_ROWS ? acc[i][h] : _mm512_setzero_ps();
+        for (int i = 0; i < 16; i++) r[i] = i < rows && i < mr ? acc[i][h] : _mm512_setzero_ps();
         cc_transpose16(r);
         CC_UNROLL
         for (int e = 0; e < 16; e++) {
@@ -210,6 +210,27 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
                                   (__mmask16) ((1u << CC_F32_PANEL_ROWS) - 1u), r[e]);
         }
     }
+}
+
+/* The tile for `rows` valid rows of a panel, computing only as many register rows as the next of
+ * 1, 2, 4, 7 or 14 (a constant in each instance): a 448 window's 785 rows (and a 224 window's 197)
+ * leave one row in their last panel, where the 14-row tile would spend 13/14 of its FMAs on zeros. */
+static void CC_AVX512 cc_f32_tile_rows(const float * xp, const float * w, int64_t k, const float * bias, bool gelu,
+                                       const float * res, size_t res_stride, bool to_panel, float * dst,
+                                       size_t dst_stride, int rows, int m_left) {
+#define CC_F32_TILE(MR) cc_f32_tile(xp, w, k, bias, gelu, res, res_stride, to_panel, dst, dst_stride, MR, rows, m_left)
+    if (rows > 7) {
+        CC_F32_TILE(CC_F32_PANEL_ROWS);
+    } else if (rows > 4) {
+        CC_F32_TILE(7);
+    } else if (rows > 2) {
+        CC_F32_TILE(4);
+    } else if (rows == 2) {
+        CC_F32_TILE(2);
+    } else {
+        CC_F32_TILE(1);
+    }
+#undef CC_F32_TILE
 }
 
 void CC_AVX512 cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, const float * xp, int64_t n,
@@ -227,11 +248,12 @@ void CC_AVX512 cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, co
                 const int m_left = (int) (m - col < CC_F32_TILE_ROWS ? m - col : CC_F32_TILE_ROWS);
                 float * out = ep->to_panels ? dst + ((size_t) p * (size_t) m + (size_t) col) * CC_F32_PANEL_ROWS
                                             : dst + (size_t) first * dst_stride + (size_t) col;
-                cc_f32_tile(xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS,
-                            packed + (size_t) t * (size_t) k * CC_F32_TILE_ROWS, k, ep->bias ? ep->bias + col : NULL,
-                            ep->quick_gelu,
-                            ep->residual ? ep->residual + (size_t) first * ep->residual_stride + (size_t) col : NULL,
-                            ep->residual_stride, ep->to_panels, out, dst_stride, rows, m_left);
+                cc_f32_tile_rows(xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS,
+                                 packed + (size_t) t * (size_t) k * CC_F32_TILE_ROWS, k,
+                                 ep->bias ? ep->bias + col : NULL, ep->quick_gelu,
+                                 ep->residual ? ep->residual + (size_t) first * ep->residual_stride + (size_t) col
+                                              : NULL,
+                                 ep->residual_stride, ep->to_panels, out, dst_stride, rows, m_left);
             }
         }
     }

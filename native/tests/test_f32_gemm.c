@@ -405,7 +405,8 @@ int main(void) {
 
     const int ks[] = { 1, 15, 16, 17, 96 };
     const int ms[] = { 1, 17, 32, 33, 64, 100 };
-    const int ns[] = { 1, 13, 14, 15, 29, 43 };
+    /* last panels of 1, 2, 13, 14, 3, 4, 5 and 1 rows: every register-row count the tail takes */
+    const int ns[] = { 1, 2, 13, 14, 17, 18, 33, 43 };
     int c = 0;
     for (size_t a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
         for (size_t b = 0; b < sizeof(ms) / sizeof(ms[0]); b++)
