@@ -1,13 +1,14 @@
-/* The engine's own product of f32 weights with f32 activations on x86 CPUs with AVX-512, as two
- * ggml custom operations: the activations packed into panels of 14 rows (f32_gemm_kernels.h), then
- * the GEMM over weights packed into tiles of 32 rows at model load, with the bias, CLIP's
- * quick_gelu and a residual applied in the same pass. ggml's f32 product on x86 (llamafile's sgemm) reads both operands along
- * k and sums each output's 16 partial sums at the end, reaching about 70% of the FMA units' peak on
- * ViT shapes; this register tile keeps them busy about 90% of the time.
+/* The engine's own product of f32 weights with f32 activations on x86 CPUs with AVX-512, as ggml
+ * custom operations: the activations packed into panels of 14 rows (f32_gemm_kernels.h), then the
+ * GEMM over weights packed into tiles of 32 rows at model load, with the bias, CLIP's quick_gelu
+ * and a residual applied in the same pass. ggml's f32 product on x86 (llamafile's sgemm) reads
+ * both operands along k and sums each output's 16 partial sums at the end, reaching about 70% of
+ * the FMA units' peak on ViT shapes; this register tile keeps them busy 92-96% of the time.
  *
  * Several products of one tensor (the query, key and value projections of a LayerNorm output)
- * share one packing of it, and a LayerNorm (its own operation here, one pass where ggml makes
- * three) writes its output straight into that packing. */
+ * share one packing of it; the LayerNorm (its own operation here, one pass where ggml makes three)
+ * and a product without a residual each have a twin that writes straight into the panels of the
+ * product reading them, so that only outputs read by something else are stored as rows. */
 #include "internal.h"
 #include "f32_gemm_kernels.h"
 

@@ -1,11 +1,12 @@
-/* The f32 product's AVX-512 kernels (see f32_gemm_kernels.h for the layouts).
+/* The f32 product's AVX-512 kernels (see f32_gemm_kernels.h for the layouts), and the packings
+ * and the LayerNorm that feed it.
  *
- * Register tile: 14 activation rows x 32 weight rows, 28 accumulators. Per input: 2 aligned
- * loads of the packed weights, 14 broadcasts of the packed activations and 28 FMAs, so the FMA
- * units, not the loads, set the pace. A tile sums over all k inputs at once (no k blocks): the
- * 32 weight rows of a tile (k x 128 bytes) stay in L2 while the activation panels stream past,
- * and each output is written once, with its bias. Two weight tiles share each pass over the
- * activations. */
+ * Register tile: 14 activation rows x 32 weight rows, 28 accumulators. Per input: 2 loads of the
+ * packed weights, 14 broadcasts of the packed activations and 28 FMAs, so the FMA units, not the
+ * loads, set the pace. A tile sums over all k inputs at once (no k blocks): the 32 weight rows of
+ * a tile (k x 128 bytes) stay in L2 while the activation panels stream past, and each output is
+ * written once, through the epilogue. Two weight tiles share each pass over the activations where
+ * they fit; a panel's last rows get a tile of fewer register rows. */
 #include "f32_gemm_kernels.h"
 
 #ifdef CC_F32_X86

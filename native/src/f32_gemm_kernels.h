@@ -2,12 +2,12 @@
  * (f32_gemm_avx512.c), built for their instruction set with target attributes and picked at run
  * time.
  *
- * dst[n][m] = act(bias[m] + sum_k w[m][k] x[n][k]) (+ residual[n][m]), summed in f32 in the order of k (one FMA per
- * input), where ggml's own product sums 16 partial sums per output and then adds them up: the
- * same products, only the rounding of the sums differs.
+ * dst[n][m] = act(bias[m] + sum_k w[m][k] x[n][k]) (+ residual[n][m]), summed in f32 in the
+ * order of k (one FMA per input), where ggml's own product sums 16 partial sums per output and
+ * then adds them up: the same products, only the rounding of the sums differs.
  *
  * Packed weights: tiles of 32 weight rows, tile after tile; a tile holds for each input k the 32
- * rows' values (k x 32 floats, 64-byte aligned rows of 128 bytes), rows past m zero.
+ * rows' values (k x 32 floats), rows past m zero.
  * Packed activations: panels of 14 rows, panel after panel; a panel holds for each input k the 14
  * rows' values (k x 14 floats), rows past n zero. */
 #ifndef CLEARCLIP_F32_GEMM_KERNELS_H

@@ -1,11 +1,12 @@
-/* The engine's f32 product (f32_gemm*.c) against a plain C reference in double (bias plus the sum
- * of w x, plus the residual), over odd sizes (partial weight tiles of 32, partial activation panels of 14, k not a
- * multiple of 16), strided activation and residual rows, with and without bias and residual, 1 or 3 threads; against ggml's
- * own f32 product on ViT-sized cases; that the query, key and value products of one tensor share
- * one packing of it; the LayerNorm operation against ggml's and a double reference, with the
- * product that packs straight from it; and that what it does not take is refused. The AVX-512 kernel runs
- * only where the CPU and the ggml variant in use have AVX-512; elsewhere the product must refuse
- * everything, and the test says the kernel was not run. */
+/* The engine's f32 product (f32_gemm*.c) against a plain C reference in double (bias, the sum of
+ * w x, quick_gelu, the residual), over odd sizes (partial weight tiles of 32, partial activation
+ * panels of 14, k not a multiple of 16), strided activation and residual rows, each epilogue on
+ * and off, 1 or 3 threads; against ggml's own f32 product on ViT-sized cases; the weight packing's
+ * layout; that the query, key and value products of one tensor share one packing of it; product
+ * chains through the panels twin; the LayerNorm operation against ggml's and a double reference,
+ * with the product that packs straight from it; and that what it does not take is refused. The
+ * AVX-512 kernels run only where the CPU and the ggml variant in use have AVX-512; elsewhere the
+ * product must refuse everything, and the test says the kernels were not run. */
 #include "clearclip.h"
 #include "ggml-backend.h"
 #include "ggml.h"
