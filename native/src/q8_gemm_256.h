@@ -1,6 +1,6 @@
 /* The parts of the 256-bit int8 kernels that AVX2 + AVX-VNNI (q8_gemm_avxvnni.c) and plain AVX2
  * (q8_gemm_avx2.c) share, included by each with its own target: the q4_0 register tile, the
- * store of a tile and the GEMM loop. A 16-row group of a packed tile is two 8-row halves of each
+ * store of a tile, the end of a block and the GEMM loop. A 16-row group of a packed tile is two 8-row halves of each
  * 64-byte step (q8_gemm_kernels.h). The including file defines before it:
  *   CC_INLINE                        static inline, always_inline, with the file's target
  *   CC_Q8_NC, CC_Q4_NC               activation rows per register tile (at most 3)
@@ -28,6 +28,29 @@ CC_INLINE void cc_store16(__m256 facc[2][3], int nc, float * dst, size_t dst_str
             _mm256_maskstore_ps(dst + (size_t) c * dst_stride, k0, facc[0][c]);
             _mm256_maskstore_ps(dst + (size_t) c * dst_stride + 8, k1, facc[1][c]);
         }
+    }
+}
+
+/* The end of a block for nc activation rows: each integer sum, less the weight rows' corrections
+ * cw (the VNNI q8_0 kernel's 128 * sum w; zero vectors where there are none) and, with act_sums,
+ * less its activation row's 8 * sum x (q4_0), converted and added to its float accumulator
+ * scaled by dw * dx. */
+CC_INLINE void cc_block_end(__m256 facc[2][3], const __m256i iacc[2][3], int nc, __m256 dw0, __m256 dw1,
+                            __m256i cw0, __m256i cw1, bool act_sums, const uint8_t * xq, size_t row_bytes,
+                            int64_t k, int64_t blocks, int64_t b) {
+    CC_UNROLL
+    for (int c = 0; c < nc; c++) {
+        const uint8_t * tail = xq + (size_t) c * row_bytes + (size_t) k;
+        float dxv;
+        int32_t s8 = 0;
+        memcpy(&dxv, tail + (size_t) b * sizeof(float), sizeof(dxv));
+        if (act_sums) memcpy(&s8, tail + (size_t) blocks * sizeof(float) + (size_t) b * sizeof(int32_t), sizeof(s8));
+        const __m256 dx = _mm256_set1_ps(dxv);
+        const __m256i corr = _mm256_set1_epi32(s8);
+        facc[0][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_sub_epi32(iacc[0][c], cw0), corr)),
+                                     _mm256_mul_ps(dw0, dx), facc[0][c]);
+        facc[1][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_sub_epi32(iacc[1][c], cw1), corr)),
+                                     _mm256_mul_ps(dw1, dx), facc[1][c]);
     }
 }
 
@@ -60,22 +83,14 @@ CC_INLINE void cc_q4_tile(const uint8_t * tile, int64_t blocks, int g, const uin
                 iacc[1][c] = CC_Q4_DOT(CC_Q4_DOT(iacc[1][c], lo1, alo), hi1, ahi);
             }
         }
-        const __m256 dw0 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 512 + g * 32)));
-        const __m256 dw1 = _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 512 + g * 32 + 16)));
         CC_UNROLL
         for (int c = 0; c < nc; c++) {
-            const uint8_t * tail = xq + (size_t) c * row_bytes + (size_t) k;
-            float dxv;
-            int32_t s8;
-            memcpy(&dxv, tail + (size_t) b * sizeof(float), sizeof(dxv));
-            memcpy(&s8, tail + (size_t) blocks * sizeof(float) + (size_t) b * sizeof(int32_t), sizeof(s8));
-            const __m256 dx = _mm256_set1_ps(dxv);
-            const __m256i corr = _mm256_set1_epi32(s8);
-            facc[0][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(CC_Q4_SUM(iacc[0][c]), corr)),
-                                         _mm256_mul_ps(dw0, dx), facc[0][c]);
-            facc[1][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(CC_Q4_SUM(iacc[1][c]), corr)),
-                                         _mm256_mul_ps(dw1, dx), facc[1][c]);
+            iacc[0][c] = CC_Q4_SUM(iacc[0][c]);
+            iacc[1][c] = CC_Q4_SUM(iacc[1][c]);
         }
+        cc_block_end(facc, iacc, nc, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 512 + g * 32))),
+                     _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 512 + g * 32 + 16))),
+                     _mm256_setzero_si256(), _mm256_setzero_si256(), true, xq, row_bytes, k, blocks, b);
     }
     cc_store16(facc, nc, dst, dst_stride, m_left);
 }

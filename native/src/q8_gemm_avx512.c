@@ -76,6 +76,28 @@ CC_INLINE void cc_store_tile(__m512 facc[2][CC_Q8_NC], int nc, float * dst, size
     }
 }
 
+/* The end of a block for nc activation rows: each integer sum, less the weight rows' corrections
+ * cw (q8_0's 128 * sum w; zero vectors for q4_0) and, with act_sums, less its activation row's
+ * 8 * sum x (q4_0), converted and added to its float accumulator scaled by dw * dx. */
+CC_INLINE void cc_block_end(__m512 facc[2][CC_Q8_NC], const __m512i iacc[2][CC_Q8_NC], int nc, __m512 dw0,
+                            __m512 dw1, __m512i cw0, __m512i cw1, bool act_sums, const uint8_t * xq,
+                            size_t row_bytes, int64_t k, int64_t blocks, int64_t b) {
+    CC_UNROLL
+    for (int c = 0; c < nc; c++) {
+        const uint8_t * tail = xq + (size_t) c * row_bytes + (size_t) k;
+        float dxv;
+        int32_t s8 = 0;
+        memcpy(&dxv, tail + (size_t) b * sizeof(float), sizeof(dxv));
+        if (act_sums) memcpy(&s8, tail + (size_t) blocks * sizeof(float) + (size_t) b * sizeof(int32_t), sizeof(s8));
+        const __m512 dx = _mm512_set1_ps(dxv);
+        const __m512i corr = _mm512_set1_epi32(s8);
+        facc[0][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_sub_epi32(iacc[0][c], cw0), corr)),
+                                     _mm512_mul_ps(dw0, dx), facc[0][c]);
+        facc[1][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_sub_epi32(iacc[1][c], cw1), corr)),
+                                     _mm512_mul_ps(dw1, dx), facc[1][c]);
+    }
+}
+
 /* One register tile: nc activation rows x 32 weight rows over all blocks; rows >= m_left of the
  * tile are not stored. */
 CC_INLINE void cc_q8_tile(const uint8_t * tile, int64_t blocks, const uint8_t * xq, size_t row_bytes,
@@ -102,20 +124,9 @@ CC_INLINE void cc_q8_tile(const uint8_t * tile, int64_t blocks, const uint8_t * 
                 iacc[1][c] = _mm512_dpbusd_epi32(iacc[1][c], a, w1);
             }
         }
-        const __m512 dw0 = _mm512_loadu_ps((const float *) (blk + 1024));
-        const __m512 dw1 = _mm512_loadu_ps((const float *) (blk + 1024 + 64));
-        const __m512i cw0 = _mm512_loadu_si512((const void *) (blk + 1152));
-        const __m512i cw1 = _mm512_loadu_si512((const void *) (blk + 1152 + 64));
-        CC_UNROLL
-        for (int c = 0; c < nc; c++) {
-            float dxv;
-            memcpy(&dxv, xq + (size_t) c * row_bytes + (size_t) k + (size_t) b * sizeof(float), sizeof(dxv));
-            const __m512 dx = _mm512_set1_ps(dxv);
-            facc[0][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iacc[0][c], cw0)),
-                                         _mm512_mul_ps(dw0, dx), facc[0][c]);
-            facc[1][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iacc[1][c], cw1)),
-                                         _mm512_mul_ps(dw1, dx), facc[1][c]);
-        }
+        cc_block_end(facc, iacc, nc, _mm512_loadu_ps((const float *) (blk + 1024)),
+                     _mm512_loadu_ps((const float *) (blk + 1024 + 64)), _mm512_loadu_si512((const void *) (blk + 1152)),
+                     _mm512_loadu_si512((const void *) (blk + 1152 + 64)), false, xq, row_bytes, k, blocks, b);
     }
     cc_store_tile(facc, nc, dst, dst_stride, m_left);
 }
@@ -150,22 +161,9 @@ CC_INLINE void cc_q4_tile(const uint8_t * tile, int64_t blocks, const uint8_t * 
                 iacc[1][c] = _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(iacc[1][c], lo1, alo), hi1, ahi);
             }
         }
-        const __m512 dw0 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (blk + 512)));
-        const __m512 dw1 = _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (blk + 512 + 32)));
-        CC_UNROLL
-        for (int c = 0; c < nc; c++) {
-            const uint8_t * tail = xq + (size_t) c * row_bytes + (size_t) k;
-            float dxv;
-            int32_t s8;
-            memcpy(&dxv, tail + (size_t) b * sizeof(float), sizeof(dxv));
-            memcpy(&s8, tail + (size_t) blocks * sizeof(float) + (size_t) b * sizeof(int32_t), sizeof(s8));
-            const __m512 dx = _mm512_set1_ps(dxv);
-            const __m512i corr = _mm512_set1_epi32(s8);
-            facc[0][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iacc[0][c], corr)),
-                                         _mm512_mul_ps(dw0, dx), facc[0][c]);
-            facc[1][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(iacc[1][c], corr)),
-                                         _mm512_mul_ps(dw1, dx), facc[1][c]);
-        }
+        cc_block_end(facc, iacc, nc, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (blk + 512))),
+                     _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (blk + 512 + 32))), _mm512_setzero_si512(),
+                     _mm512_setzero_si512(), true, xq, row_bytes, k, blocks, b);
     }
     cc_store_tile(facc, nc, dst, dst_stride, m_left);
 }

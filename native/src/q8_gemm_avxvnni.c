@@ -53,20 +53,11 @@ CC_INLINE void cc_q8_tile(const uint8_t * tile, int64_t blocks, int g, const uin
                 iacc[1][c] = _mm256_dpbusd_avx_epi32(iacc[1][c], a, w1);
             }
         }
-        const __m256 dw0 = _mm256_loadu_ps((const float *) (blk + 1024 + g * 64));
-        const __m256 dw1 = _mm256_loadu_ps((const float *) (blk + 1024 + g * 64 + 32));
-        const __m256i cw0 = _mm256_loadu_si256((const __m256i *) (blk + 1152 + g * 64));
-        const __m256i cw1 = _mm256_loadu_si256((const __m256i *) (blk + 1152 + g * 64 + 32));
-        CC_UNROLL
-        for (int c = 0; c < nc; c++) {
-            float dxv;
-            memcpy(&dxv, xq + (size_t) c * row_bytes + (size_t) k + (size_t) b * sizeof(float), sizeof(dxv));
-            const __m256 dx = _mm256_set1_ps(dxv);
-            facc[0][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(iacc[0][c], cw0)),
-                                         _mm256_mul_ps(dw0, dx), facc[0][c]);
-            facc[1][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(iacc[1][c], cw1)),
-                                         _mm256_mul_ps(dw1, dx), facc[1][c]);
-        }
+        cc_block_end(facc, iacc, nc, _mm256_loadu_ps((const float *) (blk + 1024 + g * 64)),
+                     _mm256_loadu_ps((const float *) (blk + 1024 + g * 64 + 32)),
+                     _mm256_loadu_si256((const __m256i *) (blk + 1152 + g * 64)),
+                     _mm256_loadu_si256((const __m256i *) (blk + 1152 + g * 64 + 32)), false, xq, row_bytes, k,
+                     blocks, b);
     }
     cc_store16(facc, nc, dst, dst_stride, m_left);
 }
