@@ -23,9 +23,10 @@
 /* 16-float vectors per tile row at most. */
 #define CC_NB 4
 
-/* s[r][j .. j+16nb) = sum_d q[r][d] kt[d][j .. j+16nb) for rm rows. */
-CC_INLINE void cc_scores_tile(const float * q, size_t q_stride, const float * kt, int64_t nk_pad,
-                              int hd, int rm, int nb, int64_t j, float * s) {
+/* s[r][j .. j+16nb) = sum_d q[r][d] kt[d][j .. j+16nb) for rm rows, and vmax[r] the lane-wise
+ * maximum of vmax[r] and those of the scores that belong to keys (j + column < nk). */
+CC_INLINE void cc_scores_tile(const float * q, size_t q_stride, const float * kt, int64_t nk, int64_t nk_pad,
+                              int hd, int rm, int nb, int64_t j, float * s, __m512 * vmax) {
     __m512 acc[CC_RM][CC_NB];
     CC_UNROLL
     for (int r = 0; r < rm; r++) {
@@ -43,10 +44,22 @@ CC_INLINE void cc_scores_tile(const float * q, size_t q_stride, const float * kt
             for (int c = 0; c < nb; c++) acc[r][c] = _mm512_fmadd_ps(a, b[c], acc[r][c]);
         }
     }
+    /* only the last vectors of a row can hold padding keys */
+    __mmask16 keys[CC_NB];
+    CC_UNROLL
+    for (int c = 0; c < nb; c++) {
+        const int64_t left = nk - j - 16 * c;
+        keys[c] = left >= 16 ? (__mmask16) 0xFFFF : left <= 0 ? (__mmask16) 0 : (__mmask16) ((1u << left) - 1u);
+    }
     CC_UNROLL
     for (int r = 0; r < rm; r++) {
+        __m512 m = vmax[r];
         CC_UNROLL
-        for (int c = 0; c < nb; c++) _mm512_storeu_ps(s + (size_t) r * nk_pad + j + 16 * c, acc[r][c]);
+        for (int c = 0; c < nb; c++) {
+            _mm512_storeu_ps(s + (size_t) r * nk_pad + j + 16 * c, acc[r][c]);
+            m = _mm512_mask_max_ps(m, keys[c], m, acc[r][c]);
+        }
+        vmax[r] = m;
     }
 }
 
@@ -98,9 +111,10 @@ CC_INLINE void cc_values_tile(const float * p, int64_t nk_pad, const float * v, 
         default: CC_NB_CASES(CALL, 1) break;       \
     }
 
-static CC_AVX512 void cc_scores_rows(const float * q, size_t q_stride, const float * kt,
-                                     int64_t nk_pad, int hd, int rm, int nb, int64_t j, float * s) {
-#define CC_SCORES(RM, NB) cc_scores_tile(q, q_stride, kt, nk_pad, hd, RM, NB, j, s)
+static CC_AVX512 void cc_scores_rows(const float * q, size_t q_stride, const float * kt, int64_t nk,
+                                     int64_t nk_pad, int hd, int rm, int nb, int64_t j, float * s,
+                                     __m512 * vmax) {
+#define CC_SCORES(RM, NB) cc_scores_tile(q, q_stride, kt, nk, nk_pad, hd, RM, NB, j, s, vmax)
     CC_RM_CASES(CC_SCORES)
 #undef CC_SCORES
 }
@@ -118,33 +132,38 @@ static inline int cc_vectors(int64_t n) {
     return n >= 64 ? 4 : n >= 32 ? 2 : 1;
 }
 
-/* Softmax of one row of scores in place (scaled, plus the additive mask row when there is one);
+/* Softmax of one row of scores in place, scaled, plus the additive mask row when there is one;
  * returns 1 / sum of the exponentials, or 0 for a row whose every key is masked (its output is
- * then zero). */
-static CC_AVX512 float cc_softmax_row(float * s, int64_t nk, float scale, const float * mask) {
-    const __m512 vs = _mm512_set1_ps(scale), ninf = _mm512_set1_ps(-INFINITY);
-    __m512 vm = ninf;
-    for (int64_t j = 0; j < nk; j += 16) {
-        const __mmask16 k = nk - j >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (nk - j)) - 1u);
-        __m512 x = _mm512_mask_loadu_ps(ninf, k, s + j);
-        if (mask) {
-            x = _mm512_mask_fmadd_ps(x, k, vs, _mm512_maskz_loadu_ps(k, mask + j));
+ * then zero). vmax holds the lane-wise maximum of the row's unscaled scores (cc_scores_tile), which
+ * spares a pass over the row when there is no mask. log2(e) is folded into the scale, so that
+ * the exponentials are powers of 2 (cc_exp2_nonpos). */
+static CC_AVX512 float cc_softmax_row(float * s, int64_t nk, float scale, const float * mask, __m512 vmax) {
+    const float l2e = 1.44269504088896341f;
+    const __m512 ninf = _mm512_set1_ps(-INFINITY);
+    float m = _mm512_reduce_max_ps(vmax);
+    if (mask) {
+        /* the masked row: scaled and masked in place first, its maximum taken then */
+        const __m512 vs = _mm512_set1_ps(scale);
+        __m512 vm = ninf;
+        for (int64_t j = 0; j < nk; j += 16) {
+            const __mmask16 k = nk - j >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (nk - j)) - 1u);
+            __m512 x = _mm512_mask_fmadd_ps(_mm512_maskz_loadu_ps(k, s + j), k, vs, _mm512_maskz_loadu_ps(k, mask + j));
             _mm512_mask_storeu_ps(s + j, k, x);
+            vm = _mm512_mask_max_ps(vm, k, vm, x);
         }
-        vm = _mm512_max_ps(vm, x);
+        m = _mm512_reduce_max_ps(vm);
+        if (m == -INFINITY) {
+            memset(s, 0, sizeof(float) * (size_t) nk);
+            return 0.0f;
+        }
     }
-    const float m = _mm512_reduce_max_ps(vm);
-    if (m == -INFINITY) {
-        memset(s, 0, sizeof(float) * (size_t) nk);
-        return 0.0f;
-    }
-    /* with a mask the scale is already applied */
-    const __m512 f = mask ? _mm512_set1_ps(1.0f) : vs;
-    const __m512 shift = _mm512_set1_ps(mask ? m : m * scale);
+    /* t = (x - max) * log2(e), x = scale * s without a mask (scale > 0 keeps the maximum) */
+    const float f = mask ? l2e : scale * l2e;
+    const __m512 vf = _mm512_set1_ps(f), shift = _mm512_set1_ps(m * f);
     __m512 vsum = _mm512_setzero_ps();
     for (int64_t j = 0; j < nk; j += 16) {
         const __mmask16 k = nk - j >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << (nk - j)) - 1u);
-        __m512 e = cc_exp_nonpos(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k, s + j), f, shift));
+        const __m512 e = cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k, s + j), vf, shift));
         _mm512_mask_storeu_ps(s + j, k, e);
         vsum = _mm512_mask_add_ps(vsum, k, vsum, e);
     }
@@ -172,18 +191,20 @@ void CC_AVX512 cc_attention_task_avx512(const cc_attn_task * t) {
     const int64_t nk = t->nk, nk_pad = t->nk_pad;
     const int hd = t->hd, rows = t->rows;
     float inv[CC_TASK_ROWS];
+    __m512 vmax[CC_TASK_ROWS];
+    for (int i = 0; i < rows; i++) vmax[i] = _mm512_set1_ps(-INFINITY);
     for (int i = 0; i < rows; i += CC_RM) {
         const int rm = rows - i < CC_RM ? rows - i : CC_RM;
         for (int64_t j = 0; j < nk_pad;) {
             const int nb = cc_vectors(nk_pad - j);
-            cc_scores_rows(t->q + (size_t) i * t->q_stride, t->q_stride, t->kt, nk_pad, hd, rm, nb, j,
-                           t->s + (size_t) i * nk_pad);
+            cc_scores_rows(t->q + (size_t) i * t->q_stride, t->q_stride, t->kt, nk, nk_pad, hd, rm, nb, j,
+                           t->s + (size_t) i * nk_pad, vmax + i);
             j += 16 * nb;
         }
     }
     for (int i = 0; i < rows; i++) {
         inv[i] = cc_softmax_row(t->s + (size_t) i * nk_pad, nk, t->scale,
-                                t->mask ? t->mask + (size_t) i * t->mask_stride : NULL);
+                                t->mask ? t->mask + (size_t) i * t->mask_stride : NULL, vmax[i]);
     }
     for (int i = 0; i < rows; i += CC_RM) {
         const int rm = rows - i < CC_RM ? rows - i : CC_RM;
