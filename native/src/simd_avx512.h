@@ -34,31 +34,11 @@ static inline __attribute__((always_inline, target("avx512f"))) void cc_transpos
     }
 }
 
-/* exp(x) for x <= 0: 2^n * p(r), x = n ln2 + r, |r| <= ln2/2, p the degree-7 Taylor polynomial
- * (relative error below 1e-7); scalef applies 2^n. */
-static inline __attribute__((always_inline, target("avx512f"))) __m512 cc_exp_nonpos(__m512 x) {
-    x = _mm512_max_ps(x, _mm512_set1_ps(-87.0f));
-    __m512 n = _mm512_roundscale_ps(_mm512_mul_ps(x, _mm512_set1_ps(1.44269504088896341f)),
-                                    _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
-    __m512 r = _mm512_fnmadd_ps(n, _mm512_set1_ps(0.693145751953125f), x);
-    r = _mm512_fnmadd_ps(n, _mm512_set1_ps(1.42860682030941723212e-6f), r);
-    __m512 p = _mm512_set1_ps(1.0f / 5040.0f);
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 720.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 120.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 24.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f / 6.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(0.5f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    p = _mm512_fmadd_ps(p, r, _mm512_set1_ps(1.0f));
-    return _mm512_scalef_ps(p, n);
-}
-
 /* 2^t for t <= 0 (-inf included): 2^n * p(f), t = n + f, |f| <= 1/2, p a degree-6 polynomial fitted
  * for the least relative error on [-1/2, 1/2] (at most 1e-7 when evaluated in float, against 5e-9
  * for the polynomial itself); scalef applies 2^n. Callers fold log2(e) into the factors that make
- * t, so an exp costs 11 operations here where cc_exp_nonpos takes 14. t is clamped to -126:
- * 2^-126 is the smallest normal float, so an exp of -inf is about 1e-38 rather than 0, as with
- * cc_exp_nonpos's clamp. */
+ * t: 11 operations, where exp(x) with the reduction x = n ln2 + r takes 14. t is clamped to -126,
+ * the smallest normal exponent, so an exp of -inf is about 1e-38 rather than 0. */
 static inline __attribute__((always_inline, target("avx512f"))) __m512 cc_exp2_nonpos(__m512 t) {
     t = _mm512_max_ps(t, _mm512_set1_ps(-126.0f));
     const __m512 n = _mm512_roundscale_ps(t, _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
@@ -74,13 +54,17 @@ static inline __attribute__((always_inline, target("avx512f"))) __m512 cc_exp2_n
 }
 
 /* x * sigmoid(1.702 x), CLIP's quick_gelu, with sigmoid(z) = 1 / (1 + e) for z >= 0 and
- * e / (1 + e) below, e = exp(-|z|), so that exp never overflows. */
+ * e / (1 + e) below, e = exp(-|z|), so that exp never overflows. 1 / (1 + e), within [1/2, 1], is
+ * the 14-bit reciprocal estimate and one Newton step (2^-28 relative before rounding): a division
+ * costs more than the rest of the function. */
 static inline __attribute__((always_inline, target("avx512f"))) __m512 cc_quick_gelu(__m512 x) {
-    const __m512 z = _mm512_mul_ps(x, _mm512_set1_ps(1.702f));
-    const __m512 e = cc_exp_nonpos(_mm512_sub_ps(_mm512_setzero_ps(), _mm512_abs_ps(z)));
-    const __mmask16 neg = _mm512_cmp_ps_mask(z, _mm512_setzero_ps(), _CMP_LT_OQ);
+    const __m512 e = cc_exp2_nonpos(_mm512_mul_ps(_mm512_abs_ps(x), _mm512_set1_ps(-1.702f * 1.44269504088896341f)));
+    const __mmask16 neg = _mm512_cmp_ps_mask(x, _mm512_setzero_ps(), _CMP_LT_OQ);
     const __m512 num = _mm512_mask_blend_ps(neg, _mm512_set1_ps(1.0f), e);
-    return _mm512_mul_ps(x, _mm512_div_ps(num, _mm512_add_ps(_mm512_set1_ps(1.0f), e)));
+    const __m512 d = _mm512_add_ps(_mm512_set1_ps(1.0f), e);
+    __m512 r = _mm512_rcp14_ps(d);
+    r = _mm512_mul_ps(r, _mm512_fnmadd_ps(d, r, _mm512_set1_ps(2.0f)));
+    return _mm512_mul_ps(_mm512_mul_ps(x, num), r);
 }
 
 #endif
