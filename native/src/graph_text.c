@@ -67,7 +67,7 @@ clearclip_status cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
     x = cc_mlp_residual(ctx, cc_layer_norm(ctx, x, l->ln2_w, l->ln2_b, eps), l, hp->use_gelu, x);
     x = cc_named(g, x, "t.last");
     x = cc_layer_norm(ctx, x, w->t_post_ln_w, w->t_post_ln_b, eps);
-    x = ggml_mul_mat(ctx, w->t_proj, x);
+    x = cc_linear(ctx, x, w->t_proj, NULL);
     x = cc_named(g, ggml_l2_norm(ctx, x, 1e-12f), "out");
     ggml_set_output(x);
     g->out = x;

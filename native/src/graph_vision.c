@@ -40,7 +40,7 @@ static struct ggml_tensor * cc_rows(struct ggml_context * ctx, struct ggml_tenso
 static struct ggml_tensor * cc_project(struct ggml_context * ctx, const cc_weights * w,
                                        struct ggml_tensor * x, float eps) {
     x = cc_layer_norm(ctx, x, w->v_post_ln_w, w->v_post_ln_b, eps);
-    x = ggml_mul_mat(ctx, w->v_proj, x);
+    x = cc_linear(ctx, x, w->v_proj, NULL);
     return ggml_l2_norm(ctx, x, 1e-12f);
 }
 
