@@ -115,12 +115,26 @@ static void cc_drop_pages(const struct ggml_tensor * t) {
     if (hi > lo) madvise((void *) lo, hi - lo, MADV_DONTNEED);
 }
 
+/* The matrix [k, m] that weight t is in the products: m rows of its last dimension, each the k
+ * values of the dimensions below. A 2-D weight is that matrix; the patch convolution's kernel
+ * [p, p, 3, W] is multiplied as [3pp, W] (the patch embedding's im2col product). */
+static void cc_matrix_dims(const struct ggml_tensor * t, int64_t * k, int64_t * m) {
+    *m = t->ne[ggml_n_dims(t) - 1];
+    *k = ggml_nelements(t) / *m;
+}
+
 /* The bytes of matrix t packed for one of the engine's own products (q8_gemm.c for q8_0 and
- * q4_0, f32_gemm.c for f32) where this CPU runs it, else 0. */
+ * q4_0, 2-D only: their blocks run along the rows; f32_gemm.c for f32) where this CPU runs it,
+ * else 0. */
 static size_t cc_packed_size(const struct ggml_tensor * t) {
-    if (!t || ggml_n_dims(t) != 2) return 0;
-    if (t->type == GGML_TYPE_F32) return cc_f32_gemm_available() ? cc_f32_packed_size(t->ne[0], t->ne[1]) : 0;
-    if ((t->type == GGML_TYPE_Q8_0 || t->type == GGML_TYPE_Q4_0) && t->ne[0] % 32 == 0 && cc_q8_gemm_available()) {
+    if (!t || ggml_n_dims(t) < 2 || !ggml_is_contiguous(t)) return 0;
+    if (t->type == GGML_TYPE_F32) {
+        int64_t k, m;
+        cc_matrix_dims(t, &k, &m);
+        return cc_f32_gemm_available() ? cc_f32_packed_size(k, m) : 0;
+    }
+    if ((t->type == GGML_TYPE_Q8_0 || t->type == GGML_TYPE_Q4_0) && ggml_n_dims(t) == 2 && t->ne[0] % 32 == 0 &&
+        cc_q8_gemm_available()) {
         return cc_q8_packed_size(t->type, t->ne[0], t->ne[1]);
     }
     return 0;
@@ -157,7 +171,9 @@ static clearclip_status cc_pack_weights(clearclip_model * m, struct ggml_tensor 
         if (!packed[i]) continue;
         struct ggml_tensor * t = *fields[i];
         if (t->type == GGML_TYPE_F32) {
-            cc_f32_pack((const float *) t->data, t->ne[0], t->ne[1], (float *) packed[i]->data);
+            int64_t k, m;
+            cc_matrix_dims(t, &k, &m);
+            cc_f32_pack((const float *) t->data, k, m, (float *) packed[i]->data);
         } else {
             cc_q8_pack(t->type, t->data, t->ne[0], t->ne[1], (uint8_t *) packed[i]->data);
         }
@@ -177,7 +193,7 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
     const cc_hparams * hp = &m->hp;
     const int32_t n_text = hp->has_text ? hp->text.layers : 0;
     const int32_t n_vision = hp->has_vision ? hp->vision.layers : 0;
-    const size_t cap = 6 * (size_t) (n_text + n_vision) + 2;
+    const size_t cap = 6 * (size_t) (n_text + n_vision) + 3;
     struct ggml_tensor *** fields = malloc(cap * sizeof(*fields));
     struct ggml_tensor ** copies = calloc(cap, sizeof(*copies));
     if (!fields || !copies) {
@@ -197,6 +213,8 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
     }
     if (w->t_proj) fields[n++] = &w->t_proj;
     if (w->v_proj) fields[n++] = &w->v_proj;
+    /* the patch embedding's kernel only for the f32 product: ggml keeps its own for other types */
+    if (w->v_patch_embd && w->v_patch_embd->type == GGML_TYPE_F32) fields[n++] = &w->v_patch_embd;
 
     clearclip_status st = cc_pack_weights(m, fields, n);
     if (st) {
