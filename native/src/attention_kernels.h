@@ -28,12 +28,26 @@ typedef struct cc_attn_task {
     float *       s;          /* scores: rows x nk_pad floats of working memory             */
     float *       out;        /* first output row of the head (row stride out_stride)       */
     size_t        out_stride;
+    /* the BF16 kernel's (cc_attention_pack_bf16): K as pairs of dimensions [hd/2][nk_pad], V as
+     * pairs of keys [nk_pad/2][hd], and working memory for the rows' queries as pairs */
+    const uint32_t * kt_bf16, * v_bf16;
+    uint32_t *       qb;
 } cc_attn_task;
+
+/* The floats of one thread's working memory for heads of hd dimensions and nk_pad keys: K^T (or
+ * the BF16 kernel's K and V pairs, as large together), a task's scores and its queries as bf16. */
+static inline int64_t cc_attention_scratch_floats(int64_t nk_pad, int64_t hd) {
+    return (hd + CC_TASK_ROWS) * nk_pad + CC_TASK_ROWS * hd / 2;
+}
 
 #if (defined(__GNUC__) || defined(__clang__)) && (defined(__x86_64__) || defined(__i386__))
 #  define CC_FUSED_X86 1
 void cc_attention_task_avx2(const cc_attn_task * t);
 void cc_attention_task_avx512(const cc_attn_task * t);
+void cc_attention_task_bf16(const cc_attn_task * t);
+/* K and V of one head for the BF16 kernel (the layouts of cc_attn_task); hd a multiple of 16. */
+void cc_attention_pack_bf16(const float * kh, size_t ks, const float * vh, size_t vs, int64_t nk, int64_t nk_pad,
+                            int hd, uint32_t * kp, uint32_t * vp);
 /* K^T of one head: kt[d][j] = kh[j][d] (row stride ks floats) for the nk keys, zero up to nk_pad
  * (a multiple of 16, as hd is). */
 void cc_attention_pack_kt_avx512(const float * kh, size_t ks, int64_t nk, int64_t nk_pad, int hd, float * kt);

@@ -267,6 +267,14 @@ struct clearclip_classes {
  * padding and no score matrices in memory. */
 enum cc_attn_impl { CC_ATTN_PLAIN, CC_ATTN_FLASH, CC_ATTN_FUSED };
 
+/* The fused CPU attention's per-task kernels (see cc_fused_attention_available below). */
+typedef enum cc_attn_kernel {
+    CC_ATTN_KERNEL_NONE   = 0,
+    CC_ATTN_KERNEL_AVX2   = 1,
+    CC_ATTN_KERNEL_AVX512 = 2,
+    CC_ATTN_KERNEL_BF16   = 3,   /* AVX-512 BF16: the products' operands rounded to bf16 */
+} cc_attn_kernel;
+
 enum cc_graph_kind {
     CC_GRAPH_TEXT,   /* text embeddings of packed prompts (graph_text.c) */
     CC_GRAPH_IMAGE,  /* the global image embedding (graph_vision.c) */
@@ -331,6 +339,7 @@ struct clearclip_context {
     int32_t           n_threads;
     enum cc_attn_impl vision_attn;    /* see cc_attn_opts */
     enum cc_attn_impl text_attn;
+    cc_attn_kernel    attn_kernel;    /* the fused attention's kernel (cc_fused_attention_kernel_for) */
     cc_graph          graphs[CC_GRAPH_CACHE];
     /* One compute buffer for all cached graphs, sized for the largest: the graph that runs is
      * (re)placed into it, so memory is that of the largest graph, not the sum of all. */
@@ -388,6 +397,7 @@ typedef struct cc_attn_opts {
     float                scale;     /* head_dim^-0.5 */
     enum cc_attn_impl    impl;
     struct ggml_tensor * scratch;   /* FUSED: working memory, see cc_fused_attention_scratch */
+    cc_attn_kernel       kernel;    /* FUSED: the per-task kernel (the context's attn_kernel) */
     /* PLAIN and FUSED: additive [n_k, n_q, 1, 1|B] mask, or NULL (the text tower's causal
      * mask is one of these, built with the graph's inputs) */
     struct ggml_tensor * mask;
@@ -423,22 +433,18 @@ struct ggml_tensor * cc_block(struct ggml_context * ctx, struct ggml_tensor * x,
  * an optional additive mask [n_k, n_q, 1, 1|B] (NULL: none), heads merged in the result
  * [W, n_q, B]. */
 bool                 cc_fused_attention_available(int head_dim);
-/* Its per-task kernels (attention_avx2.c, attention_avx512.c): the best one this CPU runs is
- * what cc_fused_attention uses; cc_fused_attention_with takes one by name (NULL when the CPU
- * does not run it), for the tests that compare every kernel with a plain C reference. */
-typedef enum cc_attn_kernel {
-    CC_ATTN_KERNEL_NONE   = 0,
-    CC_ATTN_KERNEL_AVX2   = 1,
-    CC_ATTN_KERNEL_AVX512 = 2,
-} cc_attn_kernel;
+/* Its per-task kernels (attention_avx2.c, attention_avx512.c), one of which a context picks
+ * (cc_fused_attention_kernel_for) and passes in cc_attn_opts; cc_fused_attention_with takes it by
+ * name (NULL when the CPU does not run it), and the tests compare every kernel with a plain C
+ * reference. */
 cc_attn_kernel       cc_fused_attention_best_kernel(void);
+/* The kernel for a model: the BF16 one for files whose matrices are quantized (q8_0, q4_0, ...:
+ * their products already round activations to 8 bits or fewer) where this CPU and the ggml
+ * variant have AVX-512 BF16; otherwise cc_fused_attention_best_kernel. */
+cc_attn_kernel       cc_fused_attention_kernel_for(bool quantized_matrices);
 bool                 cc_fused_attention_kernel_runs(cc_attn_kernel kernel);
 struct ggml_tensor * cc_fused_attention_scratch(struct ggml_context * ctx, int64_t n_keys,
                                                 int64_t head_dim, int n_threads);
-struct ggml_tensor * cc_fused_attention(struct ggml_context * ctx, struct ggml_tensor * q,
-                                        struct ggml_tensor * k, struct ggml_tensor * v,
-                                        struct ggml_tensor * mask, int heads,
-                                        struct ggml_tensor * scratch);
 struct ggml_tensor * cc_fused_attention_with(struct ggml_context * ctx, struct ggml_tensor * q,
                                              struct ggml_tensor * k, struct ggml_tensor * v,
                                              struct ggml_tensor * mask, int heads,

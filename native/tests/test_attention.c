@@ -36,10 +36,16 @@ typedef struct attn_case {
                        * must not be taken for the row's maximum */
 } attn_case;
 
-/* out[b][i][h*hd + c] = sum_j softmax_j(scale q.k + mask) v[b][j][h*hd + c], in double. */
+/* bf16's unit roundoff: 8 significant bits, rounded to nearest. */
+#define BF16_U (1.0 / 256.0)
+
+/* out[b][i][h*hd + c] = sum_j softmax_j(scale q.k + mask) v[b][j][h*hd + c], in double; and in
+ * bf16_bound what rounding q, k, the probabilities and v to bf16 can move each output by at most:
+ * each score by E = 2u scale max_j sum_d |q_d k_jd|, so each weight by a factor within
+ * exp(+-2E), then (1 + u)^2 for rounding the weight and the value, on sum_j p_j |v_j|. */
 static void reference(const attn_case * c, const float * q, size_t qs, const float * k, size_t ks,
                       const float * v, size_t vs, const float * mask, size_t mask_plane, double scale,
-                      double * out) {
+                      double * out, double * bf16_bound) {
     const int W = c->heads * c->hd;
     double * p = malloc(sizeof(double) * (size_t) c->nk);
     for (int b = 0; b < c->batch; b++) {
@@ -48,29 +54,41 @@ static void reference(const attn_case * c, const float * q, size_t qs, const flo
         const float * mb = mask ? mask + (size_t) b * mask_plane : NULL;
         for (int h = 0; h < c->heads; h++) {
             for (int i = 0; i < c->nq; i++) {
-                double m = -INFINITY, sum = 0;
+                double m = -INFINITY, sum = 0, big = 0;
                 for (int j = 0; j < c->nk; j++) {
-                    double d = 0;
+                    double d = 0, a = 0;
                     for (int e = 0; e < c->hd; e++) {
-                        d += (double) qb[(size_t) i * qs + h * c->hd + e] * kb[(size_t) j * ks + h * c->hd + e];
+                        const double t = (double) qb[(size_t) i * qs + h * c->hd + e] * kb[(size_t) j * ks + h * c->hd + e];
+                        d += t;
+                        a += fabs(t);
                     }
+                    big = a > big ? a : big;
                     p[j] = d * scale + (mb ? mb[(size_t) i * c->nk + j] : 0.0);
                     m = p[j] > m ? p[j] : m;
                 }
+                const double factor = exp(2 * 2 * BF16_U * scale * big) * (1 + BF16_U) * (1 + BF16_U) - 1;
                 for (int j = 0; j < c->nk; j++) {
                     p[j] = m == -INFINITY ? 0.0 : exp(p[j] - m);
                     sum += p[j];
                 }
                 for (int e = 0; e < c->hd; e++) {
-                    double o = 0;
-                    for (int j = 0; j < c->nk; j++) o += p[j] * vb[(size_t) j * vs + h * c->hd + e];
-                    out[((size_t) b * c->nq + i) * W + h * c->hd + e] = sum > 0 ? o / sum : 0.0;
+                    double o = 0, oa = 0;
+                    for (int j = 0; j < c->nk; j++) {
+                        o += p[j] * vb[(size_t) j * vs + h * c->hd + e];
+                        oa += p[j] * fabs(vb[(size_t) j * vs + h * c->hd + e]);
+                    }
+                    const size_t at = ((size_t) b * c->nq + i) * W + h * c->hd + e;
+                    out[at] = sum > 0 ? o / sum : 0.0;
+                    bf16_bound[at] = sum > 0 ? factor * oa / sum : 0.0;
                 }
             }
         }
     }
     free(p);
 }
+
+/* The largest error of the BF16 kernel as a share of its bf16 bound, over the cases (printed). */
+static double bf16_share;
 
 static void run_case(const attn_case * c, cc_attn_kernel kernel, int threads) {
     const int W = c->heads * c->hd, n = c->nq > c->nk ? c->nq : c->nk;
@@ -168,8 +186,9 @@ static void run_case(const attn_case * c, cc_attn_kernel kernel, int threads) {
     float * got = malloc(ggml_nbytes(out));
     ggml_backend_tensor_get(out, got, 0, ggml_nbytes(out));
     double * want = malloc(sizeof(double) * (size_t) W * c->nq * c->batch);
+    double * bf16_bound = malloc(sizeof(double) * (size_t) W * c->nq * c->batch);
     reference(c, hq, qs, hk, ks, hv, vs, hm, mask && mask->ne[3] > 1 ? plane : 0,
-              1.0 / sqrt((double) c->hd), want);
+              1.0 / sqrt((double) c->hd), want, bf16_bound);
     double worst = 0;
     int bad = 0;
     for (size_t i = 0; i < (size_t) W * c->nq * c->batch; i++) {
@@ -178,9 +197,13 @@ static void run_case(const attn_case * c, cc_attn_kernel kernel, int threads) {
         /* float accumulation over nk keys of values up to scale_mul in size; scores of about -130
          * carry float errors of about 1e-4 in the exponent, and so in the weights (a maximum taken
          * from the padding keys would make each row the mean of the values, off by units) */
-        const double bound = c->opposed ? 1e-3 * c->scale_mul
-                                        : 2e-6 * c->scale_mul * sqrt((double) c->nk) + 1e-6 * fabs(want[i]);
+        const double bound = (c->opposed ? 1e-3 * c->scale_mul
+                                         : 2e-6 * c->scale_mul * sqrt((double) c->nk) + 1e-6 * fabs(want[i])) +
+                             (kernel == CC_ATTN_KERNEL_BF16 ? bf16_bound[i] : 0.0);
         if (!(err <= bound)) bad++;
+        if (kernel == CC_ATTN_KERNEL_BF16 && !c->opposed && bf16_bound[i] > 0) {
+            bf16_share = fmax(bf16_share, err / bf16_bound[i]);
+        }
     }
     CHECK_MSG(bad == 0, "kernel %d, %d threads, heads %d hd %d nq %d nk %d batch %d%s%s mask %d x%g: "
               "%d of %d values off, max abs diff %g", (int) kernel, threads, c->heads, c->hd, c->nq, c->nk,
@@ -195,6 +218,7 @@ static void run_case(const attn_case * c, cc_attn_kernel kernel, int threads) {
     }
     free(got);
     free(want);
+    free(bf16_bound);
     free(host);
     free(hm);
     free(hq_own);
@@ -267,7 +291,7 @@ int main(void) {
 #ifdef CC_FUSED_X86
     test_exp2();
 #endif
-    cc_attn_kernel kernels[] = { CC_ATTN_KERNEL_AVX2, CC_ATTN_KERNEL_AVX512 };
+    cc_attn_kernel kernels[] = { CC_ATTN_KERNEL_AVX2, CC_ATTN_KERNEL_AVX512, CC_ATTN_KERNEL_BF16 };
     int ran = 0;
     for (size_t kk = 0; kk < sizeof(kernels) / sizeof(kernels[0]); kk++) {
         if (!cc_fused_attention_kernel_runs(kernels[kk])) {
@@ -279,7 +303,8 @@ int main(void) {
             for (int threads = 1; threads <= 3; threads += 2) run_case(&cases[i], kernels[kk], threads);
         }
     }
-    printf("best kernel on this CPU: %d; kernels tested: %d\n", (int) cc_fused_attention_best_kernel(), ran);
+    printf("best kernel on this CPU: %d; kernels tested: %d; bf16 kernel: worst error %.2f of its bound\n",
+           (int) cc_fused_attention_best_kernel(), ran, bf16_share);
     /* the operation refuses a head size that is not a multiple of 16 and an unknown kernel */
     {
         struct ggml_init_params ip = { ggml_tensor_overhead() * 8, NULL, true };
