@@ -169,16 +169,21 @@ static inline int cc_vectors(int64_t n) {
  * stores them) and -inf. */
 CC_INLINE float cc_softmax_max(float * s, int64_t nk, float scale, const float * mask, __m512 vmax,
                                size_t zero_bytes) {
-    if (!mask) return _mm512_reduce_max_ps(vmax) * scale;
-    const __m512 vs = _mm512_set1_ps(scale);
-    __m512 vm = _mm512_set1_ps(-INFINITY);
-    for (int64_t j = 0; j < nk; j += 16) {
-        const __mmask16 k = cc_lanes(nk - j);
-        __m512 x = _mm512_mask_fmadd_ps(_mm512_maskz_loadu_ps(k, s + j), k, vs, _mm512_maskz_loadu_ps(k, mask + j));
-        _mm512_mask_storeu_ps(s + j, k, x);
-        vm = _mm512_mask_max_ps(vm, k, vm, x);
+    float m;
+    if (!mask) {
+        m = _mm512_reduce_max_ps(vmax) * scale;
+    } else {
+        const __m512 vs = _mm512_set1_ps(scale);
+        __m512 vm = _mm512_set1_ps(-INFINITY);
+        for (int64_t j = 0; j < nk; j += 16) {
+            const __mmask16 k = cc_lanes(nk - j);
+            const __m512 x = _mm512_mask_fmadd_ps(_mm512_maskz_loadu_ps(k, s + j), k, vs,
+                                                  _mm512_maskz_loadu_ps(k, mask + j));
+            _mm512_mask_storeu_ps(s + j, k, x);
+            vm = _mm512_mask_max_ps(vm, k, vm, x);
+        }
+        m = _mm512_reduce_max_ps(vm);
     }
-    const float m = _mm512_reduce_max_ps(vm);
     if (m == -INFINITY) memset(s, 0, zero_bytes);
     return m;
 }
