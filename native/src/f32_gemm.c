@@ -33,27 +33,36 @@ bool cc_f32_gemm_available(void) {
 #endif
 }
 
-size_t cc_f32_packed_size(int64_t k, int64_t m) {
+size_t cc_f32_packed_size(enum ggml_type type, int64_t k, int64_t m) {
+    if (type != GGML_TYPE_F32 && type != GGML_TYPE_F16) return 0;
     const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
-    return (size_t) tiles * (size_t) k * CC_F32_TILE_ROWS * sizeof(float);
+    return (size_t) tiles * (size_t) k * CC_F32_TILE_ROWS * ggml_type_size(type);
 }
 
-void cc_f32_pack(const float * w, int64_t k, int64_t m, float * out) {
+void cc_f32_pack(enum ggml_type type, const void * w, int64_t k, int64_t m, void * out) {
+    const bool f16 = type == GGML_TYPE_F16;
 #ifdef CC_F32_X86
     /* 16x16 register transposes: the plain loop's stores 128 bytes apart took 0.3 s for a
      * ViT-B/16 file's 124 M weights */
     if (__builtin_cpu_supports("avx512f")) {
-        cc_f32_pack_w_avx512(w, k, m, out);
+        cc_f32_pack_w_avx512(w, f16, k, m, out);
         return;
     }
 #endif
+    const size_t size = f16 ? sizeof(uint16_t) : sizeof(float);
     const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
     for (int64_t t = 0; t < tiles; t++) {
-        float * tile = out + (size_t) t * (size_t) k * CC_F32_TILE_ROWS;
+        char * tile = (char *) out + (size_t) t * (size_t) k * CC_F32_TILE_ROWS * size;
         for (int r = 0; r < CC_F32_TILE_ROWS; r++) {
             const int64_t row = t * CC_F32_TILE_ROWS + r;
-            const float * src = row < m ? w + (size_t) row * (size_t) k : NULL;
-            for (int64_t j = 0; j < k; j++) tile[(size_t) j * CC_F32_TILE_ROWS + r] = src ? src[j] : 0.0f;
+            for (int64_t j = 0; j < k; j++) {
+                char * to = tile + ((size_t) j * CC_F32_TILE_ROWS + r) * size;
+                if (row < m) {
+                    memcpy(to, (const char *) w + ((size_t) row * (size_t) k + (size_t) j) * size, size);
+                } else {
+                    memset(to, 0, size);
+                }
+            }
         }
     }
 }
@@ -72,14 +81,15 @@ static void cc_f32_pack_op(struct ggml_tensor * dst, int ith, int nth, void * us
 }
 
 /* What the product's userdata carries: k | n << 24 | bias << 48 | residual << 49 |
- * quick_gelu << 50 | to panels << 51, the bias and residual flags saying which of the two follow
- * the packed weights and activations among the sources. The panels twin's output is [14, m,
- * panels], so n comes from here. */
+ * quick_gelu << 50 | to panels << 51 | f16 weights << 52, the bias and residual flags saying which
+ * of the two follow the packed weights and activations among the sources. The panels twin's
+ * output is [14, m, panels], so n comes from here. */
 #define CC_F32_DIM_BITS 24
 #define CC_F32_BIAS_BIT 48
 #define CC_F32_RESIDUAL_BIT 49
 #define CC_F32_GELU_BIT 50
 #define CC_F32_PANELS_BIT 51
+#define CC_F32_F16_BIT 52
 
 /* src[0] packed weights, src[1] packed activations, then the bias and the residual rows where
  * userdata has them -> dst [m, n] f32, or its panels [14, m, panels]. The weight tiles are split
@@ -101,8 +111,9 @@ static void cc_f32_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * us
         .residual_stride = res ? res->nb[1] / sizeof(float) : 0,
         .to_panels = to_panels,
     };
-    cc_f32_gemm_avx512((const float *) dst->src[0]->data, k, m, (const float *) dst->src[1]->data, n, &ep,
-                       (float *) dst->data, dst->nb[1] / sizeof(float), tiles * ith / nth, tiles * (ith + 1) / nth);
+    cc_f32_gemm_avx512(dst->src[0]->data, (data >> CC_F32_F16_BIT) & 1, k, m, (const float *) dst->src[1]->data, n,
+                       &ep, (float *) dst->data, dst->nb[1] / sizeof(float), tiles * ith / nth,
+                       tiles * (ith + 1) / nth);
 }
 
 /* The LayerNorm's userdata is its eps, as the bits of a float. */
@@ -188,13 +199,13 @@ struct ggml_tensor * cc_f32_layer_norm(struct ggml_context * ctx, struct ggml_te
     return y;
 }
 
-struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
-                                    struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
+struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, enum ggml_type type,
+                                    int64_t m, struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
                                     struct ggml_tensor * residual) {
     const int64_t k = x->ne[0], n = x->ne[1];
     if (!cc_f32_gemm_available() || x->type != GGML_TYPE_F32 || x->ne[2] != 1 || x->ne[3] != 1 ||
         x->nb[0] != sizeof(float) || k >= ((int64_t) 1 << CC_F32_DIM_BITS) || n >= ((int64_t) 1 << CC_F32_DIM_BITS) ||
-        ggml_nbytes(packed) != cc_f32_packed_size(k, m) ||
+        !cc_f32_packed_size(type, k, m) || ggml_nbytes(packed) != cc_f32_packed_size(type, k, m) ||
         (bias && (bias->type != GGML_TYPE_F32 || ggml_nelements(bias) != m || !ggml_is_contiguous(bias))) ||
         (residual && (residual->type != GGML_TYPE_F32 || residual->ne[0] != m || residual->ne[1] != n ||
                       residual->ne[2] != 1 || residual->ne[3] != 1 || residual->nb[0] != sizeof(float)))) {
@@ -206,7 +217,7 @@ struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tenso
     if (residual) args[n_args++] = residual;
     const int64_t data = k | (n << CC_F32_DIM_BITS) | ((int64_t) (bias != NULL) << CC_F32_BIAS_BIT) |
                          ((int64_t) (residual != NULL) << CC_F32_RESIDUAL_BIT) |
-                         ((int64_t) quick_gelu << CC_F32_GELU_BIT);
+                         ((int64_t) quick_gelu << CC_F32_GELU_BIT) | ((int64_t) (type == GGML_TYPE_F16) << CC_F32_F16_BIT);
     struct ggml_tensor * y = ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, n_args, cc_f32_gemm_op,
                                             GGML_N_TASKS_MAX, (void *) (intptr_t) data);
     ggml_set_name(y, CC_F32_GEMM_NAME);
@@ -230,10 +241,10 @@ struct ggml_tensor * cc_f32_layer_norm(struct ggml_context * ctx, struct ggml_te
     return NULL;
 }
 
-struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
-                                    struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
+struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, enum ggml_type type,
+                                    int64_t m, struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
                                     struct ggml_tensor * residual) {
-    (void) ctx; (void) packed; (void) m; (void) x; (void) bias; (void) quick_gelu; (void) residual;
+    (void) ctx; (void) packed; (void) type; (void) m; (void) x; (void) bias; (void) quick_gelu; (void) residual;
     return NULL;
 }
 

@@ -14,6 +14,7 @@
 #include "simd_avx512.h"
 
 #include <math.h>
+#include <string.h>
 
 #define CC_AVX512 __attribute__((target("avx512f")))
 #define CC_INLINE static inline __attribute__((always_inline)) CC_AVX512
@@ -23,10 +24,25 @@
  * beside the panels streaming past (k <= 1024); past that, one tile per pass is faster. */
 #define CC_F32_GROUP_MAX_K 1024
 
-void CC_AVX512 cc_f32_pack_w_avx512(const float * w, int64_t k, int64_t m, float * out) {
+/* 16 weights at element i of w (f16 when f16) as floats, and back (exact: they were read so). */
+CC_INLINE __m512 cc_load_w16(const void * w, bool f16, size_t i) {
+    return f16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) w + i)))
+               : _mm512_loadu_ps((const float *) w + i);
+}
+
+CC_INLINE void cc_store_w16(void * w, bool f16, size_t i, __m512 v) {
+    if (f16) {
+        _mm256_storeu_si256((__m256i *) ((uint16_t *) w + i), _mm512_cvtps_ph(v, _MM_FROUND_TO_NEAREST_INT));
+    } else {
+        _mm512_storeu_ps((float *) w + i, v);
+    }
+}
+
+void CC_AVX512 cc_f32_pack_w_avx512(const void * w, bool f16, int64_t k, int64_t m, void * out) {
     const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS, k16 = k / 16 * 16;
+    const size_t size = f16 ? sizeof(uint16_t) : sizeof(float);
     for (int64_t t = 0; t < tiles; t++) {
-        float * tile = out + (size_t) t * (size_t) k * CC_F32_TILE_ROWS;
+        const size_t tile = (size_t) t * (size_t) k * CC_F32_TILE_ROWS;
         /* each half of the tile's rows in blocks of 16 inputs, transposed in registers */
         for (int h = 0; h < 2; h++) {
             const int64_t row0 = t * CC_F32_TILE_ROWS + 16 * h;
@@ -34,15 +50,20 @@ void CC_AVX512 cc_f32_pack_w_avx512(const float * w, int64_t k, int64_t m, float
                 __m512 r[16];
                 CC_UNROLL
                 for (int i = 0; i < 16; i++) {
-                    r[i] = row0 + i < m ? _mm512_loadu_ps(w + (size_t) (row0 + i) * (size_t) k + j) : _mm512_setzero_ps();
+                    r[i] = row0 + i < m ? cc_load_w16(w, f16, (size_t) (row0 + i) * (size_t) k + j) : _mm512_setzero_ps();
                 }
                 cc_transpose16(r);
                 CC_UNROLL
-                for (int e = 0; e < 16; e++) _mm512_storeu_ps(tile + (size_t) (j + e) * CC_F32_TILE_ROWS + 16 * h, r[e]);
+                for (int e = 0; e < 16; e++) cc_store_w16(out, f16, tile + (size_t) (j + e) * CC_F32_TILE_ROWS + 16 * h, r[e]);
             }
             for (int64_t j = k16; j < k; j++) {
                 for (int i = 0; i < 16; i++) {
-                    tile[(size_t) j * CC_F32_TILE_ROWS + 16 * h + i] = row0 + i < m ? w[(size_t) (row0 + i) * (size_t) k + j] : 0.0f;
+                    char * to = (char *) out + (tile + (size_t) j * CC_F32_TILE_ROWS + 16 * h + i) * size;
+                    if (row0 + i < m) {
+                        memcpy(to, (const char *) w + ((size_t) (row0 + i) * (size_t) k + j) * size, size);
+                    } else {
+                        memset(to, 0, size);
+                    }
                 }
             }
         }
@@ -156,7 +177,7 @@ void CC_AVX512 cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, i
  * to_panel, transposed into the panel dst of the product that reads this output (its column c at
  * dst + c * 14, this tile's first column being column 0, rows past `rows` zero); columns
  * >= m_left are neither read nor stored. */
-CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const float * bias, bool gelu,
+CC_INLINE void cc_f32_tile(const float * xp, const void * w, bool f16, int64_t k, const float * bias, bool gelu,
                            const float * res, size_t res_stride, bool to_panel, float * dst, size_t dst_stride,
                            int mr, int rows, int m_left) {
     const __mmask16 k0 = m_left >= 16 ? (__mmask16) 0xFFFF : (__mmask16) ((1u << m_left) - 1u);
@@ -172,8 +193,8 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
         acc[i][1] = b1;
     }
     for (int64_t j = 0; j < k; j++) {
-        const __m512 w0 = _mm512_loadu_ps(w + (size_t) j * CC_F32_TILE_ROWS);
-        const __m512 w1 = _mm512_loadu_ps(w + (size_t) j * CC_F32_TILE_ROWS + 16);
+        const __m512 w0 = cc_load_w16(w, f16, (size_t) j * CC_F32_TILE_ROWS);
+        const __m512 w1 = cc_load_w16(w, f16, (size_t) j * CC_F32_TILE_ROWS + 16);
         const float * xj = xp + (size_t) j * CC_F32_PANEL_ROWS;
         CC_UNROLL
         for (int i = 0; i < mr; i++) {
@@ -216,10 +237,11 @@ CC_INLINE void cc_f32_tile(const float * xp, const float * w, int64_t k, const f
 /* The tile for `rows` valid rows of a panel, computing only as many register rows as the next of
  * 1, 2, 4, 7 or 14 (a constant in each instance): a 448 window's 785 rows (and a 224 window's 197)
  * leave one row in their last panel, where the 14-row tile would spend 13/14 of its FMAs on zeros. */
-static void CC_AVX512 cc_f32_tile_rows(const float * xp, const float * w, int64_t k, const float * bias, bool gelu,
-                                       const float * res, size_t res_stride, bool to_panel, float * dst,
+static void CC_AVX512 cc_f32_tile_rows(const float * xp, const void * w, bool f16, int64_t k, const float * bias,
+                                       bool gelu, const float * res, size_t res_stride, bool to_panel, float * dst,
                                        size_t dst_stride, int rows, int m_left) {
-#define CC_F32_TILE(MR) cc_f32_tile(xp, w, k, bias, gelu, res, res_stride, to_panel, dst, dst_stride, MR, rows, m_left)
+#define CC_F32_TILE_W(MR, F16) cc_f32_tile(xp, w, F16, k, bias, gelu, res, res_stride, to_panel, dst, dst_stride, MR, rows, m_left)
+#define CC_F32_TILE(MR) if (f16) { CC_F32_TILE_W(MR, true); } else { CC_F32_TILE_W(MR, false); }
     if (rows > 7) {
         CC_F32_TILE(CC_F32_PANEL_ROWS);
     } else if (rows > 4) {
@@ -232,11 +254,13 @@ static void CC_AVX512 cc_f32_tile_rows(const float * xp, const float * w, int64_
         CC_F32_TILE(1);
     }
 #undef CC_F32_TILE
+#undef CC_F32_TILE_W
 }
 
-void CC_AVX512 cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, const float * xp, int64_t n,
+void CC_AVX512 cc_f32_gemm_avx512(const void * packed, bool f16, int64_t k, int64_t m, const float * xp, int64_t n,
                                   const cc_f32_epilogue * ep, float * dst, size_t dst_stride, int64_t t0,
                                   int64_t t1) {
+    const size_t size = f16 ? sizeof(uint16_t) : sizeof(float);
     const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
     const int64_t group = k <= CC_F32_GROUP_MAX_K ? 2 : 1;
     for (int64_t g = t0; g < t1; g += group) {
@@ -250,7 +274,7 @@ void CC_AVX512 cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, co
                 float * out = ep->to_panels ? dst + ((size_t) p * (size_t) m + (size_t) col) * CC_F32_PANEL_ROWS
                                             : dst + (size_t) first * dst_stride + (size_t) col;
                 cc_f32_tile_rows(xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS,
-                                 packed + (size_t) t * (size_t) k * CC_F32_TILE_ROWS, k,
+                                 (const char *) packed + (size_t) t * (size_t) k * CC_F32_TILE_ROWS * size, f16, k,
                                  ep->bias ? ep->bias + col : NULL, ep->quick_gelu,
                                  ep->residual ? ep->residual + (size_t) first * ep->residual_stride + (size_t) col
                                               : NULL,

@@ -7,7 +7,9 @@
  * then adds them up: the same products, only the rounding of the sums differs.
  *
  * Packed weights: tiles of 32 weight rows, tile after tile; a tile holds for each input k the 32
- * rows' values (k x 32 floats), rows past m zero.
+ * rows' values (k x 32 floats), rows past m zero. f16 weights keep their type in the same layout
+ * (k x 32 halves), converted to f32 as the kernel loads them (exactly: every f16 is a float), so an
+ * f16 file keeps half the memory and its products the f32 kernel's speed.
  * Packed activations: panels of 14 rows, panel after panel; a panel holds for each input k the 14
  * rows' values (k x 14 floats), rows past n zero. */
 #ifndef CLEARCLIP_F32_GEMM_KERNELS_H
@@ -34,8 +36,8 @@ typedef struct cc_f32_epilogue {
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #  define CC_F32_X86 1
-/* The [m][k] weights w packed into tiles (the layout above). */
-void cc_f32_pack_w_avx512(const float * w, int64_t k, int64_t m, float * out);
+/* The [m][k] weights w (f32, or f16 when f16) packed into tiles (the layout above, same type). */
+void cc_f32_pack_w_avx512(const void * w, bool f16, int64_t k, int64_t m, void * out);
 /* Panels [p0, p1) of x [n][k] (row stride x_stride floats) packed into xp. */
 void cc_f32_pack_x_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
                           float * xp);
@@ -45,9 +47,9 @@ void cc_f32_layer_norm_avx512(const float * x, size_t x_stride, int64_t k, int64
                               const float * b, float eps, float * y, size_t y_stride);
 void cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
                                    const float * w, const float * b, float eps, float * xp);
-/* Weight tiles [t0, t1) of the packed weights (m rows, k inputs) times all n packed activation
- * rows, plus the epilogue's terms, into dst rows of dst_stride floats (or dst's panels). */
-void cc_f32_gemm_avx512(const float * packed, int64_t k, int64_t m, const float * xp, int64_t n,
+/* Weight tiles [t0, t1) of the packed weights (m rows, k inputs; f16 when f16) times all n packed
+ * activation rows, plus the epilogue's terms, into dst rows of dst_stride floats (or dst's panels). */
+void cc_f32_gemm_avx512(const void * packed, bool f16, int64_t k, int64_t m, const float * xp, int64_t n,
                         const cc_f32_epilogue * ep, float * dst, size_t dst_stride, int64_t t0, int64_t t1);
 #endif
 

@@ -40,7 +40,7 @@ struct ggml_tensor * cc_linear_ex(struct ggml_context * ctx, struct ggml_tensor 
     struct ggml_tensor * y = NULL;
     if (packed && (w->type == GGML_TYPE_Q8_0 || w->type == GGML_TYPE_Q4_0)) {
         y = cc_q8_mul_mat(ctx, packed, w->type, w->ne[1], x);
-    } else if (packed && w->type == GGML_TYPE_F32) {
+    } else if (packed && (w->type == GGML_TYPE_F32 || w->type == GGML_TYPE_F16)) {
         /* an f16 bias is added after the product, and the activation then after it */
         struct ggml_tensor * fused_b = b && b->type == GGML_TYPE_F32 ? b : NULL;
         const bool gelu = act == CC_ACT_QUICK_GELU && (!b || fused_b);
@@ -49,11 +49,11 @@ struct ggml_tensor * cc_linear_ex(struct ggml_context * ctx, struct ggml_tensor 
             r2 = ggml_reshape_2d(ctx, r2, r2->ne[0], ggml_nelements(r2) / r2->ne[0]);
         }
         /* a residual the product does not take (a strided batch) is added after it */
-        y = r2 ? cc_f32_mul_mat(ctx, packed, w->ne[1], x, fused_b, gelu, r2) : NULL;
+        y = r2 ? cc_f32_mul_mat(ctx, packed, w->type, w->ne[1], x, fused_b, gelu, r2) : NULL;
         if (y) {
             residual = NULL;
         } else {
-            y = cc_f32_mul_mat(ctx, packed, w->ne[1], x, fused_b, gelu, NULL);
+            y = cc_f32_mul_mat(ctx, packed, w->type, w->ne[1], x, fused_b, gelu, NULL);
         }
         if (y && fused_b) b = NULL;
         if (y && gelu) act = CC_ACT_NONE;

@@ -146,13 +146,14 @@ static struct ggml_tensor * cc_vision_trunk(clearclip_context * cctx, cc_graph *
     const float eps = hp->vision.eps;
 
     /* Patch embedding as im2col + one matrix product: same result as a stride-p convolution,
-     * and it lets the kernel keep whatever type the file stores (an f32 kernel packed at load
-     * goes through the engine's f32 product). */
+     * and it lets the kernel keep whatever type the file stores (an f32 or f16 kernel packed at
+     * load goes through the engine's f32 product). */
     struct ggml_tensor * kernel = w->v_patch_embd;
     struct ggml_tensor * cols = ggml_im2col(ctx, kernel, g->in_pixels, p, p, 0, 0, 1, 1, true,
                                             GGML_TYPE_F32);                  /* [3pp, gw, gh] */
     cols = ggml_reshape_2d(ctx, cols, (int64_t) 3 * p * p, n);
-    struct ggml_tensor * patches = kernel->extra ? cc_f32_mul_mat(ctx, kernel->extra, W, cols, NULL, false, NULL) : NULL;
+    struct ggml_tensor * patches =
+        kernel->extra ? cc_f32_mul_mat(ctx, kernel->extra, kernel->type, W, cols, NULL, false, NULL) : NULL;
     if (!patches) patches = ggml_mul_mat(ctx, ggml_reshape_2d(ctx, kernel, (int64_t) 3 * p * p, W), cols); /* [W, n] */
     patches = cc_named(g, patches, "v.patch_embd");
     struct ggml_tensor * cls = ggml_reshape_2d(ctx, cc_f32(ctx, w->v_class_embd), W, 1);

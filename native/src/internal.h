@@ -484,9 +484,11 @@ bool                 cc_f32_gemm_available(void);
  * straight into the packing of the products that read it); NULL where it does not apply. */
 struct ggml_tensor * cc_f32_layer_norm(struct ggml_context * ctx, struct ggml_tensor * x, struct ggml_tensor * w,
                                        struct ggml_tensor * b, float eps);
-size_t               cc_f32_packed_size(int64_t k, int64_t m);
-void                 cc_f32_pack(const float * w, int64_t k, int64_t m, float * out);
-struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, int64_t m,
+/* type: the weights' type, GGML_TYPE_F32 or GGML_TYPE_F16 (packed as they are; 0 bytes for any
+ * other type). */
+size_t               cc_f32_packed_size(enum ggml_type type, int64_t k, int64_t m);
+void                 cc_f32_pack(enum ggml_type type, const void * w, int64_t k, int64_t m, void * out);
+struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, enum ggml_type type, int64_t m,
                                     struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
                                     struct ggml_tensor * residual);
 

@@ -124,14 +124,14 @@ static void cc_matrix_dims(const struct ggml_tensor * t, int64_t * k, int64_t * 
 }
 
 /* The bytes of matrix t packed for one of the engine's own products (q8_gemm.c for q8_0 and
- * q4_0, 2-D only: their blocks run along the rows; f32_gemm.c for f32) where this CPU runs it,
- * else 0. */
+ * q4_0, 2-D only: their blocks run along the rows; f32_gemm.c for f32 and f16) where this CPU
+ * runs it, else 0. */
 static size_t cc_packed_size(const struct ggml_tensor * t) {
     if (!t || ggml_n_dims(t) < 2 || !ggml_is_contiguous(t)) return 0;
-    if (t->type == GGML_TYPE_F32) {
+    if (t->type == GGML_TYPE_F32 || t->type == GGML_TYPE_F16) {
         int64_t k, m;
         cc_matrix_dims(t, &k, &m);
-        return cc_f32_gemm_available() ? cc_f32_packed_size(k, m) : 0;
+        return cc_f32_gemm_available() ? cc_f32_packed_size(t->type, k, m) : 0;
     }
     if ((t->type == GGML_TYPE_Q8_0 || t->type == GGML_TYPE_Q4_0) && ggml_n_dims(t) == 2 && t->ne[0] % 32 == 0 &&
         cc_q8_gemm_available()) {
@@ -170,10 +170,10 @@ static clearclip_status cc_pack_weights(clearclip_model * m, struct ggml_tensor 
     for (size_t i = 0; i < n; i++) {
         if (!packed[i]) continue;
         struct ggml_tensor * t = *fields[i];
-        if (t->type == GGML_TYPE_F32) {
+        if (t->type == GGML_TYPE_F32 || t->type == GGML_TYPE_F16) {
             int64_t k, m;
             cc_matrix_dims(t, &k, &m);
-            cc_f32_pack((const float *) t->data, k, m, (float *) packed[i]->data);
+            cc_f32_pack(t->type, t->data, k, m, packed[i]->data);
         } else {
             cc_q8_pack(t->type, t->data, t->ne[0], t->ne[1], (uint8_t *) packed[i]->data);
         }
@@ -213,8 +213,11 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
     }
     if (w->t_proj) fields[n++] = &w->t_proj;
     if (w->v_proj) fields[n++] = &w->v_proj;
-    /* the patch embedding's kernel only for the f32 product: ggml keeps its own for other types */
-    if (w->v_patch_embd && w->v_patch_embd->type == GGML_TYPE_F32) fields[n++] = &w->v_patch_embd;
+    /* the patch embedding's kernel only for the f32 product (f32 or f16 kernels): ggml keeps its own
+     * for other types */
+    if (w->v_patch_embd && (w->v_patch_embd->type == GGML_TYPE_F32 || w->v_patch_embd->type == GGML_TYPE_F16)) {
+        fields[n++] = &w->v_patch_embd;
+    }
 
     clearclip_status st = cc_pack_weights(m, fields, n);
     if (st) {

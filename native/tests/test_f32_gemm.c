@@ -26,9 +26,27 @@ static float rnd(void) {
 static ggml_backend_t backend;
 static void (*set_threads)(ggml_backend_t, int);
 
+/* The weights' type of run_case: f32, or f16 (the f32 product converting them as it loads them). */
+static enum ggml_type wtype = GGML_TYPE_F32;
+
+/* w [m][k] as wtype for the packing: a copy in f16 (w rounded to f16 beforehand, so that the
+ * reference sees the very values), or w itself. */
+static void * weights_of_type(float * w, size_t count) {
+    if (wtype != GGML_TYPE_F16) return w;
+    ggml_fp16_t * h = malloc(sizeof(ggml_fp16_t) * count);
+    for (size_t i = 0; i < count; i++) {
+        h[i] = ggml_fp32_to_fp16(w[i]);
+        w[i] = ggml_fp16_to_fp32(h[i]);
+    }
+    return h;
+}
+
 static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bool with_res, int threads, bool with_ggml) {
     float * w = malloc(sizeof(float) * (size_t) m * k);
     for (size_t i = 0; i < (size_t) m * k; i++) w[i] = rnd() * (1.0f + (float) (i % 7));
+    void * wt_data = weights_of_type(w, (size_t) m * k);
+    /* ggml's f16 product rounds the activations to f16: only the f32 one is compared */
+    with_ggml = with_ggml && wtype == GGML_TYPE_F32;
     float * bias = malloc(sizeof(float) * (size_t) m);
     for (int i = 0; i < m; i++) bias[i] = rnd() * 3.0f;
     const size_t x_stride = (size_t) k + pad;
@@ -41,17 +59,18 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bo
 
     struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
-    struct ggml_tensor * packed = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(k, m));
+    struct ggml_tensor * packed = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(wtype, k, m));
     struct ggml_tensor * wt = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, m);
     struct ggml_tensor * bt = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, m);
     struct ggml_tensor * xall = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, (int64_t) x_stride, n);
     struct ggml_tensor * xv = ggml_view_2d(ctx, xall, k, n, xall->nb[1], 0);
     struct ggml_tensor * rall = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, (int64_t) r_stride, n);
     struct ggml_tensor * rv = ggml_view_2d(ctx, rall, m, n, rall->nb[1], 0);
-    struct ggml_tensor * out = cc_f32_mul_mat(ctx, packed, m, xv, with_bias ? bt : NULL, gelu, with_res ? rv : NULL);
+    struct ggml_tensor * out = cc_f32_mul_mat(ctx, packed, wtype, m, xv, with_bias ? bt : NULL, gelu, with_res ? rv : NULL);
     CHECK(out != NULL);
     if (!out) {
         ggml_free(ctx);
+        if (wt_data != w) free(wt_data);
         free(w);
         free(bias);
         free(x);
@@ -71,8 +90,8 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bo
     if (out_ggml) ggml_build_forward_expand(gf, out_ggml);
     ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
     CHECK(buf != NULL);
-    float * pk = malloc(ggml_nbytes(packed));
-    cc_f32_pack(w, k, m, pk);
+    void * pk = malloc(ggml_nbytes(packed));
+    cc_f32_pack(wtype, wt_data, k, m, pk);
     ggml_backend_tensor_set(packed, pk, 0, ggml_nbytes(packed));
     ggml_backend_tensor_set(wt, w, 0, ggml_nbytes(wt));
     ggml_backend_tensor_set(bt, bias, 0, ggml_nbytes(bt));
@@ -109,8 +128,9 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bo
             }
         }
     }
-    CHECK_MSG(bad == 0, "k %d m %d n %d pad %d bias %d gelu %d residual %d, %d threads: %d outputs off, worst diff %g "
-              "(bound %g)", k, m, n, pad, (int) with_bias, (int) gelu, (int) with_res, threads, bad, worst, worst_bound);
+    CHECK_MSG(bad == 0, "%s weights, k %d m %d n %d pad %d bias %d gelu %d residual %d, %d threads: %d outputs off, "
+              "worst diff %g (bound %g)", ggml_type_name(wtype), k, m, n, pad, (int) with_bias, (int) gelu, (int) with_res,
+              threads, bad, worst, worst_bound);
     if (out_ggml) {
         float * g = malloc(sizeof(float) * (size_t) m * n);
         ggml_backend_tensor_get(out_ggml, g, 0, sizeof(float) * (size_t) m * n);
@@ -126,6 +146,7 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bo
     }
     free(got);
     free(pk);
+    if (wt_data != w) free(wt_data);
     free(w);
     free(bias);
     free(x);
@@ -143,7 +164,7 @@ static void run_norm_case(int k, int m, int n, int threads) {
     struct ggml_context * wctx = ggml_init(wp);
     struct ggml_tensor * lw = ggml_new_tensor_1d(wctx, GGML_TYPE_F32, k);
     struct ggml_tensor * lb = ggml_new_tensor_1d(wctx, GGML_TYPE_F32, k);
-    struct ggml_tensor * packed = ggml_new_tensor_1d(wctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(k, m));
+    struct ggml_tensor * packed = ggml_new_tensor_1d(wctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(GGML_TYPE_F32, k, m));
     ggml_backend_buffer_t wbuf = ggml_backend_alloc_ctx_tensors(wctx, backend);
     CHECK(wbuf != NULL);
     float * hw = malloc(sizeof(float) * k), * hb = malloc(sizeof(float) * k);
@@ -153,8 +174,8 @@ static void run_norm_case(int k, int m, int n, int threads) {
     }
     float * w = malloc(sizeof(float) * (size_t) m * k);
     for (size_t i = 0; i < (size_t) m * k; i++) w[i] = rnd();
-    float * pk = malloc(cc_f32_packed_size(k, m));
-    cc_f32_pack(w, k, m, pk);
+    float * pk = malloc(cc_f32_packed_size(GGML_TYPE_F32, k, m));
+    cc_f32_pack(GGML_TYPE_F32, w, k, m, pk);
     ggml_backend_tensor_set(lw, hw, 0, sizeof(float) * k);
     ggml_backend_tensor_set(lb, hb, 0, sizeof(float) * k);
     ggml_backend_tensor_set(packed, pk, 0, ggml_nbytes(packed));
@@ -170,7 +191,7 @@ static void run_norm_case(int k, int m, int n, int threads) {
     struct ggml_tensor * y = cc_f32_layer_norm(ctx, xt, lw, lb, eps);
     CHECK(y != NULL);
     if (!y) return;
-    struct ggml_tensor * out = cc_f32_mul_mat(ctx, packed, m, y, NULL, false, NULL);
+    struct ggml_tensor * out = cc_f32_mul_mat(ctx, packed, GGML_TYPE_F32, m, y, NULL, false, NULL);
     CHECK(out != NULL && out->src[1]->src[0] == xt && strcmp(ggml_get_name(out->src[1]), ggml_get_name(y)) != 0);
     struct ggml_tensor * ref = ggml_add(ctx, ggml_mul(ctx, ggml_norm(ctx, xt, eps), lw), lb);
     struct ggml_cgraph * gf = ggml_new_graph(ctx);
@@ -248,12 +269,12 @@ static void run_chain_case(int k, int m1, int m2, int n, int threads) {
     for (size_t i = 0; i < (size_t) n * m2; i++) r[i] = rnd();
     struct ggml_init_params ip = { ggml_tensor_overhead() * 24 + ggml_graph_overhead(), NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
-    struct ggml_tensor * p1 = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(k, m1));
-    struct ggml_tensor * p2 = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(m1, m2));
+    struct ggml_tensor * p1 = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(GGML_TYPE_F32, k, m1));
+    struct ggml_tensor * p2 = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(GGML_TYPE_F32, m1, m2));
     struct ggml_tensor * tb1 = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, m1), * tb2 = ggml_new_tensor_1d(ctx, GGML_TYPE_F32, m2);
     struct ggml_tensor * tx = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, n), * tr = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, m2, n);
-    struct ggml_tensor * h = cc_f32_mul_mat(ctx, p1, m1, tx, tb1, true, NULL);
-    struct ggml_tensor * out = h ? cc_f32_mul_mat(ctx, p2, m2, h, tb2, false, tr) : NULL;
+    struct ggml_tensor * h = cc_f32_mul_mat(ctx, p1, GGML_TYPE_F32, m1, tx, tb1, true, NULL);
+    struct ggml_tensor * out = h ? cc_f32_mul_mat(ctx, p2, GGML_TYPE_F32, m2, h, tb2, false, tr) : NULL;
     CHECK(h && out);
     if (!out) return;
     /* the second product reads the first's twin, not a packing of its rows */
@@ -268,8 +289,8 @@ static void run_chain_case(int k, int m1, int m2, int n, int threads) {
     ggml_backend_buffer_t buf = ggml_backend_alloc_ctx_tensors(ctx, backend);
     CHECK(buf != NULL);
     float * pk1 = malloc(ggml_nbytes(p1)), * pk2 = malloc(ggml_nbytes(p2));
-    cc_f32_pack(w1, k, m1, pk1);
-    cc_f32_pack(w2, m1, m2, pk2);
+    cc_f32_pack(GGML_TYPE_F32, w1, k, m1, pk1);
+    cc_f32_pack(GGML_TYPE_F32, w2, m1, m2, pk2);
     ggml_backend_tensor_set(p1, pk1, 0, ggml_nbytes(p1));
     ggml_backend_tensor_set(p2, pk2, 0, ggml_nbytes(p2));
     ggml_backend_tensor_set(tb1, b1, 0, ggml_nbytes(tb1));
@@ -326,15 +347,18 @@ static void run_chain_case(int k, int m1, int m2, int n, int threads) {
 
 int main(void) {
     /* the packed size is whole tiles of 32 rows, the file's size when m is a multiple of 32 */
-    CHECK(cc_f32_packed_size(768, 2304) == sizeof(float) * 768 * 2304);
-    CHECK(cc_f32_packed_size(5, 33) == 2 * cc_f32_packed_size(5, 32));
+    CHECK(cc_f32_packed_size(GGML_TYPE_F32, 768, 2304) == sizeof(float) * 768 * 2304);
+    CHECK(cc_f32_packed_size(GGML_TYPE_F32, 5, 33) == 2 * cc_f32_packed_size(GGML_TYPE_F32, 5, 32));
+    /* f16 weights stay f16 (half the bytes); other types are not this product's */
+    CHECK(cc_f32_packed_size(GGML_TYPE_F16, 768, 2304) == sizeof(ggml_fp16_t) * 768 * 2304);
+    CHECK(cc_f32_packed_size(GGML_TYPE_Q8_0, 768, 2304) == 0);
     /* the packing puts the 32 rows of a tile side by side per input, zeros past m (k and m below,
      * at and above the 16 x 16 blocks the AVX-512 packing transposes) */
     {
         const int k = 3, m = 33;
         float w[33 * 3], p[64 * 3];
         for (int i = 0; i < m * k; i++) w[i] = (float) i;
-        cc_f32_pack(w, k, m, p);
+        cc_f32_pack(GGML_TYPE_F32, w, k, m, p);
         CHECK(p[0] == w[0] && p[1] == w[k] && p[32] == w[1] && p[2 * 32 + 31] == w[31 * k + 2]);
         CHECK(p[3 * 32] == w[32 * k] && p[3 * 32 + 32] == w[32 * k + 1] && p[3 * 32 + 1] == 0.0f &&
               p[3 * 32 + 2 * 32 + 31] == 0.0f);
@@ -344,19 +368,29 @@ int main(void) {
         for (int a = 0; a < 3; a++) {
             for (int b = 0; b < 3; b++) {
                 const int k = ks[a], m = ms[b], tiles = (m + 31) / 32;
-                float * w = malloc(sizeof(float) * (size_t) m * k), * p = malloc(cc_f32_packed_size(k, m));
-                for (int i = 0; i < m * k; i++) w[i] = (float) i + 0.5f;
-                cc_f32_pack(w, k, m, p);
-                int bad = 0;
+                float * w = malloc(sizeof(float) * (size_t) m * k), * p = malloc(cc_f32_packed_size(GGML_TYPE_F32, k, m));
+                ggml_fp16_t * w16 = malloc(sizeof(ggml_fp16_t) * (size_t) m * k);
+                ggml_fp16_t * p16 = malloc(cc_f32_packed_size(GGML_TYPE_F16, k, m));
+                for (int i = 0; i < m * k; i++) {
+                    w[i] = (float) i + 0.5f;
+                    w16[i] = ggml_fp32_to_fp16((float) (i % 2000) - 999.5f);
+                }
+                cc_f32_pack(GGML_TYPE_F32, w, k, m, p);
+                cc_f32_pack(GGML_TYPE_F16, w16, k, m, p16);
+                int bad = 0, bad16 = 0;
                 for (int t = 0; t < tiles; t++)
                     for (int j = 0; j < k; j++)
                         for (int r = 0; r < 32; r++) {
                             const int row = t * 32 + r;
                             bad += p[((size_t) t * k + j) * 32 + r] != (row < m ? w[(size_t) row * k + j] : 0.0f);
+                            bad16 += p16[((size_t) t * k + j) * 32 + r] != (row < m ? w16[(size_t) row * k + j] : 0);
                         }
-                CHECK_MSG(bad == 0, "packing k %d m %d: %d values misplaced", k, m, bad);
+                CHECK_MSG(bad == 0 && bad16 == 0, "packing k %d m %d: %d f32 and %d f16 values misplaced", k, m, bad,
+                          bad16);
                 free(w);
                 free(p);
+                free(w16);
+                free(p16);
             }
         }
     }
@@ -374,34 +408,37 @@ int main(void) {
 
     struct ggml_init_params ip = { ggml_tensor_overhead() * 32, NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
-    struct ggml_tensor * p = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(64, 32));
+    struct ggml_tensor * p = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(GGML_TYPE_F32, 64, 32));
     struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4);
     if (!cc_f32_gemm_available()) {
         printf("this CPU or ggml variant has no AVX-512: the f32 kernel was not run\n");
-        CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, false, NULL) == NULL);
+        CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, x, NULL, false, NULL) == NULL);
         ggml_free(ctx);
         ggml_backend_free(backend);
         return test_finish("test_f32_gemm");
     }
     /* products of one tensor share its packing; another tensor gets its own */
     {
-        struct ggml_tensor * a = cc_f32_mul_mat(ctx, p, 32, x, NULL, false, NULL);
-        struct ggml_tensor * b = cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 32), false, NULL);
-        struct ggml_tensor * c = cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4), NULL, false, NULL);
+        struct ggml_tensor * a = cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, x, NULL, false, NULL);
+        struct ggml_tensor * b = cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 32), false, NULL);
+        struct ggml_tensor * c = cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4), NULL, false, NULL);
         CHECK(a && b && c && a->src[1] == b->src[1] && c->src[1] != a->src[1] && a->src[1]->src[0] == x);
     }
     /* what it does not take is refused (the caller keeps ggml's product) */
-    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 64, 4, 2), NULL, false, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 48, 4), NULL, false, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 64, 4), NULL, false, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 33, x, NULL, false, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 31), false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 64, 4, 2), NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 48, 4), NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, ggml_new_tensor_2d(ctx, GGML_TYPE_F16, 64, 4), NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 33, x, NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F32, 31), false, NULL) == NULL);
     /* a residual of another shape, or one whose values are not contiguous in a row */
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, false, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 32, 5)) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, false, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 32, 4, 2)) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, NULL, false, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 32))) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F16, 32), false, NULL) == NULL);
-    CHECK(cc_f32_mul_mat(ctx, p, 32, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 64)), NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, x, NULL, false, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 32, 5)) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, x, NULL, false, ggml_new_tensor_3d(ctx, GGML_TYPE_F32, 32, 4, 2)) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, x, NULL, false, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 32))) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, x, ggml_new_tensor_1d(ctx, GGML_TYPE_F16, 32), false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F32, 32, ggml_transpose(ctx, ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 4, 64)), NULL, false, NULL) == NULL);
+    /* weights of another type, or packed for the other type (half or twice the bytes) */
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_Q8_0, 32, x, NULL, false, NULL) == NULL);
+    CHECK(cc_f32_mul_mat(ctx, p, GGML_TYPE_F16, 32, x, NULL, false, NULL) == NULL);
     ggml_free(ctx);
 
     const int ks[] = { 1, 15, 16, 17, 96 };
@@ -418,6 +455,14 @@ int main(void) {
     run_case(768, 3072 / 32, 50, 0, true, true, false, 2, true);
     run_case(3072, 64, 50, 0, true, false, true, 3, true);
     run_case(768, 45, 77, 16, false, false, true, 2, true);
+    /* f16 weights, converted as the kernel loads them: odd sizes, each epilogue, a ViT shape */
+    wtype = GGML_TYPE_F16;
+    c = 0;
+    for (size_t a = 0; a < sizeof(ks) / sizeof(ks[0]); a++)
+        for (size_t b = 0; b < sizeof(ms) / sizeof(ms[0]); b++, c++)
+            run_case(ks[a], ms[b], ns[c % 8], (c % 3) * 5, c % 2 == 0, c % 3 == 1, c % 4 < 2, 1 + 2 * (c % 2), false);
+    run_case(768, 96, 785, 0, true, true, true, 2, false);
+    wtype = GGML_TYPE_F32;
     /* fc1 then fc2 through the panels twin: partial tiles (m1 not a multiple of 32 or 16), partial
      * panels, ViT widths */
     run_chain_case(16, 40, 33, 15, 1);
