@@ -38,6 +38,51 @@ static inline __mmask16 cc_lanes(int64_t n) {
     return n >= 16 ? (__mmask16) 0xFFFF : n <= 0 ? (__mmask16) 0 : (__mmask16) ((1u << n) - 1u);
 }
 
+/* acc[r][c] = sum over steps i of a[r * a_stride + i] * b[i * b_stride + 16c .. 16c + 16) for rm
+ * rows and nb vectors: both products of the attention (scores: a the queries, b K^T; value sum:
+ * a the probabilities, b V). */
+CC_INLINE void cc_tile(const float * a, size_t a_stride, const float * b, size_t b_stride, int64_t steps, int rm,
+                       int nb, __m512 acc[CC_RM][CC_NB]) {
+    CC_UNROLL
+    for (int r = 0; r < rm; r++) {
+        CC_UNROLL
+        for (int c = 0; c < nb; c++) acc[r][c] = _mm512_setzero_ps();
+    }
+    for (int64_t i = 0; i < steps; i++) {
+        __m512 bv[CC_NB];
+        CC_UNROLL
+        for (int c = 0; c < nb; c++) bv[c] = _mm512_loadu_ps(b + (size_t) i * b_stride + 16 * c);
+        CC_UNROLL
+        for (int r = 0; r < rm; r++) {
+            const __m512 av = _mm512_set1_ps(a[(size_t) r * a_stride + i]);
+            CC_UNROLL
+            for (int c = 0; c < nb; c++) acc[r][c] = _mm512_fmadd_ps(av, bv[c], acc[r][c]);
+        }
+    }
+}
+
+/* The same on bf16 pairs (the BF16 kernel): each step's a is a 32-bit pair, each b vector 16
+ * pairs, and vdpbf16ps adds both products of a pair to a lane. */
+CC_INLINE_BF16 void cc_tile_bf16(const uint32_t * a, size_t a_stride, const uint32_t * b, size_t b_stride,
+                                 int64_t steps, int rm, int nb, __m512 acc[CC_RM][CC_NB]) {
+    CC_UNROLL
+    for (int r = 0; r < rm; r++) {
+        CC_UNROLL
+        for (int c = 0; c < nb; c++) acc[r][c] = _mm512_setzero_ps();
+    }
+    for (int64_t i = 0; i < steps; i++) {
+        __m512bh bv[CC_NB];
+        CC_UNROLL
+        for (int c = 0; c < nb; c++) bv[c] = (__m512bh) _mm512_loadu_si512(b + (size_t) i * b_stride + 16 * c);
+        CC_UNROLL
+        for (int r = 0; r < rm; r++) {
+            const __m512bh av = (__m512bh) _mm512_set1_epi32((int) a[(size_t) r * a_stride + i]);
+            CC_UNROLL
+            for (int c = 0; c < nb; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], av, bv[c]);
+        }
+    }
+}
+
 /* The scores tile's end: acc into s, and its keys' scores into vmax. */
 CC_INLINE void cc_scores_store(__m512 acc[CC_RM][CC_NB], int64_t nk, int64_t nk_pad, int rm, int nb, int64_t j,
                                float * s, __m512 * vmax) {
@@ -62,22 +107,7 @@ CC_INLINE void cc_scores_store(__m512 acc[CC_RM][CC_NB], int64_t nk, int64_t nk_
 CC_INLINE void cc_scores_tile(const float * q, size_t q_stride, const float * kt, int64_t nk, int64_t nk_pad,
                               int hd, int rm, int nb, int64_t j, float * s, __m512 * vmax) {
     __m512 acc[CC_RM][CC_NB];
-    CC_UNROLL
-    for (int r = 0; r < rm; r++) {
-        CC_UNROLL
-        for (int c = 0; c < nb; c++) acc[r][c] = _mm512_setzero_ps();
-    }
-    for (int d = 0; d < hd; d++) {
-        __m512 b[CC_NB];
-        CC_UNROLL
-        for (int c = 0; c < nb; c++) b[c] = _mm512_loadu_ps(kt + (size_t) d * nk_pad + j + 16 * c);
-        CC_UNROLL
-        for (int r = 0; r < rm; r++) {
-            __m512 a = _mm512_set1_ps(q[(size_t) r * q_stride + d]);
-            CC_UNROLL
-            for (int c = 0; c < nb; c++) acc[r][c] = _mm512_fmadd_ps(a, b[c], acc[r][c]);
-        }
-    }
+    cc_tile(q, q_stride, kt + j, (size_t) nk_pad, hd, rm, nb, acc);
     cc_scores_store(acc, nk, nk_pad, rm, nb, j, s, vmax);
 }
 
@@ -99,22 +129,7 @@ CC_INLINE void cc_values_tile(const float * p, int64_t nk_pad, const float * v, 
                               int64_t nk, int rm, int nb, int col, const float * inv, float * out,
                               size_t out_stride) {
     __m512 acc[CC_RM][CC_NB];
-    CC_UNROLL
-    for (int r = 0; r < rm; r++) {
-        CC_UNROLL
-        for (int c = 0; c < nb; c++) acc[r][c] = _mm512_setzero_ps();
-    }
-    for (int64_t j = 0; j < nk; j++) {
-        __m512 b[CC_NB];
-        CC_UNROLL
-        for (int c = 0; c < nb; c++) b[c] = _mm512_loadu_ps(v + (size_t) j * v_stride + col + 16 * c);
-        CC_UNROLL
-        for (int r = 0; r < rm; r++) {
-            __m512 a = _mm512_set1_ps(p[(size_t) r * nk_pad + j]);
-            CC_UNROLL
-            for (int c = 0; c < nb; c++) acc[r][c] = _mm512_fmadd_ps(a, b[c], acc[r][c]);
-        }
-    }
+    cc_tile(p, (size_t) nk_pad, v + col, v_stride, nk, rm, nb, acc);
     cc_values_store(acc, rm, nb, col, inv, out, out_stride);
 }
 
@@ -282,22 +297,7 @@ static CC_BF16 float cc_softmax_row_bf16(float * s, int64_t nk, float scale, con
 CC_INLINE_BF16 void cc_scores_tile_bf16(const uint32_t * qb, int hp, const uint32_t * kp, int64_t nk, int64_t nk_pad,
                                         int rm, int nb, int64_t j, float * s, __m512 * vmax) {
     __m512 acc[CC_RM][CC_NB];
-    CC_UNROLL
-    for (int r = 0; r < rm; r++) {
-        CC_UNROLL
-        for (int c = 0; c < nb; c++) acc[r][c] = _mm512_setzero_ps();
-    }
-    for (int d = 0; d < hp; d++) {
-        __m512bh b[CC_NB];
-        CC_UNROLL
-        for (int c = 0; c < nb; c++) b[c] = (__m512bh) _mm512_loadu_si512(kp + (size_t) d * nk_pad + j + 16 * c);
-        CC_UNROLL
-        for (int r = 0; r < rm; r++) {
-            const __m512bh a = (__m512bh) _mm512_set1_epi32((int) qb[(size_t) r * hp + d]);
-            CC_UNROLL
-            for (int c = 0; c < nb; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], a, b[c]);
-        }
-    }
+    cc_tile_bf16(qb, (size_t) hp, kp + j, (size_t) nk_pad, hp, rm, nb, acc);
     cc_scores_store(acc, nk, nk_pad, rm, nb, j, s, vmax);
 }
 
@@ -308,22 +308,7 @@ CC_INLINE_BF16 void cc_values_tile_bf16(const uint32_t * pp, int64_t pp_stride, 
                                         int64_t n_pairs, int rm, int nb, int col, const float * inv, float * out,
                                         size_t out_stride) {
     __m512 acc[CC_RM][CC_NB];
-    CC_UNROLL
-    for (int r = 0; r < rm; r++) {
-        CC_UNROLL
-        for (int c = 0; c < nb; c++) acc[r][c] = _mm512_setzero_ps();
-    }
-    for (int64_t jp = 0; jp < n_pairs; jp++) {
-        __m512bh b[CC_NB];
-        CC_UNROLL
-        for (int c = 0; c < nb; c++) b[c] = (__m512bh) _mm512_loadu_si512(vp + (size_t) jp * hd + col + 16 * c);
-        CC_UNROLL
-        for (int r = 0; r < rm; r++) {
-            const __m512bh a = (__m512bh) _mm512_set1_epi32((int) pp[(size_t) r * pp_stride + jp]);
-            CC_UNROLL
-            for (int c = 0; c < nb; c++) acc[r][c] = _mm512_dpbf16_ps(acc[r][c], a, b[c]);
-        }
-    }
+    cc_tile_bf16(pp, (size_t) pp_stride, vp + col, (size_t) hd, n_pairs, rm, nb, acc);
     cc_values_store(acc, rm, nb, col, inv, out, out_stride);
 }
 
