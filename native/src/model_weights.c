@@ -84,7 +84,8 @@ static struct ggml_context * cc_new_meta_ctx(size_t n_tensors) {
  * a mul_mat node whose weight sits in a (zero-size) buffer of that type. */
 static ggml_backend_buffer_type_t cc_repack_buft(struct ggml_tensor * t) {
     ggml_backend_dev_t dev = ggml_backend_dev_by_type(GGML_BACKEND_DEVICE_TYPE_CPU);
-    if (!dev) return NULL;
+    /* a matrix only: the probe's ggml_mul_mat asserts on anything else */
+    if (!dev || ggml_n_dims(t) != 2) return NULL;
     ggml_backend_dev_get_extra_bufts_t get_extra = (ggml_backend_dev_get_extra_bufts_t)
         ggml_backend_reg_get_proc_address(ggml_backend_dev_backend_reg(dev),
                                           "ggml_backend_dev_get_extra_bufts");
@@ -213,11 +214,9 @@ static clearclip_status cc_repack_weights(clearclip_model * m) {
     }
     if (w->t_proj) fields[n++] = &w->t_proj;
     if (w->v_proj) fields[n++] = &w->v_proj;
-    /* the patch embedding's kernel only for the f32 product (f32 or f16 kernels): ggml keeps its own
-     * for other types */
-    if (w->v_patch_embd && (w->v_patch_embd->type == GGML_TYPE_F32 || w->v_patch_embd->type == GGML_TYPE_F16)) {
-        fields[n++] = &w->v_patch_embd;
-    }
+    /* the patch embedding's kernel only where the engine's f32 product takes it: it is no matrix
+     * for ggml's repacks (nor for their probe, whose product of a 4-D kernel would abort) */
+    if (cc_packed_size(w->v_patch_embd)) fields[n++] = &w->v_patch_embd;
 
     clearclip_status st = cc_pack_weights(m, fields, n);
     if (st) {

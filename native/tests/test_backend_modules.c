@@ -10,22 +10,12 @@
 #include "internal.h"
 #include "test_common.h"
 #include "tiny_model.h"
+#include "ggml_dir.h"
 
 #include <dirent.h>
 #include <dlfcn.h>
 #include <stdlib.h>
 #include <unistd.h>
-
-/* Directory of ggml's library, where a GGML_BACKEND_DL build keeps its backend modules. */
-static bool ggml_dir(char * buf, size_t size) {
-    Dl_info info;
-    if (!dladdr((const void *) ggml_backend_load_all_from_path, &info) || !info.dli_fname) return false;
-    const char * slash = strrchr(info.dli_fname, '/');
-    if (!slash || (size_t) (slash - info.dli_fname) + 1 > size) return false;
-    memcpy(buf, info.dli_fname, (size_t) (slash - info.dli_fname));
-    buf[slash - info.dli_fname] = '\0';
-    return true;
-}
 
 /* Links dir's libggml-cpu-*.so and libggml-vulkan.so into dest; returns the number of CPU modules. */
 static int link_modules(const char * dir, const char * dest, bool * vulkan) {
