@@ -131,7 +131,7 @@ static bool cc_backend_flash_attn(ggml_backend_t backend, const cc_hparams * hp)
 
 /* Whether the model's matrices are quantized (its first layer's query projection in a type of
  * fewer than 16 bits per value, as a file's matrices all are or none): such files get the fused
- * attention's BF16 kernel where the CPU has it (cc_fused_attention_kernel_for). */
+ * attention's BF16 kernel in the vision tower where the CPU has it (cc_fused_attention_kernel_for). */
 static bool cc_quantized_matrices(const clearclip_model * model) {
     const cc_weights * w = &model->weights;
     const cc_layer * l = model->hp.has_vision ? w->v_layers : model->hp.has_text ? w->t_layers : NULL;
@@ -261,7 +261,7 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
         set_abort(ctx->backend, cc_backend_abort, ctx);
     }
     ctx->backend_is_cpu = ggml_backend_dev_type(dev) == GGML_BACKEND_DEVICE_TYPE_CPU;
-    ctx->attn_kernel = cc_fused_attention_kernel_for(cc_quantized_matrices(model));
+    ctx->vision_attn_kernel = cc_fused_attention_kernel_for(cc_quantized_matrices(model));
     if (model->hp.has_vision) {
         const int hd = model->hp.vision.width / model->hp.vision.heads;
         ctx->vision_attn = ctx->backend_is_cpu && cc_fused_attention_available(hd) ? CC_ATTN_FUSED
@@ -289,7 +289,7 @@ clearclip_status clearclip_context_init(clearclip_model * model, clearclip_conte
     static const char * const attn_kernels[] = { "", " (avx2)", " (avx512)", " (avx512-bf16)" };
     static const char * const q8_kernels[] = { "ggml's", "the engine's (avx512-vnni)", "the engine's (avx-vnni)",
                                                "the engine's (avx2)" };
-    const cc_attn_kernel ak = ctx->vision_attn == CC_ATTN_FUSED ? ctx->attn_kernel : CC_ATTN_KERNEL_NONE;
+    const cc_attn_kernel ak = ctx->vision_attn == CC_ATTN_FUSED ? ctx->vision_attn_kernel : CC_ATTN_KERNEL_NONE;
     cc_log(CLEARCLIP_LOG_DEBUG, "clearclip: context on %s (%s), %d threads, vision attention %s%s, q8_0/q4_0 products %s",
            ctx->backend_name, ggml_backend_dev_description(dev), ctx->n_threads,
            ctx->vision_attn == CC_ATTN_FUSED   ? "fused"

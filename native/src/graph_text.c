@@ -42,7 +42,7 @@ clearclip_status cc_build_text_graph(clearclip_context * cctx, cc_graph * g) {
      * sixth of the text time; the fused operation takes the masks as they are. */
     cc_attn_opts attn = {
         .heads = hp->text.heads, .scale = 1.0f / sqrtf((float) (W / hp->text.heads)),
-        .impl = cctx->text_attn, .scratch = NULL, .kernel = cctx->attn_kernel, .mask = g->in_mask,
+        .impl = cctx->text_attn, .scratch = NULL, .kernel = cc_fused_attention_best_kernel(), .mask = g->in_mask,
     };
     if (attn.impl == CC_ATTN_FUSED) {
         attn.scratch = cc_fused_attention_scratch(ctx, T, W / hp->text.heads, cctx->n_threads);

@@ -180,7 +180,7 @@ clearclip_status cc_build_vision_graph(clearclip_context * cctx, cc_graph * g) {
     const float eps = hp->vision.eps;
     cc_attn_opts attn = {
         .heads = heads, .scale = 1.0f / sqrtf((float) (W / heads)),
-        .impl = cctx->vision_attn, .scratch = NULL, .kernel = cctx->attn_kernel, .mask = NULL,
+        .impl = cctx->vision_attn, .scratch = NULL, .kernel = cctx->vision_attn_kernel, .mask = NULL,
     };
     cc_last_block_fn last_block = NULL;
     if (g->key.kind == CC_GRAPH_DENSE) {

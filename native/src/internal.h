@@ -339,7 +339,9 @@ struct clearclip_context {
     int32_t           n_threads;
     enum cc_attn_impl vision_attn;    /* see cc_attn_opts */
     enum cc_attn_impl text_attn;
-    cc_attn_kernel    attn_kernel;    /* the fused attention's kernel (cc_fused_attention_kernel_for) */
+    /* the vision tower's fused-attention kernel (cc_fused_attention_kernel_for); the text tower's
+     * sequences are short and keep cc_fused_attention_best_kernel, which bf16 did not beat there */
+    cc_attn_kernel    vision_attn_kernel;
     cc_graph          graphs[CC_GRAPH_CACHE];
     /* One compute buffer for all cached graphs, sized for the largest: the graph that runs is
      * (re)placed into it, so memory is that of the largest graph, not the sum of all. */
@@ -397,7 +399,7 @@ typedef struct cc_attn_opts {
     float                scale;     /* head_dim^-0.5 */
     enum cc_attn_impl    impl;
     struct ggml_tensor * scratch;   /* FUSED: working memory, see cc_fused_attention_scratch */
-    cc_attn_kernel       kernel;    /* FUSED: the per-task kernel (the context's attn_kernel) */
+    cc_attn_kernel       kernel;    /* FUSED: the per-task kernel */
     /* PLAIN and FUSED: additive [n_k, n_q, 1, 1|B] mask, or NULL (the text tower's causal
      * mask is one of these, built with the graph's inputs) */
     struct ggml_tensor * mask;
@@ -438,9 +440,9 @@ bool                 cc_fused_attention_available(int head_dim);
  * name (NULL when the CPU does not run it), and the tests compare every kernel with a plain C
  * reference. */
 cc_attn_kernel       cc_fused_attention_best_kernel(void);
-/* The kernel for a model: the BF16 one for files whose matrices are quantized (q8_0, q4_0, ...:
- * their products already round activations to 8 bits or fewer) where this CPU and the ggml
- * variant have AVX-512 BF16; otherwise cc_fused_attention_best_kernel. */
+/* The vision tower's kernel for a model: the BF16 one for files whose matrices are quantized
+ * (q8_0, q4_0, ...: their products already round activations to 8 bits or fewer) where this CPU
+ * and the ggml variant have AVX-512 BF16; otherwise cc_fused_attention_best_kernel. */
 cc_attn_kernel       cc_fused_attention_kernel_for(bool quantized_matrices);
 bool                 cc_fused_attention_kernel_runs(cc_attn_kernel kernel);
 struct ggml_tensor * cc_fused_attention_scratch(struct ggml_context * ctx, int64_t n_keys,
