@@ -1,7 +1,7 @@
 /* The per-task kernels of the fused CPU attention (attention.c), one file per instruction set.
  * The engine library is built for baseline x86-64; each kernel file compiles its functions for
  * its own instruction set with target attributes, and attention.c picks one at run time from the
- * CPU's features. */
+ * CPU's features (and, for the BF16 kernel in attention_avx512.c, the model's matrix type). */
 #ifndef CLEARCLIP_ATTENTION_KERNELS_H
 #define CLEARCLIP_ATTENTION_KERNELS_H
 

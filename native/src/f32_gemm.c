@@ -1,5 +1,5 @@
-/* The engine's own product of f32 weights with f32 activations on x86 CPUs with AVX-512, as ggml
- * custom operations: the activations packed into panels of 14 rows (f32_gemm_kernels.h), then the
+/* The engine's own product of f32 (or f16, converted as loaded) weights with f32 activations on
+ * x86 CPUs with AVX-512, as ggml custom operations: the activations packed into panels of 14 rows (f32_gemm_kernels.h), then the
  * GEMM over weights packed into tiles of 32 rows at model load, with the bias, CLIP's quick_gelu
  * and a residual applied in the same pass. ggml's f32 product on x86 (llamafile's sgemm) reads
  * both operands along k and sums each output's 16 partial sums at the end, reaching about 70% of
