@@ -37,16 +37,12 @@ CC_INLINE void cc_store16(__m256 facc[2][3], int nc, float * dst, size_t dst_str
  * scaled by dw * dx. */
 CC_INLINE void cc_block_end(__m256 facc[2][3], const __m256i iacc[2][3], int nc, __m256 dw0, __m256 dw1,
                             __m256i cw0, __m256i cw1, bool act_sums, const uint8_t * xq, size_t row_bytes,
-                            int64_t k, int64_t blocks, int64_t b) {
+                            int64_t k, int64_t b) {
     CC_UNROLL
     for (int c = 0; c < nc; c++) {
-        const uint8_t * tail = xq + (size_t) c * row_bytes + (size_t) k;
-        float dxv;
-        int32_t s8 = 0;
-        memcpy(&dxv, tail + (size_t) b * sizeof(float), sizeof(dxv));
-        if (act_sums) memcpy(&s8, tail + (size_t) blocks * sizeof(float) + (size_t) b * sizeof(int32_t), sizeof(s8));
-        const __m256 dx = _mm256_set1_ps(dxv);
-        const __m256i corr = _mm256_set1_epi32(s8);
+        const uint8_t * row = xq + (size_t) c * row_bytes;
+        const __m256 dx = _mm256_set1_ps(cc_q8_act_scale(row, k, b));
+        const __m256i corr = _mm256_set1_epi32(act_sums ? cc_q8_act_sum8(row, k, b) : 0);
         facc[0][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_sub_epi32(iacc[0][c], cw0), corr)),
                                      _mm256_mul_ps(dw0, dx), facc[0][c]);
         facc[1][c] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(_mm256_sub_epi32(_mm256_sub_epi32(iacc[1][c], cw1), corr)),
@@ -90,7 +86,7 @@ CC_INLINE void cc_q4_tile(const uint8_t * tile, int64_t blocks, int g, const uin
         }
         cc_block_end(facc, iacc, nc, _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 512 + g * 32))),
                      _mm256_cvtph_ps(_mm_loadu_si128((const __m128i *) (blk + 512 + g * 32 + 16))),
-                     _mm256_setzero_si256(), _mm256_setzero_si256(), true, xq, row_bytes, k, blocks, b);
+                     _mm256_setzero_si256(), _mm256_setzero_si256(), true, xq, row_bytes, k, b);
     }
     cc_store16(facc, nc, dst, dst_stride, m_left);
 }

@@ -111,7 +111,7 @@ CC_INLINE void cc_q8_tile(const uint8_t * tile, int64_t blocks, int g, const uin
         /* the signed activations need no correction: the packed one (for x + 128) is skipped */
         cc_block_end(facc, iacc, nc, _mm256_loadu_ps((const float *) (blk + 1024 + g * 64)),
                      _mm256_loadu_ps((const float *) (blk + 1024 + g * 64 + 32)), _mm256_setzero_si256(),
-                     _mm256_setzero_si256(), false, xq, row_bytes, k, blocks, b);
+                     _mm256_setzero_si256(), false, xq, row_bytes, k, b);
     }
     cc_store16(facc, nc, dst, dst_stride, m_left);
 }

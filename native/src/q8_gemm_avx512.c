@@ -81,16 +81,12 @@ CC_INLINE void cc_store_tile(__m512 facc[2][CC_Q8_NC], int nc, float * dst, size
  * 8 * sum x (q4_0), converted and added to its float accumulator scaled by dw * dx. */
 CC_INLINE void cc_block_end(__m512 facc[2][CC_Q8_NC], const __m512i iacc[2][CC_Q8_NC], int nc, __m512 dw0,
                             __m512 dw1, __m512i cw0, __m512i cw1, bool act_sums, const uint8_t * xq,
-                            size_t row_bytes, int64_t k, int64_t blocks, int64_t b) {
+                            size_t row_bytes, int64_t k, int64_t b) {
     CC_UNROLL
     for (int c = 0; c < nc; c++) {
-        const uint8_t * tail = xq + (size_t) c * row_bytes + (size_t) k;
-        float dxv;
-        int32_t s8 = 0;
-        memcpy(&dxv, tail + (size_t) b * sizeof(float), sizeof(dxv));
-        if (act_sums) memcpy(&s8, tail + (size_t) blocks * sizeof(float) + (size_t) b * sizeof(int32_t), sizeof(s8));
-        const __m512 dx = _mm512_set1_ps(dxv);
-        const __m512i corr = _mm512_set1_epi32(s8);
+        const uint8_t * row = xq + (size_t) c * row_bytes;
+        const __m512 dx = _mm512_set1_ps(cc_q8_act_scale(row, k, b));
+        const __m512i corr = _mm512_set1_epi32(act_sums ? cc_q8_act_sum8(row, k, b) : 0);
         facc[0][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_sub_epi32(iacc[0][c], cw0), corr)),
                                      _mm512_mul_ps(dw0, dx), facc[0][c]);
         facc[1][c] = _mm512_fmadd_ps(_mm512_cvtepi32_ps(_mm512_sub_epi32(_mm512_sub_epi32(iacc[1][c], cw1), corr)),
@@ -126,7 +122,7 @@ CC_INLINE void cc_q8_tile(const uint8_t * tile, int64_t blocks, const uint8_t * 
         }
         cc_block_end(facc, iacc, nc, _mm512_loadu_ps((const float *) (blk + 1024)),
                      _mm512_loadu_ps((const float *) (blk + 1024 + 64)), _mm512_loadu_si512((const void *) (blk + 1152)),
-                     _mm512_loadu_si512((const void *) (blk + 1152 + 64)), false, xq, row_bytes, k, blocks, b);
+                     _mm512_loadu_si512((const void *) (blk + 1152 + 64)), false, xq, row_bytes, k, b);
     }
     cc_store_tile(facc, nc, dst, dst_stride, m_left);
 }
@@ -163,7 +159,7 @@ CC_INLINE void cc_q4_tile(const uint8_t * tile, int64_t blocks, const uint8_t * 
         }
         cc_block_end(facc, iacc, nc, _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (blk + 512))),
                      _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) (blk + 512 + 32))), _mm512_setzero_si512(),
-                     _mm512_setzero_si512(), true, xq, row_bytes, k, blocks, b);
+                     _mm512_setzero_si512(), true, xq, row_bytes, k, b);
     }
     cc_store_tile(facc, nc, dst, dst_stride, m_left);
 }

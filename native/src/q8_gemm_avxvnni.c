@@ -56,8 +56,7 @@ CC_INLINE void cc_q8_tile(const uint8_t * tile, int64_t blocks, int g, const uin
         cc_block_end(facc, iacc, nc, _mm256_loadu_ps((const float *) (blk + 1024 + g * 64)),
                      _mm256_loadu_ps((const float *) (blk + 1024 + g * 64 + 32)),
                      _mm256_loadu_si256((const __m256i *) (blk + 1152 + g * 64)),
-                     _mm256_loadu_si256((const __m256i *) (blk + 1152 + g * 64 + 32)), false, xq, row_bytes, k,
-                     blocks, b);
+                     _mm256_loadu_si256((const __m256i *) (blk + 1152 + g * 64 + 32)), false, xq, row_bytes, k, b);
     }
     cc_store16(facc, nc, dst, dst_stride, m_left);
 }

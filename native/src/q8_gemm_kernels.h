@@ -20,6 +20,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 /* Weight rows per packed tile, and the bytes of one tile's block of 32 inputs.
  * q8_0: 2 groups x 8 steps x 16 rows x 4 bytes of weights, then 32 float scales dw, then 32
@@ -37,6 +38,20 @@
  * for the others), then K/32 float scales, then K/32 int32 8 * sum x (signed rows only). */
 static inline size_t cc_q8_act_row_bytes(int64_t k) {
     return (size_t) k + (size_t) (k / CC_Q8_BLOCK) * (sizeof(float) + sizeof(int32_t));
+}
+
+/* Block b's scale in such a row of K inputs. */
+static inline float cc_q8_act_scale(const uint8_t * row, int64_t k, int64_t b) {
+    float d;
+    memcpy(&d, row + (size_t) k + (size_t) b * sizeof(float), sizeof(d));
+    return d;
+}
+
+/* Block b's 8 * sum x in such a row (signed rows only). */
+static inline int32_t cc_q8_act_sum8(const uint8_t * row, int64_t k, int64_t b) {
+    int32_t s;
+    memcpy(&s, row + (size_t) k + (size_t) (k / CC_Q8_BLOCK) * sizeof(float) + (size_t) b * sizeof(int32_t), sizeof(s));
+    return s;
 }
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
