@@ -1,9 +1,10 @@
 /* The engine's own product of f32 (or f16, converted as loaded) weights with f32 activations on
- * x86 CPUs with AVX-512, as ggml custom operations: the activations packed into panels of 14 rows (f32_gemm_kernels.h), then the
- * GEMM over weights packed into tiles of 32 rows at model load, with the bias, CLIP's quick_gelu
- * and a residual applied in the same pass. ggml's f32 product on x86 (llamafile's sgemm) reads
- * both operands along k and sums each output's 16 partial sums at the end, reaching about 70% of
- * the FMA units' peak on ViT shapes; this register tile keeps them busy 92-96% of the time.
+ * x86 CPUs with AVX-512, as ggml custom operations: the activations packed into panels of 14 rows
+ * (f32_gemm_kernels.h), then the GEMM over weights packed into tiles of 32 rows at model load,
+ * with the bias, CLIP's quick_gelu and a residual applied in the same pass. ggml's f32 product on
+ * x86 (llamafile's sgemm) reads both operands along k and sums each output's 16 partial sums at
+ * the end, reaching about 70% of the FMA units' peak on ViT shapes; this register tile keeps them
+ * busy 92-96% of the time.
  *
  * Several products of one tensor (the query, key and value projections of a LayerNorm output)
  * share one packing of it; the LayerNorm (its own operation here, one pass where ggml makes three)
@@ -41,21 +42,23 @@ size_t cc_f32_packed_size(enum ggml_type type, int64_t k, int64_t m) {
 
 void cc_f32_pack(enum ggml_type type, const void * w, int64_t k, int64_t m, void * out) {
     const bool f16 = type == GGML_TYPE_F16;
+    int64_t j0 = 0;
 #ifdef CC_F32_X86
     /* 16x16 register transposes: the plain loop's stores 128 bytes apart took 0.3 s for a
      * ViT-B/16 file's 124 M weights */
     if (__builtin_cpu_supports("avx512f")) {
         cc_f32_pack_w_avx512(w, f16, k, m, out);
-        return;
+        j0 = k / 16 * 16;
     }
 #endif
+    /* the inputs the register transposes leave (all of them without AVX-512), one value at a time */
     const size_t size = f16 ? sizeof(uint16_t) : sizeof(float);
     const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
     for (int64_t t = 0; t < tiles; t++) {
         char * tile = (char *) out + (size_t) t * (size_t) k * CC_F32_TILE_ROWS * size;
         for (int r = 0; r < CC_F32_TILE_ROWS; r++) {
             const int64_t row = t * CC_F32_TILE_ROWS + r;
-            for (int64_t j = 0; j < k; j++) {
+            for (int64_t j = j0; j < k; j++) {
                 char * to = tile + ((size_t) j * CC_F32_TILE_ROWS + r) * size;
                 if (row < m) {
                     memcpy(to, (const char *) w + ((size_t) row * (size_t) k + (size_t) j) * size, size);

@@ -14,7 +14,6 @@
 #include "simd_avx512.h"
 
 #include <math.h>
-#include <string.h>
 
 #define CC_AVX512 __attribute__((target("avx512f")))
 #define CC_INLINE static inline __attribute__((always_inline)) CC_AVX512
@@ -40,7 +39,6 @@ CC_INLINE void cc_store_w16(void * w, bool f16, size_t i, __m512 v) {
 
 void CC_AVX512 cc_f32_pack_w_avx512(const void * w, bool f16, int64_t k, int64_t m, void * out) {
     const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS, k16 = k / 16 * 16;
-    const size_t size = f16 ? sizeof(uint16_t) : sizeof(float);
     for (int64_t t = 0; t < tiles; t++) {
         const size_t tile = (size_t) t * (size_t) k * CC_F32_TILE_ROWS;
         /* each half of the tile's rows in blocks of 16 inputs, transposed in registers */
@@ -55,16 +53,6 @@ void CC_AVX512 cc_f32_pack_w_avx512(const void * w, bool f16, int64_t k, int64_t
                 cc_transpose16(r);
                 CC_UNROLL
                 for (int e = 0; e < 16; e++) cc_store_w16(out, f16, tile + (size_t) (j + e) * CC_F32_TILE_ROWS + 16 * h, r[e]);
-            }
-            for (int64_t j = k16; j < k; j++) {
-                for (int i = 0; i < 16; i++) {
-                    char * to = (char *) out + (tile + (size_t) j * CC_F32_TILE_ROWS + 16 * h + i) * size;
-                    if (row0 + i < m) {
-                        memcpy(to, (const char *) w + ((size_t) (row0 + i) * (size_t) k + j) * size, size);
-                    } else {
-                        memset(to, 0, size);
-                    }
-                }
             }
         }
     }

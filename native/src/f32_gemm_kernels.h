@@ -36,7 +36,8 @@ typedef struct cc_f32_epilogue {
 
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #  define CC_F32_X86 1
-/* The [m][k] weights w (f32, or f16 when f16) packed into tiles (the layout above, same type). */
+/* The [m][k] weights w (f32, or f16 when f16) packed into tiles (the layout above, same type),
+ * inputs below k / 16 * 16 only: cc_f32_pack places the rest. */
 void cc_f32_pack_w_avx512(const void * w, bool f16, int64_t k, int64_t m, void * out);
 /* Panels [p0, p1) of x [n][k] (row stride x_stride floats) packed into xp. */
 void cc_f32_pack_x_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
