@@ -59,19 +59,21 @@ static int64_t cc_padded_keys(int64_t nk) {
     return (nk + CC_KEY_PAD - 1) / CC_KEY_PAD * CC_KEY_PAD;
 }
 
-/* What the operation's userdata carries: the head count and the kernel. */
+/* What the operation's work share carries (cc_work_share_data): the head count and the kernel. */
 #define CC_OP_HEADS_BITS 16
 
 /* The custom operation: dst [W, n_q, B]; srcs q [W, n_q, B], k, v [W, n_k, B] (rows contiguous,
  * any row and batch stride), a scratch row per thread and optionally an additive mask
- * [n_k, n_q, 1, 1|B] shared by the heads; userdata is the head count. Tasks (sequence, head,
- * block of CC_TASK_ROWS queries) are split into equal contiguous ranges per thread, so that each
- * thread packs K^T once per sequence and head it visits. userdata: heads | kernel << 16. */
+ * [n_k, n_q, 1, 1|B] shared by the heads. Tasks (sequence, head, block of CC_TASK_ROWS queries)
+ * are shared between the threads from equal contiguous ranges (cc_work), so that each thread
+ * packs K^T once per sequence and head it visits, and again only for a task it takes from
+ * another. Its data: heads | kernel << 16. */
 static void cc_attention_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
     const struct ggml_tensor * q = dst->src[0], * k = dst->src[1], * v = dst->src[2];
     const struct ggml_tensor * scratch = dst->src[3], * mask = dst->src[4];
-    const int heads = (int) ((intptr_t) userdata & ((1 << CC_OP_HEADS_BITS) - 1));
-    const cc_attn_kernel kernel = (cc_attn_kernel) ((intptr_t) userdata >> CC_OP_HEADS_BITS);
+    const intptr_t data = cc_work_share_data(userdata);
+    const int heads = (int) (data & ((1 << CC_OP_HEADS_BITS) - 1));
+    const cc_attn_kernel kernel = (cc_attn_kernel) (data >> CC_OP_HEADS_BITS);
     const cc_attn_task_fn run = kernel == CC_ATTN_KERNEL_BF16     ? cc_attention_task_bf16
                                 : kernel == CC_ATTN_KERNEL_AVX512 ? cc_attention_task_avx512
                                                                   : cc_attention_task_avx2;
@@ -79,8 +81,9 @@ static void cc_attention_op(struct ggml_tensor * dst, int ith, int nth, void * u
     const int64_t nq = q->ne[1], nk = k->ne[1], nk_pad = cc_padded_keys(nk), batch = q->ne[2];
     const int64_t blocks = (nq + CC_TASK_ROWS - 1) / CC_TASK_ROWS;
     const int64_t tasks = batch * heads * blocks;
-    const int64_t t0 = tasks * ith / nth, t1 = tasks * (ith + 1) / nth;
-    if (t0 >= t1 || ith >= scratch->ne[1] || cc_attention_scratch_floats(nk_pad, hd) > scratch->ne[0]) return;
+    /* (the operation runs on as many threads as the scratch has rows; a thread that does not take
+     * part must not begin the work's share) */
+    if (ith >= scratch->ne[1] || cc_attention_scratch_floats(nk_pad, hd) > scratch->ne[0]) return;
     const float scale = 1.0f / sqrtf((float) hd);
     const size_t qs = q->nb[1] / sizeof(float), ks = k->nb[1] / sizeof(float);
     const size_t vs = v->nb[1] / sizeof(float), os = dst->nb[1] / sizeof(float);
@@ -93,7 +96,9 @@ static void cc_attention_op(struct ggml_tensor * dst, int ith, int nth, void * u
     uint32_t * kp = (uint32_t *) kt, * vp = kp + (size_t) hd / 2 * nk_pad;
     uint32_t * q_pairs = (uint32_t *) (s + (size_t) CC_TASK_ROWS * nk_pad);
     int64_t packed = -1;
-    for (int64_t t = t0; t < t1; t++) {
+    cc_work w;
+    cc_work_begin(&w, userdata, ith, nth, tasks);
+    for (int64_t t; (t = cc_work_next(&w)) >= 0;) {
         const int64_t bh = t / blocks, b = bh / heads;
         const int h = (int) (bh % heads);
         const int64_t i0 = (t % blocks) * CC_TASK_ROWS;
@@ -151,9 +156,10 @@ struct ggml_tensor * cc_fused_attention_with(struct ggml_context * ctx, struct g
         return NULL;
     }
     struct ggml_tensor * args[5] = { q, k, v, scratch, mask };
-    const intptr_t data = (intptr_t) heads | ((intptr_t) kernel << CC_OP_HEADS_BITS);
+    cc_work_share * share = cc_work_share_new(ctx, (intptr_t) heads | ((intptr_t) kernel << CC_OP_HEADS_BITS));
+    if (!share) return NULL;
     return ggml_custom_4d(ctx, GGML_TYPE_F32, q->ne[0], q->ne[1], q->ne[2], 1, args, mask ? 5 : 4,
-                          cc_attention_op, (int) scratch->ne[1], (void *) data);
+                          cc_attention_op, (int) scratch->ne[1], share);
 }
 
 #else

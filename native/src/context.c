@@ -339,7 +339,7 @@ float * cc_scratch(clearclip_context * ctx, size_t n_floats) {
 static clearclip_status cc_build_graph(clearclip_context * ctx, cc_graph * g) {
     struct ggml_init_params ip = {
         .mem_size   = ggml_tensor_overhead() * CC_GRAPH_SIZE +
-                      ggml_graph_overhead_custom(CC_GRAPH_SIZE, false),
+                      ggml_graph_overhead_custom(CC_GRAPH_SIZE, false) + cc_work_share_room() * CC_GRAPH_WORK_SHARES,
         .mem_buffer = NULL,
         .no_alloc   = true,
     };

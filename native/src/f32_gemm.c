@@ -72,18 +72,20 @@ void cc_f32_pack(enum ggml_type type, const void * w, int64_t k, int64_t m, void
 
 #ifdef CC_F32_X86
 
-/* src[0] x [k, n] f32 (rows contiguous, any row stride) -> dst: its panels, split between the
- * threads. */
+/* src[0] x [k, n] f32 (rows contiguous, any row stride) -> dst: its panels, shared between the
+ * threads panel by panel. */
 static void cc_f32_pack_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
-    (void) userdata;
     const struct ggml_tensor * x = dst->src[0];
     const int64_t n = x->ne[1];
-    const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
-    cc_f32_pack_x_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n, panels * ith / nth,
-                         panels * (ith + 1) / nth, (float *) dst->data);
+    cc_work w;
+    cc_work_begin(&w, userdata, ith, nth, (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS);
+    for (int64_t p; (p = cc_work_next(&w)) >= 0;) {
+        cc_f32_pack_x_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n, p, p + 1,
+                             (float *) dst->data);
+    }
 }
 
-/* What the product's userdata carries: k | n << 24 | bias << 48 | residual << 49 |
+/* What the product's work share carries (cc_work_share_data): k | n << 24 | bias << 48 | residual << 49 |
  * quick_gelu << 50 | to panels << 51 | f16 weights << 52, the bias and residual flags saying which
  * of the two follow the packed weights and activations among the sources. The panels twin's
  * output is [14, m, panels], so n comes from here. */
@@ -95,10 +97,10 @@ static void cc_f32_pack_op(struct ggml_tensor * dst, int ith, int nth, void * us
 #define CC_F32_F16_BIT 52
 
 /* src[0] packed weights, src[1] packed activations, then the bias and the residual rows where
- * userdata has them -> dst [m, n] f32, or its panels [14, m, panels]. The weight tiles are split
- * between the threads, so that each reads its share of the weights once. */
+ * the data has them -> dst [m, n] f32, or its panels [14, m, panels]. The threads share the work
+ * in groups of weight tiles (cc_f32_tile_group), so that the weights are read once. */
 static void cc_f32_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
-    const int64_t data = (int64_t) (intptr_t) userdata;
+    const int64_t data = (int64_t) cc_work_share_data(userdata);
     const int64_t dim_mask = ((int64_t) 1 << CC_F32_DIM_BITS) - 1;
     const int64_t k = data & dim_mask, n = (data >> CC_F32_DIM_BITS) & dim_mask;
     const bool to_panels = (data >> CC_F32_PANELS_BIT) & 1;
@@ -114,44 +116,56 @@ static void cc_f32_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * us
         .residual_stride = res ? res->nb[1] / sizeof(float) : 0,
         .to_panels = to_panels,
     };
-    cc_f32_gemm_avx512(dst->src[0]->data, (data >> CC_F32_F16_BIT) & 1, k, m, (const float *) dst->src[1]->data, n,
-                       &ep, (float *) dst->data, dst->nb[1] / sizeof(float), tiles * ith / nth,
-                       tiles * (ith + 1) / nth);
+    const int64_t group = cc_f32_tile_group(k);
+    cc_work w;
+    cc_work_begin(&w, userdata, ith, nth, (tiles + group - 1) / group);
+    for (int64_t g; (g = cc_work_next(&w)) >= 0;) {
+        cc_f32_gemm_avx512(dst->src[0]->data, (data >> CC_F32_F16_BIT) & 1, k, m, (const float *) dst->src[1]->data,
+                           n, &ep, (float *) dst->data, dst->nb[1] / sizeof(float), g * group,
+                           g * group + group < tiles ? g * group + group : tiles);
+    }
 }
 
-/* The LayerNorm's userdata is its eps, as the bits of a float. */
-static void * cc_f32_eps_data(float eps) {
+/* The LayerNorm's work share carries its eps, as the bits of a float. */
+static intptr_t cc_f32_eps_data(float eps) {
     uint32_t bits;
     memcpy(&bits, &eps, sizeof(bits));
-    return (void *) (uintptr_t) bits;
+    return (intptr_t) bits;
 }
 
-static float cc_f32_data_eps(void * userdata) {
-    const uint32_t bits = (uint32_t) (uintptr_t) userdata;
+static float cc_f32_data_eps(const cc_work_share * share) {
+    const uint32_t bits = (uint32_t) cc_work_share_data(share);
     float eps;
     memcpy(&eps, &bits, sizeof(eps));
     return eps;
 }
 
-/* src[0] x, src[1] w, src[2] b -> dst: the LayerNorm of x's rows (dst like x, contiguous), the
- * rows split between the threads. */
+/* src[0] x, src[1] w, src[2] b -> dst: the LayerNorm of x's rows (dst like x, contiguous), shared
+ * between the threads in blocks of 14 rows. */
 static void cc_f32_layer_norm_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
     const struct ggml_tensor * x = dst->src[0];
     const int64_t n = ggml_nrows(x);
-    cc_f32_layer_norm_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n * ith / nth,
-                             n * (ith + 1) / nth, (const float *) dst->src[1]->data,
-                             (const float *) dst->src[2]->data, cc_f32_data_eps(userdata), (float *) dst->data,
-                             dst->nb[1] / sizeof(float));
+    cc_work w;
+    cc_work_begin(&w, userdata, ith, nth, (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS);
+    for (int64_t b; (b = cc_work_next(&w)) >= 0;) {
+        const int64_t r0 = b * CC_F32_PANEL_ROWS, r1 = r0 + CC_F32_PANEL_ROWS < n ? r0 + CC_F32_PANEL_ROWS : n;
+        cc_f32_layer_norm_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], r0, r1,
+                                 (const float *) dst->src[1]->data, (const float *) dst->src[2]->data,
+                                 cc_f32_data_eps(userdata), (float *) dst->data, dst->nb[1] / sizeof(float));
+    }
 }
 
 /* The same sources -> the LayerNorm's rows straight into the product's panels. */
 static void cc_f32_layer_norm_pack_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
     const struct ggml_tensor * x = dst->src[0];
     const int64_t n = x->ne[1];
-    const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
-    cc_f32_layer_norm_pack_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n,
-                                  panels * ith / nth, panels * (ith + 1) / nth, (const float *) dst->src[1]->data,
-                                  (const float *) dst->src[2]->data, cc_f32_data_eps(userdata), (float *) dst->data);
+    cc_work w;
+    cc_work_begin(&w, userdata, ith, nth, (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS);
+    for (int64_t p; (p = cc_work_next(&w)) >= 0;) {
+        cc_f32_layer_norm_pack_avx512((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n, p, p + 1,
+                                      (const float *) dst->src[1]->data, (const float *) dst->src[2]->data,
+                                      cc_f32_data_eps(userdata), (float *) dst->data);
+    }
 }
 
 /* The packing of x made for an earlier product in ctx, or a new one. An output of the LayerNorm or
@@ -171,8 +185,9 @@ static struct ggml_tensor * cc_f32_packed_x(struct ggml_context * ctx, struct gg
         }
     }
     const int64_t panels = (x->ne[1] + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
+    /* without room for a work share, the static split */
     struct ggml_tensor * xp = ggml_custom_4d(ctx, GGML_TYPE_F32, panels * CC_F32_PANEL_ROWS * x->ne[0], 1, 1, 1, &x, 1,
-                                             cc_f32_pack_op, GGML_N_TASKS_MAX, NULL);
+                                             cc_f32_pack_op, GGML_N_TASKS_MAX, cc_work_share_new(ctx, 0));
     ggml_set_name(xp, CC_F32_PACK_NAME);
     return xp;
 }
@@ -189,14 +204,17 @@ struct ggml_tensor * cc_f32_layer_norm(struct ggml_context * ctx, struct ggml_te
         return NULL;
     }
     struct ggml_tensor * args[3] = { x, w, b };
+    cc_work_share * share = cc_work_share_new(ctx, cc_f32_eps_data(eps));
+    if (!share) return NULL;
     struct ggml_tensor * y = ggml_custom_4d(ctx, GGML_TYPE_F32, k, x->ne[1], x->ne[2], x->ne[3], args, 3,
-                                            cc_f32_layer_norm_op, GGML_N_TASKS_MAX, cc_f32_eps_data(eps));
+                                            cc_f32_layer_norm_op, GGML_N_TASKS_MAX, share);
     ggml_set_name(y, CC_F32_NORM_NAME);
-    if (ggml_nrows(x) == x->ne[1]) {
+    cc_work_share * twin_share = ggml_nrows(x) == x->ne[1] ? cc_work_share_new(ctx, cc_f32_eps_data(eps)) : NULL;
+    if (twin_share) {
         /* made now, while eps is at hand; a graph that does not use it never computes it */
         const int64_t panels = (x->ne[1] + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
         struct ggml_tensor * xp = ggml_custom_4d(ctx, GGML_TYPE_F32, panels * CC_F32_PANEL_ROWS * k, 1, 1, 1, args, 3,
-                                                 cc_f32_layer_norm_pack_op, GGML_N_TASKS_MAX, cc_f32_eps_data(eps));
+                                                 cc_f32_layer_norm_pack_op, GGML_N_TASKS_MAX, twin_share);
         ggml_set_name(xp, CC_F32_NORM_PACK_NAME);
     }
     return y;
@@ -221,16 +239,18 @@ struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tenso
     const int64_t data = k | (n << CC_F32_DIM_BITS) | ((int64_t) (bias != NULL) << CC_F32_BIAS_BIT) |
                          ((int64_t) (residual != NULL) << CC_F32_RESIDUAL_BIT) |
                          ((int64_t) quick_gelu << CC_F32_GELU_BIT) | ((int64_t) (type == GGML_TYPE_F16) << CC_F32_F16_BIT);
+    cc_work_share * share = cc_work_share_new(ctx, (intptr_t) data);
+    if (!share) return NULL;
     struct ggml_tensor * y = ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, n_args, cc_f32_gemm_op,
-                                            GGML_N_TASKS_MAX, (void *) (intptr_t) data);
+                                            GGML_N_TASKS_MAX, share);
     ggml_set_name(y, CC_F32_GEMM_NAME);
-    if (!residual) {
+    cc_work_share * twin_share = residual ? NULL : cc_work_share_new(ctx, (intptr_t) (data | ((int64_t) 1 << CC_F32_PANELS_BIT)));
+    if (twin_share) {
         /* made now, with what it needs at hand; a graph that does not use it never computes it (not
          * with a residual: the twins are told apart by their first three sources) */
         const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
         struct ggml_tensor * yp = ggml_custom_4d(ctx, GGML_TYPE_F32, CC_F32_PANEL_ROWS, m, panels, 1, args, n_args,
-                                                 cc_f32_gemm_op, GGML_N_TASKS_MAX,
-                                                 (void *) (intptr_t) (data | ((int64_t) 1 << CC_F32_PANELS_BIT)));
+                                                 cc_f32_gemm_op, GGML_N_TASKS_MAX, twin_share);
         ggml_set_name(yp, CC_F32_GEMM_PACK_NAME);
     }
     return y;

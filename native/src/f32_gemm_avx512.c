@@ -19,10 +19,6 @@
 #define CC_INLINE static inline __attribute__((always_inline)) CC_AVX512
 #define CC_UNROLL _Pragma("GCC unroll 16")
 
-/* Weight tiles that share one pass over the activation panels when two fit in half of a 1 MB L2
- * beside the panels streaming past (k <= 1024); past that, one tile per pass is faster. */
-#define CC_F32_GROUP_MAX_K 1024
-
 /* 16 weights at element i of w (f16 when f16) as floats, and back (exact: they were read so). */
 CC_INLINE __m512 cc_load_w16(const void * w, bool f16, size_t i) {
     return f16 ? _mm512_cvtph_ps(_mm256_loadu_si256((const __m256i *) ((const uint16_t *) w + i)))
@@ -250,7 +246,7 @@ void CC_AVX512 cc_f32_gemm_avx512(const void * packed, bool f16, int64_t k, int6
                                   int64_t t1) {
     const size_t size = f16 ? sizeof(uint16_t) : sizeof(float);
     const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
-    const int64_t group = k <= CC_F32_GROUP_MAX_K ? 2 : 1;
+    const int64_t group = cc_f32_tile_group(k);
     for (int64_t g = t0; g < t1; g += group) {
         const int64_t g_end = g + group < t1 ? g + group : t1;
         for (int64_t p = 0; p < panels; p++) {

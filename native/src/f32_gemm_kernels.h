@@ -34,6 +34,13 @@ typedef struct cc_f32_epilogue {
     bool          to_panels;
 } cc_f32_epilogue;
 
+/* Weight tiles that share one pass over the activation panels: two where both fit in half of a
+ * 1 MB L2 beside the panels streaming past (k <= 1024); past that, one per pass is faster. The
+ * threads share a product's work in such groups. */
+static inline int64_t cc_f32_tile_group(int64_t k) {
+    return k <= 1024 ? 2 : 1;
+}
+
 #if (defined(__GNUC__) || defined(__clang__)) && defined(__x86_64__)
 #  define CC_F32_X86 1
 /* The [m][k] weights w (f32, or f16 when f16) packed into tiles (the layout above, same type),
@@ -49,7 +56,8 @@ void cc_f32_layer_norm_avx512(const float * x, size_t x_stride, int64_t k, int64
 void cc_f32_layer_norm_pack_avx512(const float * x, size_t x_stride, int64_t k, int64_t n, int64_t p0, int64_t p1,
                                    const float * w, const float * b, float eps, float * xp);
 /* Weight tiles [t0, t1) of the packed weights (m rows, k inputs; f16 when f16) times all n packed
- * activation rows, plus the epilogue's terms, into dst rows of dst_stride floats (or dst's panels). */
+ * activation rows, plus the epilogue's terms, into dst rows of dst_stride floats (or dst's panels);
+ * cc_f32_tile_group(k) tiles share each pass over the panels. */
 void cc_f32_gemm_avx512(const void * packed, bool f16, int64_t k, int64_t m, const float * xp, int64_t n,
                         const cc_f32_epilogue * ep, float * dst, size_t dst_stride, int64_t t0, int64_t t1);
 #endif

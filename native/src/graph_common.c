@@ -122,9 +122,10 @@ struct ggml_tensor * cc_attention(struct ggml_context * ctx, struct ggml_tensor 
                                   struct ggml_tensor * k, struct ggml_tensor * v,
                                   const cc_attn_opts * o) {
     if (o->impl == CC_ATTN_FUSED) {
-        return cc_fused_attention_with(ctx, q, k, v, o->mask, o->heads, o->scratch, o->kernel);
-    }
-    if (o->impl == CC_ATTN_FLASH) {
+        struct ggml_tensor * a = cc_fused_attention_with(ctx, q, k, v, o->mask, o->heads, o->scratch, o->kernel);
+        /* else (no room left for its work share) the score matrix below, which takes the mask too */
+        if (a) return a;
+    } else if (o->impl == CC_ATTN_FLASH) {
         return cc_attn_flash(ctx, q, k, v, o->heads, o->scale);
     }
     struct ggml_tensor * qh = cc_split_heads(ctx, q, o->heads);

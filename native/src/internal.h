@@ -24,6 +24,10 @@
 
 /* Room for the largest graph we build (ViT-H has 32 blocks of ~45 nodes). */
 #define CC_GRAPH_SIZE 8192
+/* Room in a graph's context for the work shares of its custom operations (cc_work_share_new):
+ * one per tensor the context has room for, so that they never run short (a ViT-H graph has about
+ * 400). The context's memory is only touched where used. */
+#define CC_GRAPH_WORK_SHARES CC_GRAPH_SIZE
 
 /* Vision sequences are padded to a multiple of this many tokens (padding masked out of the
  * attention) so that the attention products' inner dimension suits ggml's fast CPU GEMM
@@ -493,6 +497,29 @@ void                 cc_f32_pack(enum ggml_type type, const void * w, int64_t k,
 struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tensor * packed, enum ggml_type type, int64_t m,
                                     struct ggml_tensor * x, struct ggml_tensor * bias, bool quick_gelu,
                                     struct ggml_tensor * residual);
+
+/* ---- work shared between ggml's threads (work_share.c) -------------------- */
+
+/* A custom operation's n chunks of work, split between its nth threads as ggml's static split
+ * would, then stolen one by one from the back of a slower thread's share: a thread slowed by a
+ * busy neighbour no longer holds the others at the operation's barrier. The share lives in the
+ * graph's context and is the operation's userdata, carrying its parameters (cc_work_share_new:
+ * NULL when the context has no room left, cc_work_share_room bytes each; the builders then leave
+ * the operation to ggml). Beyond CC_WORK_SHARE_THREADS threads the static split alone is used.
+ * Each thread of the operation calls cc_work_begin once, then cc_work_next until it returns -1; a
+ * thread that begins must drain it so, since the next run relies on finding every share empty. */
+#define CC_WORK_SHARE_THREADS 64
+typedef struct cc_work_share cc_work_share;
+typedef struct cc_work {
+    cc_work_share * share;
+    int             ith, nth;
+    int64_t         next, end;   /* the static split, without a share */
+} cc_work;
+size_t          cc_work_share_room(void);
+cc_work_share * cc_work_share_new(struct ggml_context * ctx, intptr_t data);
+intptr_t        cc_work_share_data(const cc_work_share * share);
+void            cc_work_begin(cc_work * w, cc_work_share * share, int ith, int nth, int64_t n);
+int64_t         cc_work_next(cc_work * w);
 
 /* ---- host-side parallel loop (parallel.c) -------------------------------- */
 

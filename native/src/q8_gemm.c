@@ -158,17 +158,26 @@ static bool cc_q8_offset(cc_q8_kernel kernel, bool q4) {
     return !q4 && (kernel == CC_Q8_KERNEL_AVX512 || kernel == CC_Q8_KERNEL_AVXVNNI);
 }
 
-/* src[0] x [k, n] f32 (rows contiguous, any row stride) -> dst [row bytes, n] int8. */
+/* Activation rows the threads share the quantization in. */
+#define CC_Q8_QUANTIZE_ROWS 16
+
+/* src[0] x [k, n] f32 (rows contiguous, any row stride) -> dst [row bytes, n] int8, shared between
+ * the threads in blocks of rows. */
 static void cc_q8_quantize_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
     const struct ggml_tensor * x = dst->src[0];
     const int64_t n = x->ne[1];
-    const int64_t data = (int64_t) (intptr_t) userdata;
+    const int64_t data = (int64_t) cc_work_share_data(userdata);
     const cc_q8_kernel kernel = (cc_q8_kernel) ((data >> CC_Q8_K_BITS) & 0xFF);
     const bool offset = cc_q8_offset(kernel, (data >> CC_Q8_Q4_BIT) & 1);
     void (*quantize)(const float *, size_t, int64_t, int64_t, int64_t, uint8_t *, bool) =
         kernel == CC_Q8_KERNEL_AVX512 ? cc_q8_quantize_avx512 : cc_q8_quantize_avx2;
-    quantize((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], n * ith / nth,
-             n * (ith + 1) / nth, (uint8_t *) dst->data, offset);
+    cc_work w;
+    cc_work_begin(&w, userdata, ith, nth, (n + CC_Q8_QUANTIZE_ROWS - 1) / CC_Q8_QUANTIZE_ROWS);
+    for (int64_t b; (b = cc_work_next(&w)) >= 0;) {
+        const int64_t r0 = b * CC_Q8_QUANTIZE_ROWS;
+        quantize((const float *) x->data, x->nb[1] / sizeof(float), x->ne[0], r0,
+                 r0 + CC_Q8_QUANTIZE_ROWS < n ? r0 + CC_Q8_QUANTIZE_ROWS : n, (uint8_t *) dst->data, offset);
+    }
 }
 
 static cc_q8_gemm_fn cc_q8_gemm_kernel(cc_q8_kernel kernel, bool q4) {
@@ -179,18 +188,27 @@ static cc_q8_gemm_fn cc_q8_gemm_kernel(cc_q8_kernel kernel, bool q4) {
     }
 }
 
-/* src[0] packed weights, src[1] quantized activations -> dst [m, n] f32. The weight tiles are
- * split between the threads, so each streams its own share of the weights once per chunk of
+/* Weight tiles per share of the product's work: 2 (64 rows) ran a ViT-B/16 window's q8_0 products
+ * 4% faster than 1 or 4 on 2 threads of a Zen 5. */
+#define CC_Q8_GROUP_TILES 2
+
+/* src[0] packed weights, src[1] quantized activations -> dst [m, n] f32. The threads share the
+ * work in groups of weight tiles, each streaming its group's weights once per chunk of
  * activation rows. */
 static void cc_q8_gemm_op(struct ggml_tensor * dst, int ith, int nth, void * userdata) {
-    const int64_t data = (int64_t) (intptr_t) userdata;
+    const int64_t data = (int64_t) cc_work_share_data(userdata);
     const int64_t k = data & (((int64_t) 1 << CC_Q8_K_BITS) - 1);
     const int64_t m = dst->ne[0], n = dst->ne[1];
     const int64_t tiles = (m + CC_Q8_TILE_ROWS - 1) / CC_Q8_TILE_ROWS;
     const cc_q8_gemm_fn gemm = cc_q8_gemm_kernel((cc_q8_kernel) ((data >> CC_Q8_K_BITS) & 0xFF),
                                                  (data >> CC_Q8_Q4_BIT) & 1);
-    gemm((const uint8_t *) dst->src[0]->data, k, m, (const uint8_t *) dst->src[1]->data, n, (float *) dst->data,
-         dst->nb[1] / sizeof(float), tiles * ith / nth, tiles * (ith + 1) / nth);
+    const int64_t group = CC_Q8_GROUP_TILES;
+    cc_work w;
+    cc_work_begin(&w, userdata, ith, nth, (tiles + group - 1) / group);
+    for (int64_t g; (g = cc_work_next(&w)) >= 0;) {
+        gemm((const uint8_t *) dst->src[0]->data, k, m, (const uint8_t *) dst->src[1]->data, n, (float *) dst->data,
+             dst->nb[1] / sizeof(float), g * group, g * group + group < tiles ? g * group + group : tiles);
+    }
 }
 
 struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_tensor * packed, enum ggml_type type,
@@ -203,11 +221,13 @@ struct ggml_tensor * cc_q8_mul_mat_with(struct ggml_context * ctx, struct ggml_t
         return NULL;
     }
     const int64_t data = k | ((int64_t) kernel << CC_Q8_K_BITS) | ((int64_t) (type == GGML_TYPE_Q4_0) << CC_Q8_Q4_BIT);
+    cc_work_share * quantize_share = cc_work_share_new(ctx, (intptr_t) data);
+    cc_work_share * gemm_share = quantize_share ? cc_work_share_new(ctx, (intptr_t) data) : NULL;
+    if (!gemm_share) return NULL;
     struct ggml_tensor * xq = ggml_custom_4d(ctx, GGML_TYPE_I8, (int64_t) cc_q8_act_row_bytes(k), n, 1, 1,
-                                             &x, 1, cc_q8_quantize_op, GGML_N_TASKS_MAX, (void *) (intptr_t) data);
+                                             &x, 1, cc_q8_quantize_op, GGML_N_TASKS_MAX, quantize_share);
     struct ggml_tensor * args[2] = { packed, xq };
-    return ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, 2, cc_q8_gemm_op, GGML_N_TASKS_MAX,
-                          (void *) (intptr_t) data);
+    return ggml_custom_4d(ctx, GGML_TYPE_F32, m, n, 1, 1, args, 2, cc_q8_gemm_op, GGML_N_TASKS_MAX, gemm_share);
 }
 
 #else

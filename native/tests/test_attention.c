@@ -93,7 +93,7 @@ static double bf16_share;
 static void run_case(const attn_case * c, cc_attn_kernel kernel, int threads) {
     const int W = c->heads * c->hd, n = c->nq > c->nk ? c->nq : c->nk;
     /* one tensor of [3W, n, B] floats; q, k, v are its thirds when strided, else separate tensors */
-    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    struct ggml_init_params ip = { (ggml_tensor_overhead() + cc_work_share_room()) * 16 + ggml_graph_overhead(), NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
     struct ggml_tensor * q, * k, * v, * all = NULL;
     if (c->strided) {
@@ -181,6 +181,10 @@ static void run_case(const attn_case * c, cc_attn_kernel kernel, int threads) {
         ggml_backend_tensor_set(mask, hm, 0, ggml_nbytes(mask));
     }
     set_threads(backend, threads);
+    /* twice, the output filled with NaNs in between: the threads share the work anew each run
+     * (cc_work), and a task the second run missed would keep them */
+    CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
+    ggml_backend_tensor_memset(out, 0xFF, 0, ggml_nbytes(out));
     CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
 
     float * got = malloc(ggml_nbytes(out));
@@ -307,7 +311,7 @@ int main(void) {
            (int) cc_fused_attention_best_kernel(), ran, bf16_share);
     /* the operation refuses a head size that is not a multiple of 16 and an unknown kernel */
     {
-        struct ggml_init_params ip = { ggml_tensor_overhead() * 8, NULL, true };
+        struct ggml_init_params ip = { (ggml_tensor_overhead() + cc_work_share_room()) * 8, NULL, true };
         struct ggml_context * ctx = ggml_init(ip);
         struct ggml_tensor * q = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 24, 4);
         struct ggml_tensor * s = cc_fused_attention_scratch(ctx, 4, 24, 1);

@@ -57,7 +57,7 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bo
     float * r = malloc(sizeof(float) * r_stride * n);
     for (size_t i = 0; i < r_stride * n; i++) r[i] = rnd() * 2.0f;
 
-    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    struct ggml_init_params ip = { (ggml_tensor_overhead() + cc_work_share_room()) * 16 + ggml_graph_overhead(), NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
     struct ggml_tensor * packed = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(wtype, k, m));
     struct ggml_tensor * wt = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, m);
@@ -95,9 +95,15 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bo
     ggml_backend_tensor_set(packed, pk, 0, ggml_nbytes(packed));
     ggml_backend_tensor_set(wt, w, 0, ggml_nbytes(wt));
     ggml_backend_tensor_set(bt, bias, 0, ggml_nbytes(bt));
-    ggml_backend_tensor_set(xall, x, 0, ggml_nbytes(xall));
     ggml_backend_tensor_set(rall, r, 0, ggml_nbytes(rall));
     set_threads(backend, threads);
+    /* run once on other activations first: the graph's threads share the work anew each run
+     * (cc_work), and a part the second run missed would keep the first run's values */
+    for (size_t i = 0; i < x_stride * n; i++) x[i] = -x[i];
+    ggml_backend_tensor_set(xall, x, 0, ggml_nbytes(xall));
+    CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
+    for (size_t i = 0; i < x_stride * n; i++) x[i] = -x[i];
+    ggml_backend_tensor_set(xall, x, 0, ggml_nbytes(xall));
     CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
 
     float * got = malloc(sizeof(float) * (size_t) m * n);
@@ -160,7 +166,7 @@ static void run_case(int k, int m, int n, int pad, bool with_bias, bool gelu, bo
  * the graph is built, as a model's weights do. */
 static void run_norm_case(int k, int m, int n, int threads) {
     const float eps = 1e-5f;
-    struct ggml_init_params wp = { ggml_tensor_overhead() * 4, NULL, true };
+    struct ggml_init_params wp = { (ggml_tensor_overhead() + cc_work_share_room()) * 4, NULL, true };
     struct ggml_context * wctx = ggml_init(wp);
     struct ggml_tensor * lw = ggml_new_tensor_1d(wctx, GGML_TYPE_F32, k);
     struct ggml_tensor * lb = ggml_new_tensor_1d(wctx, GGML_TYPE_F32, k);
@@ -185,7 +191,7 @@ static void run_norm_case(int k, int m, int n, int threads) {
         for (int i = 0; i < k; i++) x[(size_t) j * k + i] = 3.0f * (float) (j % 5) + (1.0f + (float) (j % 3)) * rnd();
     }
 
-    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    struct ggml_init_params ip = { (ggml_tensor_overhead() + cc_work_share_room()) * 16 + ggml_graph_overhead(), NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
     struct ggml_tensor * xt = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, k, n);
     struct ggml_tensor * y = cc_f32_layer_norm(ctx, xt, lw, lb, eps);
@@ -267,7 +273,7 @@ static void run_chain_case(int k, int m1, int m2, int n, int threads) {
     for (int i = 0; i < m2; i++) b2[i] = rnd();
     for (size_t i = 0; i < (size_t) n * k; i++) x[i] = rnd() * 2.0f;
     for (size_t i = 0; i < (size_t) n * m2; i++) r[i] = rnd();
-    struct ggml_init_params ip = { ggml_tensor_overhead() * 24 + ggml_graph_overhead(), NULL, true };
+    struct ggml_init_params ip = { (ggml_tensor_overhead() + cc_work_share_room()) * 24 + ggml_graph_overhead(), NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
     struct ggml_tensor * p1 = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(GGML_TYPE_F32, k, m1));
     struct ggml_tensor * p2 = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(GGML_TYPE_F32, m1, m2));
@@ -406,7 +412,7 @@ int main(void) {
     CHECK(set_threads != NULL);
     if (!set_threads) return test_finish("test_f32_gemm");
 
-    struct ggml_init_params ip = { ggml_tensor_overhead() * 32, NULL, true };
+    struct ggml_init_params ip = { (ggml_tensor_overhead() + cc_work_share_room()) * 32, NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
     struct ggml_tensor * p = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_f32_packed_size(GGML_TYPE_F32, 64, 32));
     struct ggml_tensor * x = ggml_new_tensor_2d(ctx, GGML_TYPE_F32, 64, 4);
@@ -474,7 +480,7 @@ int main(void) {
     run_norm_case(768, 64, 197, 2);
     /* weights that are not on the host (another device's copies) or not f32 are left to ggml */
     {
-        struct ggml_init_params ip2 = { ggml_tensor_overhead() * 8, NULL, true };
+        struct ggml_init_params ip2 = { (ggml_tensor_overhead() + cc_work_share_room()) * 8, NULL, true };
         struct ggml_context * c2 = ggml_init(ip2);
         struct ggml_tensor * xt = ggml_new_tensor_2d(c2, GGML_TYPE_F32, 64, 4);
         CHECK(cc_f32_layer_norm(c2, xt, ggml_new_tensor_1d(c2, GGML_TYPE_F32, 64), ggml_new_tensor_1d(c2, GGML_TYPE_F32, 64),

@@ -105,7 +105,7 @@ static void run_case(int k, int m, int n, int pad, int threads, bool with_ggml) 
     /* a block of zeros: scale 0, which must give 0, not NaN */
     if (!extreme && k >= 64 && n > 1) memset(x + x_stride + 32, 0, sizeof(float) * 32);
 
-    struct ggml_init_params ip = { ggml_tensor_overhead() * 16 + ggml_graph_overhead(), NULL, true };
+    struct ggml_init_params ip = { (ggml_tensor_overhead() + cc_work_share_room()) * 16 + ggml_graph_overhead(), NULL, true };
     struct ggml_context * ctx = ggml_init(ip);
     struct ggml_tensor * packed = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_q8_packed_size(wtype, k, m));
     struct ggml_tensor * wq = ggml_new_tensor_2d(ctx, wtype, k, m);
@@ -129,6 +129,10 @@ static void run_case(int k, int m, int n, int pad, int threads, bool with_ggml) 
     ggml_backend_tensor_set(wq, w, 0, ggml_nbytes(wq));
     ggml_backend_tensor_set(xall, x, 0, ggml_nbytes(xall));
     set_threads(backend, threads);
+    /* twice, the output filled with NaNs in between: the threads share the work anew each run
+     * (cc_work), and a part the second run missed would keep them */
+    CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
+    ggml_backend_tensor_memset(out, 0xFF, 0, ggml_nbytes(out));
     CHECK(ggml_backend_graph_compute(backend, gf) == GGML_STATUS_SUCCESS);
 
     float * got = malloc(sizeof(float) * (size_t) m * n);
@@ -220,7 +224,7 @@ int main(void) {
     kernel = cc_q8_best_kernel() != CC_Q8_KERNEL_NONE ? cc_q8_best_kernel() : CC_Q8_KERNEL_AVX512;
     /* activations that are not 2-D f32 rows are refused (the caller keeps ggml's product) */
     {
-        struct ggml_init_params ip = { ggml_tensor_overhead() * 8, NULL, true };
+        struct ggml_init_params ip = { (ggml_tensor_overhead() + cc_work_share_room()) * 8, NULL, true };
         struct ggml_context * ctx = ggml_init(ip);
         struct ggml_tensor * p = ggml_new_tensor_1d(ctx, GGML_TYPE_I8, (int64_t) cc_q8_packed_size(GGML_TYPE_Q8_0, 64, 32));
         const enum ggml_type q8 = GGML_TYPE_Q8_0;
