@@ -221,7 +221,8 @@ CLEARCLIP_API clearclip_status clearclip_tokenize(const clearclip_model * model,
 /* ---- context ------------------------------------------------------------ */
 
 typedef struct clearclip_context_params {
-    int32_t      n_threads; /* CPU threads; <= 0 means all cores (default)        */
+    int32_t      n_threads; /* CPU threads; <= 0 means all the cores the process
+                               may run on (its CPU affinity; default)            */
     const char * backend;   /* "cpu", "vulkan", "cuda", "metal" ("vulkan1": the
                                second such device), "auto" or NULL (= "auto": the
                                first GPU ggml offers, else CPU; the CPU without

@@ -2,6 +2,9 @@
  * backend: it assumes the CPU's behaviour (an abort within a graph, between nodes; the log line of
  * a CPU context), so it asks for "cpu" rather than auto, which takes a GPU where there is one.
  * test_device_parity checks the abort on a GPU device. */
+#if defined(__linux__) && !defined(_GNU_SOURCE)
+#  define _GNU_SOURCE   /* sched_getaffinity, sched_setaffinity */
+#endif
 #include "clearclip.h"
 #include "test_common.h"
 #include "tiny_model.h"
@@ -12,12 +15,16 @@
 
 #include <math.h>
 #include <stdint.h>
+#if defined(__linux__)
+#  include <sched.h>
+#endif
 
 /* ---- logging ------------------------------------------------------------ */
 
 typedef struct log_record {
     int  n, n_error, n_context_lines, n_gguf_errors, n_unterminated;
     int  bad_level;
+    int  threads_seen;   /* the thread count of the last "context on CPU" line */
 } log_record;
 
 static void record_log(clearclip_log_level level, const char * text, void * ud) {
@@ -25,7 +32,12 @@ static void record_log(clearclip_log_level level, const char * text, void * ud) 
     r->n++;
     if (level < CLEARCLIP_LOG_DEBUG || level > CLEARCLIP_LOG_ERROR) r->bad_level++;
     if (level == CLEARCLIP_LOG_ERROR) r->n_error++;
-    if (level == CLEARCLIP_LOG_DEBUG && strstr(text, "clearclip: context on CPU")) r->n_context_lines++;
+    if (level == CLEARCLIP_LOG_DEBUG && strstr(text, "clearclip: context on CPU")) {
+        r->n_context_lines++;
+        const char * t = strstr(text, " threads,");
+        while (t && t > text && t[-1] >= '0' && t[-1] <= '9') t--;
+        r->threads_seen = t ? atoi(t) : -1;
+    }
     /* ggml's GGUF reader names its function first, e.g. "gguf_init_from_file_impl: ..." */
     if (level == CLEARCLIP_LOG_ERROR && strncmp(text, "gguf_", 5) == 0) r->n_gguf_errors++;
     size_t len = strlen(text);
@@ -109,6 +121,39 @@ static void logging(const char * model_path) {
     CHECK(r.bad_level == 0);
     CHECK(r.n_unterminated == 0);
     CHECK_MSG(app_ggml_lines == app_before, "ggml still logged to the old logger");
+
+#if defined(__linux__)
+    /* The default thread count is the CPUs the process may run on, not the machine's: pinned to
+     * one CPU, a context takes 1 thread (ggml's threads spin at each barrier, so more than the
+     * CPUs runs many times slower). */
+    {
+        cpu_set_t all, one;
+        if (sched_getaffinity(0, sizeof(all), &all) == 0 && CPU_COUNT(&all) > 1) {
+            CPU_ZERO(&one);
+            for (int i = 0; i < CPU_SETSIZE; i++) {
+                if (CPU_ISSET(i, &all)) {
+                    CPU_SET(i, &one);
+                    break;
+                }
+            }
+            CHECK(sched_setaffinity(0, sizeof(one), &one) == 0);
+            clearclip_context_params dp = clearclip_context_default_params();
+            dp.backend = "cpu";
+            r.threads_seen = -1;
+            clearclip_context * pinned = NULL;
+            CHECK(clearclip_context_init(m, dp, &pinned) == CLEARCLIP_OK);
+            CHECK_MSG(r.threads_seen == 1, "pinned to one CPU, the default context took %d threads", r.threads_seen);
+            clearclip_context_free(pinned);
+            CHECK(sched_setaffinity(0, sizeof(all), &all) == 0);
+            r.threads_seen = -1;
+            CHECK(clearclip_context_init(m, dp, &pinned) == CLEARCLIP_OK);
+            CHECK_MSG(r.threads_seen == CPU_COUNT(&all), "%d threads on %d CPUs", r.threads_seen, CPU_COUNT(&all));
+            clearclip_context_free(pinned);
+        } else {
+            printf("one CPU only: the default thread count under a narrower affinity was not checked\n");
+        }
+    }
+#endif
 
     /* NULL: back to ggml's default logger, the engine's lines dropped. */
     clearclip_log_set(NULL, NULL);
