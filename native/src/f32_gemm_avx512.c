@@ -176,6 +176,14 @@ CC_INLINE void cc_f32_tile(const float * xp, const void * w, bool f16, int64_t k
         acc[i][0] = b0;
         acc[i][1] = b1;
     }
+    /* the residual rows this tile adds at its end, brought into L2 while it sums: loaded only
+     * then, their cache misses stalled every tile (products with a residual ran 6% slower) */
+    if (res) {
+        for (int i = 0; i < rows; i++) {
+            _mm_prefetch((const char *) (res + (size_t) i * res_stride), _MM_HINT_T1);
+            _mm_prefetch((const char *) (res + (size_t) i * res_stride + 31), _MM_HINT_T1);
+        }
+    }
     for (int64_t j = 0; j < k; j++) {
         const __m512 w0 = cc_load_w16(w, f16, (size_t) j * CC_F32_TILE_ROWS);
         const __m512 w1 = cc_load_w16(w, f16, (size_t) j * CC_F32_TILE_ROWS + 16);
@@ -246,10 +254,22 @@ void CC_AVX512 cc_f32_gemm_avx512(const void * packed, bool f16, int64_t k, int6
                                   int64_t t1) {
     const size_t size = f16 ? sizeof(uint16_t) : sizeof(float);
     const int64_t panels = (n + CC_F32_PANEL_ROWS - 1) / CC_F32_PANEL_ROWS;
+    if (panels == 0) return;
     const int64_t group = cc_f32_tile_group(k);
+    const int64_t tiles = (m + CC_F32_TILE_ROWS - 1) / CC_F32_TILE_ROWS;
+    const size_t tile_bytes = (size_t) k * CC_F32_TILE_ROWS * size;
     for (int64_t g = t0; g < t1; g += group) {
         const int64_t g_end = g + group < t1 ? g + group : t1;
+        /* The weights of the tiles after these (the next group a thread usually takes), brought
+         * into L2 a slice per panel: read from memory at the first panel instead, they left the
+         * FMA units idle for most of it (a 3072-input tile is 393 KB for 8.6 us of products). */
+        const int64_t ahead = tiles - g_end < group ? tiles - g_end : group;
+        const char * next = (const char *) packed + (size_t) g_end * tile_bytes;
+        const size_t slice = ((size_t) ahead * tile_bytes / (size_t) panels + 63) / 64 * 64;
         for (int64_t p = 0; p < panels; p++) {
+            for (size_t b = (size_t) p * slice; b < (size_t) (p + 1) * slice && b < (size_t) ahead * tile_bytes; b += 64) {
+                _mm_prefetch(next + b, _MM_HINT_T1);
+            }
             const int64_t first = p * CC_F32_PANEL_ROWS;
             const int rows = (int) (n - first < CC_F32_PANEL_ROWS ? n - first : CC_F32_PANEL_ROWS);
             for (int64_t t = g; t < g_end; t++) {
@@ -258,7 +278,7 @@ void CC_AVX512 cc_f32_gemm_avx512(const void * packed, bool f16, int64_t k, int6
                 float * out = ep->to_panels ? dst + ((size_t) p * (size_t) m + (size_t) col) * CC_F32_PANEL_ROWS
                                             : dst + (size_t) first * dst_stride + (size_t) col;
                 cc_f32_tile_rows(xp + (size_t) p * (size_t) k * CC_F32_PANEL_ROWS,
-                                 (const char *) packed + (size_t) t * (size_t) k * CC_F32_TILE_ROWS * size, f16, k,
+                                 (const char *) packed + (size_t) t * tile_bytes, f16, k,
                                  ep->bias ? ep->bias + col : NULL, ep->quick_gelu,
                                  ep->residual ? ep->residual + (size_t) first * ep->residual_stride + (size_t) col
                                               : NULL,
