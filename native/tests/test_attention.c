@@ -291,6 +291,7 @@ int main(void) {
         { 2, 64, 33, 33, 2, false, false, 2, 1.0f },      /* one mask plane per sequence, a row fully masked */
         { 2, 64, 61, 61, 1, true, false, 0, 6.0f },       /* large scores: the softmax's shift matters */
         { 2, 64, 30, 61, 1, false, false, 0, 8.0f, true }, /* scores about -130 and below, keys padded */
+        { 1, 64, 20, 96, 1, false, false, 0, 1.0f },     /* keys a multiple of the softmax's 32: no last partial step */
     };
 #ifdef CC_FUSED_X86
     test_exp2();
