@@ -505,7 +505,8 @@ struct ggml_tensor * cc_f32_mul_mat(struct ggml_context * ctx, struct ggml_tenso
  * busy neighbour no longer holds the others at the operation's barrier. The share lives in the
  * graph's context and is the operation's userdata, carrying its parameters (cc_work_share_new:
  * NULL when the context has no room left, cc_work_share_room bytes each; the builders then leave
- * the operation to ggml). Beyond CC_WORK_SHARE_THREADS threads the static split alone is used.
+ * the operation to ggml, and a packing without one splits its work statically, as it does beyond
+ * CC_WORK_SHARE_THREADS threads).
  * Each thread of the operation calls cc_work_begin once, then cc_work_next until it returns -1; a
  * thread that begins must drain it so, since the next run relies on finding every share empty. */
 #define CC_WORK_SHARE_THREADS 64

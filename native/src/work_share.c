@@ -15,7 +15,6 @@
 #include "internal.h"
 
 #include <stdatomic.h>
-#include <string.h>
 
 struct cc_work_share {
     intptr_t         data;   /* the operation's own parameters */
