@@ -18,6 +18,7 @@
 
 #include "simd_avx512.h"
 #include <math.h>
+#include <stdbool.h>
 #include <string.h>
 
 #define CC_AVX512 __attribute__((target("avx512f")))
@@ -177,13 +178,15 @@ static inline int cc_vectors(int64_t n) {
     return n >= 64 ? 4 : n >= 32 ? 2 : 1;
 }
 
-/* The first part of a row's softmax: the maximum of its scaled scores. vmax holds the lane-wise
- * maximum of the row's unscaled scores (cc_scores_tile), which spares a pass over the row when
- * there is no mask; a masked row is scaled and masked in place first, its maximum taken then, and
- * a row whose every key is masked gets zero_bytes of zeros (its probabilities, as the caller
- * stores them) and -inf. */
-CC_INLINE float cc_softmax_max(float * s, int64_t nk, float scale, const float * mask, __m512 vmax,
-                               size_t zero_bytes) {
+/* The first part of a row's softmax: the maximum of its scaled scores, as the factor and shift
+ * that make t = (x - max) log2(e) from a score (log2(e) folded in, so that the exponentials are
+ * powers of 2, cc_exp2_nonpos): t = s * vf - shift. vmax holds the lane-wise maximum of the row's
+ * unscaled scores (cc_scores_tile), which spares a pass over the row when there is no mask (then
+ * x = scale * s, and scale > 0 keeps the maximum); a masked row is scaled and masked in place
+ * first (then x = s) and its maximum taken then. A row whose every key is masked gets zero_bytes
+ * of zeros (its probabilities, as the caller stores them), and false. */
+CC_INLINE bool cc_softmax_factors(float * s, int64_t nk, float scale, const float * mask, __m512 vmax,
+                                  size_t zero_bytes, __m512 * vf, __m512 * shift) {
     float m;
     if (!mask) {
         m = _mm512_reduce_max_ps(vmax) * scale;
@@ -199,37 +202,51 @@ CC_INLINE float cc_softmax_max(float * s, int64_t nk, float scale, const float *
         }
         m = _mm512_reduce_max_ps(vm);
     }
-    if (m == -INFINITY) memset(s, 0, zero_bytes);
-    return m;
+    if (m == -INFINITY) {
+        memset(s, 0, zero_bytes);
+        return false;
+    }
+    const float l2e = 1.44269504088896341f;
+    *vf = _mm512_set1_ps(mask ? l2e : scale * l2e);
+    *shift = _mm512_set1_ps(m * l2e);
+    return true;
+}
+
+/* The exponentials of the next 32 scores of a row, `left` of them still keys: with whole (a
+ * constant in each caller) all 32 without masks, where one masked loop ran at half the speed of
+ * the FP units; otherwise those past the keys are zero. */
+CC_INLINE void cc_softmax_exp32(const float * s, int64_t left, bool whole, __m512 vf, __m512 shift, __m512 * e0,
+                                __m512 * e1) {
+    if (whole) {
+        *e0 = cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_loadu_ps(s), vf, shift));
+        *e1 = cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_loadu_ps(s + 16), vf, shift));
+    } else {
+        const __mmask16 k0 = cc_lanes(left), k1 = cc_lanes(left - 16);
+        *e0 = _mm512_maskz_mov_ps(k0, cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k0, s), vf, shift)));
+        *e1 = _mm512_maskz_mov_ps(k1, cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k1, s + 16), vf, shift)));
+    }
 }
 
 /* Softmax of one row of scores in place, scaled, plus the additive mask row when there is one;
  * returns 1 / sum of the exponentials, or 0 for a row whose every key is masked (its output is
- * then zero). t = (x - max) log2(e), with log2(e) folded into the scale, so that the
- * exponentials are powers of 2 (cc_exp2_nonpos). Without a mask x = scale * s (scale > 0 keeps
- * the maximum), with one the row already holds x. */
+ * then zero). Two sums over whole steps of 32 keys, the last step's vectors added to the first. */
 static CC_AVX512 float cc_softmax_row(float * s, int64_t nk, float scale, const float * mask, __m512 vmax) {
-    const float m = cc_softmax_max(s, nk, scale, mask, vmax, sizeof(float) * (size_t) nk);
-    if (m == -INFINITY) return 0.0f;
-    const float l2e = 1.44269504088896341f, f = mask ? l2e : scale * l2e;
-    const __m512 vf = _mm512_set1_ps(f), shift = _mm512_set1_ps(m * l2e);
-    /* two vectors per step without masks, two sums (one masked loop ran at half the speed of the
-     * FP units), then the row's last partial vector */
+    __m512 vf, shift, e0, e1;
+    if (!cc_softmax_factors(s, nk, scale, mask, vmax, sizeof(float) * (size_t) nk, &vf, &shift)) return 0.0f;
     __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
     int64_t j = 0;
     for (; j + 32 <= nk; j += 32) {
-        const __m512 e0 = cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), vf, shift));
-        const __m512 e1 = cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_loadu_ps(s + j + 16), vf, shift));
+        cc_softmax_exp32(s + j, nk - j, true, vf, shift, &e0, &e1);
         _mm512_storeu_ps(s + j, e0);
         _mm512_storeu_ps(s + j + 16, e1);
         sum0 = _mm512_add_ps(sum0, e0);
         sum1 = _mm512_add_ps(sum1, e1);
     }
-    for (; j < nk; j += 16) {
-        const __mmask16 k = cc_lanes(nk - j);
-        const __m512 e = cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k, s + j), vf, shift));
-        _mm512_mask_storeu_ps(s + j, k, e);
-        sum0 = _mm512_mask_add_ps(sum0, k, sum0, e);
+    if (j < nk) {
+        cc_softmax_exp32(s + j, nk - j, false, vf, shift, &e0, &e1);
+        _mm512_mask_storeu_ps(s + j, cc_lanes(nk - j), e0);
+        _mm512_mask_storeu_ps(s + j + 16, cc_lanes(nk - j - 16), e1);
+        sum0 = _mm512_add_ps(_mm512_add_ps(sum0, e0), e1);
     }
     return 1.0f / _mm512_reduce_add_ps(_mm512_add_ps(sum0, sum1));
 }
@@ -288,24 +305,17 @@ void CC_AVX512 cc_attention_task_avx512(const cc_attn_task * t) {
  * time, so that each 64-byte store lands below the floats still to be read. */
 static CC_BF16 float cc_softmax_row_bf16(float * s, int64_t nk, float scale, const float * mask, __m512 vmax) {
     /* a fully masked row: zero pairs up to key nk (the value sum reads (nk + 1) / 2 pairs) */
-    const float m = cc_softmax_max(s, nk, scale, mask, vmax, sizeof(uint16_t) * (size_t) (nk + 1));
-    if (m == -INFINITY) return 0.0f;
-    const float l2e = 1.44269504088896341f, f = mask ? l2e : scale * l2e;
-    const __m512 vf = _mm512_set1_ps(f), shift = _mm512_set1_ps(m * l2e);
-    /* whole steps without masks (as cc_softmax_row), then the last one masked */
-    __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
-    int64_t j = 0;
-    for (; j + 32 <= nk; j += 32) {
-        const __m512 e0 = cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_loadu_ps(s + j), vf, shift));
-        const __m512 e1 = cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_loadu_ps(s + j + 16), vf, shift));
-        sum0 = _mm512_add_ps(sum0, e0);
-        sum1 = _mm512_add_ps(sum1, e1);
-        _mm512_storeu_si512((uint16_t *) s + j, cc_bf16_pairs(e1, e0));
+    __m512 vf, shift, e0, e1;
+    if (!cc_softmax_factors(s, nk, scale, mask, vmax, sizeof(uint16_t) * (size_t) (nk + 1), &vf, &shift)) {
+        return 0.0f;
     }
-    if (j < nk) {
-        const __mmask16 k0 = cc_lanes(nk - j), k1 = cc_lanes(nk - j - 16);
-        const __m512 e0 = _mm512_maskz_mov_ps(k0, cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k0, s + j), vf, shift)));
-        const __m512 e1 = _mm512_maskz_mov_ps(k1, cc_exp2_nonpos(_mm512_fmsub_ps(_mm512_maskz_loadu_ps(k1, s + j + 16), vf, shift)));
+    __m512 sum0 = _mm512_setzero_ps(), sum1 = _mm512_setzero_ps();
+    for (int64_t j = 0; j < nk; j += 32) {
+        if (j + 32 <= nk) {
+            cc_softmax_exp32(s + j, nk - j, true, vf, shift, &e0, &e1);
+        } else {
+            cc_softmax_exp32(s + j, nk - j, false, vf, shift, &e0, &e1);
+        }
         sum0 = _mm512_add_ps(sum0, e0);
         sum1 = _mm512_add_ps(sum1, e1);
         _mm512_storeu_si512((uint16_t *) s + j, cc_bf16_pairs(e1, e0));
